@@ -1,0 +1,148 @@
+#include "auth.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "accounts.h"
+#include "config.h"
+#include "event.h"
+#include "log.h"
+#include "lua_host.h"
+#include "session.h"
+
+#define PASSWORD_MAX 1024
+#define PASSWORD_MIN 6
+
+static uv_loop_t *g_loop;
+// Verified against when the handle does not exist, so a wrong handle takes as
+// long as a wrong password.
+static char g_dummy_hash[crypto_pwhash_STRBYTES];
+
+struct AuthWork {
+    uv_work_t req;
+    uint32_t node, sid, reply_conn;
+    AuthKind kind;
+    bool ok;
+    Account acct;
+    char password[PASSWORD_MAX + 1];
+};
+
+bool auth_handle_valid(const char *h) {
+    size_t n = strlen(h);
+    if (n < 2 || n > HANDLE_MAX) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)h[i]) || h[i] == '_' || h[i] == '-')) return false;
+    return true;
+}
+
+static const char *message_for(const char *code) {
+    if (!strcmp(code, "bad_login")) return "wrong handle or password";
+    if (!strcmp(code, "throttled")) return "too many failed attempts";
+    if (!strcmp(code, "handle_taken")) return "that handle is taken";
+    if (!strcmp(code, "bad_handle")) return "a handle is 2-20 letters, digits, _ or -";
+    if (!strcmp(code, "weak_password")) return "a password needs at least 6 characters and must differ from the handle";
+    if (!strcmp(code, "closed")) return "registration is closed";
+    if (!strcmp(code, "busy")) return "a login is already in progress";
+    if (!strcmp(code, "logged_in")) return "already logged in";
+    return "login failed";
+}
+
+static void fail(Session *s, uint32_t reply_conn, const char *code) {
+    if (reply_conn) session_send(s, event_error(code, message_for(code)), reply_conn);
+    else lua_hook("login_failed", s, code);
+}
+
+static void work(uv_work_t *req) {
+    AuthWork *w = (AuthWork *)req->data;
+    if (w->kind == AUTH_LOGIN) {
+        w->ok = crypto_pwhash_str_verify(w->acct.hash, w->password, strlen(w->password)) == 0 && w->acct.id;
+    } else {
+        w->ok = crypto_pwhash_str(w->acct.hash, w->password, strlen(w->password), g_cfg.pwhash_ops,
+                                  g_cfg.pwhash_mem) == 0;
+    }
+    sodium_memzero(w->password, sizeof w->password);
+}
+
+static void done(uv_work_t *req, int status) {
+    AuthWork *w = (AuthWork *)req->data;
+    Session *s = session_by_sid(w->node, w->sid);
+    if (!s) {
+        free(w);
+        return;
+    }
+    s->auth_busy = false;
+    const char *code = NULL;
+    if (status != 0 || !w->ok) {
+        code = w->kind == AUTH_LOGIN ? "bad_login" : "weak_password";
+        if (status == 0 && w->kind == AUTH_REGISTER) log_error("password hashing failed (out of memory?)");
+    } else if (w->kind == AUTH_REGISTER) {
+        int rc = account_create(w->acct.handle, w->acct.hash, &w->acct.id);
+        if (rc == 1) code = "handle_taken";
+        else if (rc < 0) code = "bad_login";
+        else log_info("node %u: registered %s", s->node, w->acct.handle);
+    }
+    if (code) {
+        if (!strcmp(code, "bad_login")) {
+            s->login_failures++;
+            log_warn("node %u: failed login for '%s'", s->node, w->acct.handle);
+        }
+        fail(s, w->reply_conn, code);
+    } else {
+        account_touch(w->acct.id);
+        session_logged_in(s, w->acct.id, w->acct.handle, w->acct.sysop);
+    }
+    free(w);
+}
+
+void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *handle, const char *password) {
+    if (s->handle[0]) return fail(s, reply_conn, "logged_in");
+    if (s->auth_busy) return fail(s, reply_conn, "busy");
+    if (s->login_failures >= g_cfg.login_attempts) {
+        log_warn("node %u: login throttled after %u failures", s->node, s->login_failures);
+        return fail(s, reply_conn, "throttled");
+    }
+    AuthWork *w = (AuthWork *)calloc(1, sizeof *w);
+    if (!w) return;
+    w->node = s->node;
+    w->sid = s->sid;
+    w->reply_conn = reply_conn;
+    w->kind = kind;
+    w->req.data = w;
+    size_t plen = strlen(password);
+    if (kind == AUTH_REGISTER) {
+        const char *code = NULL;
+        Account existing;
+        if (!g_cfg.registration) code = "closed";
+        else if (!auth_handle_valid(handle)) code = "bad_handle";
+        else if (plen < PASSWORD_MIN || plen > PASSWORD_MAX || !strcasecmp(password, handle)) code = "weak_password";
+        else if (account_find(handle, &existing) != 0) code = "handle_taken";
+        if (code) {
+            free(w);
+            return fail(s, reply_conn, code);
+        }
+        snprintf(w->acct.handle, sizeof w->acct.handle, "%s", handle);
+    } else {
+        int found = auth_handle_valid(handle) ? account_find(handle, &w->acct) : 0;
+        if (found != 1) {
+            memset(&w->acct, 0, sizeof w->acct);
+            memcpy(w->acct.hash, g_dummy_hash, sizeof g_dummy_hash);
+            snprintf(w->acct.handle, sizeof w->acct.handle, "%.20s", handle);
+        }
+    }
+    snprintf(w->password, sizeof w->password, "%s", plen > PASSWORD_MAX ? "" : password);
+    s->auth_busy = true;
+    uv_queue_work(g_loop, &w->req, work, done);
+}
+
+void auth_init(uv_loop_t *loop) {
+    g_loop = loop;
+    char pw[32];
+    randombytes_buf(pw, sizeof pw - 1);
+    for (size_t i = 0; i < sizeof pw - 1; i++) pw[i] = (char)('a' + (unsigned char)pw[i] % 26);
+    pw[sizeof pw - 1] = 0;
+    if (crypto_pwhash_str(g_dummy_hash, pw, strlen(pw), g_cfg.pwhash_ops, g_cfg.pwhash_mem) != 0)
+        log_warn("could not make the dummy password hash");
+}

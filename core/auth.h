@@ -1,0 +1,14 @@
+// Logging in and registering: checks on the loop, hashing on the thread pool.
+#pragma once
+#include <stdint.h>
+#include <uv.h>
+
+struct Session;
+
+enum AuthKind { AUTH_LOGIN, AUTH_REGISTER };
+
+// reply_conn: the connection whose request this answers with `error`; 0 when
+// the scripts asked (prompts), which hear the result through hooks instead.
+void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *handle, const char *password);
+bool auth_handle_valid(const char *handle);
+void auth_init(uv_loop_t *loop);

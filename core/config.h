@@ -1,0 +1,38 @@
+// Server configuration: every value has a default, so no file is needed.
+#pragma once
+#include <stddef.h>
+
+enum SlowPolicy { SLOW_DISCONNECT, SLOW_SKIP };
+enum ColorMode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+struct Config {
+    char name[64];          // server name shown in `hello`
+    char bind[64];          // address to listen on; empty = every address
+    int ws_port;            // HTTP + WebSocket
+    int telnet_port;
+    char data_dir[512];     // SQLite database lives here
+    char scripts_dir[512];  // Lua scripts, hot-reloaded
+    char www_dir[512];      // static web client
+    int grace_s;            // detached sessions live this long
+    int max_frame;          // bytes in one WebSocket message
+    int max_line;           // bytes in one input line
+    int queue_max;          // events held per session for slow readers and resume
+    SlowPolicy slow_policy; // what happens when a reader falls queue_max behind
+    char sysops[512];       // comma-separated handles with sysop rights
+    bool registration;      // new users may register
+    ColorMode telnet_color;
+    int login_attempts;     // failed logins a session may make before `throttled`
+    unsigned long pwhash_ops;
+    size_t pwhash_mem;      // bytes
+    char log_level[16];
+};
+
+extern Config g_cfg;
+
+void config_defaults(Config *c);
+// Returns 0, or -1 with a message in err (file:line: why).
+int config_load_file(Config *c, const char *path, char *err, size_t errlen);
+int config_set(Config *c, const char *key, const char *value, char *err, size_t errlen);
+// Reads a value by key as text (for scripts); returns false for unknown keys.
+bool config_get(const Config *c, const char *key, char *out, size_t outlen);
+bool config_is_sysop(const Config *c, const char *handle);

@@ -1,0 +1,40 @@
+#include "conn.h"
+
+#include <libwebsockets.h>
+
+#include "session.h"
+#include "transport.h"
+
+uint32_t g_conn_count;
+static uint32_t g_conn_ids;
+
+uint32_t conn_next_id(void) {
+    if (++g_conn_ids == 0) g_conn_ids = 1; // 0 means "every connection"
+    return g_conn_ids;
+}
+
+void conn_wake(Conn *c) {
+    // each lws_callback_on_writable costs epoll calls even when one is pending
+    if (c->want_write || !c->wsi) return;
+    c->want_write = true;
+    lws_callback_on_writable(c->wsi);
+}
+
+int conn_flush(Conn *c) {
+    c->want_write = false;
+    return c->type == CONN_TELNET ? telnet_flush(c) : ws_flush(c);
+}
+
+void conn_close_soon(Conn *c) {
+    if (c->closing || !c->wsi) return;
+    c->closing = true;
+    // a reader that never drains its queue is closed anyway
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, 5);
+    conn_wake(c);
+}
+
+void conn_kill(Conn *c) {
+    if (!c->wsi) return;
+    c->closing = true;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, LWS_TO_KILL_ASYNC);
+}

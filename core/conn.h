@@ -1,0 +1,38 @@
+// A connection: one WebSocket or telnet socket attached to a session.
+#pragma once
+#include <stdint.h>
+
+struct lws;
+struct Session;
+struct Telnet;
+
+enum ConnType { CONN_WS = 1, CONN_TELNET = 2 };
+
+struct Conn {
+    struct lws *wsi;
+    Session *session;
+    Conn *next;       // in the session's list
+    uint32_t id;
+    uint8_t type;
+    bool live;        // reached ESTABLISHED/ADOPT: lws also closes ones it rejected
+    bool want_write;  // a WRITEABLE callback is already requested
+    bool closing;     // close once the queue is written
+    bool typing;      // opted in to typing events
+    uint64_t cursor;  // next seq of the session to write
+    char *rx;         // WebSocket message being reassembled from fragments
+    uint32_t rx_len, rx_cap;
+    Telnet *tn;       // telnet state, for telnet connections
+    char addr[48];
+};
+
+extern uint32_t g_conn_count;
+
+uint32_t conn_next_id(void);
+// Asks lws for one WRITEABLE callback; cheap to call repeatedly.
+void conn_wake(Conn *c);
+// Writes what the session holds for c; returns -1 when c must close now.
+int conn_flush(Conn *c);
+// Close after the queue is written.
+void conn_close_soon(Conn *c);
+// Close now without flushing (slow reader that stopped reading).
+void conn_kill(Conn *c);

@@ -1,0 +1,677 @@
+#include "lua_host.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <lua.hpp>
+
+#include "auth.h"
+#include "buf.h"
+#include "config.h"
+#include "conn.h"
+#include "event.h"
+#include "log.h"
+#include "room.h"
+#include "session.h"
+#include "stats.h"
+#include "text.h"
+#include "version.h"
+
+// Each load of the scripts runs in a fresh environment (a "generation") whose
+// `pl` table the scripts fill with hooks, commands and services. A reload
+// builds a whole new generation and switches to it only when every file has
+// loaded, so a broken file leaves the running generation untouched.
+//
+// Session tables are owned here, not by any generation: what scripts keep in
+// them (the service a user is in, who to /r) survives every reload.
+static lua_State *L;
+static int g_env_ref = LUA_NOREF;   // the running generation's environment
+static int g_owner_ref = LUA_NOREF; // weak map: session table -> Session*
+static int g_meta_ref = LUA_NOREF;  // metatable of session tables
+static uv_loop_t *g_loop;
+
+// ---------------------------------------------------------------- helpers
+
+static Session *to_session(lua_State *l, int idx) {
+    if (!lua_istable(l, idx)) return NULL;
+    lua_rawgeti(l, LUA_REGISTRYINDEX, g_owner_ref);
+    lua_pushvalue(l, idx);
+    lua_rawget(l, -2);
+    Session *s = (Session *)lua_touserdata(l, -1);
+    lua_pop(l, 2);
+    return s && !s->ending ? s : NULL;
+}
+
+static Session *check_session(lua_State *l, int idx) {
+    luaL_checktype(l, idx, LUA_TTABLE);
+    return to_session(l, idx);
+}
+
+static void push_session(lua_State *l, Session *s) { lua_rawgeti(l, LUA_REGISTRYINDEX, s->lua_ref); }
+
+static cJSON *to_json(lua_State *l, int idx, int depth) {
+    idx = lua_absindex(l, idx);
+    switch (lua_type(l, idx)) {
+    case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(l, idx));
+    case LUA_TNUMBER:
+        if (lua_isinteger(l, idx)) return cJSON_CreateNumber((double)lua_tointeger(l, idx));
+        return cJSON_CreateNumber(lua_tonumber(l, idx));
+    case LUA_TSTRING: return cJSON_CreateString(lua_tostring(l, idx));
+    case LUA_TTABLE: {
+        if (depth > 16) return cJSON_CreateNull();
+        bool array = lua_rawlen(l, idx) > 0;
+        if (!array && lua_getmetatable(l, idx)) {
+            lua_getfield(l, -1, "__jsonarray");
+            array = lua_toboolean(l, -1);
+            lua_pop(l, 2);
+        }
+        if (array) {
+            cJSON *a = cJSON_CreateArray();
+            lua_Integer n = (lua_Integer)lua_rawlen(l, idx);
+            for (lua_Integer i = 1; i <= n; i++) {
+                lua_rawgeti(l, idx, i);
+                cJSON_AddItemToArray(a, to_json(l, -1, depth + 1));
+                lua_pop(l, 1);
+            }
+            return a;
+        }
+        cJSON *o = cJSON_CreateObject();
+        lua_pushnil(l);
+        while (lua_next(l, idx)) {
+            if (lua_type(l, -2) == LUA_TSTRING) cJSON_AddItemToObject(o, lua_tostring(l, -2), to_json(l, -1, depth + 1));
+            lua_pop(l, 1);
+        }
+        return o;
+    }
+    default: return cJSON_CreateNull();
+    }
+}
+
+// An event table from a script: it must have a string `type`.
+static cJSON *check_event(lua_State *l, int idx) {
+    luaL_checktype(l, idx, LUA_TTABLE);
+    lua_getfield(l, idx, "type");
+    if (lua_type(l, -1) != LUA_TSTRING) luaL_error(l, "an event needs a string field 'type'");
+    lua_pop(l, 1);
+    return to_json(l, idx, 0);
+}
+
+// ---------------------------------------------------------------- pl.* API
+
+static int l_send(lua_State *l) {
+    Session *s = check_session(l, 1);
+    cJSON *ev = check_event(l, 2);
+    if (!s) {
+        cJSON_Delete(ev);
+        lua_pushboolean(l, 0);
+        return 1;
+    }
+    session_send(s, ev, 0);
+    lua_pushboolean(l, 1);
+    return 1;
+}
+
+static int l_publish(lua_State *l) {
+    const char *name = luaL_checkstring(l, 1);
+    cJSON *ev = check_event(l, 2);
+    Room *r = room_find(name);
+    if (!r) {
+        cJSON_Delete(ev);
+        lua_pushinteger(l, 0);
+        return 1;
+    }
+    Msg *m = event_encode(ev);
+    if (m) {
+        room_publish(r, m);
+        msg_unref(m);
+    }
+    lua_pushinteger(l, r->count);
+    return 1;
+}
+
+static int l_broadcast(lua_State *l) {
+    cJSON *ev = check_event(l, 1);
+    Msg *m = event_encode(ev);
+    int n = 0;
+    if (m) {
+        for (uint32_t node = 1; node <= session_max_node(); node++) {
+            Session *s = session_by_node(node);
+            if (s && !s->ending && s->handle[0]) {
+                session_push(s, m);
+                n++;
+            }
+        }
+        msg_unref(m);
+    }
+    lua_pushinteger(l, n);
+    return 1;
+}
+
+static int l_join(lua_State *l) {
+    Session *s = check_session(l, 1);
+    const char *name = luaL_checkstring(l, 2);
+    Room *r = s ? room_join(s, name) : NULL;
+    if (!r) {
+        lua_pushnil(l);
+        lua_pushstring(l, s ? "bad_room" : "ended");
+        return 2;
+    }
+    lua_pushstring(l, r->name);
+    return 1;
+}
+
+static int l_leave(lua_State *l) {
+    Session *s = check_session(l, 1);
+    if (s) room_leave(s);
+    return 0;
+}
+
+static int l_room_name(lua_State *l) {
+    char out[ROOM_NAME_MAX + 1];
+    if (room_name_normalize(luaL_checkstring(l, 1), out)) lua_pushstring(l, out);
+    else lua_pushnil(l);
+    return 1;
+}
+
+static int l_members(lua_State *l) {
+    Room *r = room_find(luaL_checkstring(l, 1));
+    lua_createtable(l, r ? (int)r->count : 0, 0);
+    if (r)
+        for (uint32_t i = 0; i < r->count; i++) {
+            push_session(l, r->members[i]);
+            lua_rawseti(l, -2, i + 1);
+        }
+    return 1;
+}
+
+static int l_rooms(lua_State *l) {
+    lua_createtable(l, (int)room_total(), 0);
+    int i = 1;
+    for (Room *r = room_first(); r; r = r->next) {
+        lua_createtable(l, 0, 2);
+        lua_pushstring(l, r->name);
+        lua_setfield(l, -2, "name");
+        lua_pushinteger(l, r->count);
+        lua_setfield(l, -2, "count");
+        lua_rawseti(l, -2, i++);
+    }
+    return 1;
+}
+
+static int l_sessions(lua_State *l) {
+    lua_newtable(l);
+    int i = 1;
+    for (uint32_t node = 1; node <= session_max_node(); node++) {
+        Session *s = session_by_node(node);
+        if (!s || s->ending) continue;
+        push_session(l, s);
+        lua_rawseti(l, -2, i++);
+    }
+    return 1;
+}
+
+static int l_find(lua_State *l) {
+    const char *h = luaL_checkstring(l, 1);
+    for (uint32_t node = 1; node <= session_max_node(); node++) {
+        Session *s = session_by_node(node);
+        if (s && !s->ending && s->handle[0] && !strcasecmp(s->handle, h)) {
+            push_session(l, s);
+            return 1;
+        }
+    }
+    lua_pushnil(l);
+    return 1;
+}
+
+static int auth_call(lua_State *l, AuthKind kind) {
+    Session *s = check_session(l, 1);
+    const char *handle = luaL_checkstring(l, 2);
+    const char *password = luaL_checkstring(l, 3);
+    if (s) auth_start(s, 0, kind, handle, password);
+    return 0;
+}
+static int l_login(lua_State *l) { return auth_call(l, AUTH_LOGIN); }
+static int l_register(lua_State *l) { return auth_call(l, AUTH_REGISTER); }
+
+static int l_logoff(lua_State *l) {
+    Session *s = check_session(l, 1);
+    if (s) session_end_soon(s);
+    return 0;
+}
+
+static int l_reload(lua_State *l) {
+    int ok = lua_host_reload("requested by a script") == 0;
+    lua_pushboolean(l, ok);
+    return 1;
+}
+
+static int l_log(lua_State *l) {
+    log_info("script: %s", luaL_checkstring(l, 1));
+    return 0;
+}
+
+static int l_config(lua_State *l) {
+    char v[600];
+    if (config_get(&g_cfg, luaL_checkstring(l, 1), v, sizeof v)) lua_pushstring(l, v);
+    else lua_pushnil(l);
+    return 1;
+}
+
+static int l_now(lua_State *l) {
+    lua_pushinteger(l, (lua_Integer)text_now_ms());
+    return 1;
+}
+
+static int l_valid_handle(lua_State *l) {
+    lua_pushboolean(l, auth_handle_valid(luaL_checkstring(l, 1)));
+    return 1;
+}
+
+static int l_array(lua_State *l) {
+    if (lua_isnoneornil(l, 1)) {
+        lua_settop(l, 0);
+        lua_newtable(l);
+    }
+    luaL_checktype(l, 1, LUA_TTABLE);
+    lua_settop(l, 1);
+    lua_newtable(l);
+    lua_pushboolean(l, 1);
+    lua_setfield(l, -2, "__jsonarray");
+    lua_setmetatable(l, 1);
+    return 1;
+}
+
+static const luaL_Reg g_api[] = {
+    {"send", l_send},       {"publish", l_publish},   {"broadcast", l_broadcast},
+    {"join", l_join},       {"leave", l_leave},       {"room_name", l_room_name},
+    {"members", l_members}, {"rooms", l_rooms},       {"sessions", l_sessions},
+    {"find", l_find},       {"login", l_login},       {"register", l_register},
+    {"logoff", l_logoff},   {"reload", l_reload},     {"log", l_log},
+    {"config", l_config},   {"now", l_now},           {"valid_handle", l_valid_handle},
+    {"array", l_array},     {NULL, NULL},
+};
+
+// ---------------------------------------------------------------- sessions
+
+static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle", "transport", "connected", "ended",
+                                NULL};
+
+static bool is_prop(const char *k) {
+    for (int i = 0; g_props[i]; i++)
+        if (!strcmp(g_props[i], k)) return true;
+    return false;
+}
+
+static void push_env_pl(lua_State *l) {
+    lua_rawgeti(l, LUA_REGISTRYINDEX, g_env_ref);
+    lua_getfield(l, -1, "pl");
+    lua_remove(l, -2);
+}
+
+// s.node, s.handle, ... come from the core; anything else is a method of the
+// running generation's pl.Session, so reloaded methods apply at once.
+static int session_index(lua_State *l) {
+    const char *k = lua_tostring(l, 2);
+    if (k && is_prop(k)) {
+        Session *s = to_session(l, 1);
+        if (!strcmp(k, "ended")) lua_pushboolean(l, s == NULL);
+        else if (!s) lua_pushnil(l);
+        else if (!strcmp(k, "node")) lua_pushinteger(l, s->node);
+        else if (!strcmp(k, "handle")) s->handle[0] ? (void)lua_pushstring(l, s->handle) : lua_pushnil(l);
+        else if (!strcmp(k, "sysop")) lua_pushboolean(l, s->sysop);
+        else if (!strcmp(k, "room")) s->room ? (void)lua_pushstring(l, s->room->name) : lua_pushnil(l);
+        else if (!strcmp(k, "id")) lua_pushstring(l, s->id);
+        else if (!strcmp(k, "idle")) lua_pushinteger(l, (lua_Integer)((text_now_ms() - s->last_input_ms) / 1000));
+        else if (!strcmp(k, "connected")) lua_pushboolean(l, s->nconns > 0);
+        else if (!strcmp(k, "transport")) {
+            if (!s->conns) lua_pushnil(l);
+            else lua_pushstring(l, s->conns->type == CONN_TELNET ? "telnet" : "websocket");
+        }
+        return 1;
+    }
+    push_env_pl(l);
+    if (!lua_istable(l, -1)) return 1;
+    lua_getfield(l, -1, "Session");
+    if (!lua_istable(l, -1)) return 1;
+    lua_pushvalue(l, 2);
+    lua_gettable(l, -2);
+    return 1;
+}
+
+static int session_newindex(lua_State *l) {
+    const char *k = lua_tostring(l, 2);
+    if (k && is_prop(k)) return luaL_error(l, "session field '%s' is read-only", k);
+    lua_rawset(l, 1);
+    return 0;
+}
+
+int lua_host_session_new(Session *s) {
+    lua_newtable(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g_meta_ref);
+    lua_setmetatable(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g_owner_ref);
+    lua_pushvalue(L, -2);
+    lua_pushlightuserdata(L, s);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void lua_host_session_free(Session *s) {
+    if (s->lua_ref < 0 || !L) return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g_owner_ref);
+    push_session(L, s);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    luaL_unref(L, LUA_REGISTRYINDEX, s->lua_ref);
+    s->lua_ref = -1;
+}
+
+// ---------------------------------------------------------------- hooks
+
+static int traceback(lua_State *l) {
+    const char *msg = lua_tostring(l, 1);
+    luaL_traceback(l, l, msg ? msg : "(error object is not a string)", 1);
+    return 1;
+}
+
+// Pushes hooks[name] of the running generation; false when there is none.
+static bool push_hook(const char *name) {
+    push_env_pl(L);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_getfield(L, -1, "hooks");
+    lua_remove(L, -2);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+    if (!lua_isfunction(L, -1)) {
+        lua_pop(L, 1);
+        return false;
+    }
+    return true;
+}
+
+static void call_hook(const char *name, Session *s, const char *arg, size_t arglen) {
+    if (!L) return;
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, traceback);
+    if (!push_hook(name)) {
+        lua_settop(L, base);
+        return;
+    }
+    int nargs = 0;
+    if (s) {
+        push_session(L, s);
+        nargs++;
+    }
+    if (arg) {
+        lua_pushlstring(L, arg, arglen);
+        nargs++;
+    }
+    if (lua_pcall(L, nargs, 0, base + 1) != LUA_OK) {
+        g_stats.script_errors++;
+        log_error("script error in hook '%s'%s%u: %s", name, s ? " on node " : "", s ? s->node : 0,
+                  lua_tostring(L, -1));
+        if (s && !s->ending)
+            session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
+    }
+    lua_settop(L, base);
+}
+
+void lua_hook(const char *name, Session *s, const char *arg) { call_hook(name, s, arg, arg ? strlen(arg) : 0); }
+void lua_hook_input(Session *s, const char *line, size_t len) { call_hook("input", s, line, len); }
+void lua_hook_global(const char *name) { call_hook(name, NULL, NULL, 0); }
+
+// ---------------------------------------------------------------- loading
+
+#define MAX_SCRIPTS 512
+
+struct FileList {
+    char *paths[MAX_SCRIPTS];
+    int n;
+};
+
+static int path_cmp(const void *a, const void *b) {
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    // init.lua at the top comes first: it defines what the others use
+    bool xi = !strcmp(x, "init.lua"), yi = !strcmp(y, "init.lua");
+    if (xi != yi) return xi ? -1 : 1;
+    return strcmp(x, y);
+}
+
+static void scan(FileList *fl, const char *root, const char *rel, int depth) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) && fl->n < MAX_SCRIPTS) {
+        if (e->d_name[0] == '.') continue;
+        char sub[1024], full[2100];
+        snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
+        snprintf(full, sizeof full, "%s/%s", root, sub);
+        struct stat st;
+        if (stat(full, &st)) continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (depth < 4) scan(fl, root, sub, depth + 1);
+        } else {
+            size_t n = strlen(e->d_name);
+            if (n > 4 && !strcmp(e->d_name + n - 4, ".lua")) fl->paths[fl->n++] = strdup(sub);
+        }
+    }
+    closedir(d);
+}
+
+static void report_failure(const char *msg) {
+    g_stats.script_errors++;
+    log_error("script reload failed, the previous scripts stay: %s", msg);
+    // the running generation tells the sysops who are online
+    if (!L || g_env_ref == LUA_NOREF) return;
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, traceback);
+    if (push_hook("script_error")) {
+        lua_pushstring(L, msg);
+        if (lua_pcall(L, 1, 0, base + 1) != LUA_OK) log_error("hook 'script_error' failed: %s", lua_tostring(L, -1));
+    }
+    lua_settop(L, base);
+}
+
+static int load_generation(char *err, size_t errlen) {
+    FileList fl;
+    fl.n = 0;
+    scan(&fl, g_cfg.scripts_dir, "", 0);
+    qsort(fl.paths, (size_t)fl.n, sizeof fl.paths[0], path_cmp);
+    int base = lua_gettop(L);
+    int rc = 0;
+    if (fl.n == 0) {
+        snprintf(err, errlen, "no .lua files in %s", g_cfg.scripts_dir);
+        rc = -1;
+    }
+
+    // the new generation: env = { pl = {api..., Session = {}, hooks = {}} }, falling back to _G
+    lua_newtable(L); // env
+    lua_newtable(L); // its metatable
+    lua_pushglobaltable(L);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    luaL_newlib(L, g_api);
+    lua_newtable(L);
+    lua_setfield(L, -2, "Session");
+    lua_newtable(L);
+    lua_setfield(L, -2, "hooks");
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, g_cfg.name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, PARTYLINE_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_setfield(L, -2, "server");
+    lua_setfield(L, -2, "pl");
+    int env = lua_gettop(L);
+    lua_pushcfunction(L, traceback);
+    int handler = lua_gettop(L);
+
+    for (int i = 0; i < fl.n && rc == 0; i++) {
+        char full[1100];
+        snprintf(full, sizeof full, "%s/%s", g_cfg.scripts_dir, fl.paths[i]);
+        // the chunk name is the path relative to the scripts folder, as errors show it
+        char name[600];
+        snprintf(name, sizeof name, "@%s", fl.paths[i]);
+        FILE *f = fopen(full, "rb");
+        if (!f) {
+            snprintf(err, errlen, "%s: %s", fl.paths[i], strerror(errno));
+            rc = -1;
+            break;
+        }
+        Buf src = {};
+        char chunk[8192];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) buf_add(&src, chunk, got, 16 << 20);
+        fclose(f);
+        int st = luaL_loadbufferx(L, src.p ? src.p : "", src.len, name, "t");
+        buf_free(&src);
+        if (st != LUA_OK) {
+            snprintf(err, errlen, "%s", lua_tostring(L, -1));
+            rc = -1;
+            break;
+        }
+        lua_pushvalue(L, env);
+        lua_setupvalue(L, -2, 1); // _ENV of a main chunk is its first upvalue
+        if (lua_pcall(L, 0, 0, handler) != LUA_OK) {
+            snprintf(err, errlen, "%s", lua_tostring(L, -1));
+            rc = -1;
+            break;
+        }
+    }
+    for (int i = 0; i < fl.n; i++) free(fl.paths[i]);
+    if (rc == 0) {
+        lua_pushvalue(L, env);
+        int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        if (g_env_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, g_env_ref);
+        g_env_ref = ref;
+        log_info("scripts loaded: %d files from %s", fl.n, g_cfg.scripts_dir);
+    }
+    lua_settop(L, base);
+    return rc;
+}
+
+// ---------------------------------------------------------------- watching
+
+#define MAX_WATCH 64
+static uv_fs_event_t *g_watch[MAX_WATCH];
+static int g_nwatch;
+static uv_timer_t g_debounce;
+static uv_signal_t g_sighup;
+
+static void watch_closed(uv_handle_t *h) { free(h); }
+
+static void on_debounce(uv_timer_t *) { lua_host_reload("a script file changed"); }
+
+static void on_fs(uv_fs_event_t *, const char *filename, int, int) {
+    if (filename) {
+        size_t n = strlen(filename);
+        bool lua = n > 4 && !strcmp(filename + n - 4, ".lua");
+        bool hidden = filename[0] == '.';
+        if (hidden || (!lua && strchr(filename, '.'))) return; // editor swap and backup files
+    }
+    // editors save in several steps; wait for the last
+    uv_timer_start(&g_debounce, on_debounce, 150, 0);
+}
+
+static void watch_dir(const char *path, int depth) {
+    if (g_nwatch >= MAX_WATCH) return;
+    uv_fs_event_t *w = (uv_fs_event_t *)malloc(sizeof *w);
+    uv_fs_event_init(g_loop, w);
+    if (uv_fs_event_start(w, on_fs, path, 0) != 0) {
+        uv_close((uv_handle_t *)w, watch_closed);
+        return;
+    }
+    g_watch[g_nwatch++] = w;
+    DIR *d = opendir(path);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char sub[1100];
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        struct stat st;
+        if (depth < 4 && !stat(sub, &st) && S_ISDIR(st.st_mode)) watch_dir(sub, depth + 1);
+    }
+    closedir(d);
+}
+
+static void watch_stop(void) {
+    for (int i = 0; i < g_nwatch; i++) {
+        uv_fs_event_stop(g_watch[i]);
+        uv_close((uv_handle_t *)g_watch[i], watch_closed);
+    }
+    g_nwatch = 0;
+}
+
+static void on_sighup(uv_signal_t *, int) { lua_host_reload("SIGHUP"); }
+
+// ---------------------------------------------------------------- lifecycle
+
+int lua_host_reload(const char *why) {
+    char err[2048];
+    if (load_generation(err, sizeof err) != 0) {
+        report_failure(err);
+        return -1;
+    }
+    g_stats.script_reloads++;
+    log_info("scripts reloaded (%s)", why);
+    // folders may have come or gone
+    watch_stop();
+    watch_dir(g_cfg.scripts_dir, 0);
+    lua_hook_global("reloaded");
+    return 0;
+}
+
+int lua_host_init(uv_loop_t *loop, char *err, size_t errlen) {
+    g_loop = loop;
+    L = luaL_newstate();
+    if (!L) {
+        snprintf(err, errlen, "cannot create the Lua state");
+        return -1;
+    }
+    luaL_openlibs(L);
+    lua_newtable(L); // owner map, weak keys: an ended session's table may linger in scripts
+    lua_newtable(L);
+    lua_pushstring(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    g_owner_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    lua_pushcfunction(L, session_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, session_newindex);
+    lua_setfield(L, -2, "__newindex");
+    g_meta_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (load_generation(err, errlen) != 0) return -1;
+    uv_timer_init(loop, &g_debounce);
+    uv_signal_init(loop, &g_sighup);
+    uv_signal_start(&g_sighup, on_sighup, SIGHUP);
+    watch_dir(g_cfg.scripts_dir, 0);
+    return 0;
+}
+
+void lua_host_stop_watching(void) {
+    watch_stop();
+    uv_close((uv_handle_t *)&g_debounce, NULL);
+    uv_close((uv_handle_t *)&g_sighup, NULL);
+}
+
+void lua_host_close(void) {
+    if (L) lua_close(L);
+    L = NULL;
+}

@@ -1,0 +1,178 @@
+// partyline: a BBS-style chat server. One libuv loop runs everything.
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <sodium.h>
+#include <uv.h>
+
+#include "accounts.h"
+#include "auth.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "lua_host.h"
+#include "session.h"
+#include "transport.h"
+#include "version.h"
+
+static uv_loop_t g_loop;
+static uv_signal_t g_sigint, g_sigterm;
+static uv_timer_t g_drain;
+static uint64_t g_drain_started;
+static bool g_stopping;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: partyline [options]\n"
+            "  --config FILE       read settings from FILE (key = value lines)\n"
+            "  --ws-port N         HTTP and WebSocket port (default 8080)\n"
+            "  --telnet-port N     telnet port (default 2323)\n"
+            "  --data DIR          data directory (default var)\n"
+            "  --scripts DIR       Lua scripts directory (default lua)\n"
+            "  --www DIR           web client directory (default etc/www)\n"
+            "  --set KEY=VALUE     any configuration key (see etc/partyline.conf)\n"
+            "  --version           print the version\n");
+}
+
+static void finish_stop(void) {
+    uv_timer_stop(&g_drain);
+    uv_close((uv_handle_t *)&g_drain, NULL);
+    uv_close((uv_handle_t *)&g_sigint, NULL);
+    uv_close((uv_handle_t *)&g_sigterm, NULL);
+    lua_host_stop_watching();
+    sessions_stop_timers();
+    server_stop();
+}
+
+static void on_drain(uv_timer_t *) {
+    // every connection writes its goodbye, or gets 3 s to take it
+    if (g_conn_count == 0 || uv_now(&g_loop) - g_drain_started > 3000) finish_stop();
+}
+
+static void on_stop_signal(uv_signal_t *, int signum) {
+    if (g_stopping) {
+        log_warn("second signal: stopping now");
+        finish_stop();
+        return;
+    }
+    g_stopping = true;
+    log_info("signal %d: shutting down", signum);
+    lua_hook_global("shutdown"); // the scripts tell everyone
+    sessions_close_all();
+    g_drain_started = uv_now(&g_loop);
+    uv_timer_start(&g_drain, on_drain, 20, 50);
+}
+
+static void raise_fd_limit(void) {
+    // lws sizes its fd table from this when the context is created
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int parse_args(int argc, char **argv) {
+    char err[600];
+    // the config file first, so flags given beside it win whatever their order
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--config") && i + 1 < argc && config_load_file(&g_cfg, argv[i + 1], err, sizeof err)) {
+            fprintf(stderr, "partyline: %s\n", err);
+            return -1;
+        }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *key = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(0);
+        }
+        if (!strcmp(a, "--version")) {
+            printf("partyline %s\n", PARTYLINE_VERSION);
+            exit(0);
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "partyline: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
+            return -1;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(a, "--config")) continue;
+        if (!strcmp(a, "--ws-port")) key = "ws_port";
+        else if (!strcmp(a, "--telnet-port")) key = "telnet_port";
+        else if (!strcmp(a, "--data")) key = "data_dir";
+        else if (!strcmp(a, "--scripts")) key = "scripts_dir";
+        else if (!strcmp(a, "--www")) key = "www_dir";
+        else if (!strcmp(a, "--set")) {
+            char k[64];
+            const char *eq = strchr(v, '=');
+            if (!eq || eq - v >= (int)sizeof k) {
+                fprintf(stderr, "partyline: --set wants KEY=VALUE\n");
+                return -1;
+            }
+            memcpy(k, v, (size_t)(eq - v));
+            k[eq - v] = 0;
+            if (config_set(&g_cfg, k, eq + 1, err, sizeof err)) {
+                fprintf(stderr, "partyline: --set %s\n", err);
+                return -1;
+            }
+            continue;
+        } else {
+            fprintf(stderr, "partyline: unknown option '%s'\n", a);
+            usage(stderr);
+            return -1;
+        }
+        if (config_set(&g_cfg, key, v, err, sizeof err)) {
+            fprintf(stderr, "partyline: %s: %s\n", a, err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (sodium_init() < 0) {
+        fprintf(stderr, "partyline: libsodium failed to initialise\n");
+        return 1;
+    }
+    config_defaults(&g_cfg);
+    if (parse_args(argc, argv)) return 2;
+    log_set_level(log_level_from_name(g_cfg.log_level));
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    uv_loop_init(&g_loop);
+    sessions_init(&g_loop);
+    auth_init(&g_loop);
+
+    char err[2048];
+    if (accounts_open(g_cfg.data_dir, err, sizeof err)) {
+        log_error("database: %s", err);
+        return 1;
+    }
+    if (lua_host_init(&g_loop, err, sizeof err)) {
+        log_error("scripts: %s", err);
+        return 1;
+    }
+    if (server_start(&g_loop)) return 1;
+
+    uv_signal_init(&g_loop, &g_sigint);
+    uv_signal_init(&g_loop, &g_sigterm);
+    uv_signal_start(&g_sigint, on_stop_signal, SIGINT);
+    uv_signal_start(&g_sigterm, on_stop_signal, SIGTERM);
+    uv_timer_init(&g_loop, &g_drain);
+    log_info("partyline %s ready", PARTYLINE_VERSION);
+
+    uv_run(&g_loop, UV_RUN_DEFAULT);
+
+    server_free();
+    sessions_free_all();
+    lua_host_close();
+    accounts_close();
+    int rc = uv_loop_close(&g_loop);
+    if (rc) log_warn("loop closed with handles still open: %s", uv_strerror(rc));
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,31 @@
+// An event, encoded once and shared by every recipient (reference counted).
+//
+// The JSON is stored without its opening brace: each recipient's bytes are
+// `{"seq":N,` followed by this body, because seq is per session while the
+// body is the same for a whole room.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+enum MsgFlags {
+    MSG_SILENT = 1,  // nothing to show on a terminal (hello, auth, typing)
+    MSG_PROMPT = 2,  // text is a prompt: no line end after it
+    MSG_SECRET = 4,  // prompt whose answer must not be echoed
+    MSG_BELL = 8,    // ring the terminal bell
+    MSG_TYPING = 16, // only for connections that opted in to typing events
+};
+
+struct Msg {
+    uint32_t refs;
+    uint32_t target;   // id of the one connection it is for; 0 = every connection
+    uint32_t json_len; // body bytes, from after '{' through the final '}'
+    uint32_t text_len;
+    uint32_t flags;
+    char data[];       // body, NUL, text, NUL
+};
+
+Msg *msg_new(const char *body, size_t body_len, const char *text, size_t text_len, uint32_t flags);
+static inline const char *msg_json(const Msg *m) { return m->data; }
+static inline const char *msg_text(const Msg *m) { return m->data + m->json_len + 1; }
+static inline void msg_ref(Msg *m) { m->refs++; }
+void msg_unref(Msg *m);

@@ -1,0 +1,119 @@
+#include "requests.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "auth.h"
+#include "conn.h"
+#include "event.h"
+#include "log.h"
+#include "lua_host.h"
+#include "room.h"
+#include "session.h"
+#include "stats.h"
+
+static void reply_error(Conn *c, const char *code, const char *message) {
+    if (c->session) session_send(c->session, event_error(code, message), c->id);
+}
+
+static const char *str_field(cJSON *req, const char *name, bool *bad) {
+    cJSON *f = cJSON_GetObjectItem(req, name);
+    if (!cJSON_IsString(f)) {
+        *bad = true;
+        return NULL;
+    }
+    return f->valuestring;
+}
+
+static void do_resume(Conn *c, cJSON *req) {
+    bool bad = false;
+    const char *id = str_field(req, "session", &bad);
+    cJSON *ls = cJSON_GetObjectItem(req, "last_seq");
+    if (bad || (ls && !cJSON_IsNumber(ls))) {
+        reply_error(c, "bad_request", "resume needs session (string) and last_seq (number)");
+        return;
+    }
+    double last = ls ? ls->valuedouble : 0;
+    Session *to = session_by_id(id);
+    if (!to) {
+        reply_error(c, "no_session", "no such session, or it has ended");
+        return;
+    }
+    Session *from = c->session;
+    if (to != from) {
+        session_detach(from, c);
+        // the connection's own new session ends unseen
+        if (!from->handle[0]) session_end(from);
+        session_attach(to, c, last < 0 ? 1 : (uint64_t)last + 1);
+        log_info("node %u: connection %u from %s resumed from seq %.0f", to->node, c->id, c->addr, last);
+    } else {
+        c->cursor = last < 0 ? to->first_seq : (uint64_t)last + 1;
+        if (c->cursor < to->first_seq) c->cursor = to->first_seq;
+        conn_wake(c);
+    }
+    if (to->handle[0]) {
+        cJSON *ev = event_new("auth");
+        cJSON_AddStringToObject(ev, "handle", to->handle);
+        cJSON_AddBoolToObject(ev, "sysop", to->sysop);
+        session_send(to, ev, c->id);
+    }
+}
+
+static void do_typing(Conn *c, cJSON *req) {
+    bool bad = false;
+    const char *state = str_field(req, "state", &bad);
+    if (bad || (strcmp(state, "start") && strcmp(state, "stop"))) {
+        reply_error(c, "bad_request", "typing needs state \"start\" or \"stop\"");
+        return;
+    }
+    Session *s = c->session;
+    if (!s->handle[0] || !s->room) return; // nobody to tell
+    cJSON *ev = event_new("typing");
+    cJSON_AddStringToObject(ev, "room", s->room->name);
+    cJSON_AddStringToObject(ev, "from", s->handle);
+    cJSON_AddStringToObject(ev, "state", state);
+    Msg *m = event_encode(ev);
+    if (!m) return;
+    Room *r = s->room;
+    for (uint32_t i = 0; i < r->count; i++)
+        if (r->members[i] != s) session_push(r->members[i], m);
+    msg_unref(m);
+}
+
+void requests_binary(Conn *c) {
+    g_stats.messages_in++;
+    reply_error(c, "bad_request", "binary frames are not accepted; send JSON text");
+}
+
+void requests_handle(Conn *c, const char *data, size_t len) {
+    g_stats.messages_in++;
+    Session *s = c->session;
+    if (!s || s->ending) return;
+    cJSON *req = cJSON_ParseWithLength(data, len);
+    if (!req || !cJSON_IsObject(req)) {
+        cJSON_Delete(req);
+        reply_error(c, "bad_json", "expected one JSON object");
+        return;
+    }
+    bool bad = false;
+    const char *type = str_field(req, "type", &bad);
+    if (bad) {
+        reply_error(c, "bad_request", "missing type");
+    } else if (!strcmp(type, "input")) {
+        cJSON *t = cJSON_GetObjectItem(req, "text");
+        if (!cJSON_IsString(t)) reply_error(c, "bad_request", "input needs text (string)");
+        else session_input(s, t->valuestring, strlen(t->valuestring));
+    } else if (!strcmp(type, "login") || !strcmp(type, "register")) {
+        const char *handle = str_field(req, "handle", &bad);
+        const char *password = str_field(req, "password", &bad);
+        if (bad) reply_error(c, "bad_request", "needs handle and password (strings)");
+        else auth_start(s, c->id, type[0] == 'l' ? AUTH_LOGIN : AUTH_REGISTER, handle, password);
+    } else if (!strcmp(type, "resume")) {
+        do_resume(c, req);
+    } else if (!strcmp(type, "typing")) {
+        do_typing(c, req);
+    } else {
+        reply_error(c, "bad_request", "unknown type");
+    }
+    cJSON_Delete(req);
+}

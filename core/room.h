@@ -1,0 +1,26 @@
+// Rooms: named sets of sessions. Names are case-insensitive (kept lowercase).
+#pragma once
+#include <stdint.h>
+
+struct Session;
+struct Msg;
+
+#define ROOM_NAME_MAX 24
+
+struct Room {
+    char name[ROOM_NAME_MAX + 1];
+    Session **members;
+    uint32_t count, cap;
+    Room *next;
+};
+
+// Lowercases and checks a room name (1-24 of letters, digits, _ - .).
+bool room_name_normalize(const char *in, char out[ROOM_NAME_MAX + 1]);
+Room *room_find(const char *name);
+// Moves s into the room (leaving its old one). Returns NULL for a bad name.
+Room *room_join(Session *s, const char *name);
+void room_leave(Session *s);
+// Delivers m to every member; the caller keeps its own reference.
+void room_publish(Room *r, Msg *m);
+Room *room_first(void);
+uint32_t room_total(void);

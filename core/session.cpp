@@ -1,0 +1,319 @@
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "event.h"
+#include "log.h"
+#include "lua_host.h"
+#include "room.h"
+#include "stats.h"
+#include "text.h"
+
+uint32_t g_session_count;
+static Session **g_nodes; // g_nodes[node-1]
+static uint32_t g_nodes_cap;
+static uint32_t g_next_sid;
+static uv_loop_t *g_loop;
+static bool g_stopping; // shutting down: no new timers, nobody waits for a grace period
+
+// Sessions to end on the next loop turn: ending one from inside a script call
+// or an lws callback would re-enter both.
+struct EndRef {
+    uint32_t node, sid;
+};
+static EndRef *g_end_list;
+static uint32_t g_end_count, g_end_cap;
+static uv_timer_t g_end_timer;
+
+static uint32_t ring_limit(void) {
+    uint32_t n = 8;
+    while (n < (uint32_t)g_cfg.queue_max) n <<= 1;
+    return n;
+}
+
+static uint32_t node_alloc(Session *s) {
+    for (uint32_t i = 0; i < g_nodes_cap; i++)
+        if (!g_nodes[i]) {
+            g_nodes[i] = s;
+            return i + 1;
+        }
+    uint32_t cap = g_nodes_cap ? g_nodes_cap * 2 : 64;
+    Session **n = (Session **)realloc(g_nodes, cap * sizeof *n);
+    if (!n) return 0;
+    memset(n + g_nodes_cap, 0, (cap - g_nodes_cap) * sizeof *n);
+    g_nodes = n;
+    uint32_t i = g_nodes_cap;
+    g_nodes_cap = cap;
+    g_nodes[i] = s;
+    return i + 1;
+}
+
+Session *session_new(void) {
+    Session *s = (Session *)calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->node = node_alloc(s);
+    if (!s->node) {
+        free(s);
+        return NULL;
+    }
+    s->sid = ++g_next_sid;
+    text_random_id(s->id);
+    s->first_seq = 1;
+    s->last_input_ms = text_now_ms();
+    s->lua_ref = -1;
+    g_session_count++;
+    return s;
+}
+
+Session *session_by_node(uint32_t node) {
+    if (node < 1 || node > g_nodes_cap) return NULL;
+    return g_nodes[node - 1];
+}
+
+Session *session_by_sid(uint32_t node, uint32_t sid) {
+    Session *s = session_by_node(node);
+    return s && s->sid == sid && !s->ending ? s : NULL;
+}
+
+Session *session_by_id(const char *id) {
+    for (uint32_t i = 0; i < g_nodes_cap; i++) {
+        Session *s = g_nodes[i];
+        if (s && !s->ending && !strcmp(s->id, id)) return s;
+    }
+    return NULL;
+}
+
+uint32_t session_max_node(void) { return g_nodes_cap; }
+
+static bool conn_wants(const Conn *c, const Msg *m) {
+    if (m->target && m->target != c->id) return false;
+    if ((m->flags & MSG_TYPING) && !c->typing) return false;
+    return true;
+}
+
+Msg *session_event_at(Session *s, uint64_t seq) {
+    if (seq < s->first_seq || seq >= session_next_seq(s)) return NULL;
+    return s->ring[seq & (s->ring_cap - 1)];
+}
+
+static bool ring_grow(Session *s) {
+    uint32_t cap = s->ring_cap ? s->ring_cap * 2 : 8;
+    Msg **r = (Msg **)malloc(cap * sizeof *r);
+    if (!r) return false;
+    for (uint64_t q = s->first_seq; q < session_next_seq(s); q++) r[q & (cap - 1)] = s->ring[q & (s->ring_cap - 1)];
+    free(s->ring);
+    s->ring = r;
+    s->ring_cap = cap;
+    return true;
+}
+
+static void ring_drop_oldest(Session *s) {
+    msg_unref(s->ring[s->first_seq & (s->ring_cap - 1)]);
+    s->first_seq++;
+    s->count--;
+    for (Conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->cursor >= s->first_seq) continue;
+        // this reader is queue_max events behind
+        if (g_cfg.slow_policy == SLOW_SKIP) {
+            c->cursor = s->first_seq;
+            g_stats.slow_skipped++;
+        } else if (!c->closing) {
+            log_warn("node %u: connection %u from %s fell %d events behind; dropping it", s->node, c->id, c->addr,
+                     g_cfg.queue_max);
+            g_stats.slow_disconnects++;
+            conn_kill(c);
+        }
+    }
+}
+
+void session_push(Session *s, Msg *m) {
+    if (s->ending && !s->nconns) return;
+    if (s->count == s->ring_cap) {
+        if (s->ring_cap < ring_limit()) {
+            if (!ring_grow(s)) return;
+        } else {
+            ring_drop_oldest(s);
+        }
+    }
+    msg_ref(m);
+    s->ring[session_next_seq(s) & (s->ring_cap - 1)] = m;
+    s->count++;
+    for (Conn *c = s->conns; c; c = c->next)
+        if (conn_wants(c, m)) conn_wake(c);
+}
+
+void session_send(Session *s, cJSON *ev, uint32_t target) {
+    Msg *m = event_encode(ev);
+    if (!m) return;
+    m->target = target;
+    session_push(s, m);
+    msg_unref(m);
+}
+
+static void grace_closed(uv_handle_t *h) { free(h); }
+
+static void grace_stop(Session *s) {
+    if (!s->grace) return;
+    uv_timer_stop(s->grace);
+    uv_close((uv_handle_t *)s->grace, grace_closed);
+    s->grace = NULL;
+}
+
+static void grace_expired(uv_timer_t *t) {
+    Session *s = (Session *)t->data;
+    log_info("node %u: grace period over, ending session", s->node);
+    session_end(s);
+}
+
+void session_attach(Session *s, Conn *c, uint64_t from_seq) {
+    grace_stop(s);
+    c->session = s;
+    c->next = s->conns;
+    s->conns = c;
+    s->nconns++;
+    c->cursor = from_seq < s->first_seq ? s->first_seq : from_seq;
+    if (c->cursor > session_next_seq(s)) c->cursor = session_next_seq(s);
+    conn_wake(c);
+}
+
+static void session_free(Session *s) {
+    grace_stop(s);
+    for (uint64_t q = s->first_seq; q < session_next_seq(s); q++) msg_unref(s->ring[q & (s->ring_cap - 1)]);
+    free(s->ring);
+    free(s);
+}
+
+void session_detach(Session *s, Conn *c) {
+    for (Conn **p = &s->conns; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            s->nconns--;
+            break;
+        }
+    c->session = NULL;
+    c->next = NULL;
+    if (s->nconns) return;
+    if (s->ending) {
+        session_free(s);
+        return;
+    }
+    if (g_stopping) return;
+    if (g_cfg.grace_s == 0) {
+        session_end_soon(s);
+        return;
+    }
+    s->grace = (uv_timer_t *)malloc(sizeof *s->grace);
+    uv_timer_init(g_loop, s->grace);
+    s->grace->data = s;
+    uv_timer_start(s->grace, grace_expired, (uint64_t)g_cfg.grace_s * 1000, 0);
+    log_info("node %u: detached, grace %ds", s->node, g_cfg.grace_s);
+}
+
+void session_logged_in(Session *s, int64_t account_id, const char *handle, bool sysop) {
+    s->account_id = account_id;
+    snprintf(s->handle, sizeof s->handle, "%s", handle);
+    s->sysop = sysop || config_is_sysop(&g_cfg, handle);
+    s->login_failures = 0;
+    cJSON *ev = event_new("auth");
+    cJSON_AddStringToObject(ev, "handle", s->handle);
+    cJSON_AddBoolToObject(ev, "sysop", s->sysop);
+    session_send(s, ev, 0);
+    log_info("node %u: logged in as %s%s", s->node, s->handle, s->sysop ? " (sysop)" : "");
+    lua_hook("auth", s, NULL);
+}
+
+void session_end(Session *s) {
+    if (s->ending) return;
+    // scripts see the session whole one last time (to announce the leave)
+    lua_hook("session_end", s, NULL);
+    s->ending = true;
+    grace_stop(s);
+    room_leave(s);
+    g_nodes[s->node - 1] = NULL;
+    g_session_count--;
+    lua_host_session_free(s);
+    log_info("node %u: session ended%s%s", s->node, s->handle[0] ? " for " : "", s->handle);
+    if (!s->nconns) {
+        session_free(s);
+        return;
+    }
+    for (Conn *c = s->conns; c; c = c->next) conn_close_soon(c);
+}
+
+static void end_list_run(uv_timer_t *) {
+    // ending one may queue another; take the list as it is now
+    while (g_end_count) {
+        EndRef r = g_end_list[--g_end_count];
+        Session *s = session_by_sid(r.node, r.sid);
+        if (s) session_end(s);
+    }
+}
+
+void session_end_soon(Session *s) {
+    if (s->ending || g_stopping) return;
+    if (g_end_count == g_end_cap) {
+        uint32_t cap = g_end_cap ? g_end_cap * 2 : 16;
+        EndRef *l = (EndRef *)realloc(g_end_list, cap * sizeof *l);
+        if (!l) return;
+        g_end_list = l;
+        g_end_cap = cap;
+    }
+    g_end_list[g_end_count++] = EndRef{s->node, s->sid};
+    uv_timer_start(&g_end_timer, end_list_run, 0, 0);
+}
+
+void session_input(Session *s, const char *line, size_t len) {
+    if (s->ending) return;
+    if (len > (size_t)g_cfg.max_line) len = (size_t)g_cfg.max_line;
+    char stackbuf[1024];
+    size_t cap = len * 3 + 1;
+    char *clean = cap <= sizeof stackbuf ? stackbuf : (char *)malloc(cap);
+    if (!clean) return;
+    size_t n = text_sanitize(line, len, clean, cap);
+    s->last_input_ms = text_now_ms();
+    lua_hook_input(s, clean, n);
+    if (clean != stackbuf) free(clean);
+}
+
+void sessions_init(uv_loop_t *loop) {
+    g_loop = loop;
+    uv_timer_init(loop, &g_end_timer);
+}
+
+void sessions_stop_timers(void) {
+    g_stopping = true;
+    uv_close((uv_handle_t *)&g_end_timer, NULL);
+    for (uint32_t i = 0; i < g_nodes_cap; i++)
+        if (g_nodes[i]) grace_stop(g_nodes[i]);
+}
+
+void sessions_close_all(void) {
+    g_stopping = true;
+    for (uint32_t i = 0; i < g_nodes_cap; i++)
+        if (g_nodes[i])
+            for (Conn *c = g_nodes[i]->conns; c; c = c->next) conn_close_soon(c);
+}
+
+void sessions_free_all(void) {
+    for (uint32_t i = 0; i < g_nodes_cap; i++) {
+        Session *s = g_nodes[i];
+        if (!s) continue;
+        g_nodes[i] = NULL;
+        room_leave(s);
+        lua_host_session_free(s);
+        // connections are gone with the lws context by now
+        s->conns = NULL;
+        s->nconns = 0;
+        session_free(s);
+    }
+    free(g_nodes);
+    g_nodes = NULL;
+    g_nodes_cap = 0;
+    free(g_end_list);
+    g_end_list = NULL;
+    g_end_count = g_end_cap = 0;
+}

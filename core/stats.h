@@ -1,0 +1,14 @@
+// Counters for /metrics.
+#pragma once
+#include <stdint.h>
+
+struct Stats {
+    uint64_t messages_in;   // client messages: WebSocket frames and telnet lines
+    uint64_t messages_out;  // events written to connections
+    uint64_t script_reloads;
+    uint64_t script_errors; // failed reloads and errors raised by hooks
+    uint64_t slow_disconnects;
+    uint64_t slow_skipped;  // events a slow reader missed under slow_policy=skip
+};
+
+extern Stats g_stats;

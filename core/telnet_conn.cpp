@@ -1,0 +1,90 @@
+// Telnet connections: lws raw sockets driving the telnet engine (telnet.h).
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "session.h"
+#include "stats.h"
+#include "telnet.h"
+#include "transport.h"
+
+// One rendering buffer for every telnet write, with LWS_PRE headroom.
+static Buf g_out;
+
+static void on_line(void *ud, const char *line, size_t len) {
+    Conn *c = (Conn *)ud;
+    g_stats.messages_in++;
+    if (c->session) session_input(c->session, line, len);
+}
+
+int telnet_flush(Conn *c) {
+    Telnet *t = c->tn;
+    Session *s = c->session;
+    bool color = telnet_color(t, (int)g_cfg.telnet_color);
+    g_out.len = 0;
+    buf_reserve(&g_out, LWS_PRE, TN_OUT_MAX);
+    g_out.len = LWS_PRE;
+    // negotiation replies and echo come first, in the order they arose
+    buf_add(&g_out, t->out.p, t->out.len, TN_OUT_MAX + LWS_PRE);
+    t->out.len = 0;
+    bool events = s && c->cursor < session_next_seq(s);
+    if (events) {
+        telnet_render_begin(t, &g_out, color);
+        // a batch is bounded so one slow terminal cannot grow the buffer without end
+        while (c->cursor < session_next_seq(s) && g_out.len < 64 * 1024) {
+            Msg *m = session_event_at(s, c->cursor++);
+            if (!m || (m->target && m->target != c->id) || (m->flags & MSG_TYPING)) continue;
+            telnet_render(t, &g_out, msg_text(m), m->text_len, m->flags, color);
+            g_stats.messages_out++;
+        }
+        telnet_render_end(t, &g_out, color);
+    }
+    size_t n = g_out.len - LWS_PRE;
+    if (n && lws_write(c->wsi, (unsigned char *)g_out.p + LWS_PRE, n, LWS_WRITE_RAW) < 0) return -1;
+    if (s && c->cursor < session_next_seq(s)) conn_wake(c);
+    else if (c->closing) return -1;
+    return 0;
+}
+
+static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+    Conn *c = (Conn *)user;
+    switch (reason) {
+    case LWS_CALLBACK_RAW_ADOPT:
+        memset(c, 0, sizeof *c);
+        c->wsi = wsi;
+        c->type = CONN_TELNET;
+        c->id = conn_next_id();
+        c->live = true;
+        lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
+        c->tn = (Telnet *)malloc(sizeof(Telnet));
+        if (!c->tn) return -1;
+        telnet_init(c->tn, (uint32_t)g_cfg.max_line);
+        g_conn_count++;
+        if (!transport_open_session(c)) return -1;
+        return 0;
+    case LWS_CALLBACK_RAW_RX:
+        if (!c->live) return -1;
+        telnet_feed(c->tn, (const uint8_t *)in, len, on_line, c);
+        if (c->tn->out.len) conn_wake(c);
+        return 0;
+    case LWS_CALLBACK_RAW_WRITEABLE:
+        if (!c->live) return -1;
+        return conn_flush(c);
+    case LWS_CALLBACK_RAW_CLOSE:
+        if (c->tn) {
+            telnet_free(c->tn);
+            free(c->tn);
+            c->tn = NULL;
+        }
+        transport_closed(c);
+        return 0;
+    default:
+        break;
+    }
+    return 0;
+}
+
+const struct lws_protocols g_telnet_protocol = {"telnet", cb_telnet, sizeof(Conn), 0, 0, NULL, 0};

@@ -1,0 +1,21 @@
+// Text helpers: cleaning user input, timestamps, ids.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+// Cleans one line of user input into out: invalid UTF-8 becomes U+FFFD, tabs
+// become spaces, every other C0/C1 control (ESC, BEL, CR, LF, ...) and DEL is
+// removed, so no user can send a terminal a control sequence. out is always
+// NUL-terminated and holds at most cap-1 bytes (3*len+1 never truncates).
+// Returns the output length.
+size_t text_sanitize(const char *in, size_t len, char *out, size_t cap);
+
+// ISO 8601 UTC with milliseconds, e.g. 2026-11-22T07:18:30.123Z (needs 25 bytes).
+void text_iso_now(char out[32]);
+uint64_t text_now_ms(void);
+
+// Random URL-safe id with 128 bits (22 characters + NUL).
+void text_random_id(char out[23]);
+
+// Number of display columns in UTF-8 text, skipping ANSI escape sequences.
+size_t text_columns(const char *s, size_t len);

@@ -1,0 +1,25 @@
+// The lws side: listeners, the WebSocket and telnet protocols, HTTP routes.
+#pragma once
+#include <uv.h>
+
+struct Conn;
+struct Session;
+
+int server_start(uv_loop_t *loop);
+// Closes every connection and stops listening; the loop then drains.
+void server_stop(void);
+// Frees the lws context once the loop has drained (LWS-NOTES: destroy twice).
+void server_free(void);
+
+// Per-transport writers, called from WRITEABLE; -1 closes the connection.
+int ws_flush(Conn *c);
+int telnet_flush(Conn *c);
+
+// A new connection's session: node, hello, and the scripts' connect hook.
+Session *transport_open_session(Conn *c);
+// Closing a connection of either transport.
+void transport_closed(Conn *c);
+
+extern const struct lws_protocols g_ws_protocol;
+extern const struct lws_protocols g_http_protocol;
+extern const struct lws_protocols g_telnet_protocol;

@@ -1,0 +1,167 @@
+// The WebSocket protocol: one JSON object per text frame (PROTOCOL.md 3-5).
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "event.h"
+#include "log.h"
+#include "lua_host.h"
+#include "requests.h"
+#include "session.h"
+#include "stats.h"
+#include "transport.h"
+#include "version.h"
+
+// Every WebSocket write goes through one buffer: `{"seq":N,` + shared body.
+static unsigned char *g_scratch;
+static size_t g_scratch_cap;
+
+static unsigned char *scratch(size_t need) {
+    if (need > g_scratch_cap) {
+        size_t cap = g_scratch_cap ? g_scratch_cap : 4096;
+        while (cap < need) cap *= 2;
+        unsigned char *p = (unsigned char *)realloc(g_scratch, cap);
+        if (!p) return NULL;
+        g_scratch = p;
+        g_scratch_cap = cap;
+    }
+    return g_scratch;
+}
+
+Session *transport_open_session(Conn *c) {
+    Session *s = session_new();
+    if (!s) return NULL;
+    s->lua_ref = lua_host_session_new(s);
+    session_attach(s, c, 1);
+    cJSON *ev = event_new("hello");
+    cJSON_AddStringToObject(ev, "session", s->id);
+    cJSON_AddNumberToObject(ev, "node", s->node);
+    cJSON *server = cJSON_AddObjectToObject(ev, "server");
+    cJSON_AddStringToObject(server, "name", g_cfg.name);
+    cJSON_AddStringToObject(server, "version", PARTYLINE_VERSION);
+    cJSON_AddNumberToObject(ev, "protocol", PARTYLINE_PROTOCOL);
+    session_send(s, ev, c->id);
+    log_info("node %u: %s connection %u from %s", s->node, c->type == CONN_WS ? "websocket" : "telnet", c->id,
+             c->addr);
+    lua_hook("connect", s, NULL);
+    return s;
+}
+
+void transport_closed(Conn *c) {
+    if (!c->live) return;
+    c->live = false;
+    if (c->session) session_detach(c->session, c);
+    c->wsi = NULL;
+    free(c->rx);
+    c->rx = NULL;
+    g_conn_count--;
+}
+
+int ws_flush(Conn *c) {
+    Session *s = c->session;
+    while (s && c->cursor < session_next_seq(s)) {
+        if (lws_send_pipe_choked(c->wsi)) {
+            conn_wake(c);
+            return 0;
+        }
+        uint64_t seq = c->cursor++;
+        Msg *m = session_event_at(s, seq);
+        if (!m || (m->target && m->target != c->id) || ((m->flags & MSG_TYPING) && !c->typing)) continue;
+        unsigned char *p = scratch(LWS_PRE + 32 + m->json_len);
+        if (!p) return -1;
+        int n = snprintf((char *)p + LWS_PRE, 32, "{\"seq\":%llu,", (unsigned long long)seq);
+        memcpy(p + LWS_PRE + n, msg_json(m), m->json_len);
+        if (lws_write(c->wsi, p + LWS_PRE, (size_t)n + m->json_len, LWS_WRITE_TEXT) < 0) return -1;
+        g_stats.messages_out++;
+    }
+    if (c->closing) {
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+        return -1;
+    }
+    return 0;
+}
+
+static bool query_flag(struct lws *wsi, const char *name) {
+    char arg[64];
+    size_t nl = strlen(name);
+    for (int i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+        if (strncmp(arg, name, nl) || arg[nl] != '=') continue;
+        const char *v = arg + nl + 1;
+        return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes");
+    }
+    return false;
+}
+
+static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
+    if (c->rx_len + len > (size_t)g_cfg.max_frame) {
+        log_warn("connection %u from %s: message over %d bytes, closing", c->id, c->addr, g_cfg.max_frame);
+        static const char why[] = "message too large";
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why, sizeof why - 1);
+        return -1;
+    }
+    bool whole = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    if (whole && c->rx_len == 0) { // the common case: no copy
+        if (lws_frame_is_binary(wsi)) requests_binary(c);
+        else requests_handle(c, in, len);
+        return 0;
+    }
+    if (c->rx_len + len > c->rx_cap) {
+        uint32_t cap = c->rx_cap ? c->rx_cap : 1024;
+        while (cap < c->rx_len + len) cap *= 2;
+        char *p = (char *)realloc(c->rx, cap);
+        if (!p) return -1;
+        c->rx = p;
+        c->rx_cap = cap;
+    }
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += (uint32_t)len;
+    if (!whole) return 0;
+    if (lws_frame_is_binary(wsi)) requests_binary(c);
+    else requests_handle(c, c->rx, c->rx_len);
+    c->rx_len = 0;
+    if (c->rx_cap > 16384) { // a one-off big message should not pin memory
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_cap = 0;
+    }
+    return 0;
+}
+
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+    Conn *c = (Conn *)user;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        // lws would upgrade on any path; only /ws is ours
+        char uri[16];
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws")) return 1;
+        return 0;
+    }
+    case LWS_CALLBACK_ESTABLISHED:
+        memset(c, 0, sizeof *c);
+        c->wsi = wsi;
+        c->type = CONN_WS;
+        c->id = conn_next_id();
+        c->live = true;
+        c->typing = query_flag(wsi, "typing");
+        lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
+        g_conn_count++;
+        if (!transport_open_session(c)) return -1;
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (!c->live || !c->session) return -1;
+        return ws_receive(c, wsi, (const char *)in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (!c->live) return -1;
+        return conn_flush(c);
+    case LWS_CALLBACK_CLOSED:
+        transport_closed(c); // also fires for upgrades the filter refused
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+const struct lws_protocols g_ws_protocol = {"partyline", cb_ws, sizeof(Conn), 0, 0, NULL, 0};

@@ -1,0 +1,52 @@
+-- Private messages and paging.
+
+-- A private message to every node the target is on, echoed to the sender.
+local function send_direct(s, targets, body)
+  local to = targets[1].handle
+  for _, t in ipairs(targets) do
+    t:send(pl.chat_event("direct", { from = s.handle, to = to, body = body }, t))
+    t:bell()
+    t.reply_to = s.handle -- /r answers the last person who wrote
+  end
+  s:send(pl.chat_event("direct", { from = s.handle, to = to, body = body }, s))
+end
+
+pl.command{
+  name = "msg", args = "<handle> <text>", help = "Send a private message",
+  aliases = { "tell" },
+  run = function(s, args, cmd)
+    local handle, body = pl.split_first(args)
+    if not handle or body == "" then return pl.usage(s, cmd) end
+    local targets = pl.sessions_of(handle)
+    if #targets == 0 then return s:notice("Nobody called " .. handle .. " is online.") end
+    send_direct(s, targets, body)
+  end,
+}
+
+pl.command{
+  name = "r", args = "<text>", help = "Reply to the last private message",
+  aliases = { "reply" },
+  run = function(s, args, cmd)
+    if args == "" then return pl.usage(s, cmd) end
+    if not s.reply_to then return s:notice("Nobody has sent you a private message yet.") end
+    local targets = pl.sessions_of(s.reply_to)
+    if #targets == 0 then return s:notice(s.reply_to .. " is not online.") end
+    send_direct(s, targets, args)
+  end,
+}
+
+pl.command{
+  name = "page", args = "<handle>", help = "Ring someone's bell",
+  run = function(s, args, cmd)
+    local handle = pl.split_first(args)
+    if not handle then return pl.usage(s, cmd) end
+    local targets = pl.sessions_of(handle)
+    if #targets == 0 then return s:notice("Nobody called " .. handle .. " is online.") end
+    local to = targets[1].handle
+    for _, t in ipairs(targets) do
+      t:send(pl.chat_event("page", { from = s.handle, to = to, node = s.node }, t))
+      t:bell()
+    end
+    s:send(pl.chat_event("page", { from = s.handle, to = to, node = s.node }, s))
+  end,
+}

@@ -1,0 +1,180 @@
+-- init.lua: the framework the other scripts build on. Loaded first; every
+-- other .lua file under lua/ is loaded after it in path order. The core calls
+-- the functions in pl.hooks; everything a user sees is decided here and in
+-- the files beside it. See README.md in this folder for the whole API.
+
+pl.commands = {}    -- chat commands by name: see pl.command
+pl.services = {}    -- services by id: see pl.service
+pl.menu_items = {}  -- main menu entries: see pl.menu_item
+pl.render = {}      -- chat event kind -> function(ev, viewer) returning text
+
+------------------------------------------------------------------ colours
+
+local SGR = {
+  reset = 0, bold = 1, dim = 2, red = 31, green = 32, yellow = 33, blue = 34,
+  magenta = 35, cyan = 36, white = 37, gray = 90, bright_red = 91,
+  bright_green = 92, bright_yellow = 93, bright_blue = 94,
+  bright_magenta = 95, bright_cyan = 96, bright_white = 97,
+}
+
+-- Wraps text in an ANSI colour. Telnet users without colour and the web
+-- client both understand it; user text never carries escapes (the core
+-- strips them from every input line).
+function pl.color(name, text)
+  local code = SGR[name] or error("unknown colour '" .. tostring(name) .. "'", 2)
+  return "\27[" .. code .. "m" .. text .. "\27[0m"
+end
+
+------------------------------------------------------------------ registries
+
+-- pl.command{ name = "me", args = "<action>", help = "...", run = function(s, args) end,
+--             aliases = {"emote"}, sysop = false }
+function pl.command(def)
+  assert(type(def.name) == "string" and def.name:match("^[%w_-]+$"), "command needs a name of letters and digits")
+  assert(type(def.run) == "function", "command /" .. def.name .. " needs a run function")
+  def.name = def.name:lower()
+  def.args = def.args or ""
+  def.help = def.help or ""
+  pl.commands[def.name] = def
+  for _, alias in ipairs(def.aliases or {}) do
+    pl.commands[alias:lower()] = setmetatable({ alias_of = def.name }, { __index = def })
+  end
+  return def
+end
+
+-- pl.service{ id = "chat", activity = "In Chat", enter = fn(s), input = fn(s, line),
+--             leave = fn(s, why), login_failed = fn(s, code) }
+function pl.service(def)
+  assert(type(def.id) == "string", "service needs an id")
+  pl.services[def.id] = def
+  return def
+end
+
+-- pl.menu_item{ key = "C", label = "Chat", order = 10, service = "chat" }
+-- or with run = function(s) ... end instead of service.
+function pl.menu_item(def)
+  assert(type(def.key) == "string" and #def.key == 1, "menu item needs a one-letter key")
+  def.key = def.key:upper()
+  def.order = def.order or 50
+  for i, item in ipairs(pl.menu_items) do
+    if item.key == def.key then table.remove(pl.menu_items, i) break end
+  end
+  pl.menu_items[#pl.menu_items + 1] = def
+  table.sort(pl.menu_items, function(a, b) return a.order < b.order end)
+  return def
+end
+
+------------------------------------------------------------------ sessions
+
+local S = pl.Session
+S.send = pl.send
+
+function S:text(text) self:send{ type = "text", text = text } end
+function S:prompt(text, secret) self:send{ type = "prompt", text = text, secret = secret and true or false } end
+function S:bell() self:send{ type = "bell" } end
+-- A short message about something the user did wrong.
+function S:notice(text) self:send{ type = "text", text = pl.color("yellow", text) } end
+
+-- Moves the session to another service, leaving the one it is in.
+function S:enter(id, ...)
+  local svc = pl.services[id] or error("no service '" .. tostring(id) .. "'", 2)
+  local old = pl.services[self.service]
+  if old and old.leave then old.leave(self, "switch") end
+  self.service = id
+  self.activity = svc.activity or id
+  if svc.enter then svc.enter(self, ...) end
+end
+
+-- Every live, logged-in session of a handle (a user may be on several nodes).
+function pl.sessions_of(handle)
+  local out = {}
+  if not handle then return out end
+  handle = handle:lower()
+  for _, s in ipairs(pl.sessions()) do
+    if s.handle and s.handle:lower() == handle then out[#out + 1] = s end
+  end
+  return out
+end
+
+------------------------------------------------------------------ chat events
+
+-- Builds a chat event and renders its text for one viewer (nil = everyone).
+function pl.chat_event(kind, fields, viewer)
+  local ev = { type = "chat", kind = kind }
+  for k, v in pairs(fields or {}) do ev[k] = v end
+  local render = pl.render[kind]
+  ev.text = render and render(ev, viewer) or (ev.body or "")
+  return ev
+end
+
+------------------------------------------------------------------ commands
+
+-- "/msg bob hi there" -> "msg", "bob hi there"; nil when not a command.
+function pl.parse_command(line)
+  local name, rest = line:match("^/(%S+)%s*(.-)%s*$")
+  if not name then return nil end
+  return name:lower(), rest
+end
+
+-- "bob hi there" -> "bob", "hi there"
+function pl.split_first(text)
+  local first, rest = (text or ""):match("^(%S+)%s*(.-)$")
+  return first, rest or ""
+end
+
+function pl.usage(s, cmd)
+  s:notice("Usage: /" .. cmd.name .. (cmd.args ~= "" and (" " .. cmd.args) or ""))
+end
+
+function pl.run_command(s, line)
+  local name, rest = pl.parse_command(line)
+  local cmd = name and pl.commands[name]
+  if not cmd or (cmd.sysop and not s.sysop) then
+    s:notice("Unknown command /" .. (name or "") .. ". Type /help for the list.")
+    return false
+  end
+  cmd.run(s, rest, cmd)
+  return true
+end
+
+------------------------------------------------------------------ hooks
+
+local function current(s) return pl.services[s.service] end
+
+function pl.hooks.connect(s) s:enter("login") end
+
+function pl.hooks.input(s, line)
+  local svc = current(s)
+  if svc and svc.input then svc.input(s, line) end
+end
+
+function pl.hooks.auth(s) s:enter("menu", "login") end
+
+function pl.hooks.login_failed(s, code)
+  local svc = current(s)
+  if svc and svc.login_failed then svc.login_failed(s, code) end
+end
+
+function pl.hooks.session_end(s)
+  local svc = current(s)
+  if svc and svc.leave then svc.leave(s, "disconnect") end
+end
+
+local function tell_sysops(text)
+  for _, s in ipairs(pl.sessions()) do
+    if s.sysop then s:send(pl.chat_event("system", { body = text })) end
+  end
+end
+
+function pl.hooks.script_error(message)
+  tell_sysops("Script reload failed; the previous scripts keep running: " .. message)
+end
+
+function pl.hooks.reloaded() tell_sysops("Scripts reloaded.") end
+
+function pl.hooks.shutdown()
+  for _, s in ipairs(pl.sessions()) do
+    s:send(pl.chat_event("system", { body = "The server is shutting down. See you soon!" }))
+    s:send{ type = "bye", text = "Disconnected: server shutdown." }
+  end
+end
