@@ -18,6 +18,8 @@ struct Conn {
     bool want_write;  // a WRITEABLE callback is already requested
     bool closing;     // close once the queue is written
     bool typing;      // opted in to typing events
+    bool hello_due;   // `hello` is written before anything else in the stream
+    bool resumed;     // ...and says the stream continues an older session
     uint64_t cursor;  // next seq of the session to write
     char *rx;         // WebSocket message being reassembled from fragments
     uint32_t rx_len, rx_cap;

@@ -25,6 +25,29 @@ static const char *str_field(cJSON *req, const char *name, bool *bad) {
     return f->valuestring;
 }
 
+void requests_resume(Conn *c, Session *to, uint64_t last) {
+    Session *from = c->session;
+    if (from && from != to) {
+        session_detach(from, c);
+        // the connection's own new session ends unseen
+        if (!from->handle[0]) session_end(from);
+    }
+    if (from != to) session_attach(to, c, last + 1);
+    c->cursor = last + 1 < to->first_seq ? to->first_seq : last + 1;
+    if (c->cursor > session_next_seq(to)) c->cursor = session_next_seq(to);
+    c->hello_due = true;
+    c->resumed = true;
+    conn_wake(c);
+    log_info("node %u: connection %u from %s resumed after seq %llu", to->node, c->id, c->addr,
+             (unsigned long long)last);
+    if (to->handle[0]) {
+        cJSON *ev = event_new("auth");
+        cJSON_AddStringToObject(ev, "handle", to->handle);
+        cJSON_AddBoolToObject(ev, "sysop", to->sysop);
+        session_send(to, ev, c->id);
+    }
+}
+
 static void do_resume(Conn *c, cJSON *req) {
     bool bad = false;
     const char *id = str_field(req, "session", &bad);
@@ -33,30 +56,12 @@ static void do_resume(Conn *c, cJSON *req) {
         reply_error(c, "bad_request", "resume needs session (string) and last_seq (number)");
         return;
     }
-    double last = ls ? ls->valuedouble : 0;
     Session *to = session_by_id(id);
     if (!to) {
         reply_error(c, "no_session", "no such session, or it has ended");
         return;
     }
-    Session *from = c->session;
-    if (to != from) {
-        session_detach(from, c);
-        // the connection's own new session ends unseen
-        if (!from->handle[0]) session_end(from);
-        session_attach(to, c, last < 0 ? 1 : (uint64_t)last + 1);
-        log_info("node %u: connection %u from %s resumed from seq %.0f", to->node, c->id, c->addr, last);
-    } else {
-        c->cursor = last < 0 ? to->first_seq : (uint64_t)last + 1;
-        if (c->cursor < to->first_seq) c->cursor = to->first_seq;
-        conn_wake(c);
-    }
-    if (to->handle[0]) {
-        cJSON *ev = event_new("auth");
-        cJSON_AddStringToObject(ev, "handle", to->handle);
-        cJSON_AddBoolToObject(ev, "sysop", to->sysop);
-        session_send(to, ev, c->id);
-    }
+    requests_resume(c, to, ls && ls->valuedouble > 0 ? (uint64_t)ls->valuedouble : 0);
 }
 
 static void do_typing(Conn *c, cJSON *req) {

@@ -112,8 +112,9 @@ static void erase_chars(Telnet *t, size_t bytes) {
 }
 
 static void line_done(Telnet *t, TelnetLineFn fn, void *ud) {
-    echo(t, "\r\n", 2);
-    if (!t->echo && t->secret) buf_add(&t->out, "\r\n", 2, TN_OUT_MAX);
+    // the line end is shown even after a secret line, or the next output
+    // would follow the prompt on the same line
+    if (t->echo) buf_add(&t->out, "\r\n", 2, TN_OUT_MAX);
     t->line[t->len] = 0;
     uint32_t n = t->len;
     t->len = 0;

@@ -35,6 +35,18 @@ Session *transport_open_session(Conn *c) {
     if (!s) return NULL;
     s->lua_ref = lua_host_session_new(s);
     session_attach(s, c, 1);
+    c->hello_due = true;
+    log_info("node %u: %s connection %u from %s", s->node, c->type == CONN_WS ? "websocket" : "telnet", c->id,
+             c->addr);
+    lua_hook("connect", s, NULL);
+    return s;
+}
+
+// `hello` belongs to the connection, not the session's stream: its seq is the
+// last event before the stream this connection gets (0 for a new session,
+// last_seq after a resume), so it always comes first and never needs replay.
+static int write_hello(Conn *c) {
+    Session *s = c->session;
     cJSON *ev = event_new("hello");
     cJSON_AddStringToObject(ev, "session", s->id);
     cJSON_AddNumberToObject(ev, "node", s->node);
@@ -42,11 +54,20 @@ Session *transport_open_session(Conn *c) {
     cJSON_AddStringToObject(server, "name", g_cfg.name);
     cJSON_AddStringToObject(server, "version", PARTYLINE_VERSION);
     cJSON_AddNumberToObject(ev, "protocol", PARTYLINE_PROTOCOL);
-    session_send(s, ev, c->id);
-    log_info("node %u: %s connection %u from %s", s->node, c->type == CONN_WS ? "websocket" : "telnet", c->id,
-             c->addr);
-    lua_hook("connect", s, NULL);
-    return s;
+    if (c->resumed) cJSON_AddBoolToObject(ev, "resumed", 1);
+    Msg *m = event_encode(ev);
+    if (!m) return -1;
+    c->hello_due = false;
+    unsigned char *p = scratch(LWS_PRE + 32 + m->json_len);
+    int rc = -1;
+    if (p) {
+        int n = snprintf((char *)p + LWS_PRE, 32, "{\"seq\":%llu,", (unsigned long long)(c->cursor - 1));
+        memcpy(p + LWS_PRE + n, msg_json(m), m->json_len);
+        rc = lws_write(c->wsi, p + LWS_PRE, (size_t)n + m->json_len, LWS_WRITE_TEXT) < 0 ? -1 : 0;
+        g_stats.messages_out++;
+    }
+    msg_unref(m);
+    return rc;
 }
 
 void transport_closed(Conn *c) {
@@ -61,6 +82,7 @@ void transport_closed(Conn *c) {
 
 int ws_flush(Conn *c) {
     Session *s = c->session;
+    if (s && c->hello_due && write_hello(c) < 0) return -1;
     while (s && c->cursor < session_next_seq(s)) {
         if (lws_send_pipe_choked(c->wsi)) {
             conn_wake(c);
@@ -83,15 +105,34 @@ int ws_flush(Conn *c) {
     return 0;
 }
 
-static bool query_flag(struct lws *wsi, const char *name) {
-    char arg[64];
+// The value of ?name=value into out; false when absent.
+static bool query_arg(struct lws *wsi, const char *name, char *out, size_t outlen) {
+    char arg[128];
     size_t nl = strlen(name);
     for (int i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
         if (strncmp(arg, name, nl) || arg[nl] != '=') continue;
-        const char *v = arg + nl + 1;
-        return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes");
+        snprintf(out, outlen, "%s", arg + nl + 1);
+        return true;
     }
     return false;
+}
+
+static bool query_flag(struct lws *wsi, const char *name) {
+    char v[16];
+    if (!query_arg(wsi, name, v, sizeof v)) return false;
+    return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes");
+}
+
+// ?resume=ID&last_seq=N: attach straight to a session, without a new one
+// (extension; the `resume` message does the same after connecting).
+static bool resume_from_query(Conn *c, struct lws *wsi) {
+    char id[64], seq[24] = "0";
+    if (!query_arg(wsi, "resume", id, sizeof id)) return false;
+    query_arg(wsi, "last_seq", seq, sizeof seq);
+    Session *s = session_by_id(id);
+    if (!s) return false;
+    requests_resume(c, s, strtoull(seq, NULL, 10));
+    return true;
 }
 
 static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
@@ -147,7 +188,13 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         c->typing = query_flag(wsi, "typing");
         lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
         g_conn_count++;
+        if (resume_from_query(c, wsi)) return 0;
         if (!transport_open_session(c)) return -1;
+        {
+            char id[64];
+            if (query_arg(wsi, "resume", id, sizeof id))
+                session_send(c->session, event_error("no_session", "no such session, or it has ended"), c->id);
+        }
         return 0;
     case LWS_CALLBACK_RECEIVE:
         if (!c->live || !c->session) return -1;

@@ -1,0 +1,233 @@
+// partyline web client: speaks the WebSocket protocol (core/PROTOCOL.md) and
+// shows what a telnet user would see, with menus as buttons and a who panel.
+'use strict';
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const screen = $('screen'), line = $('line'), promptEl = $('prompt'), menuEl = $('menu');
+  const statusEl = $('status'), noticeEl = $('notice');
+  const MAX_LINES = 2000;
+
+  const state = {
+    ws: null,
+    session: sessionStorage.getItem('pl.session'), // this tab's session, kept across reloads
+    lastSeq: Number(sessionStorage.getItem('pl.seq') || 0),
+    handle: null,
+    prompt: null,        // {text, secret} while the server waits for a line
+    ended: false,        // `bye` came: do not reconnect
+    retries: 0,
+    mode: 'login',       // 'menu' or 'chat': which way asks for the who list
+  };
+
+  // --- rendering ANSI SGR (the scripts' colours) as spans
+  function escapeHtml(s) {
+    return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
+  }
+  function ansiToHtml(text) {
+    let out = '', open = 0, cls = [];
+    const parts = text.split(/\x1b\[([0-9;]*)m/);
+    for (let i = 0; i < parts.length; i++) {
+      if (i % 2 === 0) { out += escapeHtml(parts[i].replace(/\x1b/g, '')); continue; }
+      for (const code of (parts[i] || '0').split(';').map(Number)) {
+        if (code === 0) cls = [];
+        else if (code === 1) cls.push('b');
+        else if (code === 2) cls.push('d');
+        else if ((code >= 30 && code <= 37) || (code >= 90 && code <= 97)) cls = cls.filter((c) => c[0] !== 'c').concat('c' + code);
+      }
+      out += '</span>'.repeat(open);
+      open = 0;
+      if (cls.length) { out += '<span class="' + cls.join(' ') + '">'; open = 1; }
+    }
+    return out + '</span>'.repeat(open);
+  }
+
+  function print(text, cls) {
+    const atBottom = screen.scrollHeight - screen.scrollTop - screen.clientHeight < 40;
+    for (const l of String(text).split('\n')) {
+      const div = document.createElement('div');
+      div.className = 'line' + (cls ? ' ' + cls : '');
+      div.innerHTML = ansiToHtml(l);
+      screen.appendChild(div);
+    }
+    while (screen.childElementCount > MAX_LINES) screen.firstChild.remove();
+    if (atBottom) screen.scrollTop = screen.scrollHeight;
+  }
+
+  function notice(text) {
+    noticeEl.textContent = text || '';
+    noticeEl.hidden = !text;
+  }
+
+  function setStatus(text, cls) {
+    statusEl.textContent = text;
+    statusEl.className = 'status ' + (cls || '');
+  }
+
+  // --- the bell: a short beep and a flash
+  let audio;
+  function bell() {
+    document.body.classList.remove('flash');
+    void document.body.offsetWidth;
+    document.body.classList.add('flash');
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      const osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880;
+      gain.gain.value = 0.08;
+      osc.connect(gain).connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.15);
+    } catch (e) { /* no audio: the flash is enough */ }
+  }
+
+  function showMenu(ev) {
+    menuEl.innerHTML = '';
+    for (const item of ev.items || []) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.dataset.key = item.key;
+      b.innerHTML = '<span class="key">' + escapeHtml(item.key) + '</span> ' + escapeHtml(item.label);
+      b.onclick = () => { submit(item.key); line.focus(); };
+      menuEl.appendChild(b);
+    }
+    menuEl.hidden = false;
+    state.mode = 'menu';
+  }
+
+  function showWho(ev) {
+    const ul = $('who');
+    ul.innerHTML = '';
+    for (const u of ev.users || []) {
+      const li = document.createElement('li');
+      li.innerHTML = escapeHtml(u.handle) + ' <small>#' + u.node + '</small>' +
+        '<span class="act">' + escapeHtml(u.activity || '') + (u.room ? ' · #' + escapeHtml(u.room) : '') + '</span>';
+      ul.appendChild(li);
+    }
+  }
+
+  function setPrompt(p) {
+    state.prompt = p;
+    promptEl.textContent = p ? p.text.replace(/\x1b\[[0-9;]*m/g, '') : '';
+    line.type = p && p.secret ? 'password' : 'text';
+  }
+
+  // --- events from the server
+  function handle(ev) {
+    if (ev.type === 'hello') {
+      if (state.session && ev.session !== state.session && state.reconnecting) notice('Your old session had ended; this is a new one.');
+      else if (ev.resumed) { notice('Reconnected.'); setTimeout(() => notice(''), 1500); }
+      else notice('');
+      state.reconnecting = false;
+      state.session = ev.session;
+      state.lastSeq = ev.seq || 0;
+      sessionStorage.setItem('pl.session', ev.session);
+      $('title').textContent = (ev.server && ev.server.name) || 'partyline';
+      setStatus('node ' + ev.node, 'live');
+      state.retries = 0;
+      return;
+    }
+    if (typeof ev.seq === 'number') {
+      if (ev.seq <= state.lastSeq) return; // already shown
+      state.lastSeq = ev.seq;
+      sessionStorage.setItem('pl.seq', String(ev.seq));
+    }
+    switch (ev.type) {
+      case 'auth':
+        state.handle = ev.handle;
+        $('whoami').textContent = ev.handle + (ev.sysop ? ' (sysop)' : '');
+        break;
+      case 'prompt': setPrompt(ev); break;
+      case 'menu': showMenu(ev); print(ev.text); break;
+      case 'who': showWho(ev); print(ev.text); break;
+      case 'bell': bell(); break;
+      case 'error': print(ev.text || ev.message, 'error'); break;
+      case 'bye':
+        print(ev.text);
+        state.ended = true;
+        sessionStorage.removeItem('pl.session');
+        sessionStorage.removeItem('pl.seq');
+        break;
+      case 'chat':
+        if (ev.kind === 'join' && ev.from === state.handle) { state.mode = 'chat'; menuEl.hidden = true; setPrompt(null); }
+        print(ev.text, ev.history ? 'history' : '');
+        break;
+      case 'typing': break;
+      default:
+        if (ev.text) print(ev.text);
+    }
+  }
+
+  // --- sending
+  function send(obj) {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) { state.ws.send(JSON.stringify(obj)); return true; }
+    return false;
+  }
+
+  function submit(text) {
+    if (state.prompt) {
+      // as on a terminal: the answer shows after its prompt, hidden when secret
+      print(state.prompt.text + (state.prompt.secret ? '' : text), 'echo');
+      setPrompt(null);
+      menuEl.hidden = true;
+    }
+    if (!send({ type: 'input', text })) print('Not connected; your line was not sent.', 'error');
+  }
+
+  $('inputbar').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = line.value;
+    line.value = '';
+    submit(text);
+  });
+
+  $('who-refresh').onclick = () => {
+    if (state.mode === 'chat') submit('/who');
+    else if (state.mode === 'menu') submit('W');
+  };
+
+  // --- connecting, and reconnecting with resume after a drop
+  function url() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    let u = proto + '//' + location.host + '/ws';
+    if (state.session) u += '?resume=' + encodeURIComponent(state.session) + '&last_seq=' + state.lastSeq;
+    return u;
+  }
+
+  function connect() {
+    state.ended = false;
+    const ws = new WebSocket(url());
+    state.ws = ws;
+    ws.onmessage = (m) => {
+      let ev;
+      try { ev = JSON.parse(m.data); } catch (e) { return; }
+      handle(ev);
+    };
+    ws.onclose = (e) => {
+      if (state.ws !== ws) return;
+      if (state.ended || e.code === 1008) {
+        setStatus('disconnected', 'down');
+        $('inputbar').hidden = true;
+        menuEl.hidden = true;
+        $('ended').hidden = false;
+        return;
+      }
+      state.reconnecting = true;
+      setStatus('reconnecting…', 'down');
+      notice('Connection lost. Reconnecting…');
+      const delay = Math.min(5000, 250 * Math.pow(2, state.retries++));
+      setTimeout(connect, delay);
+    };
+  }
+
+  $('again').onclick = () => {
+    $('ended').hidden = true;
+    $('inputbar').hidden = false;
+    state.session = null;
+    state.lastSeq = 0;
+    screen.innerHTML = '';
+    connect();
+  };
+
+  // for tests and the curious: simulate a network drop
+  window.partyline = { state, dropConnection: () => state.ws && state.ws.close(4000, 'test drop') };
+  connect();
+})();
