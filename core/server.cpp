@@ -2,6 +2,7 @@
 // (LWS-NOTES.md: foreign loop, explicit vhosts, raw-socket telnet).
 #include <libwebsockets.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -43,7 +44,9 @@ static void emit(int level, const char *line) {
 }
 
 int server_start(uv_loop_t *loop) {
-    lws_set_log_level(LLL_ERR | LLL_WARN, emit);
+    // PL_LWS_LOG=<lws level bits> shows lws's own detail when chasing a transport bug
+    const char *lv = getenv("PL_LWS_LOG");
+    lws_set_log_level(lv ? atoi(lv) : (LLL_ERR | LLL_WARN), emit);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     g_foreign[0] = loop;

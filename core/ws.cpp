@@ -80,6 +80,21 @@ void transport_closed(Conn *c) {
     g_conn_count--;
 }
 
+// Sends a close frame and tells lws to drop the connection. lws 4.1 forgets
+// the frame that lws_close_reason() prepares when a callback returns -1
+// (upstream issues #1159, #3192), so it is written here directly.
+static int ws_close_with(struct lws *wsi, uint16_t code, const char *why) {
+    unsigned char buf[LWS_PRE + 125];
+    size_t n = why ? strlen(why) : 0;
+    if (n > 120) n = 120;
+    buf[LWS_PRE] = (unsigned char)(code >> 8);
+    buf[LWS_PRE + 1] = (unsigned char)(code & 0xff);
+    if (n) memcpy(buf + LWS_PRE + 2, why, n);
+    // 4 is lws's private LWS_WRITE_CLOSE; the public enum keeps the slot free for it
+    lws_write(wsi, buf + LWS_PRE, n + 2, (enum lws_write_protocol)4);
+    return -1;
+}
+
 int ws_flush(Conn *c) {
     Session *s = c->session;
     if (s && c->hello_due && write_hello(c) < 0) return -1;
@@ -98,10 +113,7 @@ int ws_flush(Conn *c) {
         if (lws_write(c->wsi, p + LWS_PRE, (size_t)n + m->json_len, LWS_WRITE_TEXT) < 0) return -1;
         g_stats.messages_out++;
     }
-    if (c->closing) {
-        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
-        return -1;
-    }
+    if (c->closing) return ws_close_with(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL);
     return 0;
 }
 
@@ -138,9 +150,7 @@ static bool resume_from_query(Conn *c, struct lws *wsi) {
 static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
     if (c->rx_len + len > (size_t)g_cfg.max_frame) {
         log_warn("connection %u from %s: message over %d bytes, closing", c->id, c->addr, g_cfg.max_frame);
-        static const char why[] = "message too large";
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why, sizeof why - 1);
-        return -1;
+        return ws_close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
     }
     bool whole = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     if (whole && c->rx_len == 0) { // the common case: no copy

@@ -1,0 +1,240 @@
+// Test harness: starts the real server binary on free ports with a
+// temporary data and scripts directory, and gives tests real clients.
+'use strict';
+const { spawn } = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const WebSocket = require('ws');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'build', 'partyline');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function copyDir(from, to) {
+  fs.mkdirSync(to, { recursive: true });
+  for (const e of fs.readdirSync(from, { withFileTypes: true })) {
+    const a = path.join(from, e.name), b = path.join(to, e.name);
+    if (e.isDirectory()) copyDir(a, b);
+    else if (e.name.endsWith('.lua')) fs.copyFileSync(a, b);
+  }
+}
+
+class Server {
+  // opts.set: extra configuration keys; opts.dir: reuse a data directory
+  static async start(opts = {}) {
+    const s = new Server();
+    s.dir = opts.dir || fs.mkdtempSync(path.join(os.tmpdir(), 'partyline-test-'));
+    s.scripts = path.join(s.dir, 'lua');
+    if (!fs.existsSync(s.scripts)) copyDir(path.join(ROOT, 'lua'), s.scripts);
+    s.wsPort = await freePort();
+    s.telnetPort = await freePort();
+    const sets = Object.assign({ pwhash_mem_kb: '8192', pwhash_ops: '1', grace_s: '60' }, opts.set || {});
+    const args = ['--ws-port', s.wsPort, '--telnet-port', s.telnetPort, '--data', path.join(s.dir, 'var'),
+      '--scripts', s.scripts, '--www', path.join(ROOT, 'etc', 'www')];
+    for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
+    s.log = '';
+    s.proc = spawn(BIN, args.map(String), { stdio: ['ignore', 'pipe', 'pipe'] });
+    s.proc.stdout.on('data', (d) => { s.log += d; });
+    s.proc.stderr.on('data', (d) => { s.log += d; });
+    s.exited = new Promise((r) => s.proc.on('exit', (code, signal) => r({ code, signal })));
+    const t0 = Date.now();
+    while (!s.log.includes('ready')) {
+      if (s.proc.exitCode !== null || Date.now() - t0 > 10000) throw new Error('server did not start:\n' + s.log);
+      await sleep(20);
+    }
+    s.clients = [];
+    return s;
+  }
+
+  url(query = '') { return `ws://127.0.0.1:${this.wsPort}/ws${query}`; }
+  http(p) { return `http://127.0.0.1:${this.wsPort}${p}`; }
+
+  async ws(query) {
+    const c = new WsClient(this.url(query));
+    this.clients.push(c);
+    await c.opened;
+    return c;
+  }
+
+  async telnet(term = 'dumb') {
+    const c = new TelnetClient(this.telnetPort, term);
+    this.clients.push(c);
+    await c.expect(/Handle/);
+    return c;
+  }
+
+  // A new WebSocket user, registered and logged in, at the main menu.
+  async user(handle, password = 'secret-' + handle) {
+    const c = await this.ws();
+    await c.waitFor((e) => e.type === 'prompt');
+    c.send({ type: 'register', handle, password });
+    await c.waitFor((e) => e.type === 'auth' && e.handle === handle, 'auth for ' + handle);
+    await c.waitFor((e) => e.type === 'prompt', 'menu prompt');
+    c.handle = handle;
+    c.password = password;
+    return c;
+  }
+
+  // A user already in chat (in the lobby).
+  async chatter(handle) {
+    const c = await this.user(handle);
+    c.input('c');
+    await c.waitFor((e) => e.type === 'chat' && e.kind === 'join' && e.from === handle, 'own join');
+    return c;
+  }
+
+  async stop() {
+    for (const c of this.clients) c.close();
+    if (this.proc.exitCode === null) {
+      this.proc.kill('SIGTERM');
+      const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+      await this.exited;
+      clearTimeout(t);
+    }
+    return this.exited;
+  }
+
+  cleanup() { fs.rmSync(this.dir, { recursive: true, force: true }); }
+}
+
+// A WebSocket client that records every event and waits for ones that match.
+class WsClient {
+  constructor(url, options) {
+    this.events = [];
+    this.pos = 0;
+    this.waiters = [];
+    this.closed = null;
+    this.ws = new WebSocket(url, options);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.on('open', resolve);
+      this.ws.on('error', reject);
+    });
+    this.closedP = new Promise((resolve) => {
+      this.ws.on('close', (code, reason) => {
+        this.closed = { code, reason: String(reason) };
+        resolve(this.closed);
+        this._wake();
+      });
+    });
+    this.ws.on('message', (data) => {
+      let ev;
+      try { ev = JSON.parse(String(data)); } catch (e) { ev = { type: '_unparsable', raw: String(data) }; }
+      this.events.push(ev);
+      this._wake();
+    });
+    this.ws.on('error', () => {});
+  }
+
+  _wake() { for (const w of this.waiters.slice()) w(); }
+
+  send(obj) { this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj)); }
+  input(text) { this.send({ type: 'input', text }); }
+
+  // The next event (after earlier matches) for which pred is true.
+  waitFor(pred, what = 'an event', timeout = 5000) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        for (let i = this.pos; i < this.events.length; i++) {
+          if (pred(this.events[i])) {
+            this.pos = i + 1;
+            done();
+            resolve(this.events[i]);
+            return true;
+          }
+        }
+        if (this.closed && !this._closeOk) {
+          done();
+          reject(new Error(`connection closed (${this.closed.code}) while waiting for ${what}; got: ` + this.tail()));
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${what}; got: ` + this.tail())); }, timeout);
+      const done = () => { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); };
+      if (!check()) this.waiters.push(check);
+    });
+  }
+
+  // Chat event of a kind (and optional body/text match).
+  chat(kind, match = {}, what) {
+    return this.waitFor((e) => e.type === 'chat' && e.kind === kind &&
+      Object.entries(match).every(([k, v]) => (v instanceof RegExp ? v.test(e[k]) : e[k] === v)),
+    what || `chat ${kind} ${JSON.stringify(match)}`);
+  }
+
+  text(re, what) {
+    return this.waitFor((e) => typeof e.text === 'string' && re.test(strip(e.text)), what || `text ${re}`);
+  }
+
+  // Asserts no event matching pred arrives within ms (from the current position).
+  async none(pred, ms = 300, what = 'unexpected event') {
+    await sleep(ms);
+    const hit = this.events.slice(this.pos).find(pred);
+    if (hit) throw new Error(`${what}: ${JSON.stringify(hit)}`);
+  }
+
+  tail(n = 6) { return this.events.slice(-n).map((e) => JSON.stringify(e).slice(0, 160)).join('\n  '); }
+  close() { this._closeOk = true; try { this.ws.terminate(); } catch (e) { /* already gone */ } }
+}
+
+// A real telnet process (Debian's telnet), fed through a pipe.
+class TelnetClient {
+  constructor(port, term) {
+    this.out = '';
+    this.pos = 0;
+    this.waiters = [];
+    this.proc = spawn('telnet', ['127.0.0.1', String(port)], { env: { ...process.env, TERM: term } });
+    this.proc.stdout.on('data', (d) => { this.out += d.toString('latin1'); this._wake(); });
+    this.proc.stderr.on('data', (d) => { this.out += d.toString('latin1'); this._wake(); });
+    this.exited = new Promise((r) => this.proc.on('exit', () => { this.gone = true; this._wake(); r(); }));
+  }
+
+  _wake() { for (const w of this.waiters.slice()) w(); }
+  line(text) { this.proc.stdin.write(text + '\n'); }
+  raw(bytes) { this.proc.stdin.write(bytes); }
+
+  // Waits for re in the output after the last match; returns the match.
+  expect(re, timeout = 5000) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const rest = this.out.slice(this.pos);
+        const m = re.exec(rest);
+        if (m) {
+          this.pos += m.index + m[0].length;
+          done();
+          resolve(m);
+          return true;
+        }
+        if (this.gone) { done(); reject(new Error(`telnet exited waiting for ${re}; output: ${JSON.stringify(rest.slice(-400))}`)); return true; }
+        return false;
+      };
+      const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${re}; output: ${JSON.stringify(this.out.slice(this.pos).slice(-400))}`)); }, timeout);
+      const done = () => { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); };
+      if (!check()) this.waiters.push(check);
+    });
+  }
+
+  close() { if (!this.gone) this.proc.kill('SIGKILL'); }
+}
+
+const strip = (s) => String(s).replace(/\x1b\[[0-9;]*m/g, '');
+
+function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
+function eq(a, b, msg) { if (a !== b) throw new Error(`${msg}: expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`); }
+
+module.exports = { Server, WsClient, TelnetClient, sleep, strip, assert, eq, freePort, ROOT };
