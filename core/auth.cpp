@@ -95,6 +95,7 @@ static void done(uv_work_t *req, int status) {
         session_logged_in(s, w->acct.id, w->acct.handle, w->acct.sysop);
     }
     free(w);
+    session_replay_typeahead(s);
 }
 
 void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *handle, const char *password) {

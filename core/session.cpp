@@ -182,6 +182,7 @@ void session_attach(Session *s, Conn *c, uint64_t from_seq) {
 
 static void session_free(Session *s) {
     grace_stop(s);
+    buf_free(&s->typeahead);
     for (uint64_t q = s->first_seq; q < session_next_seq(s); q++) msg_unref(s->ring[q & (s->ring_cap - 1)]);
     free(s->ring);
     free(s);
@@ -266,9 +267,20 @@ void session_end_soon(Session *s) {
     uv_timer_start(&g_end_timer, end_list_run, 0, 0);
 }
 
+#define TYPEAHEAD_MAX (16 * 1024)
+
 void session_input(Session *s, const char *line, size_t len) {
     if (s->ending) return;
     if (len > (size_t)g_cfg.max_line) len = (size_t)g_cfg.max_line;
+    if (s->auth_busy) {
+        // a user who types or pastes ahead of a password check loses nothing
+        uint32_t n = (uint32_t)len;
+        if (buf_reserve(&s->typeahead, sizeof n + len, TYPEAHEAD_MAX)) {
+            buf_add(&s->typeahead, &n, sizeof n, TYPEAHEAD_MAX);
+            buf_add(&s->typeahead, line, len, TYPEAHEAD_MAX);
+        }
+        return;
+    }
     char stackbuf[1024];
     size_t cap = len * 3 + 1;
     char *clean = cap <= sizeof stackbuf ? stackbuf : (char *)malloc(cap);
@@ -277,6 +289,21 @@ void session_input(Session *s, const char *line, size_t len) {
     s->last_input_ms = text_now_ms();
     lua_hook_input(s, clean, n);
     if (clean != stackbuf) free(clean);
+}
+
+void session_replay_typeahead(Session *s) {
+    if (!s->typeahead.len) return;
+    Buf lines = s->typeahead; // input may start another check and queue again
+    s->typeahead = Buf{};
+    for (size_t off = 0; off + sizeof(uint32_t) <= lines.len;) {
+        uint32_t n;
+        memcpy(&n, lines.p + off, sizeof n);
+        off += sizeof n;
+        if (!session_by_sid(s->node, s->sid)) break; // the input ended the session
+        session_input(s, lines.p + off, n);
+        off += n;
+    }
+    buf_free(&lines);
 }
 
 void sessions_init(uv_loop_t *loop) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "msg.h"
 
 struct Conn;
@@ -37,6 +38,7 @@ struct Session {
     uv_timer_t *grace;   // only while detached
     uint64_t last_input_ms;
     int lua_ref;
+    Buf typeahead;       // lines typed while a password check runs, replayed after it
 };
 
 extern uint32_t g_session_count;
@@ -60,6 +62,8 @@ void session_end_soon(Session *s);
 void session_end(Session *s);
 // A line of input, from any transport; cleaned here before scripts see it.
 void session_input(Session *s, const char *line, size_t len);
+// Runs the lines typed ahead while auth_busy was set.
+void session_replay_typeahead(Session *s);
 
 Session *session_by_node(uint32_t node);
 Session *session_by_id(const char *id);

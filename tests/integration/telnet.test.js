@@ -1,0 +1,217 @@
+// Telnet as PROTOCOL.md section 6: negotiation, line editing, rendering.
+'use strict';
+const net = require('net');
+const { Server, sleep, strip, assert, eq } = require('../lib/harness');
+
+exports.setup = async (t) => ({ srv: await Server.start(t.opts) });
+
+const IAC = 255, DONT = 254, DO = 253, WONT = 252, WILL = 251, SB = 250, SE = 240;
+const ECHO = 1, SGA = 3, TTYPE = 24, NAWS = 31;
+
+// A raw socket, for checking bytes a real client hides.
+class Raw {
+  constructor(port) {
+    this.buf = Buffer.alloc(0);
+    this.pos = 0;
+    this.waiters = [];
+    this.sock = net.connect(port, '127.0.0.1');
+    this.sock.on('data', (d) => { this.buf = Buffer.concat([this.buf, d]); this.waiters.forEach((w) => w()); });
+    this.sock.on('close', () => { this.closed = true; this.waiters.forEach((w) => w()); });
+  }
+  send(bytes) { this.sock.write(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'latin1')); }
+  text() { return this.buf.slice(this.pos).toString('latin1'); }
+  expect(re, timeout = 3000) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const rest = this.buf.slice(this.pos).toString('latin1');
+        const m = re.exec(rest);
+        if (m) { this.pos += Buffer.byteLength(rest.slice(0, m.index + m[0].length), 'latin1'); done(); resolve(m); return true; }
+        return false;
+      };
+      const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${re}; got ${JSON.stringify(this.text().slice(-300))}`)); }, timeout);
+      const done = () => { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); };
+      if (!check()) this.waiters.push(check);
+    });
+  }
+  close() { this.sock.destroy(); }
+}
+
+const bytes = (...b) => Buffer.from(b);
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+async function loggedIn(srv, raw, handle) {
+  raw.send(bytes(IAC, DO, ECHO, IAC, DO, SGA));
+  await raw.expect(/Handle \(or 'new' to register\): /);
+  raw.send('new\r\n');
+  await raw.expect(/New handle: /);
+  raw.send(handle + '\r\n');
+  await raw.expect(/Choose a password.*: /);
+  raw.send('password1\r\n');
+  await raw.expect(/Repeat the password: /);
+  raw.send('password1\r\n');
+  await raw.expect(/Your choice: /);
+}
+
+exports.tests = [
+  {
+    name: 'the server offers WILL ECHO, WILL SGA, DO NAWS, DO TERMINAL-TYPE and asks for the type',
+    fn: async ({ srv }) => {
+      const r = new Raw(srv.telnetPort);
+      await r.expect(/Handle/);
+      const all = r.buf;
+      for (const [cmd, opt, name] of [[WILL, ECHO, 'WILL ECHO'], [WILL, SGA, 'WILL SGA'], [DO, NAWS, 'DO NAWS'], [DO, TTYPE, 'DO TTYPE']]) {
+        assert(all.includes(bytes(IAC, cmd, opt)), name);
+      }
+      r.pos = r.buf.length;
+      r.send(bytes(IAC, WILL, TTYPE));
+      await r.expect(new RegExp(esc(Buffer.from([IAC, SB, TTYPE, 1, IAC, SE]).toString('latin1'))));
+      r.close();
+    },
+  },
+  {
+    name: 'a client that refuses every option (and one that never answers) can still log in and chat',
+    fn: async ({ srv }) => {
+      const web = await srv.chatter('alice');
+      const r = new Raw(srv.telnetPort);
+      await r.expect(/Handle/);
+      r.send(bytes(IAC, DONT, ECHO, IAC, DONT, SGA, IAC, WONT, NAWS, IAC, WONT, TTYPE));
+      r.send('new\r\n');
+      await r.expect(/New handle: /);
+      r.send('bob\r\n');
+      await r.expect(/password/);
+      r.send('password1\r\npassword1\r\n');
+      await r.expect(/Your choice: /);
+      r.send('c\r\n');
+      await r.expect(/You are in #lobby/);
+      r.send('no options here\r\n');
+      await web.chat('say', { from: 'bob', body: 'no options here' });
+      const before = r.buf.length;
+      r.send('typed');
+      await sleep(150);
+      assert(!r.buf.slice(before).toString('latin1').includes('typed'), 'no echo when the client said DONT ECHO');
+      r.close();
+      // a client that sends nothing but lines (like nc)
+      const n = new Raw(srv.telnetPort);
+      await n.expect(/Handle/);
+      n.send('new\nnc_user\npassword1\npassword1\nc\nplain lines\n');
+      await web.chat('say', { from: 'nc_user', body: 'plain lines' });
+      n.close();
+    },
+  },
+  {
+    name: 'line editing: backspace, DEL, Ctrl-U, Ctrl-W; CR LF, CR NUL and bare LF end a line',
+    fn: async ({ srv }) => {
+      const web = await srv.chatter('alice');
+      const r = new Raw(srv.telnetPort);
+      await loggedIn(srv, r, 'bob');
+      r.send('c\r\n');
+      await r.expect(/You are in #lobby/);
+      r.send('helo\x08\x08llo\r\n'); // backspace
+      eq((await web.chat('say', { from: 'bob' })).body, 'hello', 'backspace');
+      r.send('wurld\x7f\x7f\x7f\x7forld\r\0'); // DEL, then CR NUL
+      eq((await web.chat('say', { from: 'bob' })).body, 'world', 'DEL and CR NUL');
+      r.send('all of this goes\x15kept\n'); // Ctrl-U, bare LF
+      eq((await web.chat('say', { from: 'bob' })).body, 'kept', 'Ctrl-U and LF');
+      r.send('one two three\x17four\r\n'); // Ctrl-W
+      eq((await web.chat('say', { from: 'bob' })).body, 'one two four', 'Ctrl-W');
+      r.send('caf\xc3\xa9\x08!\r\n'); // backspace removes a whole UTF-8 character
+      eq((await web.chat('say', { from: 'bob' })).body, 'caf!', 'UTF-8 backspace');
+      r.send('arrow\x1b[Dkeys\x1b[A\r\n'); // cursor keys are ignored, not typed
+      eq((await web.chat('say', { from: 'bob' })).body, 'arrowkeys', 'escape sequences dropped');
+      r.send('x\xff\xffy\r\n'); // IAC IAC is a data byte 255, invalid UTF-8: made visible
+      eq((await web.chat('say', { from: 'bob' })).body, 'x\ufffdy', 'IAC IAC');
+      r.close();
+    },
+  },
+  {
+    name: 'the server echoes typed characters, but not the answer to a secret prompt',
+    fn: async ({ srv }) => {
+      const r = new Raw(srv.telnetPort);
+      r.send(bytes(IAC, DO, ECHO));
+      await r.expect(/Handle.*: /);
+      r.send('newbie');
+      await r.expect(/newbie/);
+      r.send('\r\n');
+      await r.expect(/Password: /);
+      r.send('hunter22');
+      await sleep(150);
+      assert(!r.text().includes('hunter22'), 'password not echoed');
+      r.send('\r\n');
+      await r.expect(/\r\n/);
+      r.close();
+    },
+  },
+  {
+    name: 'text is wrapped at the width NAWS reports, with CR LF line ends',
+    fn: async ({ srv }) => {
+      const web = await srv.chatter('alice');
+      const r = new Raw(srv.telnetPort);
+      r.send(bytes(IAC, WILL, NAWS, IAC, SB, NAWS, 0, 30, 0, 24, IAC, SE));
+      await loggedIn(srv, r, 'bob');
+      r.send('c\r\n');
+      await r.expect(/#lobby/);
+      await r.expect(/commands/);
+      web.input('the quick brown fox jumps over the lazy dog and keeps on running far away');
+      const m = await r.expect(/<alice> [\s\S]*?away\r\n/);
+      const lines = m[0].split('\r\n').filter((l) => l);
+      assert(lines.length >= 3, 'wrapped into several lines: ' + JSON.stringify(m[0]));
+      for (const l of lines) assert(l.length <= 30, `line fits in 30 columns: "${l}"`);
+      assert(!/[^\r]\n/.test(m[0]), 'every line end is CR LF');
+      r.close();
+    },
+  },
+  {
+    name: 'the real telnet client gets ANSI colour for a colour terminal and none for a dumb one; BEL for a page',
+    fn: async ({ srv }) => {
+      const web = await srv.chatter('alice');
+      const color = await srv.telnet('xterm');
+      color.line('new');
+      await color.expect(/New handle: /);
+      color.line('colly');
+      await color.expect(/password/);
+      color.line('password1');
+      await color.expect(/Repeat/);
+      color.line('password1');
+      await color.expect(/Your choice: /);
+      color.line('c');
+      await color.expect(/#lobby/);
+      web.input('in colour');
+      const m = await color.expect(/\x1b\[96m<alice>\x1b\[0m in colour/);
+      assert(m, 'ANSI colour codes for xterm');
+      const dumb = await srv.telnet('dumb');
+      dumb.line('new');
+      await dumb.expect(/New handle: /);
+      dumb.line('dumby');
+      await dumb.expect(/password/);
+      dumb.line('password1');
+      await dumb.expect(/Repeat/);
+      dumb.line('password1');
+      await dumb.expect(/Your choice: /);
+      dumb.line('c');
+      await dumb.expect(/#lobby/);
+      web.input('no colour');
+      const d = await dumb.expect(/<alice> no colour\r?\n/);
+      assert(!dumb.out.includes('\x1b['), 'no escape sequences for a dumb terminal');
+      web.input('/page dumby');
+      await dumb.expect(/alice is paging you[^\x07]*\x07/);
+    },
+  },
+  {
+    name: 'output arriving while the user types keeps their typing on the line below',
+    fn: async ({ srv }) => {
+      const web = await srv.chatter('alice');
+      const r = new Raw(srv.telnetPort);
+      await loggedIn(srv, r, 'bob');
+      r.send('c\r\n');
+      await r.expect(/commands/);
+      r.send('half a li');
+      await r.expect(/half a li/);
+      web.input('interrupting');
+      const m = await r.expect(/interrupting\r\nhalf a li/);
+      assert(m, 'partial input redrawn after the incoming line');
+      r.send('ne\r\n');
+      eq((await web.chat('say', { from: 'bob' })).body, 'half a line', 'typed line intact');
+      r.close();
+    },
+  },
+];
