@@ -10,7 +10,7 @@
   const state = {
     ws: null,
     session: sessionStorage.getItem('pl.session'), // this tab's session, kept across reloads
-    lastSeq: Number(sessionStorage.getItem('pl.seq') || 0),
+    lastSeq: 0,          // a fresh page shows nothing yet: the server replays what it holds
     handle: null,
     prompt: null,        // {text, secret} while the server waits for a line
     ended: false,        // `bye` came: do not reconnect
@@ -113,8 +113,7 @@
   // --- events from the server
   function handle(ev) {
     if (ev.type === 'hello') {
-      if (state.session && ev.session !== state.session && state.reconnecting) notice('Your old session had ended; this is a new one.');
-      else if (ev.resumed) { notice('Reconnected.'); setTimeout(() => notice(''), 1500); }
+      if (ev.resumed) { notice('Reconnected.'); setTimeout(() => notice(''), 1500); }
       else notice('');
       state.reconnecting = false;
       state.session = ev.session;
@@ -128,7 +127,6 @@
     if (typeof ev.seq === 'number') {
       if (ev.seq <= state.lastSeq) return; // already shown
       state.lastSeq = ev.seq;
-      sessionStorage.setItem('pl.seq', String(ev.seq));
     }
     switch (ev.type) {
       case 'auth':
@@ -139,12 +137,14 @@
       case 'menu': showMenu(ev); print(ev.text); break;
       case 'who': showWho(ev); print(ev.text); break;
       case 'bell': bell(); break;
-      case 'error': print(ev.text || ev.message, 'error'); break;
+      case 'error':
+        if (ev.code === 'no_session') notice('Your previous session had ended; this is a new one.');
+        else print(ev.text || ev.message, 'error');
+        break;
       case 'bye':
         print(ev.text);
         state.ended = true;
         sessionStorage.removeItem('pl.session');
-        sessionStorage.removeItem('pl.seq');
         break;
       case 'chat':
         if (ev.kind === 'join' && ev.from === state.handle) { state.mode = 'chat'; menuEl.hidden = true; setPrompt(null); }

@@ -1,0 +1,121 @@
+// The web client in a real browser: headless Chromium driven by playwright-core.
+'use strict';
+const { chromium } = require('playwright-core');
+const { Server, sleep, strip, assert, eq } = require('../lib/harness');
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--mute-audio'];
+
+exports.setup = async (t) => {
+  const srv = await Server.start(t.opts);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const orig = srv.stop.bind(srv);
+  srv.stop = async () => { await browser.close().catch(() => {}); return orig(); };
+  return { srv, browser };
+};
+
+async function openPage(browser, srv) {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await page.goto(srv.http('/'));
+  return page;
+}
+
+async function type(page, text) {
+  await page.fill('#line', text);
+  await page.press('#line', 'Enter');
+}
+
+const screenText = (page) => page.$eval('#screen', (el) => el.innerText);
+
+async function waitScreen(page, re, timeout = 5000) {
+  const t0 = Date.now();
+  for (;;) {
+    const t = await screenText(page);
+    if (re.test(t)) return t;
+    if (Date.now() - t0 > timeout) throw new Error(`page never showed ${re}; screen ends: ${JSON.stringify(t.slice(-400))}`);
+    await sleep(50);
+  }
+}
+
+async function registerOnPage(page, handle, password) {
+  await page.waitForSelector('#prompt:has-text("Handle")');
+  await type(page, 'new');
+  await page.waitForSelector('#prompt:has-text("New handle")');
+  await type(page, handle);
+  await page.waitForSelector('#prompt:has-text("Choose a password")');
+  eq(await page.getAttribute('#line', 'type'), 'password', 'password field is masked');
+  await type(page, password);
+  await page.waitForSelector('#prompt:has-text("Repeat")');
+  await type(page, password);
+  await page.waitForSelector('#menu button[data-key="C"]');
+}
+
+exports.tests = [
+  {
+    name: 'in Chromium: register, menu buttons, colour chat with a WebSocket user both ways, who panel, bell',
+    fn: async ({ srv, browser }) => {
+      const page = await openPage(browser, srv);
+      await registerOnPage(page, 'webber', 'webpass1');
+      const screen = await screenText(page);
+      assert(!screen.includes('webpass1'), 'the password never shows on screen');
+      await waitScreen(page, /Welcome, webber!/);
+      const labels = await page.$$eval('#menu button', (bs) => bs.map((b) => b.innerText));
+      assert(labels.some((l) => /Chat/.test(l)) && labels.some((l) => /Who's online/.test(l)), 'menu buttons: ' + labels);
+      const bob = await srv.chatter('bob');
+      await page.click('#menu button[data-key="C"]');
+      await waitScreen(page, /You are in #lobby/);
+      assert(await page.$eval('#menu', (m) => m.hidden), 'menu buttons hidden in chat');
+      await bob.chat('join', { from: 'webber' });
+      await type(page, 'hello from chromium');
+      eq((await bob.chat('say', { from: 'webber' })).body, 'hello from chromium', 'page line reaches bob');
+      bob.input('hello browser');
+      await waitScreen(page, /<bob> hello browser/);
+      const color = await page.$eval('#screen', (el) => {
+        const spans = [...el.querySelectorAll('span')].filter((s) => s.textContent === '<bob>');
+        return spans.length ? getComputedStyle(spans[spans.length - 1]).color : null;
+      });
+      assert(color && color !== 'rgb(216, 222, 228)', 'handle shown in colour: ' + color);
+      assert(!(await screenText(page)).includes('\x1b'), 'no raw escapes on the page');
+      await page.click('#who-refresh');
+      await page.waitForSelector('#who li:has-text("bob")');
+      const who = await page.$$eval('#who li', (ls) => ls.map((l) => l.innerText));
+      assert(who.some((w) => /webber/.test(w) && /In Chat/.test(w)), 'who panel: ' + who);
+      bob.input('/page webber');
+      await page.waitForFunction(() => document.body.classList.contains('flash'), null, { timeout: 3000 });
+      await waitScreen(page, /bob is paging you/);
+      await page.screenshot({ path: require('path').join(srv.dir, 'chat.png') });
+      eq(page.errors.length, 0, 'no script errors on the page: ' + page.errors.join('; '));
+    },
+  },
+  {
+    name: 'in Chromium: after a network drop the page resumes its session and shows what it missed, once',
+    fn: async ({ srv, browser }) => {
+      const page = await openPage(browser, srv);
+      await registerOnPage(page, 'roamer', 'roampass');
+      await page.click('#menu button[data-key="C"]');
+      await waitScreen(page, /You are in #lobby/);
+      const bob = await srv.chatter('bob');
+      await waitScreen(page, /bob has joined/);
+      const node = await page.$eval('#status', (s) => s.textContent);
+      await page.evaluate(() => window.partyline.dropConnection());
+      bob.input('said during the drop');
+      await page.waitForSelector('#notice:has-text("Reconnect")');
+      await waitScreen(page, /<bob> said during the drop/);
+      eq(await page.$eval('#status', (s) => s.textContent), node, 'same node after reconnecting');
+      await bob.none((e) => e.type === 'chat' && e.kind === 'leave', 200, 'no leave for a drop');
+      await type(page, 'back again');
+      eq((await bob.chat('say', { from: 'roamer' })).body, 'back again', 'chat works after resume');
+      const t = await screenText(page);
+      eq(t.split('said during the drop').length - 1, 1, 'missed line shown exactly once');
+      eq(t.split('Welcome to partyline').length - 1, 1, 'no second banner');
+      // a reload of the tab resumes too
+      await page.reload();
+      await waitScreen(page, /back again/);
+      bob.input('after reload');
+      await waitScreen(page, /<bob> after reload/);
+      eq(page.errors.length, 0, 'no script errors: ' + page.errors.join('; '));
+    },
+  },
+];

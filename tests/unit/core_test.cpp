@@ -1,0 +1,117 @@
+// Text cleaning, rooms and configuration.
+#include <stdlib.h>
+#include <unistd.h>
+#include <string>
+
+#include "check.h"
+#include "config.h"
+#include "room.h"
+#include "session.h"
+#include "text.h"
+
+static std::string clean(const std::string &in) {
+    char out[256];
+    size_t n = text_sanitize(in.data(), in.size(), out, sizeof out);
+    return std::string(out, n);
+}
+
+TEST(sanitize_removes_controls_and_fixes_utf8) {
+    CHECK(clean("plain text") == "plain text");
+    CHECK(clean("a\x1b[2Jb") == "a[2Jb");
+    CHECK(clean("bell\x07\x07!") == "bell!");
+    CHECK(clean("tab\there") == "tab here");
+    CHECK(clean("c1\xc2\x9b" "31m") == "c131m");
+    CHECK(clean("del\x7f!") == "del!");
+    CHECK(clean("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") == "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    CHECK(clean("bad\xff!") == "bad\xef\xbf\xbd!");
+    CHECK(clean("overlong\xc0\xaf!") == "overlong\xef\xbf\xbd\xef\xbf\xbd!");
+    CHECK(clean("surrogate\xed\xa0\x80!") == "surrogate\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd!");
+    CHECK(clean(std::string("nul\0inside", 10)) == "nulinside");
+}
+
+TEST(sanitize_never_overflows) {
+    char out[8];
+    size_t n = text_sanitize("\xff\xff\xff\xff\xff", 5, out, sizeof out);
+    CHECK(n <= 7);
+    CHECK(out[n] == 0);
+}
+
+TEST(columns_skip_escapes_and_count_characters) {
+    CHECK(text_columns("abc", 3) == 3);
+    CHECK(text_columns("\x1b[31mab\x1b[0m", 11) == 2);
+    CHECK(text_columns("caf\xc3\xa9", 5) == 4);
+}
+
+TEST(random_ids_are_url_safe_and_distinct) {
+    char a[23], b[23];
+    text_random_id(a);
+    text_random_id(b);
+    CHECK(strlen(a) == 22);
+    CHECK(strcmp(a, b) != 0);
+    for (const char *p = a; *p; p++) CHECK((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_');
+}
+
+TEST(room_names_are_case_insensitive_and_checked) {
+    char out[ROOM_NAME_MAX + 1];
+    CHECK(room_name_normalize("Lobby", out));
+    CHECK_STR(out, "lobby");
+    CHECK(room_name_normalize("a.b-c_9", out));
+    CHECK(!room_name_normalize("", out));
+    CHECK(!room_name_normalize("has space", out));
+    CHECK(!room_name_normalize("1234567890123456789012345", out));
+}
+
+TEST(rooms_join_leave_and_membership) {
+    Session a = {}, b = {}, c = {};
+    CHECK(room_join(&a, "Lobby") != NULL);
+    CHECK(room_join(&b, "LOBBY") == a.room);
+    CHECK(room_join(&c, "games") != NULL);
+    CHECK(room_total() == 2);
+    CHECK(room_find("lobby")->count == 2);
+    room_join(&a, "games"); // moving leaves the old room
+    CHECK(room_find("lobby")->count == 1);
+    CHECK(room_find("games")->count == 2);
+    CHECK(room_find("games")->members[a.room_slot] == &a);
+    CHECK(room_find("games")->members[c.room_slot] == &c);
+    room_leave(&b); // the last member out removes the room
+    CHECK(room_find("lobby") == NULL);
+    CHECK(room_total() == 1);
+    CHECK(room_join(&b, "bad name") == NULL);
+    CHECK(b.room == NULL);
+    room_leave(&a);
+    room_leave(&c);
+    CHECK(room_total() == 0);
+}
+
+TEST(config_keys_defaults_and_errors) {
+    Config c;
+    config_defaults(&c);
+    CHECK(c.ws_port == 8080 && c.telnet_port == 2323 && c.grace_s == 60 && c.max_frame == 65536);
+    char err[256];
+    CHECK(config_set(&c, "ws_port", "9000", err, sizeof err) == 0 && c.ws_port == 9000);
+    CHECK(config_set(&c, "ws_port", "99999", err, sizeof err) < 0);
+    CHECK(config_set(&c, "no_such_key", "1", err, sizeof err) < 0);
+    CHECK(config_set(&c, "registration", "no", err, sizeof err) == 0 && !c.registration);
+    CHECK(config_set(&c, "slow_policy", "skip", err, sizeof err) == 0 && c.slow_policy == SLOW_SKIP);
+    CHECK(config_set(&c, "slow_policy", "panic", err, sizeof err) < 0);
+    CHECK(config_set(&c, "sysops", "Alice, bob", err, sizeof err) == 0);
+    CHECK(config_is_sysop(&c, "alice") && config_is_sysop(&c, "BOB") && !config_is_sysop(&c, "al"));
+    char v[64];
+    CHECK(config_get(&c, "registration", v, sizeof v));
+    CHECK_STR(v, "no");
+}
+
+TEST(config_file_reports_file_and_line) {
+    char path[] = "/tmp/pl-conf-XXXXXX";
+    int fd = mkstemp(path);
+    const char text[] = "# comment\nname = test board  # trailing\n\nws_port = nope\n";
+    CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+    close(fd);
+    Config c;
+    config_defaults(&c);
+    char err[512];
+    CHECK(config_load_file(&c, path, err, sizeof err) < 0);
+    CHECK_STR(c.name, "test board");
+    CHECK(strstr(err, ":4:") != NULL);
+    unlink(path);
+}

@@ -1,0 +1,114 @@
+-- Unit tests for the scripts' own logic (command parsing, dispatch, rendering),
+-- run by the plain lua5.4 interpreter against the real files in lua/ with the
+-- core's functions stubbed. Prints "ok"/"FAIL" lines and "N passed, N failed".
+
+local sent = {}
+local sessions = {}
+local pl = {
+  Session = {}, hooks = {}, server = { name = "testboard", version = "0" },
+  send = function(s, ev) sent[#sent + 1] = { to = s, ev = ev } return true end,
+  sessions = function() return sessions end,
+  array = function(t) return t end,
+  members = function() return {} end,
+  publish = function(room, ev) sent[#sent + 1] = { room = room, ev = ev } return 1 end,
+  room_name = function(n) return n:match("^[%w_.-]+$") and n:lower() or nil end,
+  join = function() end, leave = function() end, config = function() return nil end,
+}
+local env = setmetatable({ pl = pl }, { __index = _G })
+for _, f in ipairs({ "init.lua", "render.lua", "who.lua", "chat.lua", "commands/basic.lua", "commands/private.lua", "commands/rooms.lua" }) do
+  local chunk = assert(loadfile("lua/" .. f, "t", env))
+  chunk()
+end
+
+local function session(fields)
+  local s = setmetatable(fields or {}, { __index = pl.Session })
+  return s
+end
+
+local passed, failed = 0, 0
+local function test(name, fn)
+  sent = {}
+  local ok, err = pcall(fn)
+  if ok then passed = passed + 1 print("ok   " .. name)
+  else failed = failed + 1 print("FAIL " .. name .. ": " .. tostring(err)) end
+end
+local function eq(a, b, what)
+  if a ~= b then error((what or "value") .. ": expected " .. tostring(b) .. ", got " .. tostring(a), 2) end
+end
+local function strip(s) return (s:gsub("\27%[[%d;]*m", "")) end
+
+test("parse_command splits name and arguments", function()
+  local n, r = pl.parse_command("/msg Bob  hi there  ")
+  eq(n, "msg", "name") eq(r, "Bob  hi there", "rest, trimmed")
+  n, r = pl.parse_command("/WHO")
+  eq(n, "who", "lowercased") eq(r, "", "no args")
+  eq(pl.parse_command("not a command"), nil, "plain line")
+  eq(pl.parse_command("/"), nil, "slash alone")
+end)
+
+test("split_first takes the first word", function()
+  local a, b = pl.split_first("bob  hello  world")
+  eq(a, "bob") eq(b, "hello  world")
+  a, b = pl.split_first("")
+  eq(a, nil) eq(b, "")
+end)
+
+test("unknown commands, aliases and sysop-only commands", function()
+  local s = session({ handle = "al", sysop = false })
+  eq(pl.run_command(s, "/nope"), false, "unknown")
+  assert(strip(sent[1].ev.text):match("Unknown command /nope"))
+  eq(pl.run_command(s, "/reload"), false, "sysop only")
+  eq(pl.commands.emote.name, "me", "alias resolves to /me")
+  eq(pl.commands.emote.alias_of, "me", "alias marked")
+end)
+
+test("commands check their arguments", function()
+  local s = session({ handle = "al", room = "lobby" })
+  pl.run_command(s, "/msg onlyhandle")
+  assert(strip(sent[1].ev.text):match("Usage: /msg <handle> <text>"), sent[1].ev.text)
+  sent = {}
+  pl.run_command(s, "/me")
+  assert(strip(sent[1].ev.text):match("Usage: /me"))
+end)
+
+test("/me publishes an action to the room", function()
+  local s = session({ handle = "al", room = "lobby" })
+  pl.run_command(s, "/me waves")
+  eq(sent[1].room, "lobby") eq(sent[1].ev.kind, "action") eq(sent[1].ev.body, "waves")
+  eq(strip(sent[1].ev.text), "* al waves")
+end)
+
+test("/help is generated from the registry and hides sysop commands", function()
+  local s = session({ handle = "al" })
+  pl.run_command(s, "/help")
+  local text = strip(sent[1].ev.text)
+  for name in pairs(pl.commands) do
+    local cmd = pl.commands[name]
+    if not cmd.alias_of and not cmd.sysop then assert(text:find("/" .. name, 1, true), "lists /" .. name) end
+  end
+  assert(not text:find("/reload", 1, true), "no /reload for users")
+end)
+
+test("chat events render per viewer", function()
+  local from = session({ handle = "al" })
+  local ev = pl.chat_event("direct", { from = "al", to = "bo", body = "psst" }, from)
+  eq(strip(ev.text), "-> *bo* psst", "sender view")
+  ev = pl.chat_event("direct", { from = "al", to = "bo", body = "psst" }, session({ handle = "bo" }))
+  eq(strip(ev.text), "*al* psst", "recipient view")
+  eq(strip(pl.chat_event("leave", { from = "al", room = "x", reason = "disconnected" }).text), "*** al has left #x (disconnected)")
+end)
+
+test("who lists only logged-in sessions", function()
+  sessions = { session({ handle = "al", node = 1, activity = "In Chat", room = "lobby", idle = 75 }), session({ node = 2, idle = 0 }) }
+  local w = pl.who_event()
+  eq(#w.users, 1, "one user") eq(w.users[1].handle, "al")
+  assert(strip(w.text):match("al%s+In Chat%s+#lobby%s+1m"), w.text)
+end)
+
+test("colours wrap text in SGR codes and reject unknown names", function()
+  eq(pl.color("red", "x"), "\27[31mx\27[0m")
+  assert(not pcall(pl.color, "no-such-colour", "x"))
+end)
+
+print(passed .. " passed, " .. failed .. " failed")
+os.exit(failed == 0 and 0 or 1)

@@ -1,0 +1,199 @@
+// The telnet engine byte for byte: negotiation, line editing, rendering.
+#include <string>
+
+#include "check.h"
+#include "msg.h"
+#include "telnet.h"
+
+struct Lines {
+    std::string all[16];
+    int n = 0;
+};
+
+static void on_line(void *ud, const char *line, size_t len) {
+    Lines *l = (Lines *)ud;
+    if (l->n < 16) l->all[l->n++] = std::string(line, len);
+}
+
+static void feed(Telnet *t, const std::string &s, Lines *l) {
+    telnet_feed(t, (const uint8_t *)s.data(), s.size(), on_line, l);
+}
+
+static std::string out(Telnet *t) {
+    std::string s(t->out.p ? t->out.p : "", t->out.len);
+    t->out.len = 0;
+    return s;
+}
+
+static const std::string IAC = "\xff";
+
+TEST(offers_echo_sga_naws_ttype_on_connect) {
+    Telnet t;
+    telnet_init(&t, 256);
+    std::string o = out(&t);
+    CHECK(o == "\xff\xfb\x01\xff\xfb\x03\xff\xfd\x1f\xff\xfd\x18");
+    telnet_free(&t);
+}
+
+TEST(accepts_do_echo_and_refuses_unknown_options_once) {
+    Telnet t;
+    telnet_init(&t, 256);
+    out(&t);
+    Lines l;
+    feed(&t, IAC + "\xfd\x01", &l); // DO ECHO: agreed, no reply
+    CHECK(t.echo);
+    CHECK(out(&t).empty());
+    feed(&t, IAC + "\xfd\x05", &l); // DO STATUS: WONT
+    CHECK(out(&t) == IAC + "\xfc\x05");
+    feed(&t, IAC + "\xfb\x22", &l); // WILL LINEMODE: DONT
+    CHECK(out(&t) == IAC + "\xfe\x22");
+    feed(&t, IAC + "\xfc\x22" + IAC + "\xfe\x05", &l); // WONT/DONT: never answered
+    CHECK(out(&t).empty());
+    feed(&t, IAC + "\xfe\x01", &l); // DONT ECHO
+    CHECK(!t.echo);
+    telnet_free(&t);
+}
+
+TEST(terminal_type_is_asked_once_and_read) {
+    Telnet t;
+    telnet_init(&t, 256);
+    out(&t);
+    Lines l;
+    feed(&t, IAC + "\xfb\x18", &l);
+    CHECK(out(&t) == IAC + "\xfa\x18\x01" + IAC + "\xf0");
+    feed(&t, IAC + "\xfb\x18", &l);
+    CHECK(out(&t).empty());
+    feed(&t, IAC + "\xfa\x18" + std::string("\0", 1) + "XTERM-256COLOR" + IAC + "\xf0", &l);
+    CHECK_STR(t.term, "XTERM-256COLOR");
+    CHECK(telnet_color(&t, 0));
+    CHECK(!telnet_color(&t, 2));
+    feed(&t, IAC + "\xfa\x18" + std::string("\0", 1) + "dumb" + IAC + "\xf0", &l);
+    CHECK(!telnet_color(&t, 0));
+    CHECK(telnet_color(&t, 1));
+    telnet_free(&t);
+}
+
+TEST(naws_sets_width_and_ignores_nonsense) {
+    Telnet t;
+    telnet_init(&t, 256);
+    Lines l;
+    feed(&t, IAC + "\xfa\x1f" + std::string("\0\x64\0\x20", 4) + IAC + "\xf0", &l);
+    CHECK(t.width == 100 && t.height == 32);
+    feed(&t, IAC + "\xfa\x1f" + std::string("\0\0\0\0", 4) + IAC + "\xf0", &l);
+    CHECK(t.width == 80);
+    // a width of 255 arrives as IAC IAC inside the subnegotiation
+    feed(&t, IAC + "\xfa\x1f" + std::string("\0", 1) + IAC + IAC + std::string("\0\x18", 2) + IAC + "\xf0", &l);
+    CHECK(t.width == 255);
+    telnet_free(&t);
+}
+
+TEST(line_ends_crlf_crnul_and_lf) {
+    Telnet t;
+    telnet_init(&t, 256);
+    Lines l;
+    feed(&t, std::string("one\r\ntwo\r\0three\nfour\r", 21), &l);
+    feed(&t, "\nfive\r\n", &l);
+    CHECK(l.n == 5);
+    CHECK(l.all[0] == "one" && l.all[1] == "two" && l.all[2] == "three" && l.all[3] == "four" && l.all[4] == "five");
+    telnet_free(&t);
+}
+
+TEST(editing_keys) {
+    Telnet t;
+    telnet_init(&t, 256);
+    Lines l;
+    feed(&t, "abc\x08\x7f" "d\r\n", &l);
+    feed(&t, "gone\x15kept\r\n", &l);
+    feed(&t, "one two  \x17three\r\n", &l);
+    feed(&t, "\x17\x08\x15ok\r\n", &l); // editing an empty line is harmless
+    feed(&t, "\xc3\xa9t\xc3\xa9\x08\x08x\r\n", &l);
+    CHECK(l.n == 5);
+    CHECK(l.all[0] == "ad");
+    CHECK(l.all[1] == "kept");
+    CHECK(l.all[2] == "one three");
+    CHECK(l.all[3] == "ok");
+    CHECK(l.all[4] == "\xc3\xa9x");
+    telnet_free(&t);
+}
+
+TEST(echo_only_when_agreed_and_never_for_secrets) {
+    Telnet t;
+    telnet_init(&t, 256);
+    out(&t);
+    Lines l;
+    feed(&t, "ab", &l);
+    CHECK(out(&t).empty());
+    feed(&t, IAC + "\xfd\x01", &l);
+    feed(&t, "c\x08", &l);
+    CHECK(out(&t) == "c\b \b");
+    Buf b = {};
+    telnet_render(&t, &b, "Password: ", 10, MSG_PROMPT | MSG_SECRET, false);
+    CHECK(t.secret);
+    feed(&t, "hunter2\r\n", &l);
+    CHECK(out(&t) == "\r\n"); // the line end, never the password
+    CHECK(!t.secret);
+    buf_free(&b);
+    telnet_free(&t);
+}
+
+TEST(escape_sequences_and_line_length_limit) {
+    Telnet t;
+    telnet_init(&t, 8);
+    Lines l;
+    feed(&t, "a\x1b[Ab\x1bOPc\r\n", &l);
+    feed(&t, "0123456789abc\r\n", &l);
+    CHECK(l.n == 2);
+    CHECK(l.all[0] == "abc");
+    CHECK(l.all[1] == "01234567");
+    telnet_free(&t);
+}
+
+static std::string render(Telnet *t, const char *text, uint32_t flags, bool color) {
+    Buf b = {};
+    telnet_render(t, &b, text, strlen(text), flags, color);
+    std::string s(b.p ? b.p : "", b.len);
+    buf_free(&b);
+    return s;
+}
+
+TEST(render_crlf_wrap_and_colour) {
+    Telnet t;
+    telnet_init(&t, 256);
+    t.width = 20;
+    CHECK(render(&t, "a\nb", 0, false) == "a\r\nb\r\n");
+    CHECK(render(&t, "the quick brown fox jumps over", 0, false) == "the quick brown fox\r\njumps over\r\n");
+    CHECK(render(&t, "abcdefghijklmnopqrstuvwxyz", 0, false) == "abcdefghijklmnopqrst\r\nuvwxyz\r\n");
+    CHECK(render(&t, "\x1b[96m<al>\x1b[0m hi", 0, false) == "<al> hi\r\n");
+    CHECK(render(&t, "\x1b[96m<al>\x1b[0m hi", 0, true) == "\x1b[96m<al>\x1b[0m hi\r\n");
+    // colour codes take no columns when wrapping
+    CHECK(render(&t, "\x1b[31m12345678901234567890\x1b[0m", 0, true) == "\x1b[31m12345678901234567890\x1b[0m\r\n");
+    CHECK(render(&t, "Name: ", MSG_PROMPT, false) == "Name: ");
+    CHECK(render(&t, "", MSG_BELL, false) == "\a");
+    CHECK(render(&t, "hidden", MSG_SILENT, false).empty());
+    telnet_free(&t);
+}
+
+TEST(output_while_typing_redraws_prompt_and_input) {
+    Telnet t;
+    telnet_init(&t, 256);
+    Lines l;
+    feed(&t, IAC + "\xfd\x01", &l);
+    Buf b = {};
+    telnet_render_begin(&t, &b, false);
+    telnet_render(&t, &b, "Say: ", 5, MSG_PROMPT, false);
+    telnet_render_end(&t, &b, false);
+    feed(&t, "hel", &l);
+    out(&t);
+    b.len = 0;
+    telnet_render_begin(&t, &b, false);
+    telnet_render(&t, &b, "news", 4, 0, false);
+    telnet_render_end(&t, &b, false);
+    CHECK(std::string(b.p, b.len) == "\r        \rnews\r\nSay: hel");
+    b.len = 0;
+    telnet_render_begin(&t, &b, true);
+    telnet_render(&t, &b, "more", 4, 0, true);
+    telnet_render_end(&t, &b, true);
+    CHECK(std::string(b.p, b.len) == "\r\x1b[Kmore\r\nSay: hel");
+    buf_free(&b);
+    telnet_free(&t);
+}
