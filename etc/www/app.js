@@ -9,7 +9,7 @@
 
   const state = {
     ws: null,
-    session: sessionStorage.getItem('pl.session'), // this tab's session, kept across reloads
+    session: localStorage.getItem('pl.session'), // shared by this browser's tabs: they join one session
     lastSeq: 0,          // a fresh page shows nothing yet: the server replays what it holds
     handle: null,
     prompt: null,        // {text, secret} while the server waits for a line
@@ -118,7 +118,7 @@
       state.reconnecting = false;
       state.session = ev.session;
       state.lastSeq = ev.seq || 0;
-      sessionStorage.setItem('pl.session', ev.session);
+      localStorage.setItem('pl.session', ev.session);
       $('title').textContent = (ev.server && ev.server.name) || 'partyline';
       setStatus('node ' + ev.node, 'live');
       state.retries = 0;
@@ -144,7 +144,7 @@
       case 'bye':
         print(ev.text);
         state.ended = true;
-        sessionStorage.removeItem('pl.session');
+        if (localStorage.getItem('pl.session') === state.session) localStorage.removeItem('pl.session');
         break;
       case 'chat':
         if (ev.kind === 'join' && ev.from === state.handle) { state.mode = 'chat'; menuEl.hidden = true; setPrompt(null); }

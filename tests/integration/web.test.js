@@ -118,4 +118,32 @@ exports.tests = [
       eq(page.errors.length, 0, 'no script errors: ' + page.errors.join('; '));
     },
   },
+  {
+    name: 'in Chromium: a second tab joins the same session; what one sends, both see',
+    fn: async ({ srv, browser }) => {
+      const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+      const tab1 = await context.newPage();
+      await tab1.goto(srv.http('/'));
+      await registerOnPage(tab1, 'twotabs', 'tabspass');
+      await tab1.click('#menu button[data-key="C"]');
+      await waitScreen(tab1, /You are in #lobby/);
+      const tab2 = await context.newPage();
+      await tab2.goto(srv.http('/'));
+      await waitScreen(tab2, /You are in #lobby/); // it shows the session so far
+      eq(await tab2.$eval('#status', (s) => s.textContent), await tab1.$eval('#status', (s) => s.textContent), 'same node');
+      const bob = await srv.chatter('bob');
+      await type(tab2, 'sent from tab two');
+      await waitScreen(tab1, /<twotabs> sent from tab two/);
+      await waitScreen(tab2, /<twotabs> sent from tab two/);
+      await type(tab1, '/me answers from tab one');
+      await waitScreen(tab2, /\* twotabs answers from tab one/);
+      bob.input('to both tabs');
+      await waitScreen(tab1, /<bob> to both tabs/);
+      await waitScreen(tab2, /<bob> to both tabs/);
+      bob.input('/who');
+      const w = await bob.waitFor((e) => e.type === 'who');
+      eq(w.users.filter((u) => u.handle === 'twotabs').length, 1, 'one session, one node');
+      await context.close();
+    },
+  },
 ];
