@@ -11,16 +11,7 @@ exports.tests = [
     name: 'a web user and a telnet user chat both ways in the same room',
     fn: async ({ srv }) => {
       const web = await srv.chatter('alice');
-      const tn = await srv.telnet();
-      tn.line('new');
-      await tn.expect(/New handle: /);
-      tn.line('bob');
-      await tn.expect(/Choose a password/);
-      tn.line('bobpass1');
-      await tn.expect(/Repeat the password/);
-      tn.line('bobpass1');
-      await tn.expect(/Welcome, bob!/);
-      await tn.expect(/Your choice: /);
+      const tn = await srv.telnetUser('bob');
       tn.line('c');
       await tn.expect(/You are in #lobby\. 1 other person is here/);
       await web.chat('join', { from: 'bob', room: 'lobby' });

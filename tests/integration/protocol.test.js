@@ -122,17 +122,7 @@ exports.tests = [
       const e = await b.chat('say', { from: 'alice' });
       assert(!/[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]/.test(e.body), 'no controls in body: ' + JSON.stringify(e.body));
       assert(e.body.startsWith('clear[2J[Hhome]0;owned bell c131m end'), 'visible text kept: ' + JSON.stringify(e.body));
-      const tn = await srv.telnet('xterm');
-      tn.line('new');
-      await tn.expect(/New handle: /);
-      tn.line('carol');
-      await tn.expect(/password/);
-      tn.line('carolpw1');
-      await tn.expect(/Repeat/);
-      tn.line('carolpw1');
-      await tn.expect(/Your choice: /);
-      tn.line('c');
-      await tn.expect(/You are in #lobby/);
+      const tn = await srv.telnetUser('carol', { term: 'xterm', chat: true });
       a.input('again\x1b[2Jx\x1b]2;title\x07');
       const m = await tn.expect(/alice.*again[^\r]*\r\n/);
       assert(!/\x1b\[2J|\x1b\]|\x07/.test(m[0]), 'telnet user gets no control sequence from alice: ' + JSON.stringify(m[0]));

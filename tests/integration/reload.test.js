@@ -36,17 +36,7 @@ exports.tests = [
     fn: async ({ srv }) => {
       const a = await srv.chatter('alice');
       const b = await srv.chatter('bob');
-      const tn = await srv.telnet();
-      tn.line('new');
-      await tn.expect(/New handle: /);
-      tn.line('tess');
-      await tn.expect(/password/);
-      tn.line('tesspass');
-      await tn.expect(/Repeat/);
-      tn.line('tesspass');
-      await tn.expect(/Your choice: /);
-      tn.line('c');
-      await tn.expect(/You are in #lobby/);
+      const tn = await srv.telnetUser('tess', { chat: true });
       a.input('/join den');
       await a.chat('join', { from: 'alice', room: 'den' });
       b.input('/join den');

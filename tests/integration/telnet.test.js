@@ -164,31 +164,11 @@ exports.tests = [
     name: 'the real telnet client gets ANSI colour for a colour terminal and none for a dumb one; BEL for a page',
     fn: async ({ srv }) => {
       const web = await srv.chatter('alice');
-      const color = await srv.telnet('xterm');
-      color.line('new');
-      await color.expect(/New handle: /);
-      color.line('colly');
-      await color.expect(/password/);
-      color.line('password1');
-      await color.expect(/Repeat/);
-      color.line('password1');
-      await color.expect(/Your choice: /);
-      color.line('c');
-      await color.expect(/#lobby/);
+      const color = await srv.telnetUser('colly', { term: 'xterm', chat: true });
       web.input('in colour');
       const m = await color.expect(/\x1b\[96m<alice>\x1b\[0m in colour/);
       assert(m, 'ANSI colour codes for xterm');
-      const dumb = await srv.telnet('dumb');
-      dumb.line('new');
-      await dumb.expect(/New handle: /);
-      dumb.line('dumby');
-      await dumb.expect(/password/);
-      dumb.line('password1');
-      await dumb.expect(/Repeat/);
-      dumb.line('password1');
-      await dumb.expect(/Your choice: /);
-      dumb.line('c');
-      await dumb.expect(/#lobby/);
+      const dumb = await srv.telnetUser('dumby', { term: 'dumb', chat: true });
       web.input('no colour');
       const d = await dumb.expect(/<alice> no colour\r?\n/);
       assert(!dumb.out.includes('\x1b['), 'no escape sequences for a dumb terminal');

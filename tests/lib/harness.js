@@ -78,6 +78,29 @@ class Server {
     return c;
   }
 
+  // A new telnet user registered through the real prompts, at the main menu
+  // (or in chat with opts.chat).
+  async telnetUser(handle, opts = {}) {
+    const c = await this.telnet(opts.term || 'dumb');
+    const password = opts.password || handle + '-pass';
+    c.line('new');
+    await c.expect(/New handle: /);
+    c.line(handle);
+    await c.expect(/Choose a password/);
+    c.line(password);
+    await c.expect(/Repeat the password/);
+    c.line(password);
+    await c.expect(new RegExp(`Welcome, (\\x1b\\[[0-9;]*m)?${handle}(\\x1b\\[0m)?!`));
+    await c.expect(/Your choice: /);
+    if (opts.chat) {
+      c.line('c');
+      await c.expect(/You are in #lobby\.[^\r]*\r\n/);
+    }
+    c.handle = handle;
+    c.password = password;
+    return c;
+  }
+
   // A new WebSocket user, registered and logged in, at the main menu.
   async user(handle, password = 'secret-' + handle) {
     const c = await this.ws();
