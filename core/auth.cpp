@@ -9,6 +9,8 @@
 #include "accounts.h"
 #include "config.h"
 #include "event.h"
+#include "jwt.h"
+#include "text.h"
 #include "log.h"
 #include "lua_host.h"
 #include "session.h"
@@ -136,6 +138,26 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
     snprintf(w->password, sizeof w->password, "%s", plen > PASSWORD_MAX ? "" : password);
     s->auth_busy = true;
     uv_queue_work(g_loop, &w->req, work, done);
+}
+
+void auth_token_login(Session *s, const char *handle) {
+    Account a;
+    if (account_find(handle, &a) == 1) session_logged_in(s, a.id, a.handle, a.sysop);
+    else session_logged_in(s, 0, handle, false); // a bot or bridge vouched for by the token's issuer
+    log_info("node %u: logged in by token as %s", s->node, s->handle);
+}
+
+cJSON *auth_event(const Session *s) {
+    cJSON *ev = event_new("auth");
+    cJSON_AddStringToObject(ev, "handle", s->handle);
+    cJSON_AddBoolToObject(ev, "sysop", s->sysop);
+    if (g_cfg.jwt_secret[0]) {
+        char tok[JWT_MAX];
+        int64_t now = (int64_t)(text_now_ms() / 1000);
+        if (jwt_issue(s->handle, now + g_cfg.token_ttl_s, now, g_cfg.jwt_secret, tok, sizeof tok) > 0)
+            cJSON_AddStringToObject(ev, "token", tok);
+    }
+    return ev;
 }
 
 void auth_init(uv_loop_t *loop) {

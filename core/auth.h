@@ -1,5 +1,6 @@
 // Logging in and registering: checks on the loop, hashing on the thread pool.
 #pragma once
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -11,4 +12,9 @@ enum AuthKind { AUTH_LOGIN, AUTH_REGISTER };
 // the scripts asked (prompts), which hear the result through hooks instead.
 void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *handle, const char *password);
 bool auth_handle_valid(const char *handle);
+// Logs s in as the handle a verified token named (its account, if any,
+// gives the display case and sysop flag).
+void auth_token_login(Session *s, const char *handle);
+// The `auth` event for s, with a fresh token when tokens are enabled.
+cJSON *auth_event(const Session *s);
 void auth_init(uv_loop_t *loop);

@@ -30,6 +30,8 @@ void config_defaults(Config *c) {
     c->pwhash_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     c->pwhash_mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     snprintf(c->log_level, sizeof c->log_level, "info");
+    c->token_ttl_s = 7 * 86400;
+    snprintf(c->jwt_secret, sizeof c->jwt_secret, "auto");
 }
 
 enum Kind { K_STR, K_INT, K_BOOL, K_SLOW, K_COLOR, K_ULONG, K_KB };
@@ -63,6 +65,9 @@ static const Key g_keys[] = {
     {"pwhash_ops", K_ULONG, offsetof(Config, pwhash_ops), 0, 1, 100},
     {"pwhash_mem_kb", K_KB, offsetof(Config, pwhash_mem), 0, 8, 4 * 1024 * 1024},
     {"log_level", S(log_level)},
+    {"jwt_secret", S(jwt_secret)},
+    {"require_token", K_BOOL, offsetof(Config, require_token), 0, 0, 0},
+    {"token_ttl_s", I(token_ttl_s, 60, 365 * 86400)},
 };
 
 static const Key *find_key(const char *name) {
@@ -147,7 +152,7 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
 
 bool config_get(const Config *c, const char *key, char *out, size_t outlen) {
     const Key *k = find_key(key);
-    if (!k) return false;
+    if (!k || !strcmp(key, "jwt_secret")) return false; // secrets are not for scripts
     const char *base = (const char *)c;
     switch (k->kind) {
     case K_STR: snprintf(out, outlen, "%s", base + k->off); break;

@@ -25,6 +25,9 @@ struct Config {
     unsigned long pwhash_ops;
     size_t pwhash_mem;      // bytes
     char log_level[16];
+    char jwt_secret[256];   // HS256 key for tokens; empty = off; "auto" = a random key kept in data_dir
+    bool require_token;     // WebSocket connections must bring a valid token
+    int token_ttl_s;        // lifetime of the tokens the server issues
 };
 
 extern Config g_cfg;

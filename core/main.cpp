@@ -1,5 +1,8 @@
 // partyline: a BBS-style chat server. One libuv loop runs everything.
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +67,33 @@ static void on_stop_signal(uv_signal_t *, int signum) {
     sessions_close_all();
     g_drain_started = uv_now(&g_loop);
     uv_timer_start(&g_drain, on_drain, 20, 50);
+}
+
+// jwt_secret = auto: a random key made once and kept beside the database, so
+// tokens survive restarts without anyone choosing a secret.
+static int load_token_key(char *err, size_t errlen) {
+    if (strcmp(g_cfg.jwt_secret, "auto")) return 0;
+    char path[600];
+    snprintf(path, sizeof path, "%s/jwt.key", g_cfg.data_dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        bool ok = fgets(g_cfg.jwt_secret, sizeof g_cfg.jwt_secret, f) != NULL;
+        fclose(f);
+        g_cfg.jwt_secret[strcspn(g_cfg.jwt_secret, "\r\n")] = 0;
+        if (ok && strlen(g_cfg.jwt_secret) >= 32) return 0;
+        snprintf(err, errlen, "%s holds no usable key", path);
+        return -1;
+    }
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(g_cfg.jwt_secret, sizeof g_cfg.jwt_secret, raw, sizeof raw);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || write(fd, g_cfg.jwt_secret, strlen(g_cfg.jwt_secret)) < 0 || close(fd) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    log_info("made a token key in %s", path);
+    return 0;
 }
 
 static void raise_fd_limit(void) {
@@ -152,6 +182,11 @@ int main(int argc, char **argv) {
         log_error("database: %s", err);
         return 1;
     }
+    if (load_token_key(err, sizeof err)) {
+        log_error("tokens: %s", err);
+        return 1;
+    }
+    if (g_cfg.require_token && !g_cfg.jwt_secret[0]) log_warn("require_token is set but jwt_secret is empty: no WebSocket client can connect");
     if (lua_host_init(&g_loop, err, sizeof err)) {
         log_error("scripts: %s", err);
         return 1;

@@ -40,12 +40,7 @@ void requests_resume(Conn *c, Session *to, uint64_t last) {
     conn_wake(c);
     log_info("node %u: connection %u from %s resumed after seq %llu", to->node, c->id, c->addr,
              (unsigned long long)last);
-    if (to->handle[0]) {
-        cJSON *ev = event_new("auth");
-        cJSON_AddStringToObject(ev, "handle", to->handle);
-        cJSON_AddBoolToObject(ev, "sysop", to->sysop);
-        session_send(to, ev, c->id);
-    }
+    if (to->handle[0]) session_send(to, auth_event(to), c->id);
 }
 
 static void do_resume(Conn *c, cJSON *req) {

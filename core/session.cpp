@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "conn.h"
 #include "event.h"
@@ -219,10 +220,7 @@ void session_logged_in(Session *s, int64_t account_id, const char *handle, bool 
     snprintf(s->handle, sizeof s->handle, "%s", handle);
     s->sysop = sysop || config_is_sysop(&g_cfg, handle);
     s->login_failures = 0;
-    cJSON *ev = event_new("auth");
-    cJSON_AddStringToObject(ev, "handle", s->handle);
-    cJSON_AddBoolToObject(ev, "sysop", s->sysop);
-    session_send(s, ev, 0);
+    session_send(s, auth_event(s), 0);
     log_info("node %u: logged in as %s%s", s->node, s->handle, s->sysop ? " (sysop)" : "");
     lua_hook("auth", s, NULL);
 }

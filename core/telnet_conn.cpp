@@ -63,7 +63,7 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
         if (!c->tn) return -1;
         telnet_init(c->tn, (uint32_t)g_cfg.max_line);
         g_conn_count++;
-        if (!transport_open_session(c)) return -1;
+        if (!transport_open_session(c, NULL)) return -1;
         return 0;
     case LWS_CALLBACK_RAW_RX:
         if (!c->live) return -1;

@@ -16,7 +16,8 @@ int ws_flush(Conn *c);
 int telnet_flush(Conn *c);
 
 // A new connection's session: node, hello, and the scripts' connect hook.
-Session *transport_open_session(Conn *c);
+// token_handle: the handle a verified token names, which logs it in at once.
+Session *transport_open_session(Conn *c, const char *token_handle);
 // Closing a connection of either transport.
 void transport_closed(Conn *c);
 

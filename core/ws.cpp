@@ -2,15 +2,19 @@
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "auth.h"
 #include "config.h"
 #include "conn.h"
 #include "event.h"
+#include "jwt.h"
 #include "log.h"
 #include "lua_host.h"
 #include "requests.h"
 #include "session.h"
 #include "stats.h"
+#include "text.h"
 #include "transport.h"
 #include "version.h"
 
@@ -30,7 +34,7 @@ static unsigned char *scratch(size_t need) {
     return g_scratch;
 }
 
-Session *transport_open_session(Conn *c) {
+Session *transport_open_session(Conn *c, const char *token_handle) {
     Session *s = session_new();
     if (!s) return NULL;
     s->lua_ref = lua_host_session_new(s);
@@ -38,7 +42,9 @@ Session *transport_open_session(Conn *c) {
     c->hello_due = true;
     log_info("node %u: %s connection %u from %s", s->node, c->type == CONN_WS ? "websocket" : "telnet", c->id,
              c->addr);
-    lua_hook("connect", s, NULL);
+    // a token skips the login prompts: straight to the scripts' auth hook
+    if (token_handle) auth_token_login(s, token_handle);
+    else lua_hook("connect", s, NULL);
     return s;
 }
 
@@ -119,7 +125,7 @@ int ws_flush(Conn *c) {
 
 // The value of ?name=value into out; false when absent.
 static bool query_arg(struct lws *wsi, const char *name, char *out, size_t outlen) {
-    char arg[128];
+    char arg[JWT_MAX + 16];
     size_t nl = strlen(name);
     for (int i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
         if (strncmp(arg, name, nl) || arg[nl] != '=') continue;
@@ -133,6 +139,17 @@ static bool query_flag(struct lws *wsi, const char *name) {
     char v[16];
     if (!query_arg(wsi, name, v, sizeof v)) return false;
     return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes");
+}
+
+// The token from ?token= or `Authorization: Bearer`; false when there is none.
+static bool request_token(struct lws *wsi, char *out, size_t outlen) {
+    if (query_arg(wsi, "token", out, outlen)) return true;
+    char hdr[JWT_MAX + 16];
+    if (lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0) return false;
+    size_t n = strlen(hdr);
+    if (n < 7 || strncasecmp(hdr, "Bearer ", 7) || n - 7 >= outlen) return false;
+    memcpy(out, hdr + 7, n - 7 + 1);
+    return true;
 }
 
 // ?resume=ID&last_seq=N: attach straight to a session, without a new one
@@ -189,7 +206,24 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws")) return 1;
         return 0;
     }
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
+        // a bad token, or none where one is required, is a policy violation (1008)
+        char tok[JWT_MAX + 1], handle[HANDLE_MAX + 1] = "";
+        const char *why = NULL;
+        if (request_token(wsi, tok, sizeof tok)) {
+            int64_t now = (int64_t)(text_now_ms() / 1000);
+            if (jwt_verify(tok, strlen(tok), g_cfg.jwt_secret, now, handle, sizeof handle, &why) == 0 &&
+                !auth_handle_valid(handle))
+                why = "bad sub";
+        } else if (g_cfg.require_token) {
+            why = "a token is required";
+        }
+        if (why) {
+            char addr[48];
+            lws_get_peer_simple(wsi, addr, sizeof addr);
+            log_warn("websocket from %s refused: %s", addr, why);
+            return ws_close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, why);
+        }
         memset(c, 0, sizeof *c);
         c->wsi = wsi;
         c->type = CONN_WS;
@@ -199,13 +233,12 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
         g_conn_count++;
         if (resume_from_query(c, wsi)) return 0;
-        if (!transport_open_session(c)) return -1;
-        {
-            char id[64];
-            if (query_arg(wsi, "resume", id, sizeof id))
-                session_send(c->session, event_error("no_session", "no such session, or it has ended"), c->id);
-        }
+        if (!transport_open_session(c, handle[0] ? handle : NULL)) return -1;
+        char id[64];
+        if (query_arg(wsi, "resume", id, sizeof id))
+            session_send(c->session, event_error("no_session", "no such session, or it has ended"), c->id);
         return 0;
+    }
     case LWS_CALLBACK_RECEIVE:
         if (!c->live || !c->session) return -1;
         return ws_receive(c, wsi, (const char *)in, len);

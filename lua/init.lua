@@ -175,6 +175,6 @@ function pl.hooks.reloaded() tell_sysops("Scripts reloaded.") end
 function pl.hooks.shutdown()
   for _, s in ipairs(pl.sessions()) do
     s:send(pl.chat_event("system", { body = "The server is shutting down. See you soon!" }))
-    s:send{ type = "bye", text = "Disconnected: server shutdown." }
+    s:send{ type = "bye", reason = "shutdown", text = "Disconnected: server shutdown." }
   end
 end

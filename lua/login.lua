@@ -86,7 +86,7 @@ pl.service{
   end,
   login_failed = function(s, code)
     if code == "throttled" then
-      s:send{ type = "bye", text = "Too many failed attempts. Goodbye." }
+      s:send{ type = "bye", reason = "throttled", text = "Too many failed attempts. Goodbye." }
       return pl.logoff(s)
     end
     s:notice(failures[code] or ("Login failed (" .. code .. ")."))

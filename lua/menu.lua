@@ -42,7 +42,7 @@ pl.menu_item{ key = "W", label = "Who's online", order = 20, run = function(s) s
 pl.menu_item{
   key = "G", label = "Goodbye (log off)", order = 90,
   run = function(s)
-    s:send{ type = "bye", text = "Goodbye, " .. s.handle .. ". Call again soon!" }
+    s:send{ type = "bye", reason = "logoff", text = "Goodbye, " .. s.handle .. ". Call again soon!" }
     pl.logoff(s)
     s.service = nil
   end,

@@ -113,8 +113,9 @@
   // --- events from the server
   function handle(ev) {
     if (ev.type === 'hello') {
-      if (ev.resumed) { notice('Reconnected.'); setTimeout(() => notice(''), 1500); }
+      if (ev.resumed || state.restarting) { notice('Reconnected.'); setTimeout(() => notice(''), 1500); }
       else notice('');
+      state.restarting = false;
       state.reconnecting = false;
       state.session = ev.session;
       state.lastSeq = ev.seq || 0;
@@ -131,6 +132,7 @@
     switch (ev.type) {
       case 'auth':
         state.handle = ev.handle;
+        if (ev.token) localStorage.setItem('pl.token', ev.token); // logs back in after a restart
         $('whoami').textContent = ev.handle + (ev.sysop ? ' (sysop)' : '');
         break;
       case 'prompt': setPrompt(ev); break;
@@ -143,8 +145,14 @@
         break;
       case 'bye':
         print(ev.text);
-        state.ended = true;
         if (localStorage.getItem('pl.session') === state.session) localStorage.removeItem('pl.session');
+        state.session = null;
+        if (ev.reason === 'shutdown') {
+          state.restarting = true; // keep the token and come back when the server does
+        } else {
+          state.ended = true;
+          localStorage.removeItem('pl.token');
+        }
         break;
       case 'chat':
         if (ev.kind === 'join' && ev.from === state.handle) { state.mode = 'chat'; menuEl.hidden = true; setPrompt(null); }
@@ -187,9 +195,11 @@
   // --- connecting, and reconnecting with resume after a drop
   function url() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    let u = proto + '//' + location.host + '/ws';
-    if (state.session) u += '?resume=' + encodeURIComponent(state.session) + '&last_seq=' + state.lastSeq;
-    return u;
+    const q = [];
+    if (state.session) q.push('resume=' + encodeURIComponent(state.session), 'last_seq=' + state.lastSeq);
+    const token = localStorage.getItem('pl.token');
+    if (token) q.push('token=' + encodeURIComponent(token));
+    return proto + '//' + location.host + '/ws' + (q.length ? '?' + q.join('&') : '');
   }
 
   function connect() {
@@ -203,6 +213,11 @@
     };
     ws.onclose = (e) => {
       if (state.ws !== ws) return;
+      if (e.code === 1008 && localStorage.getItem('pl.token')) {
+        localStorage.removeItem('pl.token'); // expired or from another server: log in by hand
+        setTimeout(connect, 100);
+        return;
+      }
       if (state.ended || e.code === 1008) {
         setStatus('disconnected', 'down');
         $('inputbar').hidden = true;
@@ -212,7 +227,7 @@
       }
       state.reconnecting = true;
       setStatus('reconnecting…', 'down');
-      notice('Connection lost. Reconnecting…');
+      notice(state.restarting ? 'The server is restarting. Reconnecting…' : 'Connection lost. Reconnecting…');
       const delay = Math.min(5000, 250 * Math.pow(2, state.retries++));
       setTimeout(connect, delay);
     };

@@ -73,6 +73,7 @@ exports.tests = [
     fn: async ({ srv }) => {
       const a = await srv.chatter('alice');
       const b = await srv.chatter('bob');
+      await a.chat('join', { from: 'bob' }); // everything so far has reached alice
       const hello = a.events[0];
       const last = a.events[a.events.length - 1].seq;
       a.close();

@@ -146,4 +146,34 @@ exports.tests = [
       await context.close();
     },
   },
+  {
+    name: 'in Chromium: after a server restart the page logs back in by itself (token), without a password',
+    fn: async (ctx) => {
+      const page = await openPage(ctx.browser, ctx.srv);
+      await registerOnPage(page, 'steady', 'steadypass');
+      await page.click('#menu button[data-key="C"]');
+      await waitScreen(page, /You are in #lobby/);
+      const { dir, wsPort, telnetPort } = ctx.srv;
+      ctx.srv.proc.kill('SIGTERM');
+      await ctx.srv.exited;
+      await waitScreen(page, /server is shutting down/);
+      await page.waitForSelector('#notice:has-text("restarting")');
+      ctx.srv = await Server.start({ dir, wsPort, telnetPort });
+      ctx.srv.stop = async () => { await ctx.browser.close().catch(() => {}); return Server.prototype.stop.call(ctx.srv); };
+      await waitScreen(page, /Welcome, steady!/, 10000);
+      eq(await page.$eval('#whoami', (w) => w.textContent), 'steady', 'logged in again');
+      await page.waitForSelector('#menu button[data-key="C"]');
+      const bob = await ctx.srv.chatter('bob');
+      await page.click('#menu button[data-key="C"]');
+      await bob.chat('join', { from: 'steady' });
+      // logging off forgets the token: a reload asks for the handle again
+      await type(page, '/quit');
+      await page.waitForSelector('#menu button[data-key="G"]');
+      await page.click('#menu button[data-key="G"]');
+      await waitScreen(page, /Goodbye, steady/);
+      eq(await page.evaluate(() => localStorage.getItem('pl.token')), null, 'token forgotten on logoff');
+      await page.reload();
+      await page.waitForSelector('#prompt:has-text("Handle")');
+    },
+  },
 ];

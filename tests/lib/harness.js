@@ -41,8 +41,8 @@ class Server {
     s.dir = opts.dir || fs.mkdtempSync(path.join(os.tmpdir(), 'partyline-test-'));
     s.scripts = path.join(s.dir, 'lua');
     if (!fs.existsSync(s.scripts)) copyDir(path.join(ROOT, 'lua'), s.scripts);
-    s.wsPort = await freePort();
-    s.telnetPort = await freePort();
+    s.wsPort = opts.wsPort || await freePort();
+    s.telnetPort = opts.telnetPort || await freePort();
     const sets = Object.assign({ pwhash_mem_kb: '8192', pwhash_ops: '1', grace_s: '60' }, opts.set || {});
     const args = ['--ws-port', s.wsPort, '--telnet-port', s.telnetPort, '--data', path.join(s.dir, 'var'),
       '--scripts', s.scripts, '--www', path.join(ROOT, 'etc', 'www')];

@@ -1,0 +1,101 @@
+// JWT at connect time (PROTOCOL.md section 3) and tokens the server issues.
+'use strict';
+const crypto = require('crypto');
+const { Server, WsClient, sleep, assert, eq } = require('../lib/harness');
+
+const SECRET = 'test-secret-for-partyline';
+exports.setup = async (t) => ({ srv: await Server.start(Object.assign({ set: { jwt_secret: SECRET } }, t.opts || {})) });
+
+const b64 = (o) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
+function jwt(payload, { alg = 'HS256', secret = SECRET, header } = {}) {
+  const head = b64(header || { alg, typ: 'JWT' }) + '.' + b64(payload);
+  const sig = alg === 'none' ? '' : crypto.createHmac('sha256', secret).update(head).digest('base64url');
+  return head + '.' + sig;
+}
+const later = () => Math.floor(Date.now() / 1000) + 600;
+
+async function refused(srv, query, headers) {
+  const c = new WsClient(srv.url(query), headers ? { headers } : undefined);
+  srv.clients.push(c);
+  const closed = await c.closedP;
+  eq(closed.code, 1008, 'close code for ' + (query || JSON.stringify(headers)));
+  assert(closed.reason.length > 0, 'a short reason: ' + closed.reason);
+  assert(!c.events.some((e) => e.type === 'hello'), 'no session was made');
+  return closed.reason;
+}
+
+exports.tests = [
+  {
+    name: 'a valid token in the query or an Authorization header logs in directly, with no prompt',
+    fn: async ({ srv }) => {
+      await srv.user('alice'); // an account: its sysop flag and case come from it
+      const c = await srv.ws('?token=' + jwt({ sub: 'ALICE', exp: later() }));
+      eq((await c.waitFor(() => true)).type, 'hello', 'hello first');
+      const a = await c.waitFor((e) => e.type === 'auth');
+      eq(a.handle, 'alice', 'handle as registered');
+      await c.waitFor((e) => e.type === 'menu', 'straight to the menu');
+      assert(!c.events.some((e) => e.type === 'prompt' && /Handle/.test(e.text)), 'no login prompt');
+      const bot = new WsClient(srv.url(), { headers: { Authorization: 'Bearer ' + jwt({ sub: 'relaybot', exp: later() }) } });
+      srv.clients.push(bot);
+      eq((await bot.waitFor((e) => e.type === 'auth')).handle, 'relaybot', 'a bot without an account');
+      bot.input('c');
+      await bot.chat('join', { from: 'relaybot' });
+    },
+  },
+  {
+    name: 'bad signature, expired, alg none, other algorithms and malformed tokens close with 1008',
+    fn: async ({ srv }) => {
+      const bob = await srv.chatter('bob');
+      const reasons = [];
+      reasons.push(await refused(srv, '?token=' + jwt({ sub: 'mallory', exp: later() }, { secret: 'wrong' })));
+      reasons.push(await refused(srv, '?token=' + jwt({ sub: 'mallory', exp: 1000 })));
+      reasons.push(await refused(srv, '?token=' + jwt({ sub: 'mallory', exp: later() }, { alg: 'none' })));
+      reasons.push(await refused(srv, '?token=' + jwt({ sub: 'mallory', exp: later() }, { header: { alg: 'HS512' } })));
+      reasons.push(await refused(srv, '?token=' + jwt({ sub: 'mallory', exp: later() }, { header: { typ: 'JWT' } })));
+      reasons.push(await refused(srv, '?token=' + jwt({ sub: 'mallory' })));
+      reasons.push(await refused(srv, '?token=' + jwt({ sub: 'bad handle!', exp: later() })));
+      reasons.push(await refused(srv, '?token=garbage'));
+      reasons.push(await refused(srv, '', { Authorization: 'Bearer not.a.jwt' }));
+      assert(reasons.includes('token expired') && reasons.includes('bad token signature') &&
+        reasons.includes('only HS256 tokens are accepted'), 'reasons: ' + reasons);
+      assert(/refused: bad token signature/.test(srv.log), 'refusals are logged');
+      assert(!srv.log.includes(SECRET), 'the secret is never logged');
+      bob.input('still here');
+      await bob.chat('say', { body: 'still here' });
+    },
+  },
+  {
+    name: 'with require_token a connection without a token is refused (1008); one with a token is fine',
+    opts: { set: { jwt_secret: SECRET, require_token: 'yes' } },
+    fn: async ({ srv }) => {
+      eq(await refused(srv, ''), 'a token is required', 'reason');
+      const c = await srv.ws('?token=' + jwt({ sub: 'carol', exp: later() }));
+      eq((await c.waitFor((e) => e.type === 'auth')).handle, 'carol', 'token accepted');
+    },
+  },
+  {
+    name: 'tokens are refused when the server has no secret',
+    opts: { set: { jwt_secret: '' } },
+    fn: async ({ srv }) => {
+      eq(await refused(srv, '?token=' + jwt({ sub: 'dave', exp: later() })), 'tokens are not enabled on this server', 'reason');
+      const c = await srv.user('dave');
+      assert(!c.events.find((e) => e.type === 'auth').token, 'no token issued without a secret');
+    },
+  },
+  {
+    name: 'a logged-in user gets a token that logs back in after a server restart',
+    fn: async (ctx) => {
+      const c = await ctx.srv.user('erin');
+      const token = c.events.find((e) => e.type === 'auth').token;
+      assert(typeof token === 'string' && token.split('.').length === 3, 'auth carries a token');
+      const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url'));
+      eq(claims.sub, 'erin', 'sub');
+      assert(claims.exp > Date.now() / 1000 + 3600, 'expires later');
+      const dir = ctx.srv.dir;
+      await ctx.srv.stop();
+      ctx.srv = await Server.start({ dir, set: { jwt_secret: SECRET } });
+      const again = await ctx.srv.ws('?token=' + token);
+      eq((await again.waitFor((e) => e.type === 'auth')).handle, 'erin', 'logged in after restart');
+    },
+  },
+];
