@@ -10,6 +10,8 @@
 #include "config.h"
 #include "event.h"
 #include "jwt.h"
+#include "limits.h"
+#include "stats.h"
 #include "text.h"
 #include "log.h"
 #include "lua_host.h"
@@ -25,6 +27,8 @@ static char g_dummy_hash[crypto_pwhash_STRBYTES];
 
 struct AuthWork {
     uv_work_t req;
+    uv_timer_t delay;    // a failure's answer waits here (slow-down)
+    const char *code;    // the failure to answer with
     uint32_t node, sid, reply_conn;
     AuthKind kind;
     bool ok;
@@ -53,6 +57,7 @@ static const char *message_for(const char *code) {
 }
 
 static void fail(Session *s, uint32_t reply_conn, const char *code) {
+    if (!strcmp(code, "throttled")) g_stats.login_failures++;
     if (reply_conn) session_send(s, event_error(code, message_for(code)), reply_conn);
     else lua_hook("login_failed", s, code);
 }
@@ -68,6 +73,21 @@ static void work(uv_work_t *req) {
     sodium_memzero(w->password, sizeof w->password);
 }
 
+static void work_free(uv_handle_t *h) { free(h->data); }
+
+// Answers a failure; the session stays busy until then, so a client cannot
+// go around the slow-down by asking again.
+static void answer_failure(uv_timer_t *t) {
+    AuthWork *w = (AuthWork *)t->data;
+    Session *s = session_by_sid(w->node, w->sid);
+    if (s) {
+        s->auth_busy = false;
+        fail(s, w->reply_conn, w->code);
+        session_replay_typeahead(s);
+    }
+    uv_close((uv_handle_t *)&w->delay, work_free);
+}
+
 static void done(uv_work_t *req, int status) {
     AuthWork *w = (AuthWork *)req->data;
     Session *s = session_by_sid(w->node, w->sid);
@@ -75,7 +95,6 @@ static void done(uv_work_t *req, int status) {
         free(w);
         return;
     }
-    s->auth_busy = false;
     const char *code = NULL;
     if (status != 0 || !w->ok) {
         code = w->kind == AUTH_LOGIN ? "bad_login" : "weak_password";
@@ -86,13 +105,24 @@ static void done(uv_work_t *req, int status) {
         else if (rc < 0) code = "bad_login";
         else log_info("node %u: registered %s", s->node, w->acct.handle);
     }
-    if (code) {
-        if (!strcmp(code, "bad_login")) {
-            s->login_failures++;
-            log_warn("node %u: failed login for '%s'", s->node, w->acct.handle);
+    if (code && !strcmp(code, "bad_login")) {
+        s->login_failures++;
+        g_stats.login_failures++;
+        log_warn("node %u: failed login for '%s' from %s", s->node, w->acct.handle, s->addr);
+        uint32_t wait = limits_login_failed(w->acct.handle, s->addr, text_now_ms());
+        if (wait) {
+            w->code = code;
+            w->delay.data = w;
+            uv_timer_init(g_loop, &w->delay);
+            uv_timer_start(&w->delay, answer_failure, wait, 0);
+            return;
         }
+    }
+    s->auth_busy = false;
+    if (code) {
         fail(s, w->reply_conn, code);
     } else {
+        if (w->kind == AUTH_LOGIN) limits_login_ok(w->acct.handle);
         account_touch(w->acct.id);
         session_logged_in(s, w->acct.id, w->acct.handle, w->acct.sysop);
     }
@@ -105,6 +135,11 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
     if (s->auth_busy) return fail(s, reply_conn, "busy");
     if (s->login_failures >= g_cfg.login_attempts) {
         log_warn("node %u: login throttled after %u failures", s->node, s->login_failures);
+        return fail(s, reply_conn, "throttled");
+    }
+    uint32_t locked = kind == AUTH_LOGIN ? limits_login_locked(handle, s->addr, text_now_ms()) : 0;
+    if (locked) {
+        log_warn("node %u: login for '%.20s' from %s refused: locked for %us more", s->node, handle, s->addr, locked);
         return fail(s, reply_conn, "throttled");
     }
     AuthWork *w = (AuthWork *)calloc(1, sizeof *w);

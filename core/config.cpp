@@ -32,6 +32,17 @@ void config_defaults(Config *c) {
     snprintf(c->log_level, sizeof c->log_level, "info");
     c->token_ttl_s = 7 * 86400;
     snprintf(c->jwt_secret, sizeof c->jwt_secret, "auto");
+    c->rate_per_s = 10;
+    c->rate_burst = 30;
+    c->flood_max = 60;
+    c->max_conns_per_addr = 32;
+    c->login_timeout_s = 120;
+    c->idle_timeout_s = 3600;
+    c->idle_warn_s = 60;
+    c->login_slow_after = 3;
+    c->login_lockout_after = 10;
+    c->login_lockout_s = 300;
+    c->login_window_s = 900;
 }
 
 enum Kind { K_STR, K_INT, K_BOOL, K_SLOW, K_COLOR, K_ULONG, K_KB };
@@ -68,6 +79,17 @@ static const Key g_keys[] = {
     {"jwt_secret", S(jwt_secret)},
     {"require_token", K_BOOL, offsetof(Config, require_token), 0, 0, 0},
     {"token_ttl_s", I(token_ttl_s, 60, 365 * 86400)},
+    {"rate_per_s", I(rate_per_s, 0, 100000)},
+    {"rate_burst", I(rate_burst, 1, 100000)},
+    {"flood_max", I(flood_max, 1, 100000)},
+    {"max_conns_per_addr", I(max_conns_per_addr, 0, 1000000)},
+    {"login_timeout_s", I(login_timeout_s, 0, 86400)},
+    {"idle_timeout_s", I(idle_timeout_s, 0, 7 * 86400)},
+    {"idle_warn_s", I(idle_warn_s, 0, 86400)},
+    {"login_slow_after", I(login_slow_after, 0, 1000)},
+    {"login_lockout_after", I(login_lockout_after, 1, 1000)},
+    {"login_lockout_s", I(login_lockout_s, 1, 7 * 86400)},
+    {"login_window_s", I(login_window_s, 1, 7 * 86400)},
 };
 
 static const Key *find_key(const char *name) {

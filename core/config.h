@@ -28,6 +28,17 @@ struct Config {
     char jwt_secret[256];   // HS256 key for tokens; empty = off; "auto" = a random key kept in data_dir
     bool require_token;     // WebSocket connections must bring a valid token
     int token_ttl_s;        // lifetime of the tokens the server issues
+    int rate_per_s;         // input messages per second per connection (token bucket; 0 = off)
+    int rate_burst;         // bucket size
+    int flood_max;          // dropped messages in a row before the connection is closed
+    int max_conns_per_addr; // 0 = no limit
+    int login_timeout_s;    // close sessions that have not logged in by then (0 = never)
+    int idle_timeout_s;     // log off users idle this long (0 = never); sysops are exempt
+    int idle_warn_s;        // warn this long before the idle timeout
+    int login_slow_after;   // failures per handle/address before answers slow down
+    int login_lockout_after;// failures per handle/address in the window before a lockout
+    int login_lockout_s;
+    int login_window_s;
 };
 
 extern Config g_cfg;

@@ -33,6 +33,11 @@ void conn_close_soon(Conn *c) {
     conn_wake(c);
 }
 
+void conn_close_with(Conn *c, uint16_t code) {
+    c->close_code = code;
+    conn_close_soon(c);
+}
+
 void conn_kill(Conn *c) {
     if (!c->wsi) return;
     c->closing = true;

@@ -20,7 +20,11 @@ struct Conn {
     bool typing;      // opted in to typing events
     bool hello_due;   // `hello` is written before anything else in the stream
     bool resumed;     // ...and says the stream continues an older session
+    uint16_t close_code; // WebSocket close code once closing (0 = 1000)
     uint64_t cursor;  // next seq of the session to write
+    float rate_tokens; // input rate limit (limits.cpp)
+    uint64_t rate_ms;
+    uint32_t rate_strikes;
     char *rx;         // WebSocket message being reassembled from fragments
     uint32_t rx_len, rx_cap;
     Telnet *tn;       // telnet state, for telnet connections
@@ -38,3 +42,5 @@ int conn_flush(Conn *c);
 void conn_close_soon(Conn *c);
 // Close now without flushing (slow reader that stopped reading).
 void conn_kill(Conn *c);
+// Close after the queue is written, with this WebSocket close code.
+void conn_close_with(Conn *c, uint16_t code);

@@ -35,6 +35,16 @@ static void metrics_text(Buf *b) {
            g_stats.slow_disconnects);
     metric(b, "partyline_slow_skipped_total", "counter", "Events skipped for slow readers (slow_policy=skip).",
            g_stats.slow_skipped);
+    metric(b, "partyline_rate_limited_total", "counter", "Messages dropped by the input rate limit.",
+           g_stats.rate_limited);
+    metric(b, "partyline_flood_disconnects_total", "counter", "Connections closed for flooding.",
+           g_stats.flood_disconnects);
+    metric(b, "partyline_addr_refused_total", "counter", "Connections refused: too many from one address.",
+           g_stats.addr_refused);
+    metric(b, "partyline_login_failures_total", "counter", "Failed or refused logins.", g_stats.login_failures);
+    metric(b, "partyline_login_timeouts_total", "counter", "Sessions closed for not logging in in time.",
+           g_stats.login_timeouts);
+    metric(b, "partyline_idle_timeouts_total", "counter", "Users logged off for idling.", g_stats.idle_timeouts);
 }
 
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {

@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "config.h"
 #include "conn.h"
+#include "limits.h"
 #include "log.h"
 #include "lua_host.h"
 #include "session.h"
@@ -206,6 +207,7 @@ int main(int argc, char **argv) {
     sessions_free_all();
     lua_host_close();
     accounts_close();
+    limits_free();
     int rc = uv_loop_close(&g_loop);
     if (rc) log_warn("loop closed with handles still open: %s", uv_strerror(rc));
     log_info("stopped");

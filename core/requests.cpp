@@ -6,14 +6,29 @@
 #include "auth.h"
 #include "conn.h"
 #include "event.h"
+#include "limits.h"
 #include "log.h"
 #include "lua_host.h"
 #include "room.h"
 #include "session.h"
 #include "stats.h"
+#include "text.h"
 
 static void reply_error(Conn *c, const char *code, const char *message) {
     if (c->session) session_send(c->session, event_error(code, message), c->id);
+}
+
+// The rate limit applies to every message, good or bad. Returns false when
+// the message is to be dropped.
+static bool rate_ok(Conn *c) {
+    int r = limits_rate_take(c, text_now_ms());
+    if (r == 1) reply_error(c, "rate_limited", "slow down: that message was dropped");
+    if (r == 2 && !c->closing) {
+        log_warn("node %u: connection %u from %s keeps flooding; closing it (1008)", c->session->node, c->id, c->addr);
+        g_stats.flood_disconnects++;
+        conn_close_with(c, 1008);
+    }
+    return r == 0;
 }
 
 static const char *str_field(cJSON *req, const char *name, bool *bad) {
@@ -82,13 +97,14 @@ static void do_typing(Conn *c, cJSON *req) {
 
 void requests_binary(Conn *c) {
     g_stats.messages_in++;
+    if (!c->session || c->closing || !rate_ok(c)) return;
     reply_error(c, "bad_request", "binary frames are not accepted; send JSON text");
 }
 
 void requests_handle(Conn *c, const char *data, size_t len) {
     g_stats.messages_in++;
     Session *s = c->session;
-    if (!s || s->ending) return;
+    if (!s || s->ending || c->closing || !rate_ok(c)) return;
     cJSON *req = cJSON_ParseWithLength(data, len);
     if (!req || !cJSON_IsObject(req)) {
         cJSON_Delete(req);

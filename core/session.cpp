@@ -7,6 +7,7 @@
 #include "config.h"
 #include "conn.h"
 #include "event.h"
+#include "limits.h"
 #include "log.h"
 #include "lua_host.h"
 #include "room.h"
@@ -25,6 +26,7 @@ static bool g_stopping; // shutting down: no new timers, nobody waits for a grac
 struct EndRef {
     uint32_t node, sid;
 };
+static uv_timer_t g_tick; // once a second: login and idle timeouts
 static EndRef *g_end_list;
 static uint32_t g_end_count, g_end_cap;
 static uv_timer_t g_end_timer;
@@ -63,7 +65,7 @@ Session *session_new(void) {
     s->sid = ++g_next_sid;
     text_random_id(s->id);
     s->first_seq = 1;
-    s->last_input_ms = text_now_ms();
+    s->last_input_ms = s->created_ms = text_now_ms();
     s->lua_ref = -1;
     g_session_count++;
     return s;
@@ -285,6 +287,7 @@ void session_input(Session *s, const char *line, size_t len) {
     if (!clean) return;
     size_t n = text_sanitize(line, len, clean, cap);
     s->last_input_ms = text_now_ms();
+    s->idle_warned = false;
     lua_hook_input(s, clean, n);
     if (clean != stackbuf) free(clean);
 }
@@ -304,14 +307,52 @@ void session_replay_typeahead(Session *s) {
     buf_free(&lines);
 }
 
+static void tick(uv_timer_t *) {
+    uint64_t now = text_now_ms();
+    for (uint32_t i = 0; i < g_nodes_cap; i++) {
+        Session *s = g_nodes[i];
+        if (!s || s->ending) continue;
+        if (!s->handle[0]) {
+            if (g_cfg.login_timeout_s && !s->auth_busy && now - s->created_ms > (uint64_t)g_cfg.login_timeout_s * 1000) {
+                log_info("node %u: no login in %ds, closing", s->node, g_cfg.login_timeout_s);
+                g_stats.login_timeouts++;
+                session_send(s, event_error("login_timeout", "no login in time"), 0);
+                session_end(s);
+            }
+            continue;
+        }
+        if (!g_cfg.idle_timeout_s || s->sysop) continue;
+        uint64_t idle = (now - s->last_input_ms) / 1000;
+        if (idle >= (uint64_t)g_cfg.idle_timeout_s) {
+            log_info("node %u: %s idle for %llus, logging off", s->node, s->handle, (unsigned long long)idle);
+            g_stats.idle_timeouts++;
+            lua_hook("idle_timeout", s, NULL); // the scripts say goodbye
+            session_end(s);
+        } else if (!s->idle_warned && idle + (uint64_t)g_cfg.idle_warn_s >= (uint64_t)g_cfg.idle_timeout_s) {
+            s->idle_warned = true;
+            char left[24];
+            snprintf(left, sizeof left, "%llu", (unsigned long long)(g_cfg.idle_timeout_s - idle));
+            lua_hook("idle_warning", s, left);
+        }
+    }
+    static uint64_t last_prune;
+    if (now - last_prune > 60000) {
+        limits_prune(now);
+        last_prune = now;
+    }
+}
+
 void sessions_init(uv_loop_t *loop) {
     g_loop = loop;
     uv_timer_init(loop, &g_end_timer);
+    uv_timer_init(loop, &g_tick);
+    uv_timer_start(&g_tick, tick, 1000, 1000);
 }
 
 void sessions_stop_timers(void) {
     g_stopping = true;
     uv_close((uv_handle_t *)&g_end_timer, NULL);
+    uv_close((uv_handle_t *)&g_tick, NULL);
     for (uint32_t i = 0; i < g_nodes_cap; i++)
         if (g_nodes[i]) grace_stop(g_nodes[i]);
 }

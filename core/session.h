@@ -37,6 +37,9 @@ struct Session {
     uint32_t nconns;
     uv_timer_t *grace;   // only while detached
     uint64_t last_input_ms;
+    uint64_t created_ms;
+    bool idle_warned;
+    char addr[48];       // of the connection that made it
     int lua_ref;
     Buf typeahead;       // lines typed while a password check runs, replayed after it
 };

@@ -5,10 +5,13 @@
 
 #include "config.h"
 #include "conn.h"
+#include "event.h"
+#include "limits.h"
 #include "log.h"
 #include "session.h"
 #include "stats.h"
 #include "telnet.h"
+#include "text.h"
 #include "transport.h"
 
 // One rendering buffer for every telnet write, with LWS_PRE headroom.
@@ -17,7 +20,17 @@ static Buf g_out;
 static void on_line(void *ud, const char *line, size_t len) {
     Conn *c = (Conn *)ud;
     g_stats.messages_in++;
-    if (c->session) session_input(c->session, line, len);
+    if (!c->session || c->closing) return;
+    int r = limits_rate_take(c, text_now_ms());
+    if (r == 0) {
+        session_input(c->session, line, len);
+    } else if (r == 1) {
+        session_send(c->session, event_error("rate_limited", "slow down: that line was dropped"), c->id);
+    } else {
+        log_warn("node %u: telnet connection %u from %s keeps flooding; closing it", c->session->node, c->id, c->addr);
+        g_stats.flood_disconnects++;
+        conn_close_soon(c);
+    }
 }
 
 int telnet_flush(Conn *c) {
@@ -54,11 +67,19 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
     switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT:
         memset(c, 0, sizeof *c);
+        lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
+        if (!limits_addr_open(c->addr)) {
+            log_warn("telnet from %s refused: too many connections from that address", c->addr);
+            static const char why[] = "too many connections from your address\r\n";
+            unsigned char buf[LWS_PRE + sizeof why];
+            memcpy(buf + LWS_PRE, why, sizeof why - 1);
+            lws_write(wsi, buf + LWS_PRE, sizeof why - 1, LWS_WRITE_RAW);
+            return -1;
+        }
         c->wsi = wsi;
         c->type = CONN_TELNET;
         c->id = conn_next_id();
         c->live = true;
-        lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
         c->tn = (Telnet *)malloc(sizeof(Telnet));
         if (!c->tn) return -1;
         telnet_init(c->tn, (uint32_t)g_cfg.max_line);

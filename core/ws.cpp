@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "event.h"
 #include "jwt.h"
+#include "limits.h"
 #include "log.h"
 #include "lua_host.h"
 #include "requests.h"
@@ -37,6 +38,7 @@ static unsigned char *scratch(size_t need) {
 Session *transport_open_session(Conn *c, const char *token_handle) {
     Session *s = session_new();
     if (!s) return NULL;
+    memcpy(s->addr, c->addr, sizeof s->addr);
     s->lua_ref = lua_host_session_new(s);
     session_attach(s, c, 1);
     c->hello_due = true;
@@ -79,6 +81,7 @@ static int write_hello(Conn *c) {
 void transport_closed(Conn *c) {
     if (!c->live) return;
     c->live = false;
+    limits_addr_close(c->addr);
     if (c->session) session_detach(c->session, c);
     c->wsi = NULL;
     free(c->rx);
@@ -119,7 +122,9 @@ int ws_flush(Conn *c) {
         if (lws_write(c->wsi, p + LWS_PRE, (size_t)n + m->json_len, LWS_WRITE_TEXT) < 0) return -1;
         g_stats.messages_out++;
     }
-    if (c->closing) return ws_close_with(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL);
+    if (c->closing)
+        return ws_close_with(c->wsi, c->close_code ? c->close_code : (uint16_t)LWS_CLOSE_STATUS_NORMAL,
+                             c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION ? "flooding" : NULL);
     return 0;
 }
 
@@ -225,12 +230,16 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             return ws_close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, why);
         }
         memset(c, 0, sizeof *c);
+        lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
+        if (!limits_addr_open(c->addr)) {
+            log_warn("websocket from %s refused: too many connections from that address", c->addr);
+            return ws_close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many connections from your address");
+        }
         c->wsi = wsi;
         c->type = CONN_WS;
         c->id = conn_next_id();
         c->live = true;
         c->typing = query_flag(wsi, "typing");
-        lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
         g_conn_count++;
         if (resume_from_query(c, wsi)) return 0;
         if (!transport_open_session(c, handle[0] ? handle : NULL)) return -1;

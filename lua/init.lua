@@ -172,6 +172,15 @@ end
 
 function pl.hooks.reloaded() tell_sysops("Scripts reloaded.") end
 
+function pl.hooks.idle_warning(s, seconds)
+  s:send(pl.chat_event("system", { body = "You have been idle a while; you will be logged off in " .. seconds .. " seconds unless you type something." }))
+  s:bell()
+end
+
+function pl.hooks.idle_timeout(s)
+  s:send{ type = "bye", reason = "idle", text = "Logged off for being idle. Call again soon!" }
+end
+
 function pl.hooks.shutdown()
   for _, s in ipairs(pl.sessions()) do
     s:send(pl.chat_event("system", { body = "The server is shutting down. See you soon!" }))
