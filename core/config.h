@@ -39,6 +39,8 @@ struct Config {
     int login_lockout_after;// failures per handle/address in the window before a lockout
     int login_lockout_s;
     int login_window_s;
+    int script_budget_ms;   // longest one script call may run
+    int script_memory_mb;   // cap on the Lua state's memory
 };
 
 extern Config g_cfg;

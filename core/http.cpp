@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "conn.h"
+#include "lua_host.h"
 #include "room.h"
 #include "session.h"
 #include "stats.h"
@@ -45,6 +46,7 @@ static void metrics_text(Buf *b) {
     metric(b, "partyline_login_timeouts_total", "counter", "Sessions closed for not logging in in time.",
            g_stats.login_timeouts);
     metric(b, "partyline_idle_timeouts_total", "counter", "Users logged off for idling.", g_stats.idle_timeouts);
+    lua_host_fault_metrics(b);
 }
 
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {

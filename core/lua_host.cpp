@@ -32,7 +32,92 @@ static lua_State *L;
 static int g_env_ref = LUA_NOREF;   // the running generation's environment
 static int g_owner_ref = LUA_NOREF; // weak map: session table -> Session*
 static int g_meta_ref = LUA_NOREF;  // metatable of session tables
+static int g_safe_ref = LUA_NOREF;  // the standard library scripts may use
 static uv_loop_t *g_loop;
+
+// ---------------------------------------------------------------- limits
+
+// Memory: every allocation of the Lua state goes through here, so a script
+// that allocates without end gets a Lua memory error instead of the server's
+// memory.
+static size_t g_lua_bytes;
+
+static void *lua_alloc(void *, void *ptr, size_t osize, size_t nsize) {
+    if (nsize == 0) {
+        if (ptr) g_lua_bytes -= osize;
+        free(ptr);
+        return NULL;
+    }
+    size_t old = ptr ? osize : 0;
+    if (nsize > old && g_lua_bytes + (nsize - old) > (size_t)g_cfg.script_memory_mb << 20) return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p) g_lua_bytes = g_lua_bytes - old + nsize;
+    return p;
+}
+
+// Time: a count hook checks the clock every few thousand instructions while a
+// script call runs, and stops a call that outlives its budget.
+static uint64_t g_deadline_ms; // 0 = no script running
+
+static void budget_hook(lua_State *l, lua_Debug *) {
+    if (g_deadline_ms && text_now_ms() > g_deadline_ms) {
+        g_deadline_ms = 0; // the error handler and cleanup may run
+        luaL_where(l, 0);  // the line that was running, not the hook
+        lua_pushfstring(l, "script ran longer than %d ms and was stopped", g_cfg.script_budget_ms);
+        lua_concat(l, 2);
+        lua_error(l);
+    }
+}
+
+// Runs a protected call under the budget. Calls nest (a hook that reloads the
+// scripts, say); the outermost one sets the deadline.
+static int budget_pcall(int nargs, int handler) {
+    bool outer = g_deadline_ms == 0;
+    if (outer) g_deadline_ms = text_now_ms() + (uint64_t)g_cfg.script_budget_ms;
+    int rc = lua_pcall(L, nargs, 0, handler);
+    if (outer) g_deadline_ms = 0;
+    return rc;
+}
+
+// Script faults per file, for /metrics: the file is the chunk name that
+// starts the error message ("commands/oops.lua:3: ...").
+#define FAULT_FILES 64
+static struct {
+    char file[64];
+    uint64_t count;
+} g_faults[FAULT_FILES];
+
+static void count_fault(const char *msg) {
+    char file[64];
+    size_t n = 0;
+    while (msg && msg[n] && msg[n] != ':' && n < sizeof file - 1) n++;
+    if (!msg || msg[n] != ':' || n < 5 || strncmp(msg + n - 4, ".lua", 4)) snprintf(file, sizeof file, "(unknown)");
+    else snprintf(file, sizeof file, "%.*s", (int)n, msg);
+    for (int i = 0; i < FAULT_FILES; i++) {
+        if (!g_faults[i].file[0]) snprintf(g_faults[i].file, sizeof g_faults[i].file, "%s", file);
+        if (!strcmp(g_faults[i].file, file)) {
+            g_faults[i].count++;
+            return;
+        }
+    }
+}
+
+void lua_host_fault_metrics(Buf *b) {
+    buf_adds(b, "# HELP partyline_script_faults_total Errors raised by scripts, by file.\n", 1 << 20);
+    buf_adds(b, "# TYPE partyline_script_faults_total counter\n", 1 << 20);
+    for (int i = 0; i < FAULT_FILES && g_faults[i].file[0]; i++) {
+        char line[160];
+        int n = snprintf(line, sizeof line, "partyline_script_faults_total{file=\"%s\"} %llu\n", g_faults[i].file,
+                         (unsigned long long)g_faults[i].count);
+        buf_add(b, line, (size_t)n, 1 << 20);
+    }
+    char line[256];
+    int n = snprintf(line, sizeof line,
+                     "# HELP partyline_script_memory_bytes Memory held by the Lua state.\n"
+                     "# TYPE partyline_script_memory_bytes gauge\npartyline_script_memory_bytes %zu\n",
+                     g_lua_bytes);
+    buf_add(b, line, (size_t)n, 1 << 20);
+}
 
 // ---------------------------------------------------------------- helpers
 
@@ -285,6 +370,22 @@ static int l_array(lua_State *l) {
     return 1;
 }
 
+static int l_print(lua_State *l) {
+    luaL_Buffer b;
+    luaL_buffinit(l, &b);
+    int n = lua_gettop(l);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1) luaL_addchar(&b, ' ');
+        luaL_addstring(&b, luaL_tolstring(l, i, NULL));
+        lua_pop(l, 1);
+    }
+    luaL_pushresult(&b);
+    log_info("script: %s", lua_tostring(l, -1));
+    return 0;
+}
+
+static int traceback(lua_State *l); // also pl.traceback, for scripts' own xpcall
+
 static const luaL_Reg g_api[] = {
     {"send", l_send},       {"publish", l_publish},   {"broadcast", l_broadcast},
     {"join", l_join},       {"leave", l_leave},       {"room_name", l_room_name},
@@ -292,8 +393,59 @@ static const luaL_Reg g_api[] = {
     {"find", l_find},       {"login", l_login},       {"register", l_register},
     {"logoff", l_logoff},   {"reload", l_reload},     {"log", l_log},
     {"config", l_config},   {"now", l_now},           {"valid_handle", l_valid_handle},
-    {"array", l_array},     {NULL, NULL},
+    {"array", l_array},     {"traceback", traceback},
+    {NULL, NULL},
 };
+
+// The library scripts see: no io, os.execute, load, require, debug or
+// package; `print` goes to the log. Libraries are copies, so one script
+// cannot change string.format for the rest.
+static void build_safe_library(void) {
+    static const char *globals[] = {"assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber",
+                                    "tostring", "type", "xpcall", "rawequal", "rawget", "rawset", "rawlen",
+                                    "setmetatable", "getmetatable", "_VERSION", NULL};
+    static const char *libs[] = {"string", "table", "math", "utf8", "coroutine", NULL};
+    lua_newtable(L);
+    int safe = lua_gettop(L);
+    for (int i = 0; globals[i]; i++) {
+        lua_getglobal(L, globals[i]);
+        lua_setfield(L, safe, globals[i]);
+    }
+    for (int i = 0; libs[i]; i++) {
+        lua_newtable(L);
+        lua_getglobal(L, libs[i]);
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_settable(L, -5);
+        }
+        lua_pop(L, 1);
+        lua_setfield(L, safe, libs[i]);
+    }
+    lua_getfield(L, safe, "string");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    lua_newtable(L);
+    static const char *os_ok[] = {"time", "clock", "date", "difftime", NULL};
+    lua_getglobal(L, "os");
+    for (int i = 0; os_ok[i]; i++) {
+        lua_getfield(L, -1, os_ok[i]);
+        lua_setfield(L, -3, os_ok[i]);
+    }
+    lua_pop(L, 1);
+    lua_setfield(L, safe, "os");
+    lua_pushcfunction(L, l_print);
+    lua_setfield(L, safe, "print");
+    g_safe_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    // strings' metatable would hand out the real string library
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+}
 
 // ---------------------------------------------------------------- sessions
 
@@ -376,6 +528,7 @@ void lua_host_session_free(Session *s) {
 
 static int traceback(lua_State *l) {
     const char *msg = lua_tostring(l, 1);
+    if (msg && strstr(msg, "\nstack traceback:")) return 1; // a nested call already added one
     luaL_traceback(l, l, msg ? msg : "(error object is not a string)", 1);
     return 1;
 }
@@ -419,8 +572,9 @@ static void call_hook(const char *name, Session *s, const char *arg, size_t argl
         lua_pushlstring(L, arg, arglen);
         nargs++;
     }
-    if (lua_pcall(L, nargs, 0, base + 1) != LUA_OK) {
+    if (budget_pcall(nargs, base + 1) != LUA_OK) {
         g_stats.script_errors++;
+        count_fault(lua_tostring(L, -1));
         log_error("script error in hook '%s'%s%u: %s", name, s ? " on node " : "", s ? s->node : 0,
                   lua_tostring(L, -1));
         if (s && !s->ending)
@@ -482,7 +636,7 @@ static void report_failure(const char *msg) {
     lua_pushcfunction(L, traceback);
     if (push_hook("script_error")) {
         lua_pushstring(L, msg);
-        if (lua_pcall(L, 1, 0, base + 1) != LUA_OK) log_error("hook 'script_error' failed: %s", lua_tostring(L, -1));
+        if (budget_pcall(1, base + 1) != LUA_OK) log_error("hook 'script_error' failed: %s", lua_tostring(L, -1));
     }
     lua_settop(L, base);
 }
@@ -499,12 +653,9 @@ static int load_generation(char *err, size_t errlen) {
         rc = -1;
     }
 
-    // the new generation: env = { pl = {api..., Session = {}, hooks = {}} }, falling back to _G
-    lua_newtable(L); // env
-    lua_newtable(L); // its metatable
-    lua_pushglobaltable(L);
-    lua_setfield(L, -2, "__index");
-    lua_setmetatable(L, -2);
+    // the new generation: { pl = {api..., Session = {}, hooks = {}} }. Each
+    // file gets an environment of its own that sees `pl` and the safe library.
+    lua_newtable(L); // the generation
     luaL_newlib(L, g_api);
     lua_newtable(L);
     lua_setfield(L, -2, "Session");
@@ -545,9 +696,15 @@ static int load_generation(char *err, size_t errlen) {
             rc = -1;
             break;
         }
-        lua_pushvalue(L, env);
+        lua_createtable(L, 0, 1); // this file's environment
+        lua_getfield(L, env, "pl");
+        lua_setfield(L, -2, "pl");
+        lua_createtable(L, 0, 1);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, g_safe_ref);
+        lua_setfield(L, -2, "__index");
+        lua_setmetatable(L, -2);
         lua_setupvalue(L, -2, 1); // _ENV of a main chunk is its first upvalue
-        if (lua_pcall(L, 0, 0, handler) != LUA_OK) {
+        if (budget_pcall(0, handler) != LUA_OK) {
             snprintf(err, errlen, "%s", lua_tostring(L, -1));
             rc = -1;
             break;
@@ -639,12 +796,14 @@ int lua_host_reload(const char *why) {
 
 int lua_host_init(uv_loop_t *loop, char *err, size_t errlen) {
     g_loop = loop;
-    L = luaL_newstate();
+    L = lua_newstate(lua_alloc, NULL);
     if (!L) {
         snprintf(err, errlen, "cannot create the Lua state");
         return -1;
     }
     luaL_openlibs(L);
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 10000);
+    build_safe_library();
     lua_newtable(L); // owner map, weak keys: an ended session's table may linger in scripts
     lua_newtable(L);
     lua_pushstring(L, "k");

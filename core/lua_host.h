@@ -21,3 +21,6 @@ void lua_hook(const char *name, Session *s, const char *arg);
 void lua_hook_input(Session *s, const char *line, size_t len);
 // A hook with no session (shutdown).
 void lua_hook_global(const char *name);
+// Appends the per-file script fault counters (Prometheus text) to b.
+struct Buf;
+void lua_host_fault_metrics(Buf *b);

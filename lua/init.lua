@@ -107,6 +107,51 @@ function pl.chat_event(kind, fields, viewer)
   return ev
 end
 
+------------------------------------------------------------------ faults
+
+function pl.tell_sysops(text)
+  for _, s in ipairs(pl.sessions()) do
+    if s.sysop then s:send(pl.chat_event("system", { body = text })) end
+  end
+end
+
+-- A command or service that fails this often in this window is disabled
+-- until the next successful reload (which registers it afresh).
+local FAULT_LIMIT, FAULT_WINDOW_MS = 3, 60000
+
+-- Calls fn(...) on behalf of def. A failure is counted against def and then
+-- raised again, so the core logs it and tells the user as usual. Calls nest
+-- (a command runs inside the chat service): only the innermost one that
+-- failed is blamed.
+local depth, claimed = 0, false
+
+local function blame(def, what)
+  local now, recent = pl.now(), {}
+  for _, t in ipairs(def.faults or {}) do
+    if now - t < FAULT_WINDOW_MS then recent[#recent + 1] = t end
+  end
+  recent[#recent + 1] = now
+  def.faults = recent
+  if #recent >= FAULT_LIMIT and not def.disabled then
+    def.disabled = true
+    pl.log(what .. " disabled after " .. #recent .. " faults")
+    pl.tell_sysops(what .. " failed " .. #recent .. " times within a minute and is disabled until its file is reloaded.")
+  end
+end
+
+function pl.guarded(def, what, fn, ...)
+  depth = depth + 1
+  local ok, err = xpcall(fn, pl.traceback, ...)
+  depth = depth - 1
+  if ok then return end
+  if not claimed then
+    claimed = true
+    blame(def, what)
+  end
+  if depth == 0 then claimed = false end
+  error(err, 0)
+end
+
 ------------------------------------------------------------------ commands
 
 -- "/msg bob hi there" -> "msg", "bob hi there"; nil when not a command.
@@ -133,7 +178,12 @@ function pl.run_command(s, line)
     s:notice("Unknown command /" .. (name or "") .. ". Type /help for the list.")
     return false
   end
-  cmd.run(s, rest, cmd)
+  local def = cmd.alias_of and pl.commands[cmd.alias_of] or cmd
+  if def.disabled then
+    s:notice("/" .. def.name .. " is out of order for now; the sysop has been told.")
+    return false
+  end
+  pl.guarded(def, "Command /" .. def.name, def.run, s, rest, cmd)
   return true
 end
 
@@ -143,9 +193,18 @@ local function current(s) return pl.services[s.service] end
 
 function pl.hooks.connect(s) s:enter("login") end
 
+-- login and menu are the way in and the way around: never switched off
+local ESSENTIAL = { login = true, menu = true }
+
 function pl.hooks.input(s, line)
   local svc = current(s)
-  if svc and svc.input then svc.input(s, line) end
+  if not (svc and svc.input) then return end
+  if ESSENTIAL[svc.id] then return svc.input(s, line) end
+  if svc.disabled then
+    s:notice("This service is out of order for now; the sysop has been told.")
+    return s:enter("menu")
+  end
+  pl.guarded(svc, "Service " .. svc.id, svc.input, s, line)
 end
 
 function pl.hooks.auth(s) s:enter("menu", "login") end
@@ -160,17 +219,11 @@ function pl.hooks.session_end(s)
   if svc and svc.leave then svc.leave(s, "disconnect") end
 end
 
-local function tell_sysops(text)
-  for _, s in ipairs(pl.sessions()) do
-    if s.sysop then s:send(pl.chat_event("system", { body = text })) end
-  end
-end
-
 function pl.hooks.script_error(message)
-  tell_sysops("Script reload failed; the previous scripts keep running: " .. message)
+  pl.tell_sysops("Script reload failed; the previous scripts keep running: " .. message)
 end
 
-function pl.hooks.reloaded() tell_sysops("Scripts reloaded.") end
+function pl.hooks.reloaded() pl.tell_sysops("Scripts reloaded.") end
 
 function pl.hooks.idle_warning(s, seconds)
   s:send(pl.chat_event("system", { body = "You have been idle a while; you will be logged off in " .. seconds .. " seconds unless you type something." }))

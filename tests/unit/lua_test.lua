@@ -7,6 +7,7 @@ local sessions = {}
 local pl = {
   Session = {}, hooks = {}, server = { name = "testboard", version = "0" },
   send = function(s, ev) sent[#sent + 1] = { to = s, ev = ev } return true end,
+  traceback = function(m) return m end, now = function() return 0 end, log = function() end,
   sessions = function() return sessions end,
   array = function(t) return t end,
   members = function() return {} end,

@@ -1,0 +1,112 @@
+// The script sandbox: what scripts can reach, time and memory budgets, and
+// commands that keep failing.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { Server, sleep, strip, assert, eq } = require('../lib/harness');
+
+exports.setup = async (t) => ({ srv: await Server.start(Object.assign({ set: { sysops: 'root', script_memory_mb: '64' } }, t.opts)) });
+
+function count(srv, re) { return (srv.log.match(re) || []).length; }
+async function until(srv, re, n, what) {
+  const t0 = Date.now();
+  while (count(srv, re) < n) {
+    if (Date.now() - t0 > 4000) throw new Error('never saw ' + what + '; log:\n' + srv.log.slice(-600));
+    await sleep(20);
+  }
+}
+const write = (srv, file, src) => fs.writeFileSync(path.join(srv.scripts, file), src);
+
+exports.tests = [
+  {
+    name: 'scripts see no io, os.execute, load, require, debug or string.dump, and no globals of other files',
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      write(srv, 'aaa_global.lua', 'leaked_global = "visible"\n');
+      write(srv, 'commands/probe.lua', `pl.command{ name = "probe", run = function(s)
+        local seen = {}
+        for _, name in ipairs({ "io", "load", "loadstring", "dofile", "loadfile", "require", "debug", "package", "collectgarbage" }) do
+          seen[#seen + 1] = name .. "=" .. tostring(_ENV[name] ~= nil)
+        end
+        seen[#seen + 1] = "os.execute=" .. tostring(os.execute ~= nil)
+        seen[#seen + 1] = "os.time=" .. tostring(os.time ~= nil)
+        seen[#seen + 1] = "string.dump=" .. tostring(string.dump ~= nil)
+        seen[#seen + 1] = "leaked=" .. tostring(leaked_global)
+        seen[#seen + 1] = "strmeta=" .. tostring(getmetatable(""))
+        s:text(table.concat(seen, " "))
+      end }\n`);
+      await until(srv, /scripts reloaded/g, 1, 'reload');
+      a.input('/probe');
+      const t = strip((await a.text(/io=/)).text);
+      eq(t, 'io=false load=false loadstring=false dofile=false loadfile=false require=false debug=false ' +
+        'package=false collectgarbage=false os.execute=false os.time=true string.dump=false leaked=nil strmeta=false', 'sandbox');
+    },
+  },
+  {
+    name: 'a command stuck in a loop is stopped within its budget; the user gets an error; others carry on',
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      const b = await srv.chatter('bob');
+      write(srv, 'commands/spin.lua', 'pl.command{ name = "spin", run = function(s) while true do end end }\n');
+      await until(srv, /scripts reloaded/g, 1, 'reload');
+      const t0 = Date.now();
+      a.input('/spin');
+      eq((await a.waitFor((e) => e.type === 'error')).code, 'script_error', 'error');
+      assert(Date.now() - t0 < 2000, 'stopped quickly: ' + (Date.now() - t0) + ' ms');
+      assert(/ran longer than 100 ms and was stopped/.test(srv.log), 'logged');
+      b.input('not stuck');
+      await a.chat('say', { from: 'bob', body: 'not stuck' });
+    },
+  },
+  {
+    name: 'a file that loops forever while loading is refused; the old scripts keep running',
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      write(srv, 'zz_loop.lua', 'local n = 0\nwhile true do n = n + 1 end\n');
+      await until(srv, /script reload failed/g, 1, 'failed reload');
+      assert(/zz_loop\.lua:2: script ran longer than/.test(srv.log), 'file and line: ' + srv.log.slice(-400));
+      a.input('/me is fine');
+      await a.chat('action', { body: 'is fine' });
+    },
+  },
+  {
+    name: 'a script that allocates without end hits the memory cap; the server and others carry on',
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      const b = await srv.chatter('bob');
+      write(srv, 'commands/hog.lua', 'pl.command{ name = "hog", run = function(s) local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 4096) .. i end end }\n');
+      await until(srv, /scripts reloaded/g, 1, 'reload');
+      a.input('/hog');
+      eq((await a.waitFor((e) => e.type === 'error', 'error', 10000)).code, 'script_error', 'error');
+      assert(/not enough memory|longer than/.test(srv.log), 'stopped: ' + srv.log.slice(-300));
+      b.input('/me still chats');
+      await a.chat('action', { from: 'bob', body: 'still chats' });
+      const m = await (await fetch(srv.http('/metrics'))).text();
+      const bytes = Number(/^partyline_script_memory_bytes (\d+)$/m.exec(m)[1]);
+      assert(bytes <= 64 * 1024 * 1024, 'within the cap: ' + bytes);
+    },
+  },
+  {
+    name: 'a command that keeps failing is disabled and the sysop told; reloading its file enables it again',
+    fn: async ({ srv }) => {
+      const root = await srv.chatter('root');
+      const a = await srv.chatter('alice');
+      write(srv, 'commands/oops.lua', 'pl.command{ name = "oops", run = function(s) local t = nil; return t.x end }\n');
+      await until(srv, /scripts reloaded/g, 1, 'reload');
+      for (let i = 0; i < 3; i++) {
+        a.input('/oops');
+        eq((await a.waitFor((e) => e.type === 'error')).code, 'script_error', 'fault ' + i);
+      }
+      const note = await root.chat('system', { body: /oops failed 3 times/ });
+      assert(/disabled until its file is reloaded/.test(note.body), note.body);
+      a.input('/oops');
+      await a.text(/\/oops is out of order/);
+      const m = await (await fetch(srv.http('/metrics'))).text();
+      assert(/^partyline_script_faults_total\{file="commands\/oops\.lua"\} 3$/m.test(m), 'faults per file: ' + m);
+      write(srv, 'commands/oops.lua', 'pl.command{ name = "oops", run = function(s) s:text("fixed") end }\n');
+      await until(srv, /scripts reloaded/g, 2, 'second reload');
+      a.input('/oops');
+      await a.text(/^fixed$/);
+    },
+  },
+];
