@@ -93,7 +93,7 @@ int account_find(const char *handle, Account *out) {
     int rc = sqlite3_step(g_find);
     if (rc == SQLITE_DONE) return 0;
     if (rc != SQLITE_ROW) {
-        log_error("accounts: %s", sqlite3_errmsg(g_db));
+        log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
         return -1;
     }
     out->id = sqlite3_column_int64(g_find, 0);
@@ -115,7 +115,7 @@ int account_create(const char *handle, const char *hash, int64_t *id) {
     sqlite3_reset(g_create);
     if (rc == SQLITE_CONSTRAINT) return 1;
     if (rc != SQLITE_DONE) {
-        log_error("accounts: %s", sqlite3_errmsg(g_db));
+        log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
         return -1;
     }
     *id = sqlite3_last_insert_rowid(g_db);
@@ -125,6 +125,6 @@ int account_create(const char *handle, const char *hash, int64_t *id) {
 void account_touch(int64_t id) {
     sqlite3_reset(g_touch);
     sqlite3_bind_int64(g_touch, 1, id);
-    if (sqlite3_step(g_touch) != SQLITE_DONE) log_error("accounts: %s", sqlite3_errmsg(g_db));
+    if (sqlite3_step(g_touch) != SQLITE_DONE) log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
     sqlite3_reset(g_touch);
 }

@@ -98,17 +98,17 @@ static void done(uv_work_t *req, int status) {
     const char *code = NULL;
     if (status != 0 || !w->ok) {
         code = w->kind == AUTH_LOGIN ? "bad_login" : "weak_password";
-        if (status == 0 && w->kind == AUTH_REGISTER) log_error("password hashing failed (out of memory?)");
+        if (status == 0 && w->kind == AUTH_REGISTER) log_error("hash_error", "password hashing failed (out of memory?)");
     } else if (w->kind == AUTH_REGISTER) {
         int rc = account_create(w->acct.handle, w->acct.hash, &w->acct.id);
         if (rc == 1) code = "handle_taken";
         else if (rc < 0) code = "bad_login";
-        else log_info("node %u: registered %s", s->node, w->acct.handle);
+        else log_event(LOG_INFO, "register", s->node, s->addr, "registered %s", w->acct.handle);
     }
     if (code && !strcmp(code, "bad_login")) {
         s->login_failures++;
         g_stats.login_failures++;
-        log_warn("node %u: failed login for '%s' from %s", s->node, w->acct.handle, s->addr);
+        log_event(LOG_WARN, "login_failed", s->node, s->addr, "failed login for '%s'", w->acct.handle);
         uint32_t wait = limits_login_failed(w->acct.handle, s->addr, text_now_ms());
         if (wait) {
             w->code = code;
@@ -134,12 +134,12 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
     if (s->handle[0]) return fail(s, reply_conn, "logged_in");
     if (s->auth_busy) return fail(s, reply_conn, "busy");
     if (s->login_failures >= g_cfg.login_attempts) {
-        log_warn("node %u: login throttled after %u failures", s->node, s->login_failures);
+        log_event(LOG_WARN, "login_throttled", s->node, s->addr, "login throttled after %u failures in this session", s->login_failures);
         return fail(s, reply_conn, "throttled");
     }
     uint32_t locked = kind == AUTH_LOGIN ? limits_login_locked(handle, s->addr, text_now_ms()) : 0;
     if (locked) {
-        log_warn("node %u: login for '%.20s' from %s refused: locked for %us more", s->node, handle, s->addr, locked);
+        log_event(LOG_WARN, "login_throttled", s->node, s->addr, "login for '%.20s' refused: locked for %us more", handle, locked);
         return fail(s, reply_conn, "throttled");
     }
     AuthWork *w = (AuthWork *)calloc(1, sizeof *w);
@@ -179,7 +179,7 @@ void auth_token_login(Session *s, const char *handle) {
     Account a;
     if (account_find(handle, &a) == 1) session_logged_in(s, a.id, a.handle, a.sysop);
     else session_logged_in(s, 0, handle, false); // a bot or bridge vouched for by the token's issuer
-    log_info("node %u: logged in by token as %s", s->node, s->handle);
+    log_event(LOG_INFO, "login", s->node, s->addr, "logged in by token as %s", s->handle);
 }
 
 cJSON *auth_event(const Session *s) {
@@ -202,5 +202,5 @@ void auth_init(uv_loop_t *loop) {
     for (size_t i = 0; i < sizeof pw - 1; i++) pw[i] = (char)('a' + (unsigned char)pw[i] % 26);
     pw[sizeof pw - 1] = 0;
     if (crypto_pwhash_str(g_dummy_hash, pw, strlen(pw), g_cfg.pwhash_ops, g_cfg.pwhash_mem) != 0)
-        log_warn("could not make the dummy password hash");
+        log_warn("hash_error", "could not make the dummy password hash");
 }

@@ -30,6 +30,7 @@ void config_defaults(Config *c) {
     c->pwhash_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     c->pwhash_mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     snprintf(c->log_level, sizeof c->log_level, "info");
+    c->log_json = true;
     c->token_ttl_s = 7 * 86400;
     snprintf(c->jwt_secret, sizeof c->jwt_secret, "auto");
     c->rate_per_s = 10;
@@ -78,6 +79,8 @@ static const Key g_keys[] = {
     {"pwhash_ops", K_ULONG, offsetof(Config, pwhash_ops), 0, 1, 100},
     {"pwhash_mem_kb", K_KB, offsetof(Config, pwhash_mem), 0, 8, 4 * 1024 * 1024},
     {"log_level", S(log_level)},
+    {"log_json", K_BOOL, offsetof(Config, log_json), 0, 0, 0},
+    {"log_file", S(log_file)},
     {"jwt_secret", S(jwt_secret)},
     {"require_token", K_BOOL, offsetof(Config, require_token), 0, 0, 0},
     {"token_ttl_s", I(token_ttl_s, 60, 365 * 86400)},

@@ -25,6 +25,8 @@ struct Config {
     unsigned long pwhash_ops;
     size_t pwhash_mem;      // bytes
     char log_level[16];
+    bool log_json;          // JSON lines (default) or plain text
+    char log_file[512];     // empty = stderr
     char jwt_secret[256];   // HS256 key for tokens; empty = off; "auto" = a random key kept in data_dir
     bool require_token;     // WebSocket connections must bring a valid token
     int token_ttl_s;        // lifetime of the tokens the server issues

@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "conn.h"
+#include "histogram.h"
 #include "lua_host.h"
 #include "room.h"
 #include "session.h"
@@ -47,6 +48,8 @@ static void metrics_text(Buf *b) {
            g_stats.login_timeouts);
     metric(b, "partyline_idle_timeouts_total", "counter", "Users logged off for idling.", g_stats.idle_timeouts);
     lua_host_fault_metrics(b);
+    hist_text(&g_event_hist, b);
+    hist_text(&g_fanout_hist, b);
 }
 
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {

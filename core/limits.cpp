@@ -120,7 +120,7 @@ static uint32_t record(const char *key, uint64_t now) {
     e->count++;
     if (e->count >= (uint32_t)g_cfg.login_lockout_after) {
         e->locked_until = now + (uint64_t)g_cfg.login_lockout_s * 1000;
-        log_warn("login: %s locked for %ds after %u failures", key, g_cfg.login_lockout_s, e->count);
+        log_warn("login_lockout", "%s locked for %ds after %u failures", key, g_cfg.login_lockout_s, e->count);
     }
     return e->count;
 }

@@ -335,7 +335,7 @@ static int l_reload(lua_State *l) {
 }
 
 static int l_log(lua_State *l) {
-    log_info("script: %s", luaL_checkstring(l, 1));
+    log_info("script_log", "%s", luaL_checkstring(l, 1));
     return 0;
 }
 
@@ -380,7 +380,7 @@ static int l_print(lua_State *l) {
         lua_pop(l, 1);
     }
     luaL_pushresult(&b);
-    log_info("script: %s", lua_tostring(l, -1));
+    log_info("script_log", "%s", lua_tostring(l, -1));
     return 0;
 }
 
@@ -575,7 +575,7 @@ static void call_hook(const char *name, Session *s, const char *arg, size_t argl
     if (budget_pcall(nargs, base + 1) != LUA_OK) {
         g_stats.script_errors++;
         count_fault(lua_tostring(L, -1));
-        log_error("script error in hook '%s'%s%u: %s", name, s ? " on node " : "", s ? s->node : 0,
+        log_event(LOG_ERROR, "script_error", s ? s->node : 0, s ? s->addr : NULL, "in hook '%s': %s", name,
                   lua_tostring(L, -1));
         if (s && !s->ending)
             session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
@@ -629,14 +629,14 @@ static void scan(FileList *fl, const char *root, const char *rel, int depth) {
 
 static void report_failure(const char *msg) {
     g_stats.script_errors++;
-    log_error("script reload failed, the previous scripts stay: %s", msg);
+    log_error("script_reload_failed", "script reload failed, the previous scripts stay: %s", msg);
     // the running generation tells the sysops who are online
     if (!L || g_env_ref == LUA_NOREF) return;
     int base = lua_gettop(L);
     lua_pushcfunction(L, traceback);
     if (push_hook("script_error")) {
         lua_pushstring(L, msg);
-        if (budget_pcall(1, base + 1) != LUA_OK) log_error("hook 'script_error' failed: %s", lua_tostring(L, -1));
+        if (budget_pcall(1, base + 1) != LUA_OK) log_error("script_error", "in hook 'script_error': %s", lua_tostring(L, -1));
     }
     lua_settop(L, base);
 }
@@ -716,7 +716,7 @@ static int load_generation(char *err, size_t errlen) {
         int ref = luaL_ref(L, LUA_REGISTRYINDEX);
         if (g_env_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, g_env_ref);
         g_env_ref = ref;
-        log_info("scripts loaded: %d files from %s", fl.n, g_cfg.scripts_dir);
+        log_info("script_load", "scripts loaded: %d files from %s", fl.n, g_cfg.scripts_dir);
     }
     lua_settop(L, base);
     return rc;
@@ -786,7 +786,7 @@ int lua_host_reload(const char *why) {
         return -1;
     }
     g_stats.script_reloads++;
-    log_info("scripts reloaded (%s)", why);
+    log_info("script_reload", "scripts reloaded (%s)", why);
     // folders may have come or gone
     watch_stop();
     watch_dir(g_cfg.scripts_dir, 0);

@@ -58,12 +58,12 @@ static void on_drain(uv_timer_t *) {
 
 static void on_stop_signal(uv_signal_t *, int signum) {
     if (g_stopping) {
-        log_warn("second signal: stopping now");
+        log_warn("shutdown", "second signal: stopping now");
         finish_stop();
         return;
     }
     g_stopping = true;
-    log_info("signal %d: shutting down", signum);
+    log_info("shutdown", "signal %d: shutting down", signum);
     lua_hook_global("shutdown"); // the scripts tell everyone
     sessions_close_all();
     g_drain_started = uv_now(&g_loop);
@@ -93,7 +93,7 @@ static int load_token_key(char *err, size_t errlen) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
-    log_info("made a token key in %s", path);
+    log_info("token_key", "made a token key in %s", path);
     return 0;
 }
 
@@ -172,6 +172,11 @@ int main(int argc, char **argv) {
     config_defaults(&g_cfg);
     if (parse_args(argc, argv)) return 2;
     log_set_level(log_level_from_name(g_cfg.log_level));
+    log_set_json(g_cfg.log_json);
+    if (g_cfg.log_file[0] && log_open_file(g_cfg.log_file) < 0) {
+        fprintf(stderr, "partyline: cannot open log file %s: %s\n", g_cfg.log_file, strerror(errno));
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
     uv_loop_init(&g_loop);
@@ -180,16 +185,16 @@ int main(int argc, char **argv) {
 
     char err[2048];
     if (accounts_open(g_cfg.data_dir, err, sizeof err)) {
-        log_error("database: %s", err);
+        log_error("db_error", "%s", err);
         return 1;
     }
     if (load_token_key(err, sizeof err)) {
-        log_error("tokens: %s", err);
+        log_error("token_key", "%s", err);
         return 1;
     }
-    if (g_cfg.require_token && !g_cfg.jwt_secret[0]) log_warn("require_token is set but jwt_secret is empty: no WebSocket client can connect");
+    if (g_cfg.require_token && !g_cfg.jwt_secret[0]) log_warn("config", "require_token is set but jwt_secret is empty: no WebSocket client can connect");
     if (lua_host_init(&g_loop, err, sizeof err)) {
-        log_error("scripts: %s", err);
+        log_error("script_load", "%s", err);
         return 1;
     }
     if (server_start(&g_loop)) return 1;
@@ -199,7 +204,7 @@ int main(int argc, char **argv) {
     uv_signal_start(&g_sigint, on_stop_signal, SIGINT);
     uv_signal_start(&g_sigterm, on_stop_signal, SIGTERM);
     uv_timer_init(&g_loop, &g_drain);
-    log_info("partyline %s ready", PARTYLINE_VERSION);
+    log_info("ready", "partyline %s ready", PARTYLINE_VERSION);
 
     uv_run(&g_loop, UV_RUN_DEFAULT);
 
@@ -209,7 +214,7 @@ int main(int argc, char **argv) {
     accounts_close();
     limits_free();
     int rc = uv_loop_close(&g_loop);
-    if (rc) log_warn("loop closed with handles still open: %s", uv_strerror(rc));
-    log_info("stopped");
+    if (rc) log_warn("shutdown", "loop closed with handles still open: %s", uv_strerror(rc));
+    log_info("stopped", "stopped");
     return 0;
 }

@@ -21,6 +21,7 @@ struct Msg {
     uint32_t json_len; // body bytes, from after '{' through the final '}'
     uint32_t text_len;
     uint32_t flags;
+    uint64_t born_ns;  // when it was made (uv_hrtime), for the fan-out latency
     char data[];       // body, NUL, text, NUL
 };
 

@@ -24,7 +24,7 @@ static bool rate_ok(Conn *c) {
     int r = limits_rate_take(c, text_now_ms());
     if (r == 1) reply_error(c, "rate_limited", "slow down: that message was dropped");
     if (r == 2 && !c->closing) {
-        log_warn("node %u: connection %u from %s keeps flooding; closing it (1008)", c->session->node, c->id, c->addr);
+        log_event(LOG_WARN, "kick", c->session->node, c->addr, "connection %u keeps flooding; closing it (1008)", c->id);
         g_stats.flood_disconnects++;
         conn_close_with(c, 1008);
     }
@@ -53,7 +53,7 @@ void requests_resume(Conn *c, Session *to, uint64_t last) {
     c->hello_due = true;
     c->resumed = true;
     conn_wake(c);
-    log_info("node %u: connection %u from %s resumed after seq %llu", to->node, c->id, c->addr,
+    log_event(LOG_INFO, "resume", to->node, c->addr, "connection %u resumed after seq %llu", c->id,
              (unsigned long long)last);
     if (to->handle[0]) session_send(to, auth_event(to), c->id);
 }

@@ -40,7 +40,7 @@ static struct lws_http_mount g_mount_metrics, g_mount_health, g_mount_www;
 static void emit(int level, const char *line) {
     size_t n = strlen(line);
     while (n && line[n - 1] == '\n') n--;
-    logf(level & LLL_ERR ? LOG_ERROR : LOG_WARN, "lws: %.*s", (int)n, line);
+    log_event(level & LLL_ERR ? LOG_ERROR : LOG_WARN, "lws", 0, NULL, "%.*s", (int)n, line);
 }
 
 int server_start(uv_loop_t *loop) {
@@ -54,7 +54,7 @@ int server_start(uv_loop_t *loop) {
     info.foreign_loops = g_foreign;
     g_ctx = lws_create_context(&info);
     if (!g_ctx) {
-        log_error("lws_create_context failed (is libwebsockets-evlib-uv installed?)");
+        log_error("listen", "lws_create_context failed (is libwebsockets-evlib-uv installed?)");
         return -1;
     }
 
@@ -86,7 +86,7 @@ int server_start(uv_loop_t *loop) {
     info.mounts = &g_mount_metrics;
     info.options = LWS_SERVER_OPTION_LIBUV;
     if (!lws_create_vhost(g_ctx, &info)) {
-        log_error("cannot listen for HTTP/WebSocket on port %d", g_cfg.ws_port);
+        log_error("listen", "cannot listen for HTTP/WebSocket on port %d", g_cfg.ws_port);
         return -1;
     }
 
@@ -99,10 +99,10 @@ int server_start(uv_loop_t *loop) {
     info.listen_accept_role = "raw-skt";
     info.listen_accept_protocol = "telnet";
     if (!lws_create_vhost(g_ctx, &info)) {
-        log_error("cannot listen for telnet on port %d", g_cfg.telnet_port);
+        log_error("listen", "cannot listen for telnet on port %d", g_cfg.telnet_port);
         return -1;
     }
-    log_info("listening: http://%s:%d/ (WebSocket /ws), telnet %s:%d", g_cfg.bind[0] ? g_cfg.bind : "*",
+    log_info("listen", "listening: http://%s:%d/ (WebSocket /ws), telnet %s:%d", g_cfg.bind[0] ? g_cfg.bind : "*",
              g_cfg.ws_port, g_cfg.bind[0] ? g_cfg.bind : "*", g_cfg.telnet_port);
     return 0;
 }

@@ -125,7 +125,7 @@ static void ring_drop_oldest(Session *s) {
             c->cursor = s->first_seq;
             g_stats.slow_skipped++;
         } else if (!c->closing) {
-            log_warn("node %u: connection %u from %s fell %d events behind; dropping it", s->node, c->id, c->addr,
+            log_event(LOG_WARN, "kick", s->node, c->addr, "connection %u fell %d events behind; dropping it", c->id,
                      g_cfg.queue_max);
             g_stats.slow_disconnects++;
             conn_kill(c);
@@ -168,7 +168,7 @@ static void grace_stop(Session *s) {
 
 static void grace_expired(uv_timer_t *t) {
     Session *s = (Session *)t->data;
-    log_info("node %u: grace period over, ending session", s->node);
+    log_event(LOG_INFO, "grace_over", s->node, s->addr, "grace period over, ending session");
     session_end(s);
 }
 
@@ -214,7 +214,7 @@ void session_detach(Session *s, Conn *c) {
     uv_timer_init(g_loop, s->grace);
     s->grace->data = s;
     uv_timer_start(s->grace, grace_expired, (uint64_t)g_cfg.grace_s * 1000, 0);
-    log_info("node %u: detached, grace %ds", s->node, g_cfg.grace_s);
+    log_event(LOG_INFO, "detach", s->node, s->addr, "detached, grace %ds", g_cfg.grace_s);
 }
 
 void session_logged_in(Session *s, int64_t account_id, const char *handle, bool sysop) {
@@ -223,7 +223,7 @@ void session_logged_in(Session *s, int64_t account_id, const char *handle, bool 
     s->sysop = sysop || config_is_sysop(&g_cfg, handle);
     s->login_failures = 0;
     session_send(s, auth_event(s), 0);
-    log_info("node %u: logged in as %s%s", s->node, s->handle, s->sysop ? " (sysop)" : "");
+    log_event(LOG_INFO, "login", s->node, s->addr, "logged in as %s%s", s->handle, s->sysop ? " (sysop)" : "");
     lua_hook("auth", s, NULL);
 }
 
@@ -237,7 +237,7 @@ void session_end(Session *s) {
     g_nodes[s->node - 1] = NULL;
     g_session_count--;
     lua_host_session_free(s);
-    log_info("node %u: session ended%s%s", s->node, s->handle[0] ? " for " : "", s->handle);
+    log_event(LOG_INFO, "session_end", s->node, s->addr, "session ended%s%s", s->handle[0] ? " for " : "", s->handle);
     if (!s->nconns) {
         session_free(s);
         return;
@@ -314,7 +314,7 @@ static void tick(uv_timer_t *) {
         if (!s || s->ending) continue;
         if (!s->handle[0]) {
             if (g_cfg.login_timeout_s && !s->auth_busy && now - s->created_ms > (uint64_t)g_cfg.login_timeout_s * 1000) {
-                log_info("node %u: no login in %ds, closing", s->node, g_cfg.login_timeout_s);
+                log_event(LOG_INFO, "login_timeout", s->node, s->addr, "no login in %ds, closing", g_cfg.login_timeout_s);
                 g_stats.login_timeouts++;
                 session_send(s, event_error("login_timeout", "no login in time"), 0);
                 session_end(s);
@@ -324,7 +324,7 @@ static void tick(uv_timer_t *) {
         if (!g_cfg.idle_timeout_s || s->sysop) continue;
         uint64_t idle = (now - s->last_input_ms) / 1000;
         if (idle >= (uint64_t)g_cfg.idle_timeout_s) {
-            log_info("node %u: %s idle for %llus, logging off", s->node, s->handle, (unsigned long long)idle);
+            log_event(LOG_INFO, "idle_timeout", s->node, s->addr, "%s idle for %llus, logging off", s->handle, (unsigned long long)idle);
             g_stats.idle_timeouts++;
             lua_hook("idle_timeout", s, NULL); // the scripts say goodbye
             session_end(s);

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "conn.h"
 #include "event.h"
+#include "histogram.h"
 #include "limits.h"
 #include "log.h"
 #include "session.h"
@@ -23,11 +24,13 @@ static void on_line(void *ud, const char *line, size_t len) {
     if (!c->session || c->closing) return;
     int r = limits_rate_take(c, text_now_ms());
     if (r == 0) {
+        uint64_t t0 = uv_hrtime();
         session_input(c->session, line, len);
+        hist_observe(&g_event_hist, (double)(uv_hrtime() - t0) / 1e9);
     } else if (r == 1) {
         session_send(c->session, event_error("rate_limited", "slow down: that line was dropped"), c->id);
     } else {
-        log_warn("node %u: telnet connection %u from %s keeps flooding; closing it", c->session->node, c->id, c->addr);
+        log_event(LOG_WARN, "kick", c->session->node, c->addr, "telnet connection %u keeps flooding; closing it", c->id);
         g_stats.flood_disconnects++;
         conn_close_soon(c);
     }
@@ -52,6 +55,7 @@ int telnet_flush(Conn *c) {
             if (!m || (m->target && m->target != c->id) || (m->flags & MSG_TYPING)) continue;
             telnet_render(t, &g_out, msg_text(m), m->text_len, m->flags, color);
             g_stats.messages_out++;
+            hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
         }
         telnet_render_end(t, &g_out, color);
     }
@@ -69,7 +73,7 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
         memset(c, 0, sizeof *c);
         lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
         if (!limits_addr_open(c->addr)) {
-            log_warn("telnet from %s refused: too many connections from that address", c->addr);
+            log_event(LOG_WARN, "telnet_refused", 0, c->addr, "refused: too many connections from that address");
             static const char why[] = "too many connections from your address\r\n";
             unsigned char buf[LWS_PRE + sizeof why];
             memcpy(buf + LWS_PRE, why, sizeof why - 1);

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "conn.h"
 #include "event.h"
+#include "histogram.h"
 #include "jwt.h"
 #include "limits.h"
 #include "log.h"
@@ -42,8 +43,7 @@ Session *transport_open_session(Conn *c, const char *token_handle) {
     s->lua_ref = lua_host_session_new(s);
     session_attach(s, c, 1);
     c->hello_due = true;
-    log_info("node %u: %s connection %u from %s", s->node, c->type == CONN_WS ? "websocket" : "telnet", c->id,
-             c->addr);
+    log_event(LOG_INFO, c->type == CONN_WS ? "ws_connect" : "telnet_connect", s->node, c->addr, "connection %u", c->id);
     // a token skips the login prompts: straight to the scripts' auth hook
     if (token_handle) auth_token_login(s, token_handle);
     else lua_hook("connect", s, NULL);
@@ -81,6 +81,8 @@ static int write_hello(Conn *c) {
 void transport_closed(Conn *c) {
     if (!c->live) return;
     c->live = false;
+    log_event(LOG_INFO, c->type == CONN_WS ? "ws_disconnect" : "telnet_disconnect", c->session ? c->session->node : 0,
+              c->addr, "connection %u closed", c->id);
     limits_addr_close(c->addr);
     if (c->session) session_detach(c->session, c);
     c->wsi = NULL;
@@ -121,6 +123,7 @@ int ws_flush(Conn *c) {
         memcpy(p + LWS_PRE + n, msg_json(m), m->json_len);
         if (lws_write(c->wsi, p + LWS_PRE, (size_t)n + m->json_len, LWS_WRITE_TEXT) < 0) return -1;
         g_stats.messages_out++;
+        hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
     }
     if (c->closing)
         return ws_close_with(c->wsi, c->close_code ? c->close_code : (uint16_t)LWS_CLOSE_STATUS_NORMAL,
@@ -171,13 +174,15 @@ static bool resume_from_query(Conn *c, struct lws *wsi) {
 
 static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
     if (c->rx_len + len > (size_t)g_cfg.max_frame) {
-        log_warn("connection %u from %s: message over %d bytes, closing", c->id, c->addr, g_cfg.max_frame);
+        log_event(LOG_WARN, "kick", c->session ? c->session->node : 0, c->addr, "connection %u: message over %d bytes, closing (1009)", c->id, g_cfg.max_frame);
         return ws_close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
     }
     bool whole = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     if (whole && c->rx_len == 0) { // the common case: no copy
+        uint64_t t0 = uv_hrtime();
         if (lws_frame_is_binary(wsi)) requests_binary(c);
         else requests_handle(c, in, len);
+        hist_observe(&g_event_hist, (double)(uv_hrtime() - t0) / 1e9);
         return 0;
     }
     if (c->rx_len + len > c->rx_cap) {
@@ -191,8 +196,10 @@ static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
     memcpy(c->rx + c->rx_len, in, len);
     c->rx_len += (uint32_t)len;
     if (!whole) return 0;
+    uint64_t t0 = uv_hrtime();
     if (lws_frame_is_binary(wsi)) requests_binary(c);
     else requests_handle(c, c->rx, c->rx_len);
+    hist_observe(&g_event_hist, (double)(uv_hrtime() - t0) / 1e9);
     c->rx_len = 0;
     if (c->rx_cap > 16384) { // a one-off big message should not pin memory
         free(c->rx);
@@ -226,13 +233,13 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (why) {
             char addr[48];
             lws_get_peer_simple(wsi, addr, sizeof addr);
-            log_warn("websocket from %s refused: %s", addr, why);
+            log_event(LOG_WARN, "ws_refused", 0, addr, "refused: %s", why);
             return ws_close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, why);
         }
         memset(c, 0, sizeof *c);
         lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
         if (!limits_addr_open(c->addr)) {
-            log_warn("websocket from %s refused: too many connections from that address", c->addr);
+            log_event(LOG_WARN, "ws_refused", 0, c->addr, "refused: too many connections from that address");
             return ws_close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many connections from your address");
         }
         c->wsi = wsi;

@@ -61,6 +61,16 @@ class Server {
     return s;
   }
 
+  // Waits until the server's log matches re (log lines arrive over a pipe,
+  // so they may trail what a client already saw).
+  async waitLog(re, what = String(re), timeout = 3000) {
+    const t0 = Date.now();
+    while (!re.test(this.log)) {
+      if (Date.now() - t0 > timeout) throw new Error(`log never showed ${what}; tail:\n` + this.log.slice(-600));
+      await sleep(20);
+    }
+  }
+
   url(query = '') { return `ws://127.0.0.1:${this.wsPort}/ws${query}`; }
   http(p) { return `http://127.0.0.1:${this.wsPort}${p}`; }
 
