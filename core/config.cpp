@@ -71,6 +71,7 @@ static const Key g_keys[] = {
     {"max_frame", I(max_frame, 256, 16 * 1024 * 1024)},
     {"max_line", I(max_line, 16, 65536)},
     {"queue_max", I(queue_max, 8, 1 << 20)},
+    {"queue_soft", I(queue_soft, 0, 1 << 20)},
     {"slow_policy", K_SLOW, offsetof(Config, slow_policy), 0, 0, 0},
     {"sysops", S(sysops)},
     {"registration", K_BOOL, offsetof(Config, registration), 0, 0, 0},

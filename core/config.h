@@ -17,6 +17,7 @@ struct Config {
     int max_frame;          // bytes in one WebSocket message
     int max_line;           // bytes in one input line
     int queue_max;          // events held per session for slow readers and resume
+    int queue_soft;         // a reader this far behind skips typing and room chatter (0 = queue_max/2)
     SlowPolicy slow_policy; // what happens when a reader falls queue_max behind
     char sysops[512];       // comma-separated handles with sysop rights
     bool registration;      // new users may register

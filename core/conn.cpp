@@ -2,7 +2,11 @@
 
 #include <libwebsockets.h>
 
+#include "config.h"
+#include "event.h"
+#include "lua_host.h"
 #include "session.h"
+#include "stats.h"
 #include "transport.h"
 
 uint32_t g_conn_count;
@@ -36,6 +40,35 @@ void conn_close_soon(Conn *c) {
 void conn_close_with(Conn *c, uint16_t code) {
     c->close_code = code;
     conn_close_soon(c);
+}
+
+static uint64_t soft_bound(void) {
+    return g_cfg.queue_soft ? (uint64_t)g_cfg.queue_soft : (uint64_t)g_cfg.queue_max / 2;
+}
+
+bool conn_skip_slow(Conn *c, const Msg *m, uint64_t seq, uint64_t next) {
+    if (!(m->flags & (MSG_TYPING | MSG_CHATTER))) return false;
+    uint64_t behind = next - seq, soft = soft_bound();
+    if ((m->flags & MSG_TYPING) && behind > soft / 2) {
+        g_stats.slow_typing_dropped++;
+        return true;
+    }
+    if ((m->flags & MSG_CHATTER) && behind > soft) {
+        g_stats.slow_chatter_dropped++;
+        c->missed++;
+        return true;
+    }
+    return false;
+}
+
+Msg *conn_missed_event(Conn *c) {
+    char text[512] = "";
+    lua_render_count("missed", c->missed, text, sizeof text);
+    cJSON *ev = event_new("missed");
+    cJSON_AddNumberToObject(ev, "count", c->missed);
+    if (text[0]) cJSON_AddStringToObject(ev, "text", text);
+    c->missed = 0;
+    return event_encode(ev);
 }
 
 void conn_kill(Conn *c) {

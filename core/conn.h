@@ -5,6 +5,7 @@
 struct lws;
 struct Session;
 struct Telnet;
+struct Msg;
 
 enum ConnType { CONN_WS = 1, CONN_TELNET = 2 };
 
@@ -25,6 +26,7 @@ struct Conn {
     float rate_tokens; // input rate limit (limits.cpp)
     uint64_t rate_ms;
     uint32_t rate_strikes;
+    uint32_t missed;  // chatter skipped as a slow reader, not yet reported
     char *rx;         // WebSocket message being reassembled from fragments
     uint32_t rx_len, rx_cap;
     Telnet *tn;       // telnet state, for telnet connections
@@ -44,3 +46,12 @@ void conn_close_soon(Conn *c);
 void conn_kill(Conn *c);
 // Close after the queue is written, with this WebSocket close code.
 void conn_close_with(Conn *c, uint16_t code);
+
+#define CLOSE_TOO_SLOW 4008 // a reader that fell queue_max events behind
+
+// The soft tier for slow readers: whether c should skip event m at seq, with
+// next the session's next seq. Typing goes first (half the soft bound), then
+// room chatter older than the bound; skipped chatter is counted in c->missed.
+bool conn_skip_slow(Conn *c, const Msg *m, uint64_t seq, uint64_t next);
+// The `missed` event telling c how much it skipped (resets the count).
+Msg *conn_missed_event(Conn *c);

@@ -26,6 +26,13 @@ static uint32_t flags_for(cJSON *ev, const char *type) {
     if (!strcmp(type, "hello") || !strcmp(type, "auth")) return MSG_SILENT;
     if (!strcmp(type, "typing")) return MSG_SILENT | MSG_TYPING;
     if (!strcmp(type, "bell")) return MSG_BELL;
+    if (!strcmp(type, "chat")) {
+        cJSON *k = cJSON_GetObjectItem(ev, "kind");
+        const char *kind = cJSON_IsString(k) ? k->valuestring : "";
+        if (!strcmp(kind, "say") || !strcmp(kind, "action") || !strcmp(kind, "join") || !strcmp(kind, "leave"))
+            return MSG_CHATTER;
+        return 0;
+    }
     if (!strcmp(type, "prompt"))
         return MSG_PROMPT | (cJSON_IsTrue(cJSON_GetObjectItem(ev, "secret")) ? MSG_SECRET : 0);
     return 0;

@@ -37,6 +37,10 @@ static void metrics_text(Buf *b) {
            g_stats.slow_disconnects);
     metric(b, "partyline_slow_skipped_total", "counter", "Events skipped for slow readers (slow_policy=skip).",
            g_stats.slow_skipped);
+    metric(b, "partyline_slow_typing_dropped_total", "counter", "Typing events skipped for slow readers (soft tier).",
+           g_stats.slow_typing_dropped);
+    metric(b, "partyline_slow_chatter_dropped_total", "counter", "Room chatter skipped for slow readers (soft tier).",
+           g_stats.slow_chatter_dropped);
     metric(b, "partyline_rate_limited_total", "counter", "Messages dropped by the input rate limit.",
            g_stats.rate_limited);
     metric(b, "partyline_flood_disconnects_total", "counter", "Connections closed for flooding.",

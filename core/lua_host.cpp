@@ -587,6 +587,23 @@ void lua_hook(const char *name, Session *s, const char *arg) { call_hook(name, s
 void lua_hook_input(Session *s, const char *line, size_t len) { call_hook("input", s, line, len); }
 void lua_hook_global(const char *name) { call_hook(name, NULL, NULL, 0); }
 
+void lua_render_count(const char *name, uint32_t n, char *out, size_t outlen) {
+    out[0] = 0;
+    if (!L) return;
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, traceback);
+    if (push_hook(name)) {
+        lua_pushinteger(L, n);
+        bool outer = g_deadline_ms == 0;
+        if (outer) g_deadline_ms = text_now_ms() + (uint64_t)g_cfg.script_budget_ms;
+        int rc = lua_pcall(L, 1, 1, base + 1);
+        if (outer) g_deadline_ms = 0;
+        if (rc == LUA_OK && lua_type(L, -1) == LUA_TSTRING) snprintf(out, outlen, "%s", lua_tostring(L, -1));
+        else if (rc != LUA_OK) log_error("script_error", "in hook '%s': %s", name, lua_tostring(L, -1));
+    }
+    lua_settop(L, base);
+}
+
 // ---------------------------------------------------------------- loading
 
 #define MAX_SCRIPTS 512

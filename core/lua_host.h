@@ -21,6 +21,9 @@ void lua_hook(const char *name, Session *s, const char *arg);
 void lua_hook_input(Session *s, const char *line, size_t len);
 // A hook with no session (shutdown).
 void lua_hook_global(const char *name);
+// Text from hooks[name](n), for notices the core raises (a count of missed
+// lines); out stays empty when there is no such hook or it fails.
+void lua_render_count(const char *name, uint32_t n, char *out, size_t outlen);
 // Appends the per-file script fault counters (Prometheus text) to b.
 struct Buf;
 void lua_host_fault_metrics(Buf *b);

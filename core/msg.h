@@ -13,6 +13,7 @@ enum MsgFlags {
     MSG_SECRET = 4,  // prompt whose answer must not be echoed
     MSG_BELL = 8,    // ring the terminal bell
     MSG_TYPING = 16, // only for connections that opted in to typing events
+    MSG_CHATTER = 32, // room chatter (say, action, join, leave): a slow reader may skip it
 };
 
 struct Msg {

@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,13 +123,16 @@ static void ring_drop_oldest(Session *s) {
         if (c->cursor >= s->first_seq) continue;
         // this reader is queue_max events behind
         if (g_cfg.slow_policy == SLOW_SKIP) {
+            c->missed += (uint32_t)(s->first_seq - c->cursor);
             c->cursor = s->first_seq;
             g_stats.slow_skipped++;
         } else if (!c->closing) {
-            log_event(LOG_WARN, "kick", s->node, c->addr, "connection %u fell %d events behind; dropping it", c->id,
-                     g_cfg.queue_max);
+            log_event(LOG_WARN, "kick", s->node, c->addr, "connection %u fell %d events behind; dropping it (%d)",
+                      c->id, g_cfg.queue_max, CLOSE_TOO_SLOW);
             g_stats.slow_disconnects++;
-            conn_kill(c);
+            // a close frame if it still reads at all; gone in 2 s either way
+            conn_close_with(c, CLOSE_TOO_SLOW);
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, 2);
         }
     }
 }

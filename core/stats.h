@@ -9,6 +9,8 @@ struct Stats {
     uint64_t script_errors; // failed reloads and errors raised by hooks
     uint64_t slow_disconnects;
     uint64_t slow_skipped;  // events a slow reader missed under slow_policy=skip
+    uint64_t slow_typing_dropped;  // soft tier: typing events a slow reader skipped
+    uint64_t slow_chatter_dropped; // soft tier: room chatter a slow reader skipped
     uint64_t rate_limited;  // messages dropped by the rate limit
     uint64_t flood_disconnects;
     uint64_t addr_refused;  // connections refused: too many from one address

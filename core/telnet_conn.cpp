@@ -36,6 +36,13 @@ static void on_line(void *ud, const char *line, size_t len) {
     }
 }
 
+static void render_missed(Conn *c, Telnet *t, bool color) {
+    Msg *m = conn_missed_event(c);
+    if (!m) return;
+    telnet_render(t, &g_out, msg_text(m), m->text_len, m->flags, color);
+    msg_unref(m);
+}
+
 int telnet_flush(Conn *c) {
     Telnet *t = c->tn;
     Session *s = c->session;
@@ -51,12 +58,16 @@ int telnet_flush(Conn *c) {
         telnet_render_begin(t, &g_out, color);
         // a batch is bounded so one slow terminal cannot grow the buffer without end
         while (c->cursor < session_next_seq(s) && g_out.len < 64 * 1024) {
-            Msg *m = session_event_at(s, c->cursor++);
+            uint64_t seq = c->cursor++;
+            Msg *m = session_event_at(s, seq);
             if (!m || (m->target && m->target != c->id) || (m->flags & MSG_TYPING)) continue;
+            if (conn_skip_slow(c, m, seq, session_next_seq(s))) continue;
+            if (c->missed) render_missed(c, t, color);
             telnet_render(t, &g_out, msg_text(m), m->text_len, m->flags, color);
             g_stats.messages_out++;
             hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
         }
+        if (c->missed) render_missed(c, t, color);
         telnet_render_end(t, &g_out, color);
     }
     size_t n = g_out.len - LWS_PRE;

@@ -106,10 +106,28 @@ static int ws_close_with(struct lws *wsi, uint16_t code, const char *why) {
     return -1;
 }
 
+static int write_event(Conn *c, const Msg *m, uint64_t seq) {
+    unsigned char *p = scratch(LWS_PRE + 32 + m->json_len);
+    if (!p) return -1;
+    int n = snprintf((char *)p + LWS_PRE, 32, "{\"seq\":%llu,", (unsigned long long)seq);
+    memcpy(p + LWS_PRE + n, msg_json(m), m->json_len);
+    if (lws_write(c->wsi, p + LWS_PRE, (size_t)n + m->json_len, LWS_WRITE_TEXT) < 0) return -1;
+    g_stats.messages_out++;
+    return 0;
+}
+
+// The `missed` notice takes the seq of the last event it stands for.
+static int write_missed(Conn *c, uint64_t seq) {
+    Msg *m = conn_missed_event(c);
+    int rc = m ? write_event(c, m, seq) : 0;
+    msg_unref(m);
+    return rc;
+}
+
 int ws_flush(Conn *c) {
     Session *s = c->session;
     if (s && c->hello_due && write_hello(c) < 0) return -1;
-    while (s && c->cursor < session_next_seq(s)) {
+    while (s && c->cursor < session_next_seq(s) && !(c->closing && c->close_code == CLOSE_TOO_SLOW)) {
         if (lws_send_pipe_choked(c->wsi)) {
             conn_wake(c);
             return 0;
@@ -117,17 +135,17 @@ int ws_flush(Conn *c) {
         uint64_t seq = c->cursor++;
         Msg *m = session_event_at(s, seq);
         if (!m || (m->target && m->target != c->id) || ((m->flags & MSG_TYPING) && !c->typing)) continue;
-        unsigned char *p = scratch(LWS_PRE + 32 + m->json_len);
-        if (!p) return -1;
-        int n = snprintf((char *)p + LWS_PRE, 32, "{\"seq\":%llu,", (unsigned long long)seq);
-        memcpy(p + LWS_PRE + n, msg_json(m), m->json_len);
-        if (lws_write(c->wsi, p + LWS_PRE, (size_t)n + m->json_len, LWS_WRITE_TEXT) < 0) return -1;
-        g_stats.messages_out++;
+        if (conn_skip_slow(c, m, seq, session_next_seq(s))) continue;
+        if (c->missed && write_missed(c, seq - 1) < 0) return -1;
+        if (write_event(c, m, seq) < 0) return -1;
         hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
     }
+    if (c->missed && write_missed(c, c->cursor - 1) < 0) return -1;
     if (c->closing)
         return ws_close_with(c->wsi, c->close_code ? c->close_code : (uint16_t)LWS_CLOSE_STATUS_NORMAL,
-                             c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION ? "flooding" : NULL);
+                             c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION ? "flooding"
+                             : c->close_code == CLOSE_TOO_SLOW                 ? "too slow: fell too far behind"
+                                                                               : NULL);
     return 0;
 }
 

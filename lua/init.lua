@@ -234,6 +234,11 @@ function pl.hooks.idle_timeout(s)
   s:send{ type = "bye", reason = "idle", text = "Logged off for being idle. Call again soon!" }
 end
 
+-- Text for the notice a slow connection gets when it skipped room chatter.
+function pl.hooks.missed(count)
+  return pl.color("yellow", "*** You were too far behind: " .. count .. (count == 1 and " line" or " lines") .. " of room chatter skipped.")
+end
+
 function pl.hooks.shutdown()
   for _, s in ipairs(pl.sessions()) do
     s:send(pl.chat_event("system", { body = "The server is shutting down. See you soon!" }))
