@@ -4,6 +4,11 @@ PKGS      = libwebsockets libuv lua5.4 libcjson sqlite3 libsodium libcrypto
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -fno-exceptions -fno-rtti
 BUILD     = build
+# SAN=1: AddressSanitizer (with LeakSanitizer) and UBSan, in build-san/
+ifeq ($(SAN),1)
+CXXFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+BUILD     = build-san
+endif
 BIN       = $(BUILD)/partyline
 CORE_SRC  = $(filter-out core/main.cpp,$(wildcard core/*.cpp))
 CORE_OBJ  = $(CORE_SRC:core/%.cpp=$(BUILD)/%.o)
@@ -44,7 +49,7 @@ run: all
 unit: deps $(UNIT_BIN)
 
 test: test-deps $(BIN) $(UNIT_BIN)
-	@node tests/run.js
+	@PARTYLINE_BUILD=$(BUILD) node tests/run.js
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-san

@@ -4,7 +4,7 @@
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { ROOT } = require('./lib/harness');
+const { ROOT, BUILD } = require('./lib/harness');
 
 let passed = 0, failed = 0;
 const failures = [];
@@ -29,7 +29,7 @@ async function main() {
   const only = process.argv[2];
   if (!only) {
     console.log('# unit: C++ (telnet engine, text, rooms, config)');
-    countExternal('unit', path.join(ROOT, 'build', 'unit_tests'), []);
+    countExternal('unit', path.join(ROOT, BUILD, 'unit_tests'), []);
     console.log('# unit: Lua (command parsing, rendering)');
     countExternal('lua', 'lua5.4', ['tests/unit/lua_test.lua']);
   }
@@ -57,9 +57,12 @@ async function main() {
       } finally {
         if (ctx && ctx.srv) {
           const exit = await ctx.srv.stop();
-          if (exit.signal && exit.signal !== 'SIGTERM' && exit.signal !== 'SIGKILL') {
+          // a clean stop exits 0; a crash, a sanitizer report or a leak does not
+          const bad = (exit.signal && exit.signal !== 'SIGKILL') || (exit.code !== null && exit.code !== 0);
+          if (bad || /ERROR: (Address|Leak)Sanitizer|runtime error:/.test(ctx.srv.log)) {
             failed++;
-            failures.push(`${t.name}: server died with ${exit.signal}\n${ctx.srv.log.slice(-2000)}`);
+            failures.push(`${t.name}: server exit ${JSON.stringify(exit)}\n${ctx.srv.log.slice(-3000)}`);
+            console.log(`FAIL ${t.name}: the server did not stop cleanly (${JSON.stringify(exit)})`);
           }
           ctx.srv.cleanup();
         }

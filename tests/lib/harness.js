@@ -9,7 +9,10 @@ const path = require('path');
 const WebSocket = require('ws');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'build', 'partyline');
+const BUILD = process.env.PARTYLINE_BUILD || 'build';
+const BIN = path.join(ROOT, BUILD, 'partyline');
+// under the sanitizers: any leak or undefined behaviour fails the run
+const SAN_ENV = { ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1' };
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -48,7 +51,7 @@ class Server {
       '--scripts', s.scripts, '--www', path.join(ROOT, 'etc', 'www')];
     for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
     s.log = '';
-    s.proc = spawn(BIN, args.map(String), { stdio: ['ignore', 'pipe', 'pipe'] });
+    s.proc = spawn(BIN, args.map(String), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...SAN_ENV } });
     s.proc.stdout.on('data', (d) => { s.log += d; });
     s.proc.stderr.on('data', (d) => { s.log += d; });
     s.exited = new Promise((r) => s.proc.on('exit', (code, signal) => r({ code, signal })));
@@ -270,4 +273,4 @@ const strip = (s) => String(s).replace(/\x1b\[[0-9;]*m/g, '');
 function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
 function eq(a, b, msg) { if (a !== b) throw new Error(`${msg}: expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`); }
 
-module.exports = { Server, WsClient, TelnetClient, sleep, strip, assert, eq, freePort, ROOT };
+module.exports = { Server, WsClient, TelnetClient, sleep, strip, assert, eq, freePort, ROOT, BUILD };
