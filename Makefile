@@ -18,7 +18,7 @@ UNIT_BIN  = $(BUILD)/unit_tests
 # Run-time options for `make run`; override e.g. `make run ARGS="--ws-port 9000"`.
 ARGS ?=
 
-.PHONY: all deps test-deps run test unit clean
+.PHONY: all deps test-deps fuzz-deps run test unit fuzz clean
 all: deps $(BIN)
 
 deps:
@@ -51,5 +51,32 @@ unit: deps $(UNIT_BIN)
 test: test-deps $(BIN) $(UNIT_BIN)
 	@PARTYLINE_BUILD=$(BUILD) node tests/run.js
 
+# Fuzzing (libFuzzer, clang): each target runs FUZZ_SECONDS from its seed
+# corpus in tests/fuzz/corpus; new finds go to build-fuzz/corpus.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS  = telnet jwt text requests
+FUZZ_CXXFLAGS = -g -O1 -std=c++17 -Wall -Wextra -fno-exceptions -fno-rtti -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ      = $(CORE_SRC:core/%.cpp=build-fuzz/%.o)
+
+build-fuzz/%.o: core/%.cpp core/*.h
+	@mkdir -p build-fuzz
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c $< -o $@
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(FUZZ_OBJ)
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -Icore -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
+
+fuzz-deps:
+	@sh scripts/deps.sh fuzz
+
+fuzz: fuzz-deps $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  ./build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>build-fuzz/$$t.log || { tail -40 build-fuzz/$$t.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|cov:" build-fuzz/$$t.log | tail -2; \
+	done
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz

@@ -24,6 +24,7 @@ static inline bool buf_reserve(Buf *b, size_t extra, size_t max) {
 }
 
 static inline bool buf_add(Buf *b, const void *data, size_t n, size_t max) {
+    if (n == 0) return true;
     if (!buf_reserve(b, n, max)) return false;
     memcpy(b->p + b->len, data, n);
     b->len += n;

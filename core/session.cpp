@@ -132,7 +132,7 @@ static void ring_drop_oldest(Session *s) {
             g_stats.slow_disconnects++;
             // a close frame if it still reads at all; gone in 2 s either way
             conn_close_with(c, CLOSE_TOO_SLOW);
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, 2);
+            if (c->wsi) lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, 2);
         }
     }
 }

@@ -95,10 +95,12 @@ static void subnegotiation(Telnet *t) {
     }
 }
 
+// Bytes in the last character of the line: a UTF-8 sequence, or one byte
+// when there is no lead byte (stray continuation bytes go one at a time).
 static size_t last_char_len(const Telnet *t) {
     size_t i = t->len;
     while (i > 0 && ((unsigned char)t->line[i - 1] & 0xC0) == 0x80) i--;
-    return i > 0 ? t->len - (i - 1) : 0;
+    return i > 0 ? t->len - (i - 1) : 1;
 }
 
 static void erase_chars(Telnet *t, size_t bytes) {

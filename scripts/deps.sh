@@ -3,12 +3,14 @@
 # so `make run` / `make test` are the whole set-up on a fresh bookworm machine.
 #   scripts/deps.sh build   - compiler and libraries
 #   scripts/deps.sh test    - build + real clients used by the tests
+#   scripts/deps.sh fuzz    - build + clang and libFuzzer
 set -e
 what=${1:-build}
 BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev"
 TEST="telnet chromium lua5.4 curl"
 pkgs=$BUILD
 [ "$what" = test ] && pkgs="$BUILD $TEST"
+[ "$what" = fuzz ] && pkgs="$BUILD clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

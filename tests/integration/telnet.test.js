@@ -118,6 +118,8 @@ exports.tests = [
       eq((await web.chat('say', { from: 'bob' })).body, 'caf!', 'UTF-8 backspace');
       r.send('arrow\x1b[Dkeys\x1b[A\r\n'); // cursor keys are ignored, not typed
       eq((await web.chat('say', { from: 'bob' })).body, 'arrowkeys', 'escape sequences dropped');
+      r.send('\x80\x80\x08\x08\x08ok\r\n'); // stray UTF-8 continuation bytes, then backspaces (once hung the server)
+      eq((await web.chat('say', { from: 'bob' })).body, 'ok', 'stray bytes erased');
       r.send('x\xff\xffy\r\n'); // IAC IAC is a data byte 255, invalid UTF-8: made visible
       eq((await web.chat('say', { from: 'bob' })).body, 'x\ufffdy', 'IAC IAC');
       r.close();

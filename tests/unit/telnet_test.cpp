@@ -136,6 +136,17 @@ TEST(echo_only_when_agreed_and_never_for_secrets) {
     telnet_free(&t);
 }
 
+TEST(backspace_over_stray_continuation_bytes_terminates) {
+    // found by fuzz_telnet: a line of only continuation bytes used to hang the loop
+    Telnet t;
+    telnet_init(&t, 64);
+    Lines l;
+    feed(&t, "\x80\x80\x08\x08\x08ok\x80\x15" "done\r\n", &l);
+    CHECK(l.n == 1);
+    CHECK(l.all[0] == "done");
+    telnet_free(&t);
+}
+
 TEST(escape_sequences_and_line_length_limit) {
     Telnet t;
     telnet_init(&t, 8);

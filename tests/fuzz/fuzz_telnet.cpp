@@ -1,0 +1,33 @@
+// libFuzzer: the telnet engine takes any bytes, in any split, and renders
+// any text, without reading or writing out of bounds.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+#include "telnet.h"
+
+static void on_line(void *, const char *line, size_t len) {
+    volatile char sink = len ? line[len - 1] : 0;
+    (void)sink;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 2) return 0;
+    Telnet t;
+    telnet_init(&t, 64 + data[0] % 200);
+    size_t split = size > 2 ? data[1] % (size - 1) : 0;
+    const uint8_t *in = data + 2;
+    size_t n = size - 2;
+    if (split > n) split = n;
+    telnet_feed(&t, in, split, on_line, NULL);
+    telnet_feed(&t, in + split, n - split, on_line, NULL);
+    // what came in is also rendered, as scripts' text would be
+    Buf out = {};
+    bool color = data[0] & 1;
+    telnet_render_begin(&t, &out, color);
+    telnet_render(&t, &out, (const char *)in, n, (uint32_t)(data[1] & (MSG_PROMPT | MSG_SECRET | MSG_BELL)), color);
+    telnet_render_end(&t, &out, color);
+    buf_free(&out);
+    telnet_free(&t);
+    return 0;
+}
