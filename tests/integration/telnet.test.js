@@ -196,4 +196,24 @@ exports.tests = [
       r.close();
     },
   },
+  {
+    name: 'telnet lines past max_line are cut; hostile control sequences from telnet never reach anyone',
+    opts: { set: { max_line: '40' } },
+    fn: async ({ srv }) => {
+      const web = await srv.chatter('alice');
+      const other = await srv.telnetUser('watcher', { term: 'xterm', chat: true });
+      const r = new Raw(srv.telnetPort);
+      await loggedIn(srv, r, 'bob');
+      r.send('c\r\n');
+      await r.expect(/You are in #lobby/);
+      r.send('x'.repeat(100) + '\r\n');
+      eq((await web.chat('say', { from: 'bob' })).body, 'x'.repeat(40), 'cut at max_line');
+      r.send('a\x07\x07\x07b\x1b]0;owned\x07c\x1b[2J\x1b[Hd\x9b31me\r\n');
+      const e = await web.chat('say', { from: 'bob' });
+      assert(!/[\x00-\x1f\x7f\u0080-\u009f]/.test(e.body), 'no controls: ' + JSON.stringify(e.body));
+      const m = await other.expect(/<bob>(\x1b\[0m)? ab[^\r]*\r\n/);
+      assert(!/\x07|\x1b\]|\x1b\[2J|\x1b\[H/.test(m[0]), 'the other telnet user gets no control sequence: ' + JSON.stringify(m[0]));
+      r.close();
+    },
+  },
 ];
