@@ -24,33 +24,35 @@ static void metric(Buf *b, const char *name, const char *type, const char *help,
     buf_add(b, line, (size_t)n, 1 << 20);
 }
 
+// Every counter in g_stats, with its name and help line.
+static const struct {
+    const char *name, *help;
+    const uint64_t *value;
+} g_counters[] = {
+    {"partyline_messages_in_total", "Messages received from clients.", &g_stats.messages_in},
+    {"partyline_messages_out_total", "Events written to clients.", &g_stats.messages_out},
+    {"partyline_script_reloads_total", "Successful script reloads.", &g_stats.script_reloads},
+    {"partyline_script_errors_total", "Failed reloads and errors raised by scripts.", &g_stats.script_errors},
+    {"partyline_slow_disconnects_total", "Connections dropped for falling queue_max behind.", &g_stats.slow_disconnects},
+    {"partyline_slow_skipped_total", "Events skipped for slow readers (slow_policy=skip).", &g_stats.slow_skipped},
+    {"partyline_slow_typing_dropped_total", "Typing events skipped for slow readers (soft tier).",
+     &g_stats.slow_typing_dropped},
+    {"partyline_slow_chatter_dropped_total", "Room chatter skipped for slow readers (soft tier).",
+     &g_stats.slow_chatter_dropped},
+    {"partyline_rate_limited_total", "Messages dropped by the input rate limit.", &g_stats.rate_limited},
+    {"partyline_flood_disconnects_total", "Connections closed for flooding.", &g_stats.flood_disconnects},
+    {"partyline_addr_refused_total", "Connections refused: too many from one address.", &g_stats.addr_refused},
+    {"partyline_login_failures_total", "Failed or refused logins.", &g_stats.login_failures},
+    {"partyline_login_timeouts_total", "Sessions closed for not logging in in time.", &g_stats.login_timeouts},
+    {"partyline_idle_timeouts_total", "Users logged off for idling.", &g_stats.idle_timeouts},
+};
+
 static void metrics_text(Buf *b) {
     metric(b, "partyline_connections", "gauge", "Open WebSocket and telnet connections.", g_conn_count);
     metric(b, "partyline_sessions", "gauge", "Sessions, attached or detached.", g_session_count);
     metric(b, "partyline_rooms", "gauge", "Rooms with at least one member.", room_total());
-    metric(b, "partyline_messages_in_total", "counter", "Messages received from clients.", g_stats.messages_in);
-    metric(b, "partyline_messages_out_total", "counter", "Events written to clients.", g_stats.messages_out);
-    metric(b, "partyline_script_reloads_total", "counter", "Successful script reloads.", g_stats.script_reloads);
-    metric(b, "partyline_script_errors_total", "counter", "Failed reloads and errors raised by scripts.",
-           g_stats.script_errors);
-    metric(b, "partyline_slow_disconnects_total", "counter", "Connections dropped for falling queue_max behind.",
-           g_stats.slow_disconnects);
-    metric(b, "partyline_slow_skipped_total", "counter", "Events skipped for slow readers (slow_policy=skip).",
-           g_stats.slow_skipped);
-    metric(b, "partyline_slow_typing_dropped_total", "counter", "Typing events skipped for slow readers (soft tier).",
-           g_stats.slow_typing_dropped);
-    metric(b, "partyline_slow_chatter_dropped_total", "counter", "Room chatter skipped for slow readers (soft tier).",
-           g_stats.slow_chatter_dropped);
-    metric(b, "partyline_rate_limited_total", "counter", "Messages dropped by the input rate limit.",
-           g_stats.rate_limited);
-    metric(b, "partyline_flood_disconnects_total", "counter", "Connections closed for flooding.",
-           g_stats.flood_disconnects);
-    metric(b, "partyline_addr_refused_total", "counter", "Connections refused: too many from one address.",
-           g_stats.addr_refused);
-    metric(b, "partyline_login_failures_total", "counter", "Failed or refused logins.", g_stats.login_failures);
-    metric(b, "partyline_login_timeouts_total", "counter", "Sessions closed for not logging in in time.",
-           g_stats.login_timeouts);
-    metric(b, "partyline_idle_timeouts_total", "counter", "Users logged off for idling.", g_stats.idle_timeouts);
+    for (size_t i = 0; i < sizeof g_counters / sizeof g_counters[0]; i++)
+        metric(b, g_counters[i].name, "counter", g_counters[i].help, *g_counters[i].value);
     lua_host_fault_metrics(b);
     hist_text(&g_event_hist, b);
     hist_text(&g_fanout_hist, b);

@@ -1,6 +1,6 @@
 -- Unit tests for the scripts' own logic (command parsing, dispatch, rendering),
--- run by the plain lua5.4 interpreter against the real files in lua/ with the
--- core's functions stubbed. Prints "ok"/"FAIL" lines and "N passed, N failed".
+-- run by the plain lua5.4 interpreter against the real files in lua/ with small
+-- stand-ins for the core's functions. Prints "ok"/"FAIL" lines and "N passed, N failed".
 
 local sent = {}
 local sessions = {}
