@@ -71,10 +71,10 @@ static void budget_hook(lua_State *l, lua_Debug *) {
 
 // Runs a protected call under the budget. Calls nest (a hook that reloads the
 // scripts, say); the outermost one sets the deadline.
-static int budget_pcall(int nargs, int handler) {
+static int budget_pcall(int nargs, int nresults, int handler) {
     bool outer = g_deadline_ms == 0;
     if (outer) g_deadline_ms = text_now_ms() + (uint64_t)g_cfg.script_budget_ms;
-    int rc = lua_pcall(L, nargs, 0, handler);
+    int rc = lua_pcall(L, nargs, nresults, handler);
     if (outer) g_deadline_ms = 0;
     return rc;
 }
@@ -572,7 +572,7 @@ static void call_hook(const char *name, Session *s, const char *arg, size_t argl
         lua_pushlstring(L, arg, arglen);
         nargs++;
     }
-    if (budget_pcall(nargs, base + 1) != LUA_OK) {
+    if (budget_pcall(nargs, 0, base + 1) != LUA_OK) {
         g_stats.script_errors++;
         count_fault(lua_tostring(L, -1));
         log_event(LOG_ERROR, "script_error", s ? s->node : 0, s ? s->addr : NULL, "in hook '%s': %s", name,
@@ -594,10 +594,7 @@ void lua_render_count(const char *name, uint32_t n, char *out, size_t outlen) {
     lua_pushcfunction(L, traceback);
     if (push_hook(name)) {
         lua_pushinteger(L, n);
-        bool outer = g_deadline_ms == 0;
-        if (outer) g_deadline_ms = text_now_ms() + (uint64_t)g_cfg.script_budget_ms;
-        int rc = lua_pcall(L, 1, 1, base + 1);
-        if (outer) g_deadline_ms = 0;
+        int rc = budget_pcall(1, 1, base + 1);
         if (rc == LUA_OK && lua_type(L, -1) == LUA_TSTRING) snprintf(out, outlen, "%s", lua_tostring(L, -1));
         else if (rc != LUA_OK) log_error("script_error", "in hook '%s': %s", name, lua_tostring(L, -1));
     }
@@ -653,7 +650,7 @@ static void report_failure(const char *msg) {
     lua_pushcfunction(L, traceback);
     if (push_hook("script_error")) {
         lua_pushstring(L, msg);
-        if (budget_pcall(1, base + 1) != LUA_OK) log_error("script_error", "in hook 'script_error': %s", lua_tostring(L, -1));
+        if (budget_pcall(1, 0, base + 1) != LUA_OK) log_error("script_error", "in hook 'script_error': %s", lua_tostring(L, -1));
     }
     lua_settop(L, base);
 }
@@ -721,7 +718,7 @@ static int load_generation(char *err, size_t errlen) {
         lua_setfield(L, -2, "__index");
         lua_setmetatable(L, -2);
         lua_setupvalue(L, -2, 1); // _ENV of a main chunk is its first upvalue
-        if (budget_pcall(0, handler) != LUA_OK) {
+        if (budget_pcall(0, 0, handler) != LUA_OK) {
             snprintf(err, errlen, "%s", lua_tostring(L, -1));
             rc = -1;
             break;
