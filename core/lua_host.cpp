@@ -18,6 +18,7 @@
 #include "room.h"
 #include "session.h"
 #include "stats.h"
+#include "store.h"
 #include "text.h"
 #include "version.h"
 
@@ -57,7 +58,7 @@ static void *lua_alloc(void *, void *ptr, size_t osize, size_t nsize) {
 
 // Time: a count hook checks the clock every few thousand instructions while a
 // script call runs, and stops a call that outlives its budget.
-static uint64_t g_deadline_ms; // 0 = no script running
+static unsigned long long g_deadline_ms; // 0 = no script running; also stops SQL (store.cpp)
 
 static void budget_hook(lua_State *l, lua_Debug *) {
     if (g_deadline_ms && text_now_ms() > g_deadline_ms) {
@@ -681,6 +682,7 @@ static int load_generation(char *err, size_t errlen) {
     lua_pushstring(L, PARTYLINE_VERSION);
     lua_setfield(L, -2, "version");
     lua_setfield(L, -2, "server");
+    store_register(L);
     lua_setfield(L, -2, "pl");
     int env = lua_gettop(L);
     lua_pushcfunction(L, traceback);
@@ -817,6 +819,7 @@ int lua_host_init(uv_loop_t *loop, char *err, size_t errlen) {
     }
     luaL_openlibs(L);
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 10000);
+    store_set_deadline(&g_deadline_ms);
     build_safe_library();
     lua_newtable(L); // owner map, weak keys: an ended session's table may linger in scripts
     lua_newtable(L);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "lua_host.h"
 #include "session.h"
+#include "store.h"
 #include "transport.h"
 #include "version.h"
 
@@ -188,6 +189,10 @@ int main(int argc, char **argv) {
         log_error("db_error", "%s", err);
         return 1;
     }
+    if (store_open(g_cfg.data_dir, err, sizeof err)) {
+        log_error("db_error", "%s", err);
+        return 1;
+    }
     if (load_token_key(err, sizeof err)) {
         log_error("token_key", "%s", err);
         return 1;
@@ -211,6 +216,7 @@ int main(int argc, char **argv) {
     server_free();
     sessions_free_all();
     lua_host_close();
+    store_close();
     accounts_close();
     limits_free();
     int rc = uv_loop_close(&g_loop);

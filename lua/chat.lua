@@ -12,6 +12,7 @@ function pl.chat.join(s, room)
   if s.room then pl.chat.leave(s) end
   pl.join(s, name)
   s.last_room = name
+  if pl.history then pl.history.replay(s, name) end
   pl.publish(name, pl.chat_event("join", { room = name, from = s.handle }))
   return name
 end
@@ -26,7 +27,9 @@ end
 
 function pl.chat.say(s, kind, body)
   if not s.room then return end
-  pl.publish(s.room, pl.chat_event(kind, { room = s.room, from = s.handle, body = body }))
+  local ev = pl.chat_event(kind, { room = s.room, from = s.handle, body = body, ts = pl.iso_time() })
+  pl.publish(s.room, ev)
+  if pl.history then pl.history.record(ev) end
 end
 
 pl.service{

@@ -96,6 +96,12 @@ function pl.sessions_of(handle)
   return out
 end
 
+-- The time now as the protocol writes it (ISO 8601 UTC, milliseconds).
+function pl.iso_time()
+  local ms = pl.now()
+  return os.date("!%Y-%m-%dT%H:%M:%S", ms // 1000) .. string.format(".%03dZ", ms % 1000)
+end
+
 ------------------------------------------------------------------ chat events
 
 -- Builds a chat event and renders its text for one viewer (nil = everyone).

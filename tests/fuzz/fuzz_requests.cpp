@@ -14,6 +14,7 @@
 #include "lua_host.h"
 #include "requests.h"
 #include "session.h"
+#include "store.h"
 #include "transport.h"
 
 static uv_loop_t g_loop;
@@ -31,6 +32,8 @@ static void setup(void) {
     uv_loop_init(&g_loop);
     sessions_init(&g_loop);
     char err[1024];
+    char dir[] = "/tmp/pl-fuzz-XXXXXX";
+    if (!mkdtemp(dir) || store_open(dir, err, sizeof err)) abort();
     if (lua_host_init(&g_loop, err, sizeof err)) {
         fprintf(stderr, "scripts: %s\n", err);
         abort();
