@@ -204,6 +204,7 @@ static int l_send(lua_State *l) {
 static int l_publish(lua_State *l) {
     const char *name = luaL_checkstring(l, 1);
     cJSON *ev = check_event(l, 2);
+    const Session *sender = lua_isnoneornil(l, 3) ? NULL : to_session(l, 3);
     Room *r = room_find(name);
     if (!r) {
         cJSON_Delete(ev);
@@ -212,7 +213,7 @@ static int l_publish(lua_State *l) {
     }
     Msg *m = event_encode(ev);
     if (m) {
-        room_publish(r, m);
+        room_publish(r, m, sender);
         msg_unref(m);
     }
     lua_pushinteger(l, r->count);
@@ -357,6 +358,22 @@ static int l_valid_handle(lua_State *l) {
     return 1;
 }
 
+// pl.ignore(s, handle, on): adds (on ~= false) or removes a handle from s's
+// ignore list; returns whether it is now on the list as asked.
+static int l_ignore(lua_State *l) {
+    Session *s = check_session(l, 1);
+    const char *h = luaL_checkstring(l, 2);
+    bool on = lua_isnoneornil(l, 3) || lua_toboolean(l, 3);
+    lua_pushboolean(l, s && session_ignore(s, h, on));
+    return 1;
+}
+
+static int l_ignoring(lua_State *l) {
+    Session *s = check_session(l, 1);
+    lua_pushboolean(l, s && session_ignores(s, luaL_checkstring(l, 2)));
+    return 1;
+}
+
 static int l_array(lua_State *l) {
     if (lua_isnoneornil(l, 1)) {
         lua_settop(l, 0);
@@ -395,6 +412,7 @@ static const luaL_Reg g_api[] = {
     {"logoff", l_logoff},   {"reload", l_reload},     {"log", l_log},
     {"config", l_config},   {"now", l_now},           {"valid_handle", l_valid_handle},
     {"array", l_array},     {"traceback", traceback},
+    {"ignore", l_ignore},   {"ignoring", l_ignoring},
     {NULL, NULL},
 };
 

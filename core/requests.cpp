@@ -91,7 +91,7 @@ static void do_typing(Conn *c, cJSON *req) {
     if (!m) return;
     Room *r = s->room;
     for (uint32_t i = 0; i < r->count; i++)
-        if (r->members[i] != s) session_push(r->members[i], m);
+        if (r->members[i] != s && session_hears(r->members[i], s)) session_push(r->members[i], m);
     msg_unref(m);
 }
 

@@ -85,6 +85,7 @@ Room *room_join(Session *s, const char *name) {
     return r;
 }
 
-void room_publish(Room *r, Msg *m) {
-    for (uint32_t i = 0; i < r->count; i++) session_push(r->members[i], m);
+void room_publish(Room *r, Msg *m, const Session *sender) {
+    for (uint32_t i = 0; i < r->count; i++)
+        if (session_hears(r->members[i], sender)) session_push(r->members[i], m);
 }

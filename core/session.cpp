@@ -3,6 +3,7 @@
 #include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth.h"
 #include "config.h"
@@ -187,8 +188,29 @@ void session_attach(Session *s, Conn *c, uint64_t from_seq) {
     conn_wake(c);
 }
 
+bool session_ignores(const Session *s, const char *handle) {
+    for (uint16_t i = 0; i < s->nignore; i++)
+        if (!strcasecmp(s->ignores[i], handle)) return true;
+    return false;
+}
+
+bool session_ignore(Session *s, const char *handle, bool on) {
+    for (uint16_t i = 0; i < s->nignore; i++)
+        if (!strcasecmp(s->ignores[i], handle)) {
+            if (!on) memcpy(s->ignores[i], s->ignores[--s->nignore], sizeof s->ignores[i]);
+            return true;
+        }
+    if (!on || s->nignore >= 256 || strlen(handle) > HANDLE_MAX) return false;
+    char(*n)[HANDLE_MAX + 1] = (char(*)[HANDLE_MAX + 1])realloc(s->ignores, (s->nignore + 1u) * sizeof *n);
+    if (!n) return false;
+    s->ignores = n;
+    snprintf(s->ignores[s->nignore++], HANDLE_MAX + 1, "%s", handle);
+    return true;
+}
+
 static void session_free(Session *s) {
     grace_stop(s);
+    free(s->ignores);
     buf_free(&s->typeahead);
     for (uint64_t q = s->first_seq; q < session_next_seq(s); q++) msg_unref(s->ring[q & (s->ring_cap - 1)]);
     free(s->ring);

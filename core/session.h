@@ -42,6 +42,8 @@ struct Session {
     char addr[48];       // of the connection that made it
     int lua_ref;
     Buf typeahead;       // lines typed while a password check runs, replayed after it
+    char (*ignores)[HANDLE_MAX + 1]; // handles whose room lines and typing this user does not get
+    uint16_t nignore;
 };
 
 extern uint32_t g_session_count;
@@ -67,6 +69,14 @@ void session_end(Session *s);
 void session_input(Session *s, const char *line, size_t len);
 // Runs the lines typed ahead while auth_busy was set.
 void session_replay_typeahead(Session *s);
+
+// The ignore list (case-insensitive handles; at most 256).
+bool session_ignores(const Session *s, const char *handle);
+bool session_ignore(Session *s, const char *handle, bool on);
+// Whether an event from sender should reach s (false when s ignores them).
+static inline bool session_hears(const Session *s, const Session *sender) {
+    return !s->nignore || !sender || !session_ignores(s, sender->handle);
+}
 
 Session *session_by_node(uint32_t node);
 Session *session_by_id(const char *id);

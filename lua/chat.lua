@@ -28,7 +28,7 @@ end
 function pl.chat.say(s, kind, body)
   if not s.room then return end
   local ev = pl.chat_event(kind, { room = s.room, from = s.handle, body = body, ts = pl.iso_time() })
-  pl.publish(s.room, ev)
+  pl.publish(s.room, ev, s) -- those ignoring s do not get it
   if pl.history then pl.history.record(ev) end
 end
 

@@ -213,7 +213,10 @@ function pl.hooks.input(s, line)
   pl.guarded(svc, "Service " .. svc.id, svc.input, s, line)
 end
 
-function pl.hooks.auth(s) s:enter("menu", "login") end
+function pl.hooks.auth(s)
+  if pl.ignores then pl.ignores.load(s) end
+  s:enter("menu", "login")
+end
 
 function pl.hooks.login_failed(s, code)
   local svc = current(s)

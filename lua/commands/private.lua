@@ -1,12 +1,16 @@
 -- Private messages and paging.
 
 -- A private message to every node the target is on, echoed to the sender.
+-- Someone who ignores the sender gets nothing; the sender is not told, so
+-- ignoring stays private.
 local function send_direct(s, targets, body)
   local to = targets[1].handle
   for _, t in ipairs(targets) do
-    t:send(pl.chat_event("direct", { from = s.handle, to = to, body = body }, t))
-    t:bell()
-    t.reply_to = s.handle -- /r answers the last person who wrote
+    if not pl.ignoring(t, s.handle) then
+      t:send(pl.chat_event("direct", { from = s.handle, to = to, body = body }, t))
+      t:bell()
+      t.reply_to = s.handle -- /r answers the last person who wrote
+    end
   end
   s:send(pl.chat_event("direct", { from = s.handle, to = to, body = body }, s))
 end
@@ -44,8 +48,10 @@ pl.command{
     if #targets == 0 then return s:notice("Nobody called " .. handle .. " is online.") end
     local to = targets[1].handle
     for _, t in ipairs(targets) do
-      t:send(pl.chat_event("page", { from = s.handle, to = to, node = s.node }, t))
-      t:bell()
+      if not pl.ignoring(t, s.handle) then
+        t:send(pl.chat_event("page", { from = s.handle, to = to, node = s.node }, t))
+        t:bell()
+      end
     end
     s:send(pl.chat_event("page", { from = s.handle, to = to, node = s.node }, s))
   end,

@@ -14,6 +14,7 @@ local pl = {
   publish = function(room, ev) sent[#sent + 1] = { room = room, ev = ev } return 1 end,
   room_name = function(n) return n:match("^[%w_.-]+$") and n:lower() or nil end,
   join = function() end, leave = function() end, config = function() return nil end,
+  ignoring = function() return false end,
 }
 local env = setmetatable({ pl = pl }, { __index = _G })
 for _, f in ipairs({ "init.lua", "render.lua", "who.lua", "chat.lua", "commands/basic.lua", "commands/private.lua", "commands/rooms.lua" }) do
