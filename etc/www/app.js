@@ -110,6 +110,35 @@
     line.type = p && p.secret ? 'password' : 'text';
   }
 
+  // --- typing indicators: who in the room is typing (opted in with ?typing=1)
+  const typists = new Map(); // handle -> timer that forgets them
+  function showTypists() {
+    const names = [...typists.keys()];
+    $('typing').textContent = names.length === 0 ? '' :
+      names.length === 1 ? names[0] + ' is typing…' : names.join(', ') + ' are typing…';
+  }
+  function typingEvent(from, on) {
+    clearTimeout(typists.get(from));
+    typists.delete(from);
+    if (on) typists.set(from, setTimeout(() => typingEvent(from, false), 6000)); // a lost "stop" expires
+    showTypists();
+  }
+
+  let typingSent = 0, typingIdle;
+  function userTyped() {
+    if (state.mode !== 'chat' || state.prompt || line.value.startsWith('/')) return;
+    const now = Date.now();
+    if (now - typingSent > 3000) { send({ type: 'typing', state: 'start' }); typingSent = now; }
+    clearTimeout(typingIdle);
+    typingIdle = setTimeout(userStopped, 4000);
+  }
+  function userStopped() {
+    clearTimeout(typingIdle);
+    if (typingSent) send({ type: 'typing', state: 'stop' });
+    typingSent = 0;
+  }
+  line.addEventListener('input', () => (line.value ? userTyped() : userStopped()));
+
   // --- events from the server
   function handle(ev) {
     if (ev.type === 'hello') {
@@ -156,9 +185,10 @@
         break;
       case 'chat':
         if (ev.kind === 'join' && ev.from === state.handle) { state.mode = 'chat'; menuEl.hidden = true; setPrompt(null); }
+        if (typists.has(ev.from) && !ev.history) typingEvent(ev.from, false); // their line arrived
         print(ev.text, ev.history ? 'history' : '');
         break;
-      case 'typing': break;
+      case 'typing': typingEvent(ev.from, ev.state === 'start'); break;
       default:
         if (ev.text) print(ev.text);
     }
@@ -184,6 +214,7 @@
     e.preventDefault();
     const text = line.value;
     line.value = '';
+    userStopped();
     submit(text);
   });
 
@@ -195,11 +226,11 @@
   // --- connecting, and reconnecting with resume after a drop
   function url() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const q = [];
+    const q = ['typing=1'];
     if (state.session) q.push('resume=' + encodeURIComponent(state.session), 'last_seq=' + state.lastSeq);
     const token = localStorage.getItem('pl.token');
     if (token) q.push('token=' + encodeURIComponent(token));
-    return proto + '//' + location.host + '/ws' + (q.length ? '?' + q.join('&') : '');
+    return proto + '//' + location.host + '/ws?' + q.join('&');
   }
 
   function connect() {

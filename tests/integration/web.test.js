@@ -176,4 +176,30 @@ exports.tests = [
       await page.waitForSelector('#prompt:has-text("Handle")');
     },
   },
+  {
+    name: 'in Chromium: typing indicators both ways',
+    fn: async ({ srv, browser }) => {
+      const page = await openPage(browser, srv);
+      await registerOnPage(page, 'typer', 'typerpass');
+      await page.click('#menu button[data-key="C"]');
+      await waitScreen(page, /You are in #lobby/);
+      const bob = await srv.ws('?typing=1');
+      await bob.waitFor((e) => e.type === 'prompt');
+      bob.send({ type: 'register', handle: 'bob', password: 'bobpass1' });
+      await bob.waitFor((e) => e.type === 'auth');
+      bob.input('c');
+      await bob.chat('join', { from: 'bob' });
+      bob.send({ type: 'typing', state: 'start' });
+      await page.waitForSelector('#typing:has-text("bob is typing")');
+      bob.input('done typing');
+      await waitScreen(page, /<bob> done typing/);
+      eq(await page.$eval('#typing', (t) => t.textContent), '', 'cleared when the line arrives');
+      await page.type('#line', 'hel');
+      const t = await bob.waitFor((e) => e.type === 'typing' && e.from === 'typer');
+      eq(t.state, 'start', 'the page says it is typing');
+      await page.press('#line', 'Enter');
+      eq((await bob.waitFor((e) => e.type === 'typing' && e.from === 'typer')).state, 'stop', 'and stops on send');
+      await bob.chat('say', { from: 'typer', body: 'hel' });
+    },
+  },
 ];
