@@ -374,6 +374,86 @@ static int l_ignoring(lua_State *l) {
     return 1;
 }
 
+// ---------------------------------------------------------------- timers
+
+// Timers belong to the generation of scripts that made them: a successful
+// reload cancels the old generation's (the new scripts start their own as
+// they load), a failed one cancels only what the failed load started.
+#define MAX_TIMERS 1024
+
+struct ScriptTimer {
+    uv_timer_t h;
+    int fn_ref;
+    uint32_t id, gen;
+    bool repeat;
+    ScriptTimer *next;
+};
+
+static ScriptTimer *g_timers;
+static uint32_t g_ntimers, g_timer_ids;
+static uint32_t g_gen;      // generation being loaded, or running
+static void call_timer(uv_timer_t *h);
+
+static void timer_closed(uv_handle_t *h) { free(h->data); }
+
+static void timer_cancel(ScriptTimer *t) {
+    for (ScriptTimer **p = &g_timers; *p; p = &(*p)->next)
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    g_ntimers--;
+    uv_timer_stop(&t->h);
+    luaL_unref(L, LUA_REGISTRYINDEX, t->fn_ref);
+    uv_close((uv_handle_t *)&t->h, timer_closed);
+}
+
+// Cancels the timers of one generation (keep = false) or of all others (keep = true).
+static void timers_cancel_gen(uint32_t gen, bool keep) {
+    for (ScriptTimer *t = g_timers, *next; t; t = next) {
+        next = t->next;
+        if ((t->gen == gen) != keep) timer_cancel(t);
+    }
+}
+
+static int start_timer(lua_State *l, bool repeat) {
+    lua_Integer ms = luaL_checkinteger(l, 1);
+    luaL_checktype(l, 2, LUA_TFUNCTION);
+    if (ms < (repeat ? 100 : 0) || ms > 7LL * 86400 * 1000)
+        return luaL_error(l, "timer interval out of range (%s)", repeat ? "100 ms to 7 days" : "0 to 7 days");
+    if (g_ntimers >= MAX_TIMERS) return luaL_error(l, "too many timers (%d)", MAX_TIMERS);
+    ScriptTimer *t = (ScriptTimer *)calloc(1, sizeof *t);
+    if (!t) return luaL_error(l, "out of memory");
+    lua_pushvalue(l, 2);
+    t->fn_ref = luaL_ref(l, LUA_REGISTRYINDEX);
+    t->id = ++g_timer_ids;
+    t->gen = g_gen;
+    t->repeat = repeat;
+    t->h.data = t;
+    uv_timer_init(g_loop, &t->h);
+    uv_timer_start(&t->h, call_timer, (uint64_t)ms, repeat ? (uint64_t)ms : 0);
+    t->next = g_timers;
+    g_timers = t;
+    g_ntimers++;
+    lua_pushinteger(l, t->id);
+    return 1;
+}
+
+static int l_after(lua_State *l) { return start_timer(l, false); }
+static int l_every(lua_State *l) { return start_timer(l, true); }
+
+static int l_cancel(lua_State *l) {
+    lua_Integer id = luaL_checkinteger(l, 1);
+    for (ScriptTimer *t = g_timers; t; t = t->next)
+        if (t->id == id) {
+            timer_cancel(t);
+            lua_pushboolean(l, 1);
+            return 1;
+        }
+    lua_pushboolean(l, 0);
+    return 1;
+}
+
 static int l_array(lua_State *l) {
     if (lua_isnoneornil(l, 1)) {
         lua_settop(l, 0);
@@ -413,6 +493,7 @@ static const luaL_Reg g_api[] = {
     {"config", l_config},   {"now", l_now},           {"valid_handle", l_valid_handle},
     {"array", l_array},     {"traceback", traceback},
     {"ignore", l_ignore},   {"ignoring", l_ignoring},
+    {"after", l_after},     {"every", l_every},       {"cancel", l_cancel},
     {NULL, NULL},
 };
 
@@ -620,6 +701,21 @@ void lua_render_count(const char *name, uint32_t n, char *out, size_t outlen) {
     lua_settop(L, base);
 }
 
+static void call_timer(uv_timer_t *h) {
+    ScriptTimer *t = (ScriptTimer *)h->data;
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, traceback);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref);
+    bool repeat = t->repeat;
+    if (!repeat) timer_cancel(t); // one-shot: gone before it runs, so it may start another
+    if (budget_pcall(0, 0, base + 1) != LUA_OK) {
+        g_stats.script_errors++;
+        count_fault(lua_tostring(L, -1));
+        log_error("script_error", "in a timer: %s", lua_tostring(L, -1));
+    }
+    lua_settop(L, base);
+}
+
 // ---------------------------------------------------------------- loading
 
 #define MAX_SCRIPTS 512
@@ -675,6 +771,8 @@ static void report_failure(const char *msg) {
 }
 
 static int load_generation(char *err, size_t errlen) {
+    uint32_t running = g_gen;
+    g_gen = running + 1; // timers the files start while loading belong to the new generation
     FileList fl;
     fl.n = 0;
     scan(&fl, g_cfg.scripts_dir, "", 0);
@@ -745,7 +843,11 @@ static int load_generation(char *err, size_t errlen) {
         }
     }
     for (int i = 0; i < fl.n; i++) free(fl.paths[i]);
-    if (rc == 0) {
+    if (rc != 0) {
+        timers_cancel_gen(g_gen, false);
+        g_gen = running;
+    } else {
+        timers_cancel_gen(g_gen, true);
         lua_pushvalue(L, env);
         int ref = luaL_ref(L, LUA_REGISTRYINDEX);
         if (g_env_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, g_env_ref);
@@ -861,6 +963,7 @@ int lua_host_init(uv_loop_t *loop, char *err, size_t errlen) {
 
 void lua_host_stop_watching(void) {
     watch_stop();
+    while (g_timers) timer_cancel(g_timers);
     uv_close((uv_handle_t *)&g_debounce, NULL);
     uv_close((uv_handle_t *)&g_sighup, NULL);
 }
