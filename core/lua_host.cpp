@@ -336,8 +336,13 @@ static int l_reload(lua_State *l) {
     return 1;
 }
 
+// pl.log(text [, event [, s]]): a log line with the scripts' own event name
+// (default "script_log"), about session s when given.
 static int l_log(lua_State *l) {
-    log_info("script_log", "%s", luaL_checkstring(l, 1));
+    const char *text = luaL_checkstring(l, 1);
+    const char *event = luaL_optstring(l, 2, "script_log");
+    Session *s = lua_isnoneornil(l, 3) ? NULL : to_session(l, 3);
+    log_event(LOG_INFO, event, s ? s->node : 0, s ? s->addr : NULL, "%s", text);
     return 0;
 }
 
@@ -550,7 +555,7 @@ static void build_safe_library(void) {
 // ---------------------------------------------------------------- sessions
 
 static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle", "transport", "connected", "ended",
-                                NULL};
+                                "address", NULL};
 
 static bool is_prop(const char *k) {
     for (int i = 0; g_props[i]; i++)
@@ -577,6 +582,7 @@ static int session_index(lua_State *l) {
         else if (!strcmp(k, "sysop")) lua_pushboolean(l, s->sysop);
         else if (!strcmp(k, "room")) s->room ? (void)lua_pushstring(l, s->room->name) : lua_pushnil(l);
         else if (!strcmp(k, "id")) lua_pushstring(l, s->id);
+        else if (!strcmp(k, "address")) lua_pushstring(l, s->addr); // scripts show it to sysops only
         else if (!strcmp(k, "idle")) lua_pushinteger(l, (lua_Integer)((text_now_ms() - s->last_input_ms) / 1000));
         else if (!strcmp(k, "connected")) lua_pushboolean(l, s->nconns > 0);
         else if (!strcmp(k, "transport")) {
