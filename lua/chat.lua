@@ -27,6 +27,8 @@ end
 
 function pl.chat.say(s, kind, body)
   if not s.room then return end
+  body = pl.check_message(s, { kind = kind, body = body, room = s.room })
+  if not body then return end
   local ev = pl.chat_event(kind, { room = s.room, from = s.handle, body = body, ts = pl.iso_time() })
   pl.publish(s.room, ev, s) -- those ignoring s do not get it
   if pl.history then pl.history.record(ev) end

@@ -102,6 +102,43 @@ function pl.iso_time()
   return os.date("!%Y-%m-%dT%H:%M:%S", ms // 1000) .. string.format(".%03dZ", ms % 1000)
 end
 
+------------------------------------------------------------------ message hooks
+
+-- pl.message_hook(name, fn): fn(s, msg) sees every public line and private
+-- message before it goes out. msg has kind ("say", "action", "direct"),
+-- body, room or to. fn may return nil (pass), or a table with any of:
+--   reject = "text"  the message is dropped and the sender told "text"
+--   body = "..."     the message goes out with this body instead
+--   notice = "text"  the message goes out, and the sender also gets "text"
+-- Hooks run in name order; a rejection stops the rest.
+pl.message_hooks = {}
+
+function pl.message_hook(name, fn)
+  assert(type(fn) == "function", "message hook needs a function")
+  pl.message_hooks[name] = fn
+end
+
+-- Runs the hooks; returns the body to send, or nil when it was rejected.
+function pl.check_message(s, msg)
+  local names = {}
+  for name in pairs(pl.message_hooks) do names[#names + 1] = name end
+  table.sort(names)
+  local notices = {}
+  for _, name in ipairs(names) do
+    local verdict = pl.message_hooks[name](s, msg)
+    if verdict then
+      if verdict.reject then
+        s:notice(verdict.reject)
+        return nil
+      end
+      if verdict.body then msg.body = verdict.body end
+      if verdict.notice then notices[#notices + 1] = verdict.notice end
+    end
+  end
+  for _, text in ipairs(notices) do s:text(text) end
+  return msg.body
+end
+
 ------------------------------------------------------------------ chat events
 
 -- Builds a chat event and renders its text for one viewer (nil = everyone).

@@ -5,6 +5,8 @@
 -- ignoring stays private.
 local function send_direct(s, targets, body)
   local to = targets[1].handle
+  body = pl.check_message(s, { kind = "direct", body = body, to = to })
+  if not body then return end
   for _, t in ipairs(targets) do
     if not pl.ignoring(t, s.handle) then
       t:send(pl.chat_event("direct", { from = s.handle, to = to, body = body }, t))

@@ -15,6 +15,7 @@ local pl = {
   room_name = function(n) return n:match("^[%w_.-]+$") and n:lower() or nil end,
   join = function() end, leave = function() end, config = function() return nil end,
   ignoring = function() return false end,
+  message_hooks = {},
 }
 local env = setmetatable({ pl = pl }, { __index = _G })
 for _, f in ipairs({ "init.lua", "render.lua", "who.lua", "chat.lua", "commands/basic.lua", "commands/private.lua", "commands/rooms.lua" }) do
