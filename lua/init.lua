@@ -252,6 +252,7 @@ end
 
 function pl.hooks.auth(s)
   if pl.ignores then pl.ignores.load(s) end
+  if pl.profiles then pl.profiles.seen(s) end
   s:enter("menu", "login")
 end
 
@@ -263,6 +264,7 @@ end
 function pl.hooks.session_end(s)
   local svc = current(s)
   if svc and svc.leave then svc.leave(s, "disconnect") end
+  if pl.profiles then pl.profiles.seen(s) end
 end
 
 function pl.hooks.script_error(message)

@@ -1,0 +1,101 @@
+-- profile.lua: a profile per user (real name, location, tagline), edited
+-- from the main menu's Profile service, and /whois (or /finger) to read one
+-- with online status, node and last seen. Kept in the database.
+local c = pl.color
+
+pl.db.exec([[CREATE TABLE IF NOT EXISTS s_profiles (
+  handle_key TEXT PRIMARY KEY,
+  handle TEXT NOT NULL,
+  realname TEXT NOT NULL DEFAULT '',
+  location TEXT NOT NULL DEFAULT '',
+  tagline TEXT NOT NULL DEFAULT '',
+  last_seen TEXT)]])
+
+pl.profiles = {}
+
+local FIELDS = {
+  { key = "N", column = "realname", label = "Real name", max = 40 },
+  { key = "L", column = "location", label = "Location", max = 40 },
+  { key = "T", column = "tagline", label = "Tagline", max = 80 },
+}
+
+function pl.profiles.get(handle)
+  return pl.db.query("SELECT * FROM s_profiles WHERE handle_key = ?", handle:lower())[1]
+end
+
+-- Called at login and when a session ends: keeps the row and "last seen".
+function pl.profiles.seen(s)
+  if not s.handle then return end
+  pl.db.exec([[INSERT INTO s_profiles (handle_key, handle, last_seen) VALUES (?, ?, ?)
+    ON CONFLICT(handle_key) DO UPDATE SET handle = excluded.handle, last_seen = excluded.last_seen]],
+    s.handle:lower(), s.handle, pl.iso_time())
+end
+
+local function show(s, p)
+  local lines = { c("bright_white", "Profile of " .. p.handle) }
+  for _, f in ipairs(FIELDS) do
+    lines[#lines + 1] = string.format("  %-10s %s", f.label .. ":", p[f.column] ~= "" and p[f.column] or "-")
+  end
+  return lines
+end
+
+local function menu(s)
+  local p = pl.profiles.get(s.handle) or { handle = s.handle, realname = "", location = "", tagline = "" }
+  local lines, items = show(s, p), {}
+  for _, f in ipairs(FIELDS) do items[#items + 1] = { key = f.key, label = "Change " .. f.label:lower() } end
+  items[#items + 1] = { key = "Q", label = "Back to the main menu" }
+  for _, it in ipairs(items) do lines[#lines + 1] = " " .. c("bright_yellow", "[" .. it.key .. "]") .. " " .. it.label end
+  s:send{ type = "menu", id = "profile", title = "Profile", items = items, text = table.concat(lines, "\n") }
+  s:prompt("Your choice: ")
+end
+
+pl.service{
+  id = "profile",
+  activity = "Editing profile",
+  enter = function(s) s.editing = nil; menu(s) end,
+  input = function(s, line)
+    if s.editing then
+      local f = s.editing
+      s.editing = nil
+      if #line > f.max then line = line:sub(1, f.max) end
+      pl.profiles.seen(s)
+      pl.db.exec("UPDATE s_profiles SET " .. f.column .. " = ? WHERE handle_key = ?", line, s.handle:lower())
+      s:text(f.label .. " saved.")
+      return menu(s)
+    end
+    local key = (line:match("^%s*(%S)") or ""):upper()
+    if key == "Q" then return s:enter("menu") end
+    for _, f in ipairs(FIELDS) do
+      if f.key == key then
+        s.editing = f
+        return s:prompt(f.label .. " (empty to clear): ")
+      end
+    end
+    menu(s)
+  end,
+  leave = function(s) s.editing = nil end,
+}
+
+pl.menu_item{ key = "P", label = "Profile", order = 30, service = "profile" }
+
+pl.command{
+  name = "whois", args = "<handle>", help = "Someone's profile, whether they are on, and when last seen",
+  aliases = { "finger" },
+  run = function(s, args, cmd)
+    local handle = pl.split_first(args)
+    if not handle then return pl.usage(s, cmd) end
+    local p = pl.profiles.get(handle)
+    local online = pl.sessions_of(handle)
+    if not p and #online == 0 then return s:notice("No user called " .. handle .. " has been here.") end
+    p = p or { handle = online[1].handle, realname = "", location = "", tagline = "" }
+    local lines = show(s, p)
+    if #online > 0 then
+      local nodes = {}
+      for _, o in ipairs(online) do nodes[#nodes + 1] = o.node .. " (" .. (o.activity or "") .. ")" end
+      lines[#lines + 1] = "  " .. c("bright_green", "Online") .. " on node " .. table.concat(nodes, ", ")
+    else
+      lines[#lines + 1] = "  Last seen " .. (p.last_seen or "never")
+    end
+    s:text(table.concat(lines, "\n"))
+  end,
+}
