@@ -9,7 +9,7 @@
 #include "log.h"
 
 static sqlite3 *g_db;
-static sqlite3_stmt *g_find, *g_create, *g_touch;
+static sqlite3_stmt *g_find, *g_create, *g_touch, *g_rehash;
 
 static const char *SCHEMA =
     "PRAGMA journal_mode=WAL;"
@@ -69,7 +69,8 @@ int accounts_open(const char *data_dir, char *err, size_t errlen) {
                            NULL) ||
         sqlite3_prepare_v2(g_db,
                            "UPDATE accounts SET last_login = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?",
-                           -1, &g_touch, NULL)) {
+                           -1, &g_touch, NULL) ||
+        sqlite3_prepare_v2(g_db, "UPDATE accounts SET hash = ? WHERE id = ?", -1, &g_rehash, NULL)) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(g_db));
         return -1;
     }
@@ -80,7 +81,8 @@ void accounts_close(void) {
     sqlite3_finalize(g_find);
     sqlite3_finalize(g_create);
     sqlite3_finalize(g_touch);
-    g_find = g_create = g_touch = NULL;
+    sqlite3_finalize(g_rehash);
+    g_find = g_create = g_touch = g_rehash = NULL;
     if (g_db) sqlite3_close(g_db);
     g_db = NULL;
 }
@@ -127,4 +129,17 @@ void account_touch(int64_t id) {
     sqlite3_bind_int64(g_touch, 1, id);
     if (sqlite3_step(g_touch) != SQLITE_DONE) log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
     sqlite3_reset(g_touch);
+}
+
+int account_set_hash(int64_t id, const char *hash) {
+    sqlite3_reset(g_rehash);
+    sqlite3_bind_text(g_rehash, 1, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(g_rehash, 2, id);
+    int rc = sqlite3_step(g_rehash);
+    sqlite3_reset(g_rehash);
+    if (rc != SQLITE_DONE) {
+        log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
+        return -1;
+    }
+    return 0;
 }

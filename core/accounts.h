@@ -20,3 +20,5 @@ int account_find(const char *handle, Account *out);
 // 0 created (id set), 1 handle taken, -1 database error.
 int account_create(const char *handle, const char *hash, int64_t *id);
 void account_touch(int64_t id);
+// 0 done, -1 database error.
+int account_set_hash(int64_t id, const char *hash);

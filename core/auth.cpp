@@ -34,6 +34,7 @@ struct AuthWork {
     bool ok;
     Account acct;
     char password[PASSWORD_MAX + 1];
+    char new_password[PASSWORD_MAX + 1]; // AUTH_CHANGE
 };
 
 bool auth_handle_valid(const char *h) {
@@ -64,7 +65,12 @@ static void fail(Session *s, uint32_t reply_conn, const char *code) {
 
 static void work(uv_work_t *req) {
     AuthWork *w = (AuthWork *)req->data;
-    if (w->kind == AUTH_LOGIN) {
+    if (w->kind == AUTH_CHANGE) {
+        w->ok = crypto_pwhash_str_verify(w->acct.hash, w->password, strlen(w->password)) == 0 &&
+                crypto_pwhash_str(w->acct.hash, w->new_password, strlen(w->new_password), g_cfg.pwhash_ops,
+                                  g_cfg.pwhash_mem) == 0;
+        sodium_memzero(w->new_password, sizeof w->new_password);
+    } else if (w->kind == AUTH_LOGIN) {
         w->ok = crypto_pwhash_str_verify(w->acct.hash, w->password, strlen(w->password)) == 0 && w->acct.id;
     } else {
         w->ok = crypto_pwhash_str(w->acct.hash, w->password, strlen(w->password), g_cfg.pwhash_ops,
@@ -93,6 +99,16 @@ static void done(uv_work_t *req, int status) {
     Session *s = session_by_sid(w->node, w->sid);
     if (!s) {
         free(w);
+        return;
+    }
+    if (w->kind == AUTH_CHANGE) {
+        s->auth_busy = false;
+        const char *result = status == 0 && w->ok && account_set_hash(w->acct.id, w->acct.hash) == 0 ? "ok" : "bad_login";
+        log_event(LOG_INFO, "password_change", s->node, s->addr, "%s: %s", s->handle,
+                  strcmp(result, "ok") ? "refused (wrong password)" : "changed");
+        free(w);
+        lua_hook("password_changed", s, result);
+        session_replay_typeahead(s);
         return;
     }
     const char *code = NULL;
@@ -171,6 +187,29 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
         }
     }
     snprintf(w->password, sizeof w->password, "%s", plen > PASSWORD_MAX ? "" : password);
+    s->auth_busy = true;
+    uv_queue_work(g_loop, &w->req, work, done);
+}
+
+void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
+    const char *code = NULL;
+    size_t nlen = strlen(new_pw);
+    AuthWork *w = (AuthWork *)calloc(1, sizeof *w);
+    if (!w) return;
+    if (s->auth_busy) code = "busy";
+    else if (!s->handle[0] || s->account_id <= 0 || account_find(s->handle, &w->acct) != 1) code = "no_account";
+    else if (nlen < PASSWORD_MIN || nlen > PASSWORD_MAX || !strcasecmp(new_pw, s->handle)) code = "weak_password";
+    if (code) {
+        free(w);
+        lua_hook("password_changed", s, code);
+        return;
+    }
+    w->node = s->node;
+    w->sid = s->sid;
+    w->kind = AUTH_CHANGE;
+    w->req.data = w;
+    snprintf(w->password, sizeof w->password, "%s", strlen(old_pw) > PASSWORD_MAX ? "" : old_pw);
+    snprintf(w->new_password, sizeof w->new_password, "%s", new_pw);
     s->auth_busy = true;
     uv_queue_work(g_loop, &w->req, work, done);
 }

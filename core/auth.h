@@ -6,12 +6,16 @@
 
 struct Session;
 
-enum AuthKind { AUTH_LOGIN, AUTH_REGISTER };
+enum AuthKind { AUTH_LOGIN, AUTH_REGISTER, AUTH_CHANGE };
 
 // reply_conn: the connection whose request this answers with `error`; 0 when
 // the scripts asked (prompts), which hear the result through hooks instead.
 void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *handle, const char *password);
 bool auth_handle_valid(const char *handle);
+// Changes a logged-in user's password: checks the old one, hashes the new one
+// off the loop; the scripts hear the result as hooks.password_changed(s,
+// "ok" | "bad_login" | "weak_password" | "busy" | "no_account").
+void auth_change_password(Session *s, const char *old_pw, const char *new_pw);
 // Logs s in as the handle a verified token named (its account, if any,
 // gives the display case and sysop flag).
 void auth_token_login(Session *s, const char *handle);

@@ -324,6 +324,14 @@ static int auth_call(lua_State *l, AuthKind kind) {
 static int l_login(lua_State *l) { return auth_call(l, AUTH_LOGIN); }
 static int l_register(lua_State *l) { return auth_call(l, AUTH_REGISTER); }
 
+static int l_change_password(lua_State *l) {
+    Session *s = check_session(l, 1);
+    const char *old_pw = luaL_checkstring(l, 2);
+    const char *new_pw = luaL_checkstring(l, 3);
+    if (s) auth_change_password(s, old_pw, new_pw);
+    return 0;
+}
+
 static int l_logoff(lua_State *l) {
     Session *s = check_session(l, 1);
     if (s) session_end_soon(s);
@@ -499,6 +507,7 @@ static const luaL_Reg g_api[] = {
     {"array", l_array},     {"traceback", traceback},
     {"ignore", l_ignore},   {"ignoring", l_ignoring},
     {"after", l_after},     {"every", l_every},       {"cancel", l_cancel},
+    {"change_password", l_change_password},
     {NULL, NULL},
 };
 

@@ -43,6 +43,7 @@ local function menu(s)
   local p = pl.profiles.get(s.handle) or { handle = s.handle, realname = "", location = "", tagline = "" }
   local lines, items = show(s, p), {}
   for _, f in ipairs(FIELDS) do items[#items + 1] = { key = f.key, label = "Change " .. f.label:lower() } end
+  items[#items + 1] = { key = "W", label = "Change password" }
   items[#items + 1] = { key = "Q", label = "Back to the main menu" }
   for _, it in ipairs(items) do lines[#lines + 1] = " " .. c("bright_yellow", "[" .. it.key .. "]") .. " " .. it.label end
   s:send{ type = "menu", id = "profile", title = "Profile", items = items, text = table.concat(lines, "\n") }
@@ -54,6 +55,27 @@ pl.service{
   activity = "Editing profile",
   enter = function(s) s.editing = nil; menu(s) end,
   input = function(s, line)
+    local pw = s.password_change
+    if pw then
+      if pw.step == "old" then
+        pw.old, pw.step = line, "new"
+        return s:prompt("New password (at least 6 characters): ", true)
+      elseif pw.step == "new" then
+        pw.new, pw.step = line, "repeat"
+        return s:prompt("Repeat the new password: ", true)
+      elseif pw.step == "repeat" then
+        if line ~= pw.new then
+          s.password_change = nil
+          s:notice("The new passwords do not match; nothing changed.")
+          return menu(s)
+        end
+        pw.step = "wait"
+        local old, new = pw.old, pw.new
+        pw.old, pw.new = nil, nil
+        return pl.change_password(s, old, new) -- the answer: hooks.password_changed
+      end
+      return s:notice("One moment, changing your password...")
+    end
     if s.editing then
       local f = s.editing
       s.editing = nil
@@ -65,6 +87,10 @@ pl.service{
     end
     local key = (line:match("^%s*(%S)") or ""):upper()
     if key == "Q" then return s:enter("menu") end
+    if key == "W" then
+      s.password_change = { step = "old" }
+      return s:prompt("Current password: ", true)
+    end
     for _, f in ipairs(FIELDS) do
       if f.key == key then
         s.editing = f
@@ -73,8 +99,22 @@ pl.service{
     end
     menu(s)
   end,
-  leave = function(s) s.editing = nil end,
+  leave = function(s) s.editing = nil; s.password_change = nil end,
 }
+
+local RESULTS = {
+  ok = "Your password has been changed.",
+  bad_login = "That is not your current password; nothing changed.",
+  weak_password = "That new password is too weak (at least 6 characters, not your handle); nothing changed.",
+  busy = "Still busy with the last attempt; try again in a moment.",
+  no_account = "This login has no account to change (it came from a token).",
+}
+
+function pl.hooks.password_changed(s, result)
+  s.password_change = nil
+  if result == "ok" then s:text(RESULTS.ok) else s:notice(RESULTS[result] or ("Password not changed (" .. result .. ").")) end
+  if s.service == "profile" then menu(s) end
+end
 
 pl.menu_item{ key = "P", label = "Profile", order = 30, service = "profile" }
 

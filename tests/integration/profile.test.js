@@ -41,4 +41,39 @@ exports.tests = [
       await b.text(/No user called nobody/);
     },
   },
+  {
+    name: 'a user changes their password from the profile; the old one stops working',
+    fn: async ({ srv }) => {
+      const a = await srv.user('alice', 'first-password');
+      a.input('p');
+      await a.waitFor((e) => e.type === 'menu' && e.id === 'profile');
+      const change = async (old, nw, again) => {
+        a.input('w');
+        eq((await a.waitFor((e) => e.type === 'prompt' && /Current password/.test(e.text))).secret, true, 'current password is secret');
+        a.input(old);
+        eq((await a.waitFor((e) => e.type === 'prompt' && /New password/.test(e.text))).secret, true, 'new password is secret');
+        a.input(nw);
+        await a.waitFor((e) => e.type === 'prompt' && /Repeat/.test(e.text));
+        a.input(again);
+      };
+      await change('wrong-one', 'second-password', 'second-password');
+      await a.text(/not your current password/);
+      await change('first-password', 'abc', 'abc');
+      await a.text(/too weak/);
+      await change('first-password', 'second-password', 'different');
+      await a.text(/do not match/);
+      await change('first-password', 'second-password', 'second-password');
+      await a.text(/Your password has been changed/);
+      await srv.waitLog(/"event":"password_change".*alice: changed/);
+      assert(!/second-password|first-password/.test(srv.log), 'no passwords in the log');
+      const old = await srv.ws();
+      await old.waitFor((e) => e.type === 'prompt');
+      old.send({ type: 'login', handle: 'alice', password: 'first-password' });
+      eq((await old.waitFor((e) => e.type === 'error')).code, 'bad_login', 'old password refused');
+      const nw = await srv.ws();
+      await nw.waitFor((e) => e.type === 'prompt');
+      nw.send({ type: 'login', handle: 'alice', password: 'second-password' });
+      eq((await nw.waitFor((e) => e.type === 'auth')).handle, 'alice', 'new password works');
+    },
+  },
 ];
