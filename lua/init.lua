@@ -75,6 +75,20 @@ function S:bell() self:send{ type = "bell" } end
 -- A short message about something the user did wrong.
 function S:notice(text) self:send{ type = "text", text = pl.color("yellow", text) } end
 
+-- Shows a menu: a `menu` event whose text is the header lines and one line
+-- per item ("[K] label"), then the choice prompt. items: { {key, label}, ... }
+function S:menu(id, title, header, items)
+  local lines = {}
+  for _, l in ipairs(header) do lines[#lines + 1] = l end
+  local plain = {}
+  for _, it in ipairs(items) do
+    plain[#plain + 1] = { key = it.key, label = it.label }
+    lines[#lines + 1] = " " .. pl.color("bright_yellow", "[" .. it.key .. "]") .. " " .. it.label
+  end
+  self:send{ type = "menu", id = id, title = title, items = plain, text = table.concat(lines, "\n") }
+  self:prompt("Your choice: ")
+end
+
 -- Moves the session to another service, leaving the one it is in.
 function S:enter(id, ...)
   local svc = pl.services[id] or error("no service '" .. tostring(id) .. "'", 2)

@@ -2,13 +2,7 @@
 local c = pl.color
 
 local function show(s)
-  local items, lines = {}, { c("bright_white", "== Main Menu ==") }
-  for _, item in ipairs(pl.menu_items) do
-    items[#items + 1] = { key = item.key, label = item.label }
-    lines[#lines + 1] = " " .. c("bright_yellow", "[" .. item.key .. "]") .. " " .. item.label
-  end
-  s:send{ type = "menu", id = "main", title = "Main Menu", items = items, text = table.concat(lines, "\n") }
-  s:prompt("Your choice: ")
+  s:menu("main", "Main Menu", { c("bright_white", "== Main Menu ==") }, pl.menu_items)
 end
 
 pl.service{

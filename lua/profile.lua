@@ -41,13 +41,11 @@ end
 
 local function menu(s)
   local p = pl.profiles.get(s.handle) or { handle = s.handle, realname = "", location = "", tagline = "" }
-  local lines, items = show(s, p), {}
+  local items = {}
   for _, f in ipairs(FIELDS) do items[#items + 1] = { key = f.key, label = "Change " .. f.label:lower() } end
   items[#items + 1] = { key = "W", label = "Change password" }
   items[#items + 1] = { key = "Q", label = "Back to the main menu" }
-  for _, it in ipairs(items) do lines[#lines + 1] = " " .. c("bright_yellow", "[" .. it.key .. "]") .. " " .. it.label end
-  s:send{ type = "menu", id = "profile", title = "Profile", items = items, text = table.concat(lines, "\n") }
-  s:prompt("Your choice: ")
+  s:menu("profile", "Profile", show(s, p), items)
 end
 
 pl.service{
