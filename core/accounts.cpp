@@ -9,7 +9,7 @@
 #include "log.h"
 
 static sqlite3 *g_db;
-static sqlite3_stmt *g_find, *g_create, *g_touch, *g_rehash;
+static sqlite3_stmt *g_find, *g_create, *g_touch, *g_rehash, *g_sysop;
 
 static const char *SCHEMA =
     "PRAGMA journal_mode=WAL;"
@@ -63,14 +63,15 @@ int accounts_open(const char *data_dir, char *err, size_t errlen) {
         sqlite3_free(msg);
         return -1;
     }
-    if (sqlite3_prepare_v2(g_db, "SELECT id, handle, hash, sysop FROM accounts WHERE handle_key = ?", -1, &g_find,
+    if (sqlite3_prepare_v2(g_db, "SELECT id, handle, hash, sysop, created, last_login FROM accounts WHERE handle_key = ?", -1, &g_find,
                            NULL) ||
         sqlite3_prepare_v2(g_db, "INSERT INTO accounts(handle, handle_key, hash) VALUES (?, ?, ?)", -1, &g_create,
                            NULL) ||
         sqlite3_prepare_v2(g_db,
                            "UPDATE accounts SET last_login = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?",
                            -1, &g_touch, NULL) ||
-        sqlite3_prepare_v2(g_db, "UPDATE accounts SET hash = ? WHERE id = ?", -1, &g_rehash, NULL)) {
+        sqlite3_prepare_v2(g_db, "UPDATE accounts SET hash = ? WHERE id = ?", -1, &g_rehash, NULL) ||
+        sqlite3_prepare_v2(g_db, "UPDATE accounts SET sysop = ? WHERE handle_key = ?", -1, &g_sysop, NULL)) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(g_db));
         return -1;
     }
@@ -82,7 +83,8 @@ void accounts_close(void) {
     sqlite3_finalize(g_create);
     sqlite3_finalize(g_touch);
     sqlite3_finalize(g_rehash);
-    g_find = g_create = g_touch = g_rehash = NULL;
+    sqlite3_finalize(g_sysop);
+    g_find = g_create = g_touch = g_rehash = g_sysop = NULL;
     if (g_db) sqlite3_close(g_db);
     g_db = NULL;
 }
@@ -102,6 +104,9 @@ int account_find(const char *handle, Account *out) {
     snprintf(out->handle, sizeof out->handle, "%s", (const char *)sqlite3_column_text(g_find, 1));
     snprintf(out->hash, sizeof out->hash, "%s", (const char *)sqlite3_column_text(g_find, 2));
     out->sysop = sqlite3_column_int(g_find, 3) != 0;
+    const unsigned char *created = sqlite3_column_text(g_find, 4), *last = sqlite3_column_text(g_find, 5);
+    snprintf(out->created, sizeof out->created, "%s", created ? (const char *)created : "");
+    snprintf(out->last_login, sizeof out->last_login, "%s", last ? (const char *)last : "");
     sqlite3_reset(g_find);
     return 1;
 }
@@ -142,4 +147,19 @@ int account_set_hash(int64_t id, const char *hash) {
         return -1;
     }
     return 0;
+}
+
+int account_set_sysop(const char *handle, bool on) {
+    char key[HANDLE_MAX + 1];
+    key_of(handle, key);
+    sqlite3_reset(g_sysop);
+    sqlite3_bind_int(g_sysop, 1, on ? 1 : 0);
+    sqlite3_bind_text(g_sysop, 2, key, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(g_sysop);
+    sqlite3_reset(g_sysop);
+    if (rc != SQLITE_DONE) {
+        log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
+        return -1;
+    }
+    return sqlite3_changes(g_db) > 0 ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 
 #include <lua.hpp>
 
+#include "accounts.h"
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "room.h"
 #include "session.h"
+#include "spy.h"
 #include "stats.h"
 #include "store.h"
 #include "text.h"
@@ -467,6 +469,66 @@ static int l_cancel(lua_State *l) {
     return 1;
 }
 
+// pl.account(handle): the stored account ({handle, sysop, created,
+// last_login}), or nil. Never the password hash.
+static int l_account(lua_State *l) {
+    Account a;
+    if (account_find(luaL_checkstring(l, 1), &a) != 1) {
+        lua_pushnil(l);
+        return 1;
+    }
+    lua_createtable(l, 0, 4);
+    lua_pushstring(l, a.handle);
+    lua_setfield(l, -2, "handle");
+    lua_pushboolean(l, a.sysop);
+    lua_setfield(l, -2, "sysop");
+    lua_pushstring(l, a.created);
+    lua_setfield(l, -2, "created");
+    if (a.last_login[0]) {
+        lua_pushstring(l, a.last_login);
+        lua_setfield(l, -2, "last_login");
+    }
+    return 1;
+}
+
+// pl.set_sysop(handle, on): flags the account in the database and applies it
+// to the user's live sessions (the configuration's sysops stay sysops).
+// Returns whether there is such an account.
+static int l_set_sysop(lua_State *l) {
+    const char *h = luaL_checkstring(l, 1);
+    bool on = lua_toboolean(l, 2);
+    int rc = account_set_sysop(h, on);
+    if (rc < 0) return luaL_error(l, "database error");
+    if (rc == 1)
+        for (uint32_t node = 1; node <= session_max_node(); node++) {
+            Session *s = session_by_node(node);
+            if (s && !s->ending && s->account_id > 0 && !strcasecmp(s->handle, h))
+                s->sysop = on || config_is_sysop(&g_cfg, s->handle);
+        }
+    lua_pushboolean(l, rc == 1);
+    return 1;
+}
+
+// pl.spy(watcher, target [, prefix]): watcher gets a read-only copy of every
+// event target is sent, as `spy` events whose text starts with prefix.
+// pl.spy(watcher, nil) stops. Returns whether it is watching as asked.
+static int l_spy(lua_State *l) {
+    Session *w = check_session(l, 1);
+    if (!w) {
+        lua_pushboolean(l, 0);
+        return 1;
+    }
+    if (lua_isnoneornil(l, 2)) {
+        spy_stop(w);
+        lua_pushboolean(l, 1);
+        return 1;
+    }
+    Session *t = check_session(l, 2);
+    const char *prefix = luaL_optstring(l, 3, "");
+    lua_pushboolean(l, t && t != w && spy_start(w, t, prefix));
+    return 1;
+}
+
 static int l_array(lua_State *l) {
     if (lua_isnoneornil(l, 1)) {
         lua_settop(l, 0);
@@ -508,6 +570,7 @@ static const luaL_Reg g_api[] = {
     {"ignore", l_ignore},   {"ignoring", l_ignoring},
     {"after", l_after},     {"every", l_every},       {"cancel", l_cancel},
     {"change_password", l_change_password},
+    {"account", l_account}, {"set_sysop", l_set_sysop}, {"spy", l_spy},
     {NULL, NULL},
 };
 
@@ -564,7 +627,7 @@ static void build_safe_library(void) {
 // ---------------------------------------------------------------- sessions
 
 static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle", "transport", "connected", "ended",
-                                "address", NULL};
+                                "address", "spying", NULL};
 
 static bool is_prop(const char *k) {
     for (int i = 0; g_props[i]; i++)
@@ -594,6 +657,10 @@ static int session_index(lua_State *l) {
         else if (!strcmp(k, "address")) lua_pushstring(l, s->addr); // scripts show it to sysops only
         else if (!strcmp(k, "idle")) lua_pushinteger(l, (lua_Integer)((text_now_ms() - s->last_input_ms) / 1000));
         else if (!strcmp(k, "connected")) lua_pushboolean(l, s->nconns > 0);
+        else if (!strcmp(k, "spying")) {
+            uint32_t n = spy_target(s);
+            n ? lua_pushinteger(l, n) : lua_pushnil(l);
+        }
         else if (!strcmp(k, "transport")) {
             if (!s->conns) lua_pushnil(l);
             else lua_pushstring(l, s->conns->type == CONN_TELNET ? "telnet" : "websocket");

@@ -14,6 +14,7 @@ enum MsgFlags {
     MSG_BELL = 8,    // ring the terminal bell
     MSG_TYPING = 16, // only for connections that opted in to typing events
     MSG_CHATTER = 32, // room chatter (say, action, join, leave): a slow reader may skip it
+    MSG_SPY = 64,     // a copy for a sysop watching another node: never copied again
 };
 
 struct Msg {

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "lua_host.h"
 #include "room.h"
+#include "spy.h"
 #include "stats.h"
 #include "text.h"
 
@@ -152,6 +153,7 @@ void session_push(Session *s, Msg *m) {
     s->count++;
     for (Conn *c = s->conns; c; c = c->next)
         if (conn_wants(c, m)) conn_wake(c);
+    if (g_spy_count) spy_copy(s, m);
 }
 
 void session_send(Session *s, cJSON *ev, uint32_t target) {
@@ -258,6 +260,7 @@ void session_end(Session *s) {
     // scripts see the session whole one last time (to announce the leave)
     lua_hook("session_end", s, NULL);
     s->ending = true;
+    if (g_spy_count) spy_forget(s);
     grace_stop(s);
     room_leave(s);
     g_nodes[s->node - 1] = NULL;

@@ -45,6 +45,7 @@ pl.service{
       " Type /help for commands, /quit to leave.")
   end,
   input = function(s, line)
+    if s.offer and pl.chat.answer_offer(s, line) then return end
     if line:match("^%s*$") then return end
     if line:sub(1, 1) == "/" and line:sub(2, 2) ~= "/" then
       return pl.run_command(s, line)
@@ -53,6 +54,7 @@ pl.service{
     pl.chat.say(s, "say", line)
   end,
   leave = function(s, why)
+    s.offer = nil
     pl.chat.leave(s, why == "disconnect" and "disconnected" or nil)
   end,
 }

@@ -110,6 +110,14 @@ function pl.sessions_of(handle)
   return out
 end
 
+-- The live session on a node, or nil.
+function pl.session_at(node)
+  for _, s in ipairs(pl.sessions()) do
+    if s.node == node then return s end
+  end
+  return nil
+end
+
 -- The time now as the protocol writes it (ISO 8601 UTC, milliseconds).
 function pl.iso_time()
   local ms = pl.now()
@@ -248,7 +256,11 @@ end
 
 local function current(s) return pl.services[s.service] end
 
-function pl.hooks.connect(s) s:enter("login") end
+function pl.hooks.connect(s)
+  local ban = pl.bans and pl.bans.for_address(s.address)
+  if ban then return pl.bans.refuse(s, ban) end
+  s:enter("login")
+end
 
 -- login and menu are the way in and the way around: never switched off
 local ESSENTIAL = { login = true, menu = true }
@@ -265,6 +277,8 @@ function pl.hooks.input(s, line)
 end
 
 function pl.hooks.auth(s)
+  local ban = pl.bans and pl.bans.for_handle(s.handle)
+  if ban then return pl.bans.refuse(s, ban) end
   if pl.ignores then pl.ignores.load(s) end
   if pl.profiles then pl.profiles.seen(s) end
   s:enter("menu", "login")
@@ -278,6 +292,11 @@ end
 function pl.hooks.session_end(s)
   local svc = current(s)
   if svc and svc.leave then svc.leave(s, "disconnect") end
+  for _, w in ipairs(pl.sessions()) do
+    if w.spying == s.node then
+      w:send(pl.chat_event("system", { body = "Node " .. s.node .. " logged off; you are no longer watching it." }))
+    end
+  end
   if pl.profiles then pl.profiles.seen(s) end
 end
 

@@ -127,13 +127,20 @@ pl.command{
     if not p and #online == 0 then return s:notice("No user called " .. handle .. " has been here.") end
     p = p or { handle = online[1].handle, realname = "", location = "", tagline = "" }
     local lines = show(s, p)
+    local ev = { type = "profile", handle = p.handle, realname = p.realname, location = p.location,
+      tagline = p.tagline, online = #online > 0, last_seen = p.last_seen }
     if #online > 0 then
-      local nodes = {}
-      for _, o in ipairs(online) do nodes[#nodes + 1] = o.node .. " (" .. (o.activity or "") .. ")" end
+      local nodes, list = {}, {}
+      for _, o in ipairs(online) do
+        nodes[#nodes + 1] = o.node .. " (" .. (o.activity or "") .. ")"
+        list[#list + 1] = o.node
+      end
+      ev.nodes = pl.array(list)
       lines[#lines + 1] = "  " .. c("bright_green", "Online") .. " on node " .. table.concat(nodes, ", ")
     else
       lines[#lines + 1] = "  Last seen " .. (p.last_seen or "never")
     end
-    s:text(table.concat(lines, "\n"))
+    ev.text = table.concat(lines, "\n")
+    s:send(ev) -- the profile as data too, for clients that show a card
   end,
 }

@@ -13,6 +13,11 @@ function pl.ignores.load(s)
   end
 end
 
+-- Whether who (online or not) ignores handle: for mail, which waits.
+function pl.ignores.has(who, handle)
+  return #pl.db.query("SELECT 1 FROM s_ignore WHERE who = ? AND ignored = ?", who:lower(), handle:lower()) > 0
+end
+
 local function set(s, handle, on)
   for _, mine in ipairs(pl.sessions_of(s.handle)) do pl.ignore(mine, handle, on) end
   if on then

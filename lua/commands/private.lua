@@ -17,6 +17,29 @@ local function send_direct(s, targets, body)
   s:send(pl.chat_event("direct", { from = s.handle, to = to, body = body }, s))
 end
 
+-- The target is not on: offer to send the message as mail instead (the
+-- chat service takes the answer, see pl.chat.answer_offer).
+local function offer_mail(s, handle, body)
+  local acct = pl.account(handle)
+  if not acct or not pl.mail then return s:notice("Nobody called " .. handle .. " is online.") end
+  s.offer = { to = acct.handle, body = body }
+  s:prompt(acct.handle .. " is not online. Send it as mail instead? [y/N] ")
+end
+
+function pl.chat.answer_offer(s, line)
+  local offer = s.offer
+  s.offer = nil
+  local answer = (line:match("^%s*(%a*)%s*$") or "?"):lower()
+  if answer == "y" or answer == "yes" then
+    local subject = offer.body:sub(1, 40) .. (#offer.body > 40 and "..." or "")
+    pl.mail.send(s.handle, offer.to, subject, offer.body)
+    s:text("Sent to " .. offer.to .. " as mail.")
+    return true
+  end
+  s:text("Not sent.")
+  return answer == "n" or answer == "no" or answer == "" -- anything else is a line of its own
+end
+
 pl.command{
   name = "msg", args = "<handle> <text>", help = "Send a private message",
   aliases = { "tell" },
@@ -24,7 +47,7 @@ pl.command{
     local handle, body = pl.split_first(args)
     if not handle or body == "" then return pl.usage(s, cmd) end
     local targets = pl.sessions_of(handle)
-    if #targets == 0 then return s:notice("Nobody called " .. handle .. " is online.") end
+    if #targets == 0 then return offer_mail(s, handle, body) end
     send_direct(s, targets, body)
   end,
 }
@@ -36,7 +59,7 @@ pl.command{
     if args == "" then return pl.usage(s, cmd) end
     if not s.reply_to then return s:notice("Nobody has sent you a private message yet.") end
     local targets = pl.sessions_of(s.reply_to)
-    if #targets == 0 then return s:notice(s.reply_to .. " is not online.") end
+    if #targets == 0 then return offer_mail(s, s.reply_to, args) end
     send_direct(s, targets, args)
   end,
 }

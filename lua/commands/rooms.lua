@@ -26,7 +26,9 @@ pl.command{
     for _, r in ipairs(rooms) do
       lines[#lines + 1] = string.format("  #%-24s %d %s%s", r.name, r.count, r.count == 1 and "person" or "people",
         r.name == s.room and "  (you are here)" or "")
+      r.here = r.name == s.room
     end
-    s:text(table.concat(lines, "\n"))
+    -- the list as data too, for clients with a rooms panel
+    s:send{ type = "rooms", rooms = pl.array(rooms), text = table.concat(lines, "\n") }
   end,
 }

@@ -43,3 +43,129 @@ pl.command{
     logged(s, "listed the nodes")
   end,
 }
+
+------------------------------------------------------------------ bans
+
+pl.command{
+  name = "ban", args = "<handle|address> [duration] [reason]",
+  help = "Keep a user or address out (duration like 30m, 12h, 7d; none = until /unban)", sysop = true,
+  run = function(s, args, cmd)
+    local target, rest = pl.split_first(args)
+    if not target then return pl.usage(s, cmd) end
+    local word, after = pl.split_first(rest)
+    local ms = pl.bans.duration(word)
+    local reason = ms and after or rest
+    local kind = pl.bans.kind_of(target)
+    if kind == "handle" then
+      local acct = pl.account(target)
+      if acct then target = acct.handle end
+      if target:lower() == s.handle:lower() then return s:notice("You cannot ban yourself.") end
+      if (acct and acct.sysop) or pl.config("sysops"):lower():find("%f[%w_-]" .. target:lower() .. "%f[^%w_-]") then
+        return s:notice(target .. " is a sysop; take that away first (/sysop " .. target .. " off).")
+      end
+    elseif pl.bans.matches(target:lower(), s.address) then
+      return s:notice("That would ban your own address.")
+    end
+    pl.bans.add(kind, target, ms, reason, s.handle)
+    local b = pl.bans.get(kind, target)
+    local gone = 0
+    for _, t in ipairs(pl.sessions()) do
+      local hit
+      if kind == "handle" then hit = t.handle and t.handle:lower() == target:lower()
+      else hit = not t.sysop and pl.bans.for_address(t.address) ~= nil end
+      if hit and t ~= s then
+        pl.bans.refuse(t, b)
+        gone = gone + 1
+      end
+    end
+    local what = (kind == "handle" and target or ("address " .. target)) .. " banned " .. pl.bans.until_text(b) ..
+      (reason ~= "" and (": " .. reason) or "")
+    s:text(what .. (gone > 0 and (" (" .. gone .. (gone == 1 and " node" or " nodes") .. " disconnected)") or "") .. ".")
+    logged(s, "banned " .. what, "ban")
+  end,
+}
+
+pl.command{
+  name = "unban", args = "<handle|address>", help = "Lift a ban", sysop = true,
+  run = function(s, args, cmd)
+    local target = pl.split_first(args)
+    if not target then return pl.usage(s, cmd) end
+    if not pl.bans.remove(target) then return s:notice(target .. " is not banned.") end
+    s:text(target .. " is no longer banned.")
+    logged(s, "lifted the ban on " .. target, "ban")
+  end,
+}
+
+pl.command{
+  name = "bans", help = "The bans in force", sysop = true,
+  run = function(s)
+    local list = pl.bans.list()
+    if #list == 0 then return s:text("Nobody is banned.") end
+    local lines = { string.format("%-8s %-24s %-28s %-12s %s", "Kind", "Target", "Until", "By", "Reason") }
+    for _, b in ipairs(list) do
+      lines[#lines + 1] = string.format("%-8s %-24s %-28s %-12s %s", b.kind, b.target, pl.bans.until_text(b), b.by, b.reason)
+    end
+    s:text(table.concat(lines, "\n"))
+  end,
+}
+
+------------------------------------------------------------------ watching a node
+
+-- What the watched user is told when a sysop starts or stops watching; set
+-- these to false to watch unseen (your system's policy; say so in its rules).
+local SPY_TELL_START = "A sysop is now watching this node."
+local SPY_TELL_STOP = "The sysop has stopped watching this node."
+
+local function tell(t, text)
+  if text and t and not t.ended then t:send(pl.chat_event("system", { body = text })) end
+end
+
+pl.command{
+  name = "spy", args = "[node]", help = "Watch a node: see what its user sees (alone: stop)", sysop = true,
+  run = function(s, args, cmd)
+    local was = s.spying and pl.session_at(s.spying)
+    if args == "" then
+      if not s.spying then return pl.usage(s, cmd) end
+      pl.spy(s, nil)
+      tell(was, SPY_TELL_STOP)
+      s:text("You stopped watching node " .. (was and was.node or "?") .. ".")
+      return logged(s, "stopped watching node " .. (was and was.node or "?"), "spy")
+    end
+    local node = tonumber(args:match("^#?(%d+)$"))
+    local t = node and pl.session_at(node)
+    if not t then return s:notice("There is nobody on node " .. args .. ".") end
+    if t == s then return s:notice("That is your own node.") end
+    if was and was ~= t then tell(was, SPY_TELL_STOP) end
+    pl.spy(s, t, pl.color("gray", "[" .. t.node .. "] "))
+    if was ~= t then tell(t, SPY_TELL_START) end
+    s:text("Watching node " .. t.node .. " (" .. (t.handle or "logging in") .. "). Its output is shown with [" ..
+      t.node .. "] in front; /spy alone stops.")
+    logged(s, "started watching node " .. t.node .. (t.handle and (" (" .. t.handle .. ")") or ""), "spy")
+  end,
+}
+
+------------------------------------------------------------------ sysop rights
+
+pl.command{
+  name = "sysop", args = "<handle> [on|off]", help = "Give or take sysop rights (alone: show)", sysop = true,
+  run = function(s, args, cmd)
+    local handle, what = pl.split_first(args)
+    if not handle then return pl.usage(s, cmd) end
+    local acct = pl.account(handle)
+    if not acct then return s:notice("There is no account called " .. handle .. ".") end
+    what = what:lower()
+    if what == "" then
+      return s:text(acct.handle .. (acct.sysop and " is a sysop." or " is not a sysop."))
+    end
+    if what ~= "on" and what ~= "off" then return pl.usage(s, cmd) end
+    pl.set_sysop(acct.handle, what == "on")
+    s:text(acct.handle .. (what == "on" and " is now a sysop." or " is no longer a sysop (unless the configuration names them)."))
+    for _, t in ipairs(pl.sessions_of(acct.handle)) do
+      if t ~= s then
+        t:send(pl.chat_event("system", { body = what == "on" and (s.handle .. " made you a sysop. /help shows your new commands.")
+          or (s.handle .. " took away your sysop rights.") }))
+      end
+    end
+    logged(s, (what == "on" and "gave sysop rights to " or "took sysop rights from ") .. acct.handle)
+  end,
+}

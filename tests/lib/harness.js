@@ -77,8 +77,9 @@ class Server {
   url(query = '') { return `ws://127.0.0.1:${this.wsPort}/ws${query}`; }
   http(p) { return `http://127.0.0.1:${this.wsPort}${p}`; }
 
-  async ws(query) {
-    const c = new WsClient(this.url(query));
+  // options go to the ws library (localAddress: connect from 127.0.0.x)
+  async ws(query, options) {
+    const c = new WsClient(this.url(query), options);
     this.clients.push(c);
     await c.opened;
     return c;
@@ -115,8 +116,8 @@ class Server {
   }
 
   // A new WebSocket user, registered and logged in, at the main menu.
-  async user(handle, password = 'secret-' + handle) {
-    const c = await this.ws();
+  async user(handle, password = 'secret-' + handle, options) {
+    const c = await this.ws(undefined, options);
     await c.waitFor((e) => e.type === 'prompt');
     c.send({ type: 'register', handle, password });
     await c.waitFor((e) => e.type === 'auth' && e.handle === handle, 'auth for ' + handle);

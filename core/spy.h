@@ -1,0 +1,20 @@
+// Sysops watching another node: every event a watched session is sent is
+// copied, read-only, to the watchers as a `spy` event (PROTOCOL.md).
+#pragma once
+#include <stdint.h>
+
+struct Session;
+struct Msg;
+
+extern uint32_t g_spy_count; // links in use: session_push pays nothing when 0
+
+// watcher sees target's events from now on, their text led by prefix (the
+// scripts' wording). A watcher watches one node at a time. False when full.
+bool spy_start(Session *watcher, Session *target, const char *prefix);
+void spy_stop(Session *watcher);
+// The node watcher is watching, or 0.
+uint32_t spy_target(const Session *watcher);
+// Drops every link s is part of (it is ending).
+void spy_forget(const Session *s);
+// Copies m, just pushed to target, to its watchers.
+void spy_copy(Session *target, const Msg *m);

@@ -1,0 +1,84 @@
+-- bans.lua: sysops ban a handle or an address, for a while or for good.
+-- A banned handle cannot log in (by password or token); a banned address
+-- cannot connect at all. Kept in the database, so bans survive restarts.
+-- /ban, /unban and /bans are sysop commands (lua/commands/sysop.lua).
+
+pl.db.exec([[CREATE TABLE IF NOT EXISTS s_bans (
+  kind TEXT NOT NULL,          -- 'handle' or 'address'
+  target TEXT NOT NULL,        -- lowercase handle, or an address ('10.1.2.*' matches a prefix)
+  until_ms INTEGER NOT NULL,   -- 0: until lifted
+  reason TEXT NOT NULL,
+  by TEXT NOT NULL,
+  created TEXT NOT NULL,
+  PRIMARY KEY (kind, target))]])
+
+pl.bans = {}
+
+-- "30m", "2h", "7d", "1w" -> milliseconds; nil when it is not a duration.
+local UNITS = { s = 1000, m = 60000, h = 3600000, d = 86400000, w = 7 * 86400000 }
+function pl.bans.duration(word)
+  local n, unit = (word or ""):match("^(%d+)([smhdw])$")
+  if not n then return nil end
+  return tonumber(n) * UNITS[unit]
+end
+
+-- What a ban target is: an address has dots or colons, a handle never does.
+function pl.bans.kind_of(target)
+  return target:find("[.:*]") and "address" or "handle"
+end
+
+-- The ban in force on exactly this handle or address pattern, or nil.
+function pl.bans.get(kind, target)
+  local rows = pl.db.query("SELECT * FROM s_bans WHERE kind = ? AND target = ?", kind, target:lower())
+  local b = rows[1]
+  if b and b.until_ms ~= 0 and b.until_ms <= pl.now() then
+    pl.db.exec("DELETE FROM s_bans WHERE kind = ? AND target = ?", kind, b.target)
+    return nil
+  end
+  return b
+end
+
+-- Whether an address pattern (lowercase; "10.1.2.*" is a prefix) covers address.
+function pl.bans.matches(pattern, address)
+  address = address:lower()
+  if pattern:sub(-1) == "*" then return address:sub(1, #pattern - 1) == pattern:sub(1, -2) end
+  return pattern == address
+end
+
+-- The ban that applies to this address, if any.
+function pl.bans.for_address(address)
+  local now = pl.now()
+  for _, b in ipairs(pl.db.query("SELECT * FROM s_bans WHERE kind = 'address' AND (until_ms = 0 OR until_ms > ?)", now)) do
+    if pl.bans.matches(b.target, address) then return b end
+  end
+  return nil
+end
+
+function pl.bans.for_handle(handle) return pl.bans.get("handle", handle) end
+
+function pl.bans.add(kind, target, ms, reason, by)
+  pl.db.exec([[INSERT OR REPLACE INTO s_bans(kind, target, until_ms, reason, by, created) VALUES (?, ?, ?, ?, ?, ?)]],
+    kind, target:lower(), ms and (pl.now() + ms) or 0, reason, by, pl.iso_time())
+end
+
+function pl.bans.remove(target)
+  local n = pl.db.exec("DELETE FROM s_bans WHERE kind = ? AND target = ?", pl.bans.kind_of(target), target:lower())
+  return n > 0
+end
+
+function pl.bans.list()
+  return pl.db.query("SELECT * FROM s_bans WHERE until_ms = 0 OR until_ms > ? ORDER BY created", pl.now())
+end
+
+-- "until 2026-11-23 14:05 UTC" or "until lifted"
+function pl.bans.until_text(b)
+  if b.until_ms == 0 then return "until lifted" end
+  return "until " .. os.date("!%Y-%m-%d %H:%M UTC", b.until_ms // 1000)
+end
+
+-- Sends a banned session away.
+function pl.bans.refuse(s, b)
+  s:send{ type = "bye", reason = "banned",
+    text = "You are banned from this system " .. pl.bans.until_text(b) .. (b.reason ~= "" and (": " .. b.reason) or ".") }
+  pl.logoff(s)
+end
