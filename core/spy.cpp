@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "msg.h"
 #include "session.h"
 
@@ -63,22 +65,42 @@ void spy_copy(Session *target, const Msg *m) {
         if (l->target_sid != target->sid) continue;
         Session *w = session_by_sid(l->watcher_node, l->watcher_sid);
         if (!w) continue;
-        char head[64];
-        int hl = snprintf(head, sizeof head, "\"type\":\"spy\",\"node\":%u,\"event\":{", target->node);
-        size_t plen = strlen(l->prefix);
-        size_t body_len = (size_t)hl + m->json_len + 1, text_len = plen + m->text_len;
-        char *body = (char *)malloc(body_len + text_len + 2);
-        if (!body) return;
-        char *text = body + body_len + 1;
-        memcpy(body, head, (size_t)hl);
-        memcpy(body + hl, msg_json(m), m->json_len);
-        body[body_len - 1] = '}';
+        size_t plen = strlen(l->prefix), text_len = plen + m->text_len;
+        char *text = (char *)malloc(text_len + 1);
+        if (!text) return;
         memcpy(text, l->prefix, plen);
         memcpy(text + plen, msg_text(m), m->text_len);
+        text[text_len] = 0;
+        // the prefixed text for clients that just print text; cJSON escapes it
+        cJSON *js = cJSON_CreateString(text);
+        char *quoted = js ? cJSON_PrintUnformatted(js) : NULL;
+        cJSON_Delete(js);
+        if (!quoted) {
+            free(text);
+            return;
+        }
+        char head[64];
+        int hl = snprintf(head, sizeof head, "\"type\":\"spy\",\"node\":%u,\"text\":", target->node);
+        size_t ql = strlen(quoted);
+        size_t body_len = (size_t)hl + ql + 10 + m->json_len + 1; // ,"event":{ ... }
+        char *body = (char *)malloc(body_len + 1);
+        if (!body) {
+            cJSON_free(quoted);
+            free(text);
+            return;
+        }
+        char *p = body;
+        memcpy(p, head, (size_t)hl), p += hl;
+        memcpy(p, quoted, ql), p += ql;
+        memcpy(p, ",\"event\":{", 10), p += 10;
+        memcpy(p, msg_json(m), m->json_len), p += m->json_len;
+        *p++ = '}';
+        cJSON_free(quoted);
         // shown as a plain line: the watcher is not being prompted or paged
         uint32_t flags = MSG_SPY | (m->flags & MSG_CHATTER);
-        Msg *copy = msg_new(body, body_len, text, text_len, flags);
+        Msg *copy = msg_new(body, (size_t)(p - body), text, text_len, flags);
         free(body);
+        free(text);
         if (!copy) return;
         session_push(w, copy);
         msg_unref(copy);

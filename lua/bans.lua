@@ -40,7 +40,8 @@ end
 
 -- Whether an address pattern (lowercase; "10.1.2.*" is a prefix) covers address.
 function pl.bans.matches(pattern, address)
-  address = address:lower()
+  -- IPv4 over an IPv6 socket shows as ::ffff:1.2.3.4; bans name the IPv4 one
+  address = address:lower():gsub("^::ffff:(%d+%.)", "%1")
   if pattern:sub(-1) == "*" then return address:sub(1, #pattern - 1) == pattern:sub(1, -2) end
   return pattern == address
 end

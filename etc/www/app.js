@@ -100,8 +100,65 @@
       const li = document.createElement('li');
       li.innerHTML = escapeHtml(u.handle) + ' <small>#' + u.node + '</small>' +
         '<span class="act">' + escapeHtml(u.activity || '') + (u.room ? ' · #' + escapeHtml(u.room) : '') + '</span>';
+      li.className = 'click';
+      li.title = 'Profile';
+      li.onclick = () => { if (state.mode === 'chat') submit('/whois ' + u.handle); };
       ul.appendChild(li);
     }
+  }
+
+  // --- side panels: rooms, mail, a profile card (from the structured events)
+  function li(html, cls, onclick) {
+    const el = document.createElement('li');
+    el.innerHTML = html;
+    if (cls) el.className = cls;
+    if (onclick) { el.classList.add('click'); el.onclick = onclick; }
+    return el;
+  }
+
+  function showRooms(ev) {
+    const ul = $('rooms');
+    ul.innerHTML = '';
+    for (const r of ev.rooms || []) {
+      ul.appendChild(li('#' + escapeHtml(r.name) + ' <small>' + r.count + '</small>', r.here ? 'here' : '',
+        () => { if (state.mode === 'chat' && !r.here) submit('/join ' + r.name); }));
+    }
+    if (!ul.childElementCount) ul.appendChild(li('No rooms yet.', 'empty'));
+  }
+
+  // Opening a message from the panel walks the menus to it: chat -> main
+  // menu -> Mail -> the message's number.
+  function openMail(n) {
+    state.pendingMail = n;
+    if (state.menuId === 'mail') { state.pendingMail = null; submit(String(n)); }
+    else if (state.menuId === 'main') submit('M');
+    else if (state.mode === 'chat') submit('/quit');
+    else if (state.menuId) submit(state.menuId === 'mail_read' ? 'I' : 'Q');
+  }
+
+  function showMail(ev) {
+    $('mail-unread').textContent = ev.unread ? '(' + ev.unread + ' new)' : '';
+    const ul = $('mail');
+    ul.innerHTML = '';
+    for (const m of ev.messages || []) {
+      ul.appendChild(li(escapeHtml(m.subject) + ' <small>' + escapeHtml(m.from) + ' · ' + escapeHtml(m.ts.slice(0, 10)) + '</small>',
+        m.unread ? 'unread' : '', () => openMail(m.n)));
+    }
+    if (!ul.childElementCount) ul.appendChild(li('No mail.', 'empty'));
+  }
+
+  function showProfile(ev) {
+    const dl = $('profile-card');
+    dl.innerHTML = '';
+    const rows = [['Handle', ev.handle], ['Real name', ev.realname], ['Location', ev.location], ['Tagline', ev.tagline],
+      ['Status', ev.online ? 'Online on node ' + (ev.nodes || []).join(', ') : 'Last seen ' + (ev.last_seen || 'never')]];
+    for (const [k, v] of rows) {
+      const dt = document.createElement('dt'), dd = document.createElement('dd');
+      dt.textContent = k;
+      dd.textContent = v || '-';
+      dl.append(dt, dd);
+    }
+    $('profile').hidden = false;
   }
 
   function setPrompt(p) {
@@ -165,7 +222,19 @@
         $('whoami').textContent = ev.handle + (ev.sysop ? ' (sysop)' : '');
         break;
       case 'prompt': setPrompt(ev); break;
-      case 'menu': showMenu(ev); print(ev.text); break;
+      case 'menu':
+        showMenu(ev);
+        print(ev.text);
+        state.menuId = ev.id;
+        if (state.pendingMail) openMail(state.pendingMail);
+        break;
+      case 'rooms':
+        showRooms(ev);
+        if (state.quietRooms) state.quietRooms = false; // asked for by the page itself
+        else print(ev.text);
+        break;
+      case 'mail': showMail(ev); if (ev.text) print(ev.text); break;
+      case 'profile': showProfile(ev); print(ev.text); break;
       case 'who': showWho(ev); print(ev.text); break;
       case 'bell': bell(); break;
       case 'error':
@@ -184,7 +253,13 @@
         }
         break;
       case 'chat':
-        if (ev.kind === 'join' && ev.from === state.handle) { state.mode = 'chat'; menuEl.hidden = true; setPrompt(null); }
+        if (ev.kind === 'join' && ev.from === state.handle && !ev.history) {
+          state.mode = 'chat';
+          state.menuId = null;
+          menuEl.hidden = true;
+          setPrompt(null);
+          state.quietRooms = send({ type: 'input', text: '/rooms' }); // keep the rooms panel current
+        }
         if (typists.has(ev.from) && !ev.history) typingEvent(ev.from, false); // their line arrived
         print(ev.text, ev.history ? 'history' : '');
         break;
@@ -217,6 +292,9 @@
     userStopped();
     submit(text);
   });
+
+  $('rooms-refresh').onclick = () => { if (state.mode === 'chat') submit('/rooms'); };
+  $('profile-close').onclick = () => { $('profile').hidden = true; };
 
   $('who-refresh').onclick = () => {
     if (state.mode === 'chat') submit('/who');

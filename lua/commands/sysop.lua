@@ -78,10 +78,10 @@ pl.command{
         gone = gone + 1
       end
     end
-    local what = (kind == "handle" and target or ("address " .. target)) .. " banned " .. pl.bans.until_text(b) ..
-      (reason ~= "" and (": " .. reason) or "")
-    s:text(what .. (gone > 0 and (" (" .. gone .. (gone == 1 and " node" or " nodes") .. " disconnected)") or "") .. ".")
-    logged(s, "banned " .. what, "ban")
+    local who = kind == "handle" and target or ("address " .. target)
+    local terms = pl.bans.until_text(b) .. (reason ~= "" and (": " .. reason) or "")
+    s:text(who .. " banned " .. terms .. (gone > 0 and (" (" .. gone .. (gone == 1 and " node" or " nodes") .. " disconnected)") or "") .. ".")
+    logged(s, "banned " .. who .. " " .. terms, "ban")
   end,
 }
 
@@ -136,10 +136,10 @@ pl.command{
     if not t then return s:notice("There is nobody on node " .. args .. ".") end
     if t == s then return s:notice("That is your own node.") end
     if was and was ~= t then tell(was, SPY_TELL_STOP) end
-    pl.spy(s, t, pl.color("gray", "[" .. t.node .. "] "))
-    if was ~= t then tell(t, SPY_TELL_START) end
     s:text("Watching node " .. t.node .. " (" .. (t.handle or "logging in") .. "). Its output is shown with [" ..
       t.node .. "] in front; /spy alone stops.")
+    pl.spy(s, t, pl.color("gray", "[" .. t.node .. "] "))
+    if was ~= t then tell(t, SPY_TELL_START) end
     logged(s, "started watching node " .. t.node .. (t.handle and (" (" .. t.handle .. ")") or ""), "spy")
   end,
 }

@@ -10,7 +10,8 @@ exports.tests = [
     fn: async ({ srv }) => {
       const a = await srv.chatter('alice');
       const b = await srv.chatter('bob');
-      for (const cmd of ['/broadcast hi all', '/kick bob', '/nodes', '/reload']) {
+      for (const cmd of ['/broadcast hi all', '/kick bob', '/nodes', '/reload', '/ban bob', '/unban bob', '/bans',
+        '/spy 1', '/sysop alice on']) {
         a.input(cmd);
         await a.text(/Unknown command/, 'refused: ' + cmd);
       }
@@ -18,7 +19,16 @@ exports.tests = [
       assert(!b.closed, 'bob was not kicked');
       a.input('/help');
       const h = strip((await a.text(/Commands:/)).text);
-      for (const c of ['/broadcast', '/kick', '/nodes', '/reload']) assert(!h.includes(c), 'hidden: ' + c);
+      for (const c of ['/broadcast', '/kick', '/nodes', '/reload', '/ban', '/spy', '/sysop']) assert(!h.includes(c), 'hidden: ' + c);
+      a.input('/sysop alice on');
+      await a.text(/Unknown command/);
+      a.input('/quit');
+      a.input('g');
+      await a.closedP;
+      const again = await srv.ws();
+      await again.waitFor((e) => e.type === 'prompt');
+      again.send({ type: 'login', handle: 'alice', password: a.password });
+      eq((await again.waitFor((e) => e.type === 'auth')).sysop, false, 'still not a sysop');
     },
   },
   {
@@ -43,6 +53,145 @@ exports.tests = [
       await srv.waitLog(/"event":"kick","node":\d+,"addr":"[^"]+","msg":"root kicked tess: spamming"/);
       await srv.waitLog(/"event":"sysop".*root broadcast to 3 nodes: maintenance at noon/);
       await srv.waitLog(/root listed the nodes/);
+    },
+  },
+  {
+    name: 'a sysop bans a handle (kicked now, refused at login, also by token) and lifts it; a timed ban runs out',
+    fn: async ({ srv }) => {
+      const root = await srv.chatter('root');
+      const b = await srv.chatter('bob');
+      const token = b.events.find((e) => e.type === 'auth').token;
+      root.input('/ban root');
+      await root.text(/cannot ban yourself/);
+      root.input('/ban Bob 2h spamming the lobby');
+      const bye = await b.waitFor((e) => e.type === 'bye');
+      eq(bye.reason, 'banned', 'bye reason');
+      assert(/banned from this system until \d{4}-\d\d-\d\d \d\d:\d\d UTC: spamming the lobby/.test(bye.text), bye.text);
+      await b.closedP;
+      await root.text(/bob banned until .*: spamming the lobby \(1 node disconnected\)/);
+      const again = await srv.ws();
+      await again.waitFor((e) => e.type === 'prompt');
+      again.send({ type: 'login', handle: 'bob', password: b.password });
+      eq((await again.waitFor((e) => e.type === 'bye')).reason, 'banned', 'refused at login');
+      await again.closedP;
+      const byToken = await srv.ws('?token=' + token);
+      eq((await byToken.waitFor((e) => e.type === 'bye')).reason, 'banned', 'refused by token too');
+      root.input('/bans');
+      assert(/handle\s+bob\s+until .*root\s+spamming the lobby/.test(strip((await root.text(/Kind/)).text)), 'listed');
+      root.input('/unban bob');
+      await root.text(/bob is no longer banned/);
+      const back = await srv.ws();
+      await back.waitFor((e) => e.type === 'prompt');
+      back.send({ type: 'login', handle: 'bob', password: b.password });
+      await back.waitFor((e) => e.type === 'menu' && e.id === 'main', 'bob is back');
+      root.input('/unban bob');
+      await root.text(/bob is not banned/);
+      root.input('/ban bob 1s');
+      await back.waitFor((e) => e.type === 'bye' && e.reason === 'banned');
+      await sleep(1100);
+      const later = await srv.ws();
+      await later.waitFor((e) => e.type === 'prompt');
+      later.send({ type: 'login', handle: 'bob', password: b.password });
+      await later.waitFor((e) => e.type === 'menu' && e.id === 'main', 'the 1 s ban ran out');
+      await srv.waitLog(/"event":"ban".*root banned bob until .*: spamming the lobby/);
+      await srv.waitLog(/"event":"ban".*root lifted the ban on bob/);
+    },
+  },
+  {
+    name: 'an address ban closes that address\'s nodes and refuses it at connect; the sysop cannot ban their own',
+    fn: async ({ srv }) => {
+      const root = await srv.chatter('root');
+      const far = await srv.user('faraway', undefined, { localAddress: '127.0.0.2' });
+      const near = await srv.chatter('neighbour');
+      root.input('/ban 127.0.0.1');
+      await root.text(/would ban your own address/);
+      root.input('/ban 127.0.0.* 1h');
+      await root.text(/would ban your own address/);
+      root.input('/ban 127.0.0.2 1h open proxy');
+      eq((await far.waitFor((e) => e.type === 'bye')).reason, 'banned', 'the node on that address');
+      await root.text(/address 127\.0\.0\.2 banned until .*: open proxy \(1 node disconnected\)/);
+      const knock = await srv.ws(undefined, { localAddress: '127.0.0.2' });
+      const refused = await knock.waitFor((e) => e.type === 'bye');
+      assert(/banned .*open proxy/.test(refused.text), refused.text);
+      assert(!knock.events.some((e) => e.type === 'prompt'), 'no login prompt for a banned address');
+      await knock.closedP;
+      const tn = await srv.telnet(); // telnet from 127.0.0.1 still gets in
+      tn.close();
+      assert(!near.closed, 'another address is untouched');
+      root.input('/unban 127.0.0.2');
+      await root.text(/127\.0\.0\.2 is no longer banned/);
+      const ok = await srv.ws(undefined, { localAddress: '127.0.0.2' });
+      await ok.waitFor((e) => e.type === 'prompt', 'allowed again');
+    },
+  },
+  {
+    name: '/spy shows a sysop what a node sees, read-only; the user is told; it ends with /spy or the node',
+    fn: async ({ srv }) => {
+      const root = await srv.chatter('root');
+      const a = await srv.user('alice');
+      const node = a.events.find((e) => e.type === 'hello').node;
+      root.input('/spy 999');
+      await root.text(/nobody on node 999/);
+      root.input('/spy ' + node);
+      await root.text(new RegExp(`Watching node ${node} \\(alice\\)`));
+      await a.chat('system', { body: 'A sysop is now watching this node.' });
+      const told = await root.waitFor((e) => e.type === 'spy', 'the watched node being told');
+      eq(told.node, node, 'spy event names the node');
+      a.input('c');
+      const join = await root.waitFor((e) => e.type === 'spy' && e.event.type === 'chat' && e.event.kind === 'join');
+      eq(join.event.from, 'alice', 'the inner event is whole');
+      assert(strip(join.text).startsWith(`[${node}] `), 'text led by the node: ' + join.text);
+      a.input('hello, anyone?');
+      await root.waitFor((e) => e.type === 'spy' && e.event.kind === 'say' && e.event.body === 'hello, anyone?');
+      a.input('/help');
+      await root.waitFor((e) => e.type === 'spy' && /Commands:/.test(e.text), 'replies only alice sees');
+      assert(!root.events.some((e) => e.type === 'spy' && ['auth', 'typing'].includes(e.event.type)), 'no auth (token) or typing');
+      root.input('/spy');
+      await root.text(new RegExp(`stopped watching node ${node}`));
+      await a.chat('system', { body: 'The sysop has stopped watching this node.' });
+      a.input('not watched now');
+      await a.chat('say', { body: 'not watched now' });
+      await root.none((e) => e.type === 'spy' && e.event.body === 'not watched now', 200, 'nothing after /spy');
+      const t = await srv.telnetUser('tess', { chat: true });
+      root.input('/nodes');
+      const tn = Number(new RegExp('^(\\d+)\\s+tess', 'm').exec(strip((await root.text(/Address/)).text))[1]);
+      root.input('/spy ' + tn);
+      await t.expect(/A sysop is now watching this node/);
+      t.line('/quit');
+      t.line('g');
+      await root.chat('system', { body: `Node ${tn} logged off; you are no longer watching it.` });
+      await srv.waitLog(new RegExp(`root started watching node ${node} \\(alice\\)`));
+    },
+  },
+  {
+    name: 'a sysop makes a user a sysop in the database (live, and kept at the next login), and takes it back',
+    fn: async ({ srv }) => {
+      const root = await srv.chatter('root');
+      const a = await srv.chatter('alice');
+      root.input('/sysop nobody on');
+      await root.text(/no account called nobody/);
+      root.input('/sysop alice');
+      await root.text(/alice is not a sysop/);
+      root.input('/sysop alice on');
+      await root.text(/alice is now a sysop/);
+      await a.chat('system', { body: /root made you a sysop/ });
+      a.input('/nodes');
+      await a.text(/Address/);
+      a.input('/quit');
+      a.input('g');
+      await a.closedP;
+      const again = await srv.ws();
+      await again.waitFor((e) => e.type === 'prompt');
+      again.send({ type: 'login', handle: 'alice', password: a.password });
+      eq((await again.waitFor((e) => e.type === 'auth')).sysop, true, 'kept in the database');
+      root.input('/sysop alice off');
+      await root.text(/alice is no longer a sysop/);
+      await again.chat('system', { body: /root took away your sysop rights/ });
+      again.input('c');
+      again.input('/nodes');
+      await again.text(/Unknown command/);
+      await srv.waitLog(/root gave sysop rights to alice/);
+      await srv.waitLog(/root took sysop rights from alice/);
     },
   },
 ];

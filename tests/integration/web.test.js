@@ -202,4 +202,45 @@ exports.tests = [
       await bob.chat('say', { from: 'typer', body: 'hel' });
     },
   },
+  {
+    name: 'in Chromium: the rooms panel, the mail panel (unread, opened by a click) and a profile card',
+    fn: async ({ srv, browser }) => {
+      const bob = await srv.chatter('bob');
+      bob.input('/join den');
+      await bob.chat('join', { room: 'den', from: 'bob' });
+      const page = await openPage(browser, srv);
+      await registerOnPage(page, 'webber', 'webpass1');
+      await page.waitForSelector('#mail li.empty');
+      bob.input('/quit');
+      bob.input('m');
+      bob.input('c');
+      bob.input('webber');
+      bob.input('Welcome aboard');
+      bob.input('glad you made it');
+      bob.input('.');
+      await bob.text(/Mail sent to webber/);
+      bob.input('q');
+      bob.input('c'); // back to #den, where he was
+      await bob.chat('join', { room: 'den', from: 'bob' });
+      await page.waitForSelector('#mail li.unread:has-text("Welcome aboard")');
+      eq(await page.textContent('#mail-unread'), '(1 new)', 'unread count in the panel');
+      await page.click('#menu button[data-key="C"]');
+      await page.waitForSelector('#rooms li:has-text("#den")');
+      const rooms = await page.$$eval('#rooms li', (ls) => ls.map((l) => l.innerText.replace(/\s+/g, ' ').trim()));
+      assert(rooms.includes('#lobby 1') && rooms.includes('#den 1'), 'both rooms with counts: ' + rooms);
+      assert(!(await screenText(page)).includes('Rooms:'), 'the page\'s own /rooms is not printed');
+      await page.click('#rooms li:has-text("#den")');
+      await waitScreen(page, /You are in #den/);
+      await page.click('#who-refresh');
+      await page.waitForSelector('#who li:has-text("bob")');
+      await page.click('#who li:has-text("bob")');
+      await page.waitForSelector('#profile:not([hidden]) dd:has-text("Online on node")');
+      eq(await page.textContent('#profile-card dd'), 'bob', 'the card is bob\'s');
+      await page.click('#mail li:has-text("Welcome aboard")'); // from chat: through the menus to the message
+      await waitScreen(page, /Subject: Welcome aboard\s+glad you made it/);
+      await page.waitForSelector('#mail li:not(.unread):has-text("Welcome aboard")');
+      eq(await page.textContent('#mail-unread'), '', 'read now');
+      eq(page.errors.length, 0, 'no page errors: ' + page.errors.join('; '));
+    },
+  },
 ];
