@@ -18,7 +18,7 @@ UNIT_BIN  = $(BUILD)/unit_tests
 # Run-time options for `make run`; override e.g. `make run ARGS="--ws-port 9000"`.
 ARGS ?=
 
-.PHONY: all deps test-deps fuzz-deps run test unit fuzz clean
+.PHONY: all deps test-deps fuzz-deps bench-deps run test unit fuzz bench clean
 all: deps $(BIN)
 
 deps:
@@ -50,6 +50,21 @@ unit: deps $(UNIT_BIN)
 
 test: test-deps $(BIN) $(UNIT_BIN)
 	@PARTYLINE_BUILD=$(BUILD) node tests/run.js
+
+# Benchmarks (scripts/bench): partyline against libwebsockets' mirror and a
+# Node `ws` server under one load generator; never part of `make test`.
+# BENCH=quick runs a short subset.
+LOADGEN = $(BUILD)/loadgen
+BENCH  ?=
+
+$(LOADGEN): scripts/bench/loadgen.c | $(BUILD)
+	$(CC) -O2 -Wall -Wextra -o $@ $< $(shell pkg-config --cflags --libs libwebsockets libuv libcrypto)
+
+bench-deps:
+	@sh scripts/deps.sh bench
+
+bench: bench-deps $(BIN) $(LOADGEN)
+	node scripts/bench/bench.js $(BENCH)
 
 # Fuzzing (libFuzzer, clang): each target runs FUZZ_SECONDS from its seed
 # corpus in tests/fuzz/corpus; new finds go to build-fuzz/corpus.

@@ -63,7 +63,7 @@ Msg *event_encode(cJSON *ev) {
     if (!*tx && !(flags & (MSG_BELL | MSG_PROMPT))) flags |= MSG_SILENT;
     char *json = cJSON_PrintUnformatted(ev);
     Msg *m = NULL;
-    if (json && json[0] == '{' && json[1] != '}') m = msg_new(json + 1, strlen(json + 1), tx, strlen(tx), flags);
+    if (json && json[0] == '{' && json[1] != '}') m = msg_new(json + 1, strlen(json + 1), flags);
     cJSON_free(json);
     cJSON_Delete(ev);
     return m;

@@ -1,25 +1,57 @@
 #include "msg.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
-Msg *msg_new(const char *body, size_t body_len, const char *text, size_t text_len, uint32_t flags) {
-    Msg *m = (Msg *)malloc(sizeof(Msg) + body_len + text_len + 2);
+Msg *msg_new(const char *body, size_t body_len, uint32_t flags) {
+    Msg *m = (Msg *)malloc(sizeof(Msg) + body_len + 1);
     if (!m) return NULL;
     m->refs = 1;
     m->target = 0;
     m->json_len = (uint32_t)body_len;
-    m->text_len = (uint32_t)text_len;
+    m->text_len = 0;
+    m->text = NULL;
     m->flags = flags;
     m->born_ns = uv_hrtime();
     memcpy(m->data, body, body_len);
     m->data[body_len] = 0;
-    if (text_len) memcpy(m->data + body_len + 1, text, text_len);
-    m->data[body_len + 1 + text_len] = 0;
     return m;
 }
 
+const char *msg_text(Msg *m, uint32_t *len) {
+    if (!m->text) {
+        // the body lacks its opening brace: parse a copy with it put back
+        char *json = (char *)malloc(m->json_len + 2);
+        cJSON *ev = NULL;
+        if (json) {
+            json[0] = '{';
+            memcpy(json + 1, m->data, m->json_len + 1);
+            ev = cJSON_ParseWithLength(json, m->json_len + 1);
+            free(json);
+        }
+        cJSON *t = cJSON_GetObjectItem(ev, "text");
+        const char *s = cJSON_IsString(t) ? t->valuestring : "";
+        size_t n = strlen(s);
+        m->text = (char *)malloc(n + 1);
+        if (m->text) {
+            memcpy(m->text, s, n + 1);
+            m->text_len = (uint32_t)n;
+        }
+        cJSON_Delete(ev);
+        if (!m->text) {
+            *len = 0;
+            return "";
+        }
+    }
+    *len = m->text_len;
+    return m->text;
+}
+
 void msg_unref(Msg *m) {
-    if (m && --m->refs == 0) free(m);
+    if (m && --m->refs == 0) {
+        free(m->text);
+        free(m);
+    }
 }

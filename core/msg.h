@@ -21,14 +21,18 @@ struct Msg {
     uint32_t refs;
     uint32_t target;   // id of the one connection it is for; 0 = every connection
     uint32_t json_len; // body bytes, from after '{' through the final '}'
-    uint32_t text_len;
+    uint32_t text_len; // of text, once decoded
     uint32_t flags;
+    char *text;        // the event's "text", decoded from the body on first use
     uint64_t born_ns;  // when it was made (uv_hrtime), for the fan-out latency
-    char data[];       // body, NUL, text, NUL
+    char data[];       // body, NUL
 };
 
-Msg *msg_new(const char *body, size_t body_len, const char *text, size_t text_len, uint32_t flags);
+Msg *msg_new(const char *body, size_t body_len, uint32_t flags);
 static inline const char *msg_json(const Msg *m) { return m->data; }
-static inline const char *msg_text(const Msg *m) { return m->data + m->json_len + 1; }
+// The event's "text" field, for terminals. Only telnet connections need it,
+// so it is decoded from the JSON when first asked for and kept: a session
+// held by WebSocket alone never stores its events' text twice.
+const char *msg_text(Msg *m, uint32_t *len);
 static inline void msg_ref(Msg *m) { m->refs++; }
 void msg_unref(Msg *m);

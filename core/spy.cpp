@@ -56,7 +56,7 @@ void spy_forget(const Session *s) {
         else i++;
 }
 
-void spy_copy(Session *target, const Msg *m) {
+void spy_copy(Session *target, Msg *m) {
     // silent events carry nothing to see (and `auth` carries the user's token);
     // copies are never copied again, so two sysops watching each other is fine
     if (m->flags & (MSG_SILENT | MSG_SPY | MSG_TYPING)) return;
@@ -65,11 +65,13 @@ void spy_copy(Session *target, const Msg *m) {
         if (l->target_sid != target->sid) continue;
         Session *w = session_by_sid(l->watcher_node, l->watcher_sid);
         if (!w) continue;
-        size_t plen = strlen(l->prefix), text_len = plen + m->text_len;
+        uint32_t inner_len;
+        const char *inner = msg_text(m, &inner_len);
+        size_t plen = strlen(l->prefix), text_len = plen + inner_len;
         char *text = (char *)malloc(text_len + 1);
         if (!text) return;
         memcpy(text, l->prefix, plen);
-        memcpy(text + plen, msg_text(m), m->text_len);
+        memcpy(text + plen, inner, inner_len);
         text[text_len] = 0;
         // the prefixed text for clients that just print text; cJSON escapes it
         cJSON *js = cJSON_CreateString(text);
@@ -98,7 +100,7 @@ void spy_copy(Session *target, const Msg *m) {
         cJSON_free(quoted);
         // shown as a plain line: the watcher is not being prompted or paged
         uint32_t flags = MSG_SPY | (m->flags & MSG_CHATTER);
-        Msg *copy = msg_new(body, (size_t)(p - body), text, text_len, flags);
+        Msg *copy = msg_new(body, (size_t)(p - body), flags);
         free(body);
         free(text);
         if (!copy) return;

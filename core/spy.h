@@ -17,4 +17,4 @@ uint32_t spy_target(const Session *watcher);
 // Drops every link s is part of (it is ending).
 void spy_forget(const Session *s);
 // Copies m, just pushed to target, to its watchers.
-void spy_copy(Session *target, const Msg *m);
+void spy_copy(Session *target, Msg *m);

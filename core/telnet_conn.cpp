@@ -39,7 +39,9 @@ static void on_line(void *ud, const char *line, size_t len) {
 static void render_missed(Conn *c, Telnet *t, bool color) {
     Msg *m = conn_missed_event(c);
     if (!m) return;
-    telnet_render(t, &g_out, msg_text(m), m->text_len, m->flags, color);
+    uint32_t tl;
+    const char *tx = msg_text(m, &tl);
+    telnet_render(t, &g_out, tx, tl, m->flags, color);
     msg_unref(m);
 }
 
@@ -63,7 +65,9 @@ int telnet_flush(Conn *c) {
             if (!m || (m->target && m->target != c->id) || (m->flags & MSG_TYPING)) continue;
             if (conn_skip_slow(c, m, seq, session_next_seq(s))) continue;
             if (c->missed) render_missed(c, t, color);
-            telnet_render(t, &g_out, msg_text(m), m->text_len, m->flags, color);
+            uint32_t tl;
+            const char *tx = msg_text(m, &tl);
+            telnet_render(t, &g_out, tx, tl, m->flags, color);
             g_stats.messages_out++;
             hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
         }

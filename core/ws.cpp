@@ -288,4 +288,6 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-const struct lws_protocols g_ws_protocol = {"partyline", cb_ws, sizeof(Conn), 0, 0, NULL, 0};
+// A 512-byte rx buffer instead of the default 4096 saves ~3.5 KB per idle
+// connection; bigger messages arrive in fragments, which ws_receive joins.
+const struct lws_protocols g_ws_protocol = {"partyline", cb_ws, sizeof(Conn), 512, 0, NULL, 0};

@@ -50,13 +50,14 @@ function pl.mail.event(s, text)
   return { type = "mail", unread = unread, messages = pl.array(list), text = text }
 end
 
--- At login: the inbox for clients, and the count of new messages.
+-- At login, when there is new mail: the count, and the inbox for clients.
 function pl.mail.announce(s)
   local n = pl.mail.unread(s.handle)
   local text = n > 0 and c("bright_green", "You have " .. n .. " new " .. (n == 1 and "message" or "messages") ..
     ".") .. " Read " .. (n == 1 and "it" or "them") .. " from the Mail menu." or nil
+  if n == 0 then return end -- nothing to say, and nothing held per idle session
   s:send(pl.mail.event(s, text))
-  if n > 0 then s:bell() end
+  s:bell()
 end
 
 -- Stores a message and tells the recipient if they are on. to is a handle

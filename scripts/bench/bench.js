@@ -1,0 +1,357 @@
+// make bench: runs every scenario against partyline and the two reference
+// servers (libwebsockets' mirror, a Node `ws` broadcast server) in one go,
+// with the same load generator (build/loadgen), and writes
+//   scripts/bench/results/latest.md    the table (also printed)
+//   scripts/bench/results/latest.json  every raw figure
+//   scripts/bench/results/plot.png     deliveries/s and p99 against users (gnuplot)
+// Server CPU comes from /proc/<pid>/stat over the measuring window, memory
+// from VmRSS / VmHWM. `node scripts/bench/bench.js quick` runs a short subset.
+'use strict';
+const { spawn, execFileSync } = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const OUT = path.join(__dirname, 'results');
+const LOADGEN = path.join(ROOT, 'build', 'loadgen');
+const QUICK = process.argv[2] === 'quick';
+const SECRET = 'bench-secret-' + process.pid;
+const TICK = os.constants ? 100 : 100; // USER_HZ on Linux
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+function cpuSeconds(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICK; // utime + stime
+}
+
+function memKiB(pid, key) {
+  const m = new RegExp(key + ':\\s+(\\d+) kB').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+async function waitPort(port, proc) {
+  for (let i = 0; i < 200; i++) {
+    if (proc.exitCode !== null) throw new Error('server exited early');
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); r(true); });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error('server never listened on ' + port);
+}
+
+// --- the servers under test
+// A port that was free a moment ago may be taken when the server binds it:
+// try again on another.
+async function startServer(kind, extra = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(kind, extra);
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      await sleep(500);
+    }
+  }
+}
+
+async function startServerOnce(kind, extra = {}) {
+  const port = await freePort();
+  let proc;
+  let dir = null;
+  if (kind === 'partyline') {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'partyline-bench-'));
+    const set = Object.assign({
+      jwt_secret: SECRET, rate_per_s: '0', max_conns_per_addr: '0', login_timeout_s: '0', idle_timeout_s: '0',
+      log_level: 'warn', queue_max: '256',
+    }, extra);
+    let tport = await freePort();
+    while (tport === port) tport = await freePort();
+    const args = ['--ws-port', port, '--telnet-port', tport, '--data', path.join(dir, 'var'),
+      '--scripts', path.join(ROOT, 'lua'), '--www', path.join(ROOT, 'etc', 'www')];
+    for (const [k, v] of Object.entries(set)) args.push('--set', `${k}=${v}`);
+    proc = spawn(path.join(ROOT, 'build', 'partyline'), args.map(String), { stdio: ['ignore', 'ignore', 'pipe'] });
+  } else if (kind === 'mirror') {
+    proc = spawn('libwebsockets-test-server', [`--port=${port}`, '-d', '0'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  } else {
+    proc = spawn(process.execPath, [path.join(__dirname, 'ws_server.js'), port], {
+      stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_PATH: path.join(ROOT, 'tests', 'node_modules') },
+    });
+  }
+  let log = '';
+  proc.stderr && proc.stderr.on('data', (d) => { log = (log + d).slice(-2000); });
+  try {
+    await waitPort(port, proc);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${kind}: ${e.message}\n${log}`);
+  }
+  await sleep(200);
+  return { kind, port, proc, dir, pid: proc.pid, baseRss: memKiB(proc.pid, 'VmRSS') };
+}
+
+async function stopServer(s) {
+  if (s.proc.exitCode === null) {
+    s.proc.kill('SIGTERM');
+    const t = setTimeout(() => s.proc.kill('SIGKILL'), 8000);
+    await new Promise((r) => s.proc.on('exit', r));
+    clearTimeout(t);
+  }
+  if (s.dir) fs.rmSync(s.dir, { recursive: true, force: true });
+}
+
+// Runs the load generator against s; during the window, onWindow(s) may act
+// (a reload). Returns the generator's figures plus the server's CPU and memory.
+function loadgen(s, args, onWindow) {
+  const base = ['--port', s.port, '--server', s.kind === 'node' ? 'plain' : s.kind,
+    '--path', s.kind === 'partyline' ? '/ws' : '/', '--secret', SECRET];
+  return new Promise((resolve, reject) => {
+    const g = spawn(LOADGEN, base.concat(args).map(String), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '', cpu0 = 0, cpu1 = 0, rss = 0;
+    g.stdout.on('data', (d) => { out += d; });
+    g.stderr.on('data', (d) => {
+      err += d;
+      if (/measuring/.test(d) && !cpu0) {
+        cpu0 = cpuSeconds(s.pid);
+        rss = memKiB(s.pid, 'VmRSS');
+        if (onWindow) onWindow(s);
+      }
+      if (/window over/.test(d)) cpu1 = cpuSeconds(s.pid);
+    });
+    g.on('exit', (code) => {
+      try {
+        const r = JSON.parse(out.trim().split('\n').pop());
+        if (!cpu1) cpu1 = cpuSeconds(s.pid);
+        r.cpu_s = cpu1 - cpu0;
+        r.rss_kib = rss;
+        r.hwm_kib = memKiB(s.pid, 'VmHWM');
+        r.base_rss_kib = s.baseRss;
+        resolve(r);
+      } catch (e) {
+        reject(new Error(`loadgen failed (${code}): ${err.slice(-500)}`));
+      }
+    });
+  });
+}
+
+const results = { machine: {}, runs: [] };
+function record(scenario, server, params, r) {
+  const row = Object.assign({ scenario, server }, params, r);
+  results.runs.push(row);
+  const lat = r.delivered ? ` p50 ${(r.p50_us / 1000).toFixed(1)} ms p99 ${(r.p99_us / 1000).toFixed(1)} ms` : '';
+  console.log(`  ${scenario} ${server} ${JSON.stringify(params)}: ${r.deliveries_per_s ? Math.round(r.deliveries_per_s) + ' deliveries/s' : ''}` +
+    `${lat} cpu ${r.cpu_s.toFixed(2)} s rss ${(r.rss_kib / 1024).toFixed(1)} MiB errors ${r.conn_errors} closed ${r.closed_unexpected}`);
+  return row;
+}
+
+const SERVERS = ['partyline', 'mirror', 'node'];
+const D = QUICK ? 3 : 8; // seconds of measuring per run
+// Lines per second per sender in the big room: 10 senders x 5/s is 50,000
+// deliveries/s at 1,000 users, which every server here carries without
+// saturating its core (at 10/s all three sit at 100% and CPU per delivery
+// stops saying anything).
+const RATE = 5;
+
+async function bigRoom() {
+  console.log(`big room: everyone in one room, 10 senders at ${RATE} lines/s each`);
+  const sizes = QUICK ? [250, 1000] : [250, 500, 1000, 2000];
+  for (const users of sizes) {
+    for (const kind of SERVERS) {
+      const s = await startServer(kind);
+      const r = await loadgen(s, ['--mode', 'chat', '--clients', users, '--senders', 10, '--rate', RATE, '--duration', D]);
+      record('bigroom', kind, { users }, r);
+      await stopServer(s);
+    }
+  }
+}
+
+async function smallRooms() {
+  const users = QUICK ? 2000 : 10000;
+  console.log(`many small rooms: ${users} users in rooms of 10, one sender per room at 1 line/s`);
+  for (const kind of ['partyline', 'node']) { // the mirror has no rooms
+    const s = await startServer(kind);
+    const r = await loadgen(s, ['--mode', 'chat', '--clients', users, '--room-size', 10, '--senders', users / 10,
+      '--rate', 1, '--duration', D]);
+    record('rooms', kind, { users }, r);
+    await stopServer(s);
+  }
+}
+
+async function idle() {
+  console.log('idle density: logged in (partyline: at the main menu), doing nothing');
+  const sizes = QUICK ? [1000] : [1000, 10000, 19800];
+  for (const users of sizes) {
+    for (const kind of SERVERS) {
+      const s = await startServer(kind);
+      const r = await loadgen(s, ['--mode', 'idle', '--menu', '--clients', users, '--duration', 2, '--concurrency', 500]);
+      r.per_session_kib = (r.rss_kib - r.base_rss_kib) / users;
+      record('idle', kind, { users }, r);
+      await stopServer(s);
+    }
+  }
+}
+
+async function scale() {
+  const users = QUICK ? 4000 : 19800;
+  console.log(`scale: ${users} logged-in users in rooms of 10 with chat flowing (1 line/s per room)`);
+  const s = await startServer('partyline');
+  const r = await loadgen(s, ['--mode', 'chat', '--clients', users, '--room-size', 10, '--senders', users / 10,
+    '--rate', 1, '--duration', D, '--concurrency', 300]);
+  record('scale', 'partyline', { users }, r);
+  await stopServer(s);
+}
+
+async function churn() {
+  console.log('churn: connect, log in (partyline: token), quit; 100 at a time');
+  for (const kind of SERVERS) {
+    const s = await startServer(kind);
+    const r = await loadgen(s, ['--mode', 'churn', '--clients', 400, '--concurrency', 100, '--duration', D]);
+    record('churn', kind, {}, r);
+    await stopServer(s);
+  }
+}
+
+async function reload() {
+  const users = QUICK ? 2000 : 10000;
+  console.log(`hot reload: ${users} users in chat rooms, three SIGHUP reloads during the window`);
+  const s = await startServer('partyline');
+  const r = await loadgen(s, ['--mode', 'idle', '--clients', users, '--room-size', 10, '--duration', 6, '--probe',
+    '--concurrency', 300], async (srv) => {
+    for (let i = 0; i < 3; i++) { await sleep(1500); srv.proc.kill('SIGHUP'); }
+  });
+  record('reload', 'partyline', { users }, r);
+  await stopServer(s);
+}
+
+async function logins() {
+  console.log('password logins (argon2id on the thread pool) at 200/s, with a probe timing the loop');
+  for (const [label, cost] of [['default cost (64 MiB, 2 passes)', {}], ['light cost (8 MiB, 1 pass)', { pwhash_mem_kb: '8192', pwhash_ops: '1' }]]) {
+    const s = await startServer('partyline', cost);
+    const r = await loadgen(s, ['--mode', 'login', '--clients', 400, '--concurrency', 200, '--rate', 200,
+      '--duration', D, '--warmup', 3, '--probe']);
+    record('logins', 'partyline', { cost: label }, r);
+    await stopServer(s);
+  }
+}
+
+// --- the report
+function ratio(a, b) { return b ? (a / b).toFixed(2) : 'n/a'; }
+
+function report() {
+  const runs = results.runs;
+  const find = (sc, sv, k, v) => runs.find((r) => r.scenario === sc && r.server === sv && (k ? r[k] === v : true));
+  const L = [];
+  const m = results.machine;
+  L.push(`Measured ${m.date} on ${m.cpus} × ${m.cpu} (${m.cores} cores), ${m.mem_gib} GiB, ${m.os}; ` +
+    'loopback, load generator on the same two cores. Ratios are partyline ÷ reference (lower is better for CPU, latency, memory).');
+  L.push('');
+  L.push(`| big room (10 senders × ${RATE} lines/s) | users | deliveries/s | p50 ms | p99 ms | p99.9 ms | server CPU µs / delivery | peak RSS MiB |`);
+  L.push('|---|---|---|---|---|---|---|---|');
+  for (const r of runs.filter((x) => x.scenario === 'bigroom')) {
+    L.push(`| ${r.server} | ${r.users} | ${Math.round(r.deliveries_per_s)} | ${(r.p50_us / 1000).toFixed(1)} | ${(r.p99_us / 1000).toFixed(1)} | ` +
+      `${(r.p999_us / 1000).toFixed(1)} | ${(r.cpu_s / r.delivered * 1e6).toFixed(2)} | ${(r.hwm_kib / 1024).toFixed(1)} |`);
+  }
+  L.push('');
+  L.push('| ratios at 1,000 users (big room) | CPU per delivery | p99 latency |');
+  L.push('|---|---|---|');
+  const p = find('bigroom', 'partyline', 'users', 1000);
+  for (const ref of ['mirror', 'node']) {
+    const q = find('bigroom', ref, 'users', 1000);
+    if (p && q) L.push(`| partyline ÷ ${ref} | ${ratio(p.cpu_s / p.delivered, q.cpu_s / q.delivered)} | ${ratio(p.p99_us, q.p99_us)} |`);
+  }
+  L.push('');
+  L.push('| other scenarios | server | figure | errors / unexpected closes |');
+  L.push('|---|---|---|---|');
+  for (const r of runs.filter((x) => x.scenario === 'rooms' || x.scenario === 'scale')) {
+    L.push(`| ${r.scenario === 'rooms' ? 'small rooms' : 'scale'}, ${r.users} users | ${r.server} | ${Math.round(r.deliveries_per_s)} deliveries/s, ` +
+      `p99 ${(r.p99_us / 1000).toFixed(1)} ms, ${(r.cpu_s / r.delivered * 1e6).toFixed(2)} µs CPU each, peak RSS ${(r.hwm_kib / 1024).toFixed(0)} MiB | ${r.conn_errors} / ${r.closed_unexpected} |`);
+  }
+  for (const r of runs.filter((x) => x.scenario === 'idle')) {
+    L.push(`| idle, ${r.users} sessions | ${r.server} | ${r.per_session_kib.toFixed(2)} KiB per session | ${r.conn_errors} / ${r.closed_unexpected} |`);
+  }
+  for (const r of runs.filter((x) => x.scenario === 'churn')) {
+    L.push(`| churn (connect${r.server === 'partyline' ? ', token login, quit' : ', close'}) | ${r.server} | ${r.churns_per_s.toFixed(0)} per second | ${r.conn_errors} / ${r.closed_unexpected} |`);
+  }
+  for (const r of runs.filter((x) => x.scenario === 'reload')) {
+    L.push(`| hot reload ×3, ${r.users} users | partyline | longest loop stall seen by the probe ${(r.probe_max_us / 1000).toFixed(1)} ms (p99 ${(r.probe_p99_us / 1000).toFixed(1)} ms) | ${r.conn_errors} / ${r.closed_unexpected} |`);
+  }
+  for (const r of runs.filter((x) => x.scenario === 'logins')) {
+    L.push(`| password logins at 200/s, ${r.cost} | partyline | ${r.logins_per_s.toFixed(0)} logins/s, slowest ${(r.login_max_us / 1000).toFixed(0)} ms; loop stall max ${(r.probe_max_us / 1000).toFixed(1)} ms (p99 ${(r.probe_p99_us / 1000).toFixed(1)} ms) | ${r.conn_errors} / ${r.closed_unexpected} |`);
+  }
+  const idleRatios = [];
+  for (const users of [1000, 10000, 19800]) {
+    const a = find('idle', 'partyline', 'users', users);
+    for (const ref of ['mirror', 'node']) {
+      const b = find('idle', ref, 'users', users);
+      if (a && b) idleRatios.push(`${users}: ÷${ref} ${ratio(a.per_session_kib, b.per_session_kib)}`);
+    }
+  }
+  if (idleRatios.length) { L.push(''); L.push('Idle memory ratios (partyline ÷ reference): ' + idleRatios.join(', ') + '.'); }
+  return L.join('\n');
+}
+
+function plot() {
+  const rows = results.runs.filter((r) => r.scenario === 'bigroom');
+  const dat = path.join(OUT, 'bigroom.dat');
+  const lines = ['# users ' + SERVERS.map((s) => `${s}_dps ${s}_p99ms`).join(' ')];
+  for (const users of [...new Set(rows.map((r) => r.users))]) {
+    lines.push([users].concat(SERVERS.flatMap((s) => {
+      const r = rows.find((x) => x.users === users && x.server === s);
+      return r ? [Math.round(r.deliveries_per_s), (r.p99_us / 1000).toFixed(2)] : ['?', '?'];
+    })).join(' '));
+  }
+  fs.writeFileSync(dat, lines.join('\n') + '\n');
+  const gp = `set terminal pngcairo size 1000,420 font ",10"
+set output '${path.join(OUT, 'plot.png')}'
+set multiplot layout 1,2 title "Big room: 10 senders x ${RATE} lines/s (loopback, 2 cores)"
+set xlabel "users in the room"; set grid; set key top left
+set ylabel "deliveries per second"
+plot '${dat}' using 1:2 with linespoints title "partyline", '' using 1:4 with linespoints title "lws mirror", '' using 1:6 with linespoints title "node ws"
+set ylabel "p99 latency (ms)"; set logscale y
+plot '${dat}' using 1:3 with linespoints title "partyline", '' using 1:5 with linespoints title "lws mirror", '' using 1:7 with linespoints title "node ws"
+unset multiplot
+`;
+  try {
+    execFileSync('gnuplot', [], { input: gp });
+  } catch (e) {
+    execFileSync('gnuplot', [], { input: gp.replace('pngcairo', 'png') });
+  }
+}
+
+async function main() {
+  fs.mkdirSync(OUT, { recursive: true });
+  const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  results.machine = {
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    cpu: cpu ? cpu[1] : 'unknown CPU', cpus: 1, cores: os.cpus().length,
+    mem_gib: Math.round(os.totalmem() / 2 ** 30), os: fs.readFileSync('/etc/os-release', 'utf8').match(/PRETTY_NAME="(.*)"/)[1],
+    fd_limit: Number(execFileSync('sh', ['-c', 'ulimit -n']).toString()),
+  };
+  await bigRoom();
+  await smallRooms();
+  await idle();
+  await scale();
+  await churn();
+  await reload();
+  await logins();
+  const table = report();
+  fs.writeFileSync(path.join(OUT, 'latest.json'), JSON.stringify(results, null, 1) + '\n');
+  fs.writeFileSync(path.join(OUT, 'latest.md'), table + '\n');
+  plot();
+  console.log('\n' + table);
+  console.log(`\nwritten: ${path.relative(ROOT, OUT)}/latest.md, latest.json, plot.png`);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
