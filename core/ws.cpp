@@ -124,13 +124,24 @@ static int write_missed(Conn *c, uint64_t seq) {
     return rc;
 }
 
+// Bytes written in one WRITEABLE callback before asking whether the socket
+// is choked: lws_send_pipe_choked() is a poll() system call, and asking before
+// every event cost more than the write itself (perf: one poll per delivery).
+// The callback means the socket took writes a moment ago, and anything the
+// kernel does not take, lws keeps and sends first.
+#define WS_BATCH_BYTES 16384
+
 int ws_flush(Conn *c) {
     Session *s = c->session;
     if (s && c->hello_due && write_hello(c) < 0) return -1;
+    size_t batch = 0;
     while (s && c->cursor < session_next_seq(s) && !(c->closing && c->close_code == CLOSE_TOO_SLOW)) {
-        if (lws_send_pipe_choked(c->wsi)) {
-            conn_wake(c);
-            return 0;
+        if (batch >= WS_BATCH_BYTES) {
+            batch = 0;
+            if (lws_send_pipe_choked(c->wsi)) {
+                conn_wake(c);
+                return 0;
+            }
         }
         uint64_t seq = c->cursor++;
         Msg *m = session_event_at(s, seq);
@@ -138,6 +149,7 @@ int ws_flush(Conn *c) {
         if (conn_skip_slow(c, m, seq, session_next_seq(s))) continue;
         if (c->missed && write_missed(c, seq - 1) < 0) return -1;
         if (write_event(c, m, seq) < 0) return -1;
+        batch += m->json_len + 24;
         hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
     }
     if (c->missed && write_missed(c, c->cursor - 1) < 0) return -1;

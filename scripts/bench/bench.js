@@ -217,7 +217,7 @@ async function churn() {
   console.log('churn: connect, log in (partyline: token), quit; 100 at a time');
   for (const kind of SERVERS) {
     const s = await startServer(kind);
-    const r = await loadgen(s, ['--mode', 'churn', '--clients', 400, '--concurrency', 100, '--duration', D]);
+    const r = await loadgen(s, ['--mode', 'churn', '--clients', 400, '--concurrency', 100, '--rate', 0, '--duration', D]);
     record('churn', kind, {}, r);
     await stopServer(s);
   }

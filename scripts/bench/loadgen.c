@@ -159,9 +159,10 @@ static void start_client(Client *c) {
     c->state = C_CONNECTING;
     c->setup_step = 0;
     c->started_ns = now_ns();
-    g_inflight++;
+    int counted = !c->is_probe; /* the probe is not part of the setup */
+    g_inflight += counted;
     if (!lws_client_connect_via_info(&i)) {
-        g_inflight--;
+        g_inflight -= counted;
         g_conn_errors++;
         c->state = C_DONE;
     }
@@ -347,7 +348,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (c) {
             g_conn_errors++;
-            if (c->state != C_READY) g_inflight--;
+            if (c->state != C_READY && !c->is_probe) g_inflight--;
             c->state = C_DONE;
             c->wsi = NULL;
         }
@@ -355,6 +356,12 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (c) {
             int churn_end = (O.mode == MODE_CHURN || O.mode == MODE_LOGIN) && c->setup_step >= 100;
+            if (c->is_probe) {
+                if (g_phase < 4) g_closed_unexpected++;
+                c->state = C_DONE;
+                c->wsi = NULL;
+                return 0;
+            }
             if (c->state == C_READY) g_ready--;
             else if (c->state == C_CONNECTING || c->state == C_OPEN) g_inflight--;
             if (!churn_end && g_phase < 4) g_closed_unexpected++;
@@ -422,7 +429,11 @@ static void tick(uv_timer_t *t) {
         fprintf(stderr, "loadgen: measuring for %.0f s\n", O.duration);
     }
     if (g_phase == 2 && O.mode == MODE_CHAT) {
-        g_send_credit += O.rate * O.senders * 0.001 * 1; /* the timer runs every 1 ms */
+        /* by the clock, not by ticks: a 1 ms timer fires less often than that */
+        static uint64_t last_send_ns;
+        if (!last_send_ns) last_send_ns = g_window_start;
+        g_send_credit += O.rate * O.senders * (double)(now - last_send_ns) / 1e9;
+        last_send_ns = now;
         int n = (int)g_send_credit;
         g_send_credit -= n;
         static int next_sender;
