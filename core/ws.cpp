@@ -127,8 +127,8 @@ static int write_missed(Conn *c, uint64_t seq) {
 // Bytes written in one WRITEABLE callback before asking whether the socket
 // is choked: lws_send_pipe_choked() is a poll() system call, and asking before
 // every event cost more than the write itself (perf: one poll per delivery).
-// The callback means the socket took writes a moment ago, and anything the
-// kernel does not take, lws keeps and sends first.
+// The callback means the socket took writes a moment ago; a write the kernel
+// did not take whole shows in lws_partial_buffered(), which costs nothing.
 #define WS_BATCH_BYTES 16384
 
 int ws_flush(Conn *c) {
@@ -136,13 +136,13 @@ int ws_flush(Conn *c) {
     if (s && c->hello_due && write_hello(c) < 0) return -1;
     size_t batch = 0;
     while (s && c->cursor < session_next_seq(s) && !(c->closing && c->close_code == CLOSE_TOO_SLOW)) {
-        if (batch >= WS_BATCH_BYTES) {
-            batch = 0;
-            if (lws_send_pipe_choked(c->wsi)) {
-                conn_wake(c);
-                return 0;
-            }
+        // lws_partial_buffered() is a flag: the kernel did not take the last
+        // write whole, and lws must send the rest before anything else
+        if (lws_partial_buffered(c->wsi) || (batch >= WS_BATCH_BYTES && lws_send_pipe_choked(c->wsi))) {
+            conn_wake(c);
+            return 0;
         }
+        if (batch >= WS_BATCH_BYTES) batch = 0;
         uint64_t seq = c->cursor++;
         Msg *m = session_event_at(s, seq);
         if (!m || (m->target && m->target != c->id) || ((m->flags & MSG_TYPING) && !c->typing)) continue;
