@@ -275,8 +275,6 @@ static void on_rx(Client *c, const char *in, size_t len) {
         return;
     }
     if (c->state == C_OPEN && O.server == SRV_PARTYLINE) {
-        char want[96], handle[32];
-        handle_of(c, handle, sizeof handle);
         if (O.mode == MODE_LOGIN || O.mode == MODE_CHURN) { /* at the main menu */
             if (memmem(in, len, "\"type\":\"menu\"", 13)) became_ready(c);
             if (O.mode == MODE_LOGIN && memmem(in, len, "\"handle_taken\"", 14)) {
@@ -290,7 +288,6 @@ static void on_rx(Client *c, const char *in, size_t len) {
         /* the answer to the unknown request sent after the setup lines:
          * requests are handled in order, so the joins are done by then (a
          * join line itself may be skipped as chatter by a busy server) */
-        (void)want;
         if (memmem(in, len, "\"bad_request\"", 13)) became_ready(c);
         return;
     }

@@ -9,9 +9,7 @@ exports.setup = async (t) => ({ srv: await Server.start(t.opts) });
 const inMail = (c) => c.waitFor((e) => e.type === 'menu' && e.id === 'mail', 'the mail menu');
 
 async function login(srv, handle, password) {
-  const c = await srv.ws();
-  await c.waitFor((e) => e.type === 'prompt');
-  c.send({ type: 'login', handle, password });
+  const c = await srv.login(handle, password);
   await c.waitFor((e) => e.type === 'auth', 'auth for ' + handle);
   return c;
 }

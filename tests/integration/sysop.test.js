@@ -25,9 +25,7 @@ exports.tests = [
       a.input('/quit');
       a.input('g');
       await a.closedP;
-      const again = await srv.ws();
-      await again.waitFor((e) => e.type === 'prompt');
-      again.send({ type: 'login', handle: 'alice', password: a.password });
+      const again = await srv.login('alice', a.password);
       eq((await again.waitFor((e) => e.type === 'auth')).sysop, false, 'still not a sysop');
     },
   },
@@ -69,9 +67,7 @@ exports.tests = [
       assert(/banned from this system until \d{4}-\d\d-\d\d \d\d:\d\d UTC: spamming the lobby/.test(bye.text), bye.text);
       await b.closedP;
       await root.text(/bob banned until .*: spamming the lobby \(1 node disconnected\)/);
-      const again = await srv.ws();
-      await again.waitFor((e) => e.type === 'prompt');
-      again.send({ type: 'login', handle: 'bob', password: b.password });
+      const again = await srv.login('bob', b.password);
       eq((await again.waitFor((e) => e.type === 'bye')).reason, 'banned', 'refused at login');
       await again.closedP;
       const byToken = await srv.ws('?token=' + token);
@@ -80,18 +76,14 @@ exports.tests = [
       assert(/handle\s+bob\s+until .*root\s+spamming the lobby/.test(strip((await root.text(/Kind/)).text)), 'listed');
       root.input('/unban bob');
       await root.text(/bob is no longer banned/);
-      const back = await srv.ws();
-      await back.waitFor((e) => e.type === 'prompt');
-      back.send({ type: 'login', handle: 'bob', password: b.password });
+      const back = await srv.login('bob', b.password);
       await back.waitFor((e) => e.type === 'menu' && e.id === 'main', 'bob is back');
       root.input('/unban bob');
       await root.text(/bob is not banned/);
       root.input('/ban bob 1s');
       await back.waitFor((e) => e.type === 'bye' && e.reason === 'banned');
       await sleep(1100);
-      const later = await srv.ws();
-      await later.waitFor((e) => e.type === 'prompt');
-      later.send({ type: 'login', handle: 'bob', password: b.password });
+      const later = await srv.login('bob', b.password);
       await later.waitFor((e) => e.type === 'menu' && e.id === 'main', 'the 1 s ban ran out');
       await srv.waitLog(/"event":"ban".*root banned bob until .*: spamming the lobby/);
       await srv.waitLog(/"event":"ban".*root lifted the ban on bob/);
@@ -180,9 +172,7 @@ exports.tests = [
       a.input('/quit');
       a.input('g');
       await a.closedP;
-      const again = await srv.ws();
-      await again.waitFor((e) => e.type === 'prompt');
-      again.send({ type: 'login', handle: 'alice', password: a.password });
+      const again = await srv.login('alice', a.password);
       eq((await again.waitFor((e) => e.type === 'auth')).sysop, true, 'kept in the database');
       root.input('/sysop alice off');
       await root.text(/alice is no longer a sysop/);

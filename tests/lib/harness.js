@@ -127,6 +127,15 @@ class Server {
     return c;
   }
 
+  // An existing account logging in on a new connection; returns at once
+  // after sending, so the caller sees every event that follows (auth, or bye).
+  async login(handle, password) {
+    const c = await this.ws();
+    await c.waitFor((e) => e.type === 'prompt', 'login prompt');
+    c.send({ type: 'login', handle, password });
+    return c;
+  }
+
   // A user already in chat (in the lobby).
   async chatter(handle) {
     const c = await this.user(handle);
