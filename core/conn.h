@@ -21,6 +21,7 @@ struct Conn {
     bool typing;      // opted in to typing events
     bool hello_due;   // `hello` is written before anything else in the stream
     bool resumed;     // ...and says the stream continues an older session
+    bool flushing;    // inside conn_flush: no direct write may cut in
     uint16_t close_code; // WebSocket close code once closing (0 = 1000)
     uint64_t cursor;  // next seq of the session to write
     float rate_tokens; // input rate limit (limits.cpp)
@@ -38,6 +39,9 @@ extern uint32_t g_conn_count;
 uint32_t conn_next_id(void);
 // Asks lws for one WRITEABLE callback; cheap to call repeatedly.
 void conn_wake(Conn *c);
+// c has a new event: written at once when nothing is waiting before it,
+// else on the next WRITEABLE callback.
+void conn_deliver(Conn *c);
 // Writes what the session holds for c; returns -1 when c must close now.
 int conn_flush(Conn *c);
 // Close after the queue is written.

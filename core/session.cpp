@@ -152,7 +152,7 @@ void session_push(Session *s, Msg *m) {
     s->ring[session_next_seq(s) & (s->ring_cap - 1)] = m;
     s->count++;
     for (Conn *c = s->conns; c; c = c->next)
-        if (conn_wants(c, m)) conn_wake(c);
+        if (conn_wants(c, m)) conn_deliver(c);
     if (g_spy_count) spy_copy(s, m);
 }
 

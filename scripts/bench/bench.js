@@ -17,6 +17,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(__dirname, 'results');
 const LOADGEN = path.join(ROOT, 'build', 'loadgen');
 const QUICK = process.argv[2] === 'quick';
+// `bench.js only bigroom,idle [partyline,mirror]`: those scenarios (and
+// servers) alone, printed but not written to results/: for measuring a change.
+const ONLY = process.argv[2] === 'only' ? process.argv[3].split(',') : null;
 const SECRET = 'bench-secret-' + process.pid;
 const TICK = os.constants ? 100 : 100; // USER_HZ on Linux
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -156,7 +159,8 @@ function record(scenario, server, params, r) {
   return row;
 }
 
-const SERVERS = ['partyline', 'mirror', 'node'];
+const ALL_SERVERS = ['partyline', 'mirror', 'node'];
+const SERVERS = ONLY && process.argv[4] ? process.argv[4].split(',') : ALL_SERVERS;
 const D = QUICK ? 3 : 8; // seconds of measuring per run
 // Lines per second per sender in the big room: 10 senders x 5/s is 50,000
 // deliveries/s at 1,000 users, which every server here carries without
@@ -180,7 +184,7 @@ async function bigRoom() {
 async function smallRooms() {
   const users = QUICK ? 2000 : 10000;
   console.log(`many small rooms: ${users} users in rooms of 10, one sender per room at 1 line/s`);
-  for (const kind of ['partyline', 'node']) { // the mirror has no rooms
+  for (const kind of SERVERS.filter((k) => k !== 'mirror')) { // the mirror has no rooms
     const s = await startServer(kind);
     const r = await loadgen(s, ['--mode', 'chat', '--clients', users, '--room-size', 10, '--senders', users / 10,
       '--rate', 1, '--duration', D]);
@@ -339,13 +343,12 @@ async function main() {
     mem_gib: Math.round(os.totalmem() / 2 ** 30), os: fs.readFileSync('/etc/os-release', 'utf8').match(/PRETTY_NAME="(.*)"/)[1],
     fd_limit: Number(execFileSync('sh', ['-c', 'ulimit -n']).toString()),
   };
-  await bigRoom();
-  await smallRooms();
-  await idle();
-  await scale();
-  await churn();
-  await reload();
-  await logins();
+  const scenarios = { bigroom: bigRoom, rooms: smallRooms, idle, scale, churn, reload, logins };
+  if (ONLY) {
+    for (const name of ONLY) await scenarios[name]();
+    return;
+  }
+  for (const run of Object.values(scenarios)) await run();
   const table = report();
   fs.writeFileSync(path.join(OUT, 'latest.json'), JSON.stringify(results, null, 1) + '\n');
   fs.writeFileSync(path.join(OUT, 'latest.md'), table + '\n');
