@@ -9,6 +9,7 @@
 #include "accounts.h"
 #include "config.h"
 #include "event.h"
+#include "hashpool.h"
 #include "jwt.h"
 #include "limits.h"
 #include "stats.h"
@@ -26,7 +27,7 @@ static uv_loop_t *g_loop;
 static char g_dummy_hash[crypto_pwhash_STRBYTES];
 
 struct AuthWork {
-    uv_work_t req;
+    HashJob job;         // first: a HashJob* is an AuthWork*
     uv_timer_t delay;    // a failure's answer waits here (slow-down)
     const char *code;    // the failure to answer with
     uint32_t node, sid, reply_conn;
@@ -63,8 +64,8 @@ static void fail(Session *s, uint32_t reply_conn, const char *code) {
     else lua_hook("login_failed", s, code);
 }
 
-static void work(uv_work_t *req) {
-    AuthWork *w = (AuthWork *)req->data;
+static void work(HashJob *job) {
+    AuthWork *w = (AuthWork *)job;
     if (w->kind == AUTH_CHANGE) {
         w->ok = crypto_pwhash_str_verify(w->acct.hash, w->password, strlen(w->password)) == 0 &&
                 crypto_pwhash_str(w->acct.hash, w->new_password, strlen(w->new_password), g_cfg.pwhash_ops,
@@ -94,16 +95,16 @@ static void answer_failure(uv_timer_t *t) {
     uv_close((uv_handle_t *)&w->delay, work_free);
 }
 
-static void done(uv_work_t *req, int status) {
-    AuthWork *w = (AuthWork *)req->data;
-    Session *s = session_by_sid(w->node, w->sid);
+static void done(HashJob *job) {
+    AuthWork *w = (AuthWork *)job;
+    Session *s = job->ran ? session_by_sid(w->node, w->sid) : NULL;
     if (!s) {
         free(w);
         return;
     }
     if (w->kind == AUTH_CHANGE) {
         s->auth_busy = false;
-        const char *result = status == 0 && w->ok && account_set_hash(w->acct.id, w->acct.hash) == 0 ? "ok" : "bad_login";
+        const char *result = w->ok && account_set_hash(w->acct.id, w->acct.hash) == 0 ? "ok" : "bad_login";
         log_event(LOG_INFO, "password_change", s->node, s->addr, "%s: %s", s->handle,
                   strcmp(result, "ok") ? "refused (wrong password)" : "changed");
         free(w);
@@ -112,9 +113,9 @@ static void done(uv_work_t *req, int status) {
         return;
     }
     const char *code = NULL;
-    if (status != 0 || !w->ok) {
+    if (!w->ok) {
         code = w->kind == AUTH_LOGIN ? "bad_login" : "weak_password";
-        if (status == 0 && w->kind == AUTH_REGISTER) log_error("hash_error", "password hashing failed (out of memory?)");
+        if (w->kind == AUTH_REGISTER) log_error("hash_error", "password hashing failed (out of memory?)");
     } else if (w->kind == AUTH_REGISTER) {
         int rc = account_create(w->acct.handle, w->acct.hash, &w->acct.id);
         if (rc == 1) code = "handle_taken";
@@ -146,6 +147,20 @@ static void done(uv_work_t *req, int status) {
     session_replay_typeahead(s);
 }
 
+// Hands w to the hashing threads; false (w freed) when thousands already wait.
+static bool submit(Session *s, AuthWork *w) {
+    w->job.run = work;
+    w->job.done = done;
+    if (!hashpool_submit(&w->job)) {
+        log_event(LOG_WARN, "auth_busy", s->node, s->addr, "password hashing queue is full");
+        sodium_memzero(w, sizeof *w);
+        free(w);
+        return false;
+    }
+    s->auth_busy = true;
+    return true;
+}
+
 void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *handle, const char *password) {
     if (s->handle[0]) return fail(s, reply_conn, "logged_in");
     if (s->auth_busy) return fail(s, reply_conn, "busy");
@@ -164,7 +179,6 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
     w->sid = s->sid;
     w->reply_conn = reply_conn;
     w->kind = kind;
-    w->req.data = w;
     size_t plen = strlen(password);
     if (kind == AUTH_REGISTER) {
         const char *code = NULL;
@@ -187,8 +201,7 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
         }
     }
     snprintf(w->password, sizeof w->password, "%s", plen > PASSWORD_MAX ? "" : password);
-    s->auth_busy = true;
-    uv_queue_work(g_loop, &w->req, work, done);
+    if (!submit(s, w)) fail(s, reply_conn, "busy");
 }
 
 void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
@@ -207,11 +220,9 @@ void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
     w->node = s->node;
     w->sid = s->sid;
     w->kind = AUTH_CHANGE;
-    w->req.data = w;
     snprintf(w->password, sizeof w->password, "%s", strlen(old_pw) > PASSWORD_MAX ? "" : old_pw);
     snprintf(w->new_password, sizeof w->new_password, "%s", new_pw);
-    s->auth_busy = true;
-    uv_queue_work(g_loop, &w->req, work, done);
+    if (!submit(s, w)) lua_hook("password_changed", s, "busy");
 }
 
 void auth_token_login(Session *s, const char *handle) {
@@ -234,12 +245,14 @@ cJSON *auth_event(const Session *s) {
     return ev;
 }
 
-void auth_init(uv_loop_t *loop) {
+int auth_init(uv_loop_t *loop) {
     g_loop = loop;
+    if (hashpool_start(loop, g_cfg.hash_threads)) return -1;
     char pw[32];
     randombytes_buf(pw, sizeof pw - 1);
     for (size_t i = 0; i < sizeof pw - 1; i++) pw[i] = (char)('a' + (unsigned char)pw[i] % 26);
     pw[sizeof pw - 1] = 0;
     if (crypto_pwhash_str(g_dummy_hash, pw, strlen(pw), g_cfg.pwhash_ops, g_cfg.pwhash_mem) != 0)
         log_warn("hash_error", "could not make the dummy password hash");
+    return 0;
 }

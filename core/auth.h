@@ -1,4 +1,5 @@
-// Logging in and registering: checks on the loop, hashing on the thread pool.
+// Logging in and registering: checks on the loop, hashing on the hashing
+// threads (hashpool.h).
 #pragma once
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -21,4 +22,5 @@ void auth_change_password(Session *s, const char *old_pw, const char *new_pw);
 void auth_token_login(Session *s, const char *handle);
 // The `auth` event for s, with a fresh token when tokens are enabled.
 cJSON *auth_event(const Session *s);
-void auth_init(uv_loop_t *loop);
+// Starts the hashing threads; -1 when they cannot start.
+int auth_init(uv_loop_t *loop);

@@ -79,6 +79,7 @@ static const Key g_keys[] = {
     {"login_attempts", I(login_attempts, 1, 1000)},
     {"pwhash_ops", K_ULONG, offsetof(Config, pwhash_ops), 0, 1, 100},
     {"pwhash_mem_kb", K_KB, offsetof(Config, pwhash_mem), 0, 8, 4 * 1024 * 1024},
+    {"hash_threads", I(hash_threads, 0, 64)},
     {"log_level", S(log_level)},
     {"log_json", K_BOOL, offsetof(Config, log_json), 0, 0, 0},
     {"log_file", S(log_file)},

@@ -25,6 +25,7 @@ struct Config {
     int login_attempts;     // failed logins a session may make before `throttled`
     unsigned long pwhash_ops;
     size_t pwhash_mem;      // bytes
+    int hash_threads;       // password hashing threads; 0 = one per CPU
     char log_level[16];
     bool log_json;          // JSON lines (default) or plain text
     char log_file[512];     // empty = stderr

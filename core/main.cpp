@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "config.h"
 #include "conn.h"
+#include "hashpool.h"
 #include "limits.h"
 #include "log.h"
 #include "lua_host.h"
@@ -49,6 +50,7 @@ static void finish_stop(void) {
     uv_close((uv_handle_t *)&g_sigterm, NULL);
     lua_host_stop_watching();
     sessions_stop_timers();
+    hashpool_stop();
     server_stop();
 }
 
@@ -182,7 +184,7 @@ int main(int argc, char **argv) {
     raise_fd_limit();
     uv_loop_init(&g_loop);
     sessions_init(&g_loop);
-    auth_init(&g_loop);
+    if (auth_init(&g_loop)) return 1;
 
     char err[2048];
     if (accounts_open(g_cfg.data_dir, err, sizeof err)) {
@@ -213,6 +215,7 @@ int main(int argc, char **argv) {
 
     uv_run(&g_loop, UV_RUN_DEFAULT);
 
+    hashpool_free();
     server_free();
     sessions_free_all();
     lua_host_close();

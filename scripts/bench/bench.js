@@ -155,7 +155,9 @@ function record(scenario, server, params, r) {
   results.runs.push(row);
   const lat = r.delivered ? ` p50 ${(r.p50_us / 1000).toFixed(1)} ms p99 ${(r.p99_us / 1000).toFixed(1)} ms` : '';
   console.log(`  ${scenario} ${server} ${JSON.stringify(params)}: ${r.deliveries_per_s ? Math.round(r.deliveries_per_s) + ' deliveries/s' : ''}` +
-    `${lat} cpu ${r.cpu_s.toFixed(2)} s rss ${(r.rss_kib / 1024).toFixed(1)} MiB errors ${r.conn_errors} closed ${r.closed_unexpected}`);
+    `${lat}${r.logins_per_s ? ` ${r.logins_per_s.toFixed(0)} logins/s` : ''}` +
+    `${r.probe_max_us ? ` loop stall max ${(r.probe_max_us / 1000).toFixed(1)} ms p99 ${(r.probe_p99_us / 1000).toFixed(1)} ms` : ''}` +
+    `${r.per_session_kib ? ` ${r.per_session_kib.toFixed(2)} KiB/session` : ''} cpu ${r.cpu_s.toFixed(2)} s rss ${(r.rss_kib / 1024).toFixed(1)} MiB errors ${r.conn_errors} closed ${r.closed_unexpected}`);
   return row;
 }
 
