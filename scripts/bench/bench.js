@@ -115,13 +115,37 @@ async function stopServer(s) {
   if (s.dir) fs.rmSync(s.dir, { recursive: true, force: true });
 }
 
+function loadgenArgs(s, args) {
+  return ['--port', s.port, '--server', s.kind === 'node' ? 'plain' : s.kind,
+    '--path', s.kind === 'partyline' ? '/ws' : '/', '--secret', SECRET].concat(args).map(String);
+}
+
+// The probe runs as a load generator of its own, started when the window
+// opens: inside the loaded generator its round trips would also time that
+// generator's own loop, busy with hundreds of clients.
+function probe(s, seconds) {
+  return new Promise((resolve) => {
+    const g = spawn(LOADGEN, loadgenArgs(s, ['--mode', 'idle', '--clients', 1, '--duration', seconds, '--probe']),
+      { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    g.stdout.on('data', (d) => { out += d; });
+    g.on('exit', () => {
+      try { resolve(JSON.parse(out.trim().split('\n').pop())); } catch (e) { resolve({}); }
+    });
+  });
+}
+
 // Runs the load generator against s; during the window, onWindow(s) may act
-// (a reload). Returns the generator's figures plus the server's CPU and memory.
+// (a reload). Returns the generator's figures plus the server's CPU and memory;
+// `--probe` in args times the server's loop from a separate process.
 function loadgen(s, args, onWindow) {
-  const base = ['--port', s.port, '--server', s.kind === 'node' ? 'plain' : s.kind,
-    '--path', s.kind === 'partyline' ? '/ws' : '/', '--secret', SECRET];
+  const probing = args.includes('--probe');
+  args = args.filter((a) => a !== '--probe');
+  const dIdx = args.indexOf('--duration');
+  const window = dIdx >= 0 ? Number(args[dIdx + 1]) : 10;
   return new Promise((resolve, reject) => {
-    const g = spawn(LOADGEN, base.concat(args).map(String), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let probed = null;
+    const g = spawn(LOADGEN, loadgenArgs(s, args), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '', cpu0 = 0, cpu1 = 0, rss = 0;
     g.stdout.on('data', (d) => { out += d; });
     g.stderr.on('data', (d) => {
@@ -129,13 +153,18 @@ function loadgen(s, args, onWindow) {
       if (/measuring/.test(d) && !cpu0) {
         cpu0 = cpuSeconds(s.pid);
         rss = memKiB(s.pid, 'VmRSS');
+        if (probing) probed = probe(s, Math.max(1, window - 1));
         if (onWindow) onWindow(s);
       }
       if (/window over/.test(d)) cpu1 = cpuSeconds(s.pid);
     });
-    g.on('exit', (code) => {
+    g.on('exit', async (code) => {
       try {
         const r = JSON.parse(out.trim().split('\n').pop());
+        if (probed) {
+          const p = await probed;
+          for (const k of ['probe_n', 'probe_p99_us', 'probe_max_us']) r[k] = p[k];
+        }
         if (!cpu1) cpu1 = cpuSeconds(s.pid);
         r.cpu_s = cpu1 - cpu0;
         r.rss_kib = rss;
@@ -242,7 +271,7 @@ async function reload() {
 }
 
 async function logins() {
-  console.log('password logins (argon2id on the thread pool) at 200/s, with a probe timing the loop');
+  console.log('password logins (argon2id on the hashing threads) at 200/s, with a probe timing the loop');
   for (const [label, cost] of [['default cost (64 MiB, 2 passes)', {}], ['light cost (8 MiB, 1 pass)', { pwhash_mem_kb: '8192', pwhash_ops: '1' }]]) {
     const s = await startServer('partyline', cost);
     const r = await loadgen(s, ['--mode', 'login', '--clients', 400, '--concurrency', 200, '--rate', 200,
