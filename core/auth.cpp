@@ -232,11 +232,11 @@ void auth_token_login(Session *s, const char *handle) {
     log_event(LOG_INFO, "login", s->node, s->addr, "logged in by token as %s", s->handle);
 }
 
-cJSON *auth_event(const Session *s) {
+cJSON *auth_event(const Session *s, bool with_token) {
     cJSON *ev = event_new("auth");
     cJSON_AddStringToObject(ev, "handle", s->handle);
     cJSON_AddBoolToObject(ev, "sysop", s->sysop);
-    if (g_cfg.jwt_secret[0]) {
+    if (with_token && g_cfg.jwt_secret[0]) {
         char tok[JWT_MAX];
         int64_t now = (int64_t)(text_now_ms() / 1000);
         if (jwt_issue(s->handle, now + g_cfg.token_ttl_s, now, g_cfg.jwt_secret, tok, sizeof tok) > 0)

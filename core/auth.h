@@ -20,7 +20,7 @@ void auth_change_password(Session *s, const char *old_pw, const char *new_pw);
 // Logs s in as the handle a verified token named (its account, if any,
 // gives the display case and sysop flag).
 void auth_token_login(Session *s, const char *handle);
-// The `auth` event for s, with a fresh token when tokens are enabled.
-cJSON *auth_event(const Session *s);
+// The `auth` event for s; with_token adds a fresh token when tokens are enabled.
+cJSON *auth_event(const Session *s, bool with_token);
 // Starts the hashing threads; -1 when they cannot start.
 int auth_init(uv_loop_t *loop);

@@ -40,7 +40,7 @@ int conn_flush(Conn *c) {
 // callback: its batches render several events into one write.
 void conn_deliver(Conn *c) {
     Session *s = c->session;
-    if (c->want_write || c->flushing || c->type != CONN_WS || !c->wsi || c->closing || c->hello_due || c->missed ||
+    if (c->want_write || c->flushing || g_server_stopping || c->type != CONN_WS || !c->wsi || c->closing || c->hello_due || c->missed ||
         !s || c->cursor + 1 != session_next_seq(s) || lws_partial_buffered(c->wsi)) {
         conn_wake(c);
         return;

@@ -31,6 +31,8 @@ struct Conn {
     char *rx;         // WebSocket message being reassembled from fragments
     uint32_t rx_len, rx_cap;
     Telnet *tn;       // telnet state, for telnet connections
+    Msg *auth_token;  // `auth` with its token, written in place of the stream's at auth_seq
+    uint64_t auth_seq;
     char addr[48];
 };
 

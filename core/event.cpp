@@ -23,7 +23,8 @@ cJSON *event_error(const char *code, const char *message) {
 }
 
 static uint32_t flags_for(cJSON *ev, const char *type) {
-    if (!strcmp(type, "hello") || !strcmp(type, "auth")) return MSG_SILENT;
+    if (!strcmp(type, "hello")) return MSG_SILENT;
+    if (!strcmp(type, "auth")) return MSG_SILENT | MSG_AUTH;
     if (!strcmp(type, "typing")) return MSG_SILENT | MSG_TYPING;
     if (!strcmp(type, "bell")) return MSG_BELL;
     if (!strcmp(type, "chat")) {

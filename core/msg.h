@@ -15,6 +15,7 @@ enum MsgFlags {
     MSG_TYPING = 16, // only for connections that opted in to typing events
     MSG_CHATTER = 32, // room chatter (say, action, join, leave): a slow reader may skip it
     MSG_SPY = 64,     // a copy for a sysop watching another node: never copied again
+    MSG_AUTH = 128,   // `auth` as the stream holds it: without the token (session_send_auth)
 };
 
 struct Msg {

@@ -55,7 +55,7 @@ void requests_resume(Conn *c, Session *to, uint64_t last) {
     conn_wake(c);
     log_event(LOG_INFO, "resume", to->node, c->addr, "connection %u resumed after seq %llu", c->id,
              (unsigned long long)last);
-    if (to->handle[0]) session_send(to, auth_event(to), c->id);
+    if (to->handle[0]) session_send_auth(to, c->id);
 }
 
 static void do_resume(Conn *c, cJSON *req) {

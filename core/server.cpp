@@ -107,7 +107,10 @@ int server_start(uv_loop_t *loop) {
     return 0;
 }
 
+bool g_server_stopping;
+
 void server_stop(void) {
+    g_server_stopping = true;
     if (g_ctx) lws_context_destroy(g_ctx); // first call: starts closing everything
 }
 

@@ -164,6 +164,27 @@ void session_send(Session *s, cJSON *ev, uint32_t target) {
     msg_unref(m);
 }
 
+// The stream holds `auth` without its token; each WebSocket attached now is
+// written the copy with the token in its place (ws_flush). What the stream
+// holds is what resume replays and what an idle session keeps in memory: a
+// bearer token need not sit there for the session's life, and it was ~170
+// bytes of the ~1 KB an idle session holds. A connection that resumes later
+// is sent a fresh token by requests_resume.
+void session_send_auth(Session *s, uint32_t target) {
+    cJSON *ev = auth_event(s, false);
+    Msg *full = g_cfg.jwt_secret[0] ? event_encode(auth_event(s, true)) : NULL;
+    if (full)
+        for (Conn *c = s->conns; c; c = c->next) {
+            if (c->type != CONN_WS || (target && c->id != target)) continue;
+            msg_unref(c->auth_token);
+            msg_ref(full);
+            c->auth_token = full;
+            c->auth_seq = session_next_seq(s);
+        }
+    msg_unref(full);
+    session_send(s, ev, target);
+}
+
 static void grace_closed(uv_handle_t *h) { free(h); }
 
 static void grace_stop(Session *s) {
@@ -250,7 +271,7 @@ void session_logged_in(Session *s, int64_t account_id, const char *handle, bool 
     snprintf(s->handle, sizeof s->handle, "%s", handle);
     s->sysop = sysop || config_is_sysop(&g_cfg, handle);
     s->login_failures = 0;
-    session_send(s, auth_event(s), 0);
+    session_send_auth(s, 0);
     log_event(LOG_INFO, "login", s->node, s->addr, "logged in as %s%s", s->handle, s->sysop ? " (sysop)" : "");
     lua_hook("auth", s, NULL);
 }

@@ -53,6 +53,8 @@ Session *session_new(void);
 void session_push(Session *s, Msg *m);
 // Encodes ev and pushes it; target = a connection id, or 0 for all.
 void session_send(Session *s, cJSON *ev, uint32_t target);
+// Sends `auth`; target = one connection id, or 0 for all.
+void session_send_auth(Session *s, uint32_t target);
 Msg *session_event_at(Session *s, uint64_t seq);
 static inline uint64_t session_next_seq(const Session *s) { return s->first_seq + s->count; }
 // Attaches c; it will be sent every held event from from_seq on.

@@ -127,4 +127,4 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
     return 0;
 }
 
-const struct lws_protocols g_telnet_protocol = {"telnet", cb_telnet, sizeof(Conn), 0, 0, NULL, 0};
+const struct lws_protocols g_telnet_protocol = {"telnet", cb_telnet, sizeof(Conn), 0, 0, NULL, TX_PACKET_MAX};

@@ -86,6 +86,8 @@ void transport_closed(Conn *c) {
     limits_addr_close(c->addr);
     if (c->session) session_detach(c->session, c);
     c->wsi = NULL;
+    msg_unref(c->auth_token);
+    c->auth_token = NULL;
     free(c->rx);
     c->rx = NULL;
     g_conn_count--;
@@ -148,6 +150,13 @@ int ws_flush(Conn *c) {
         if (!m || (m->target && m->target != c->id) || ((m->flags & MSG_TYPING) && !c->typing)) continue;
         if (conn_skip_slow(c, m, seq, session_next_seq(s))) continue;
         if (c->missed && write_missed(c, seq - 1) < 0) return -1;
+        if ((m->flags & MSG_AUTH) && c->auth_token && seq == c->auth_seq) { // session_send_auth
+            int rc = write_event(c, c->auth_token, seq);
+            msg_unref(c->auth_token);
+            c->auth_token = NULL;
+            if (rc < 0) return -1;
+            continue;
+        }
         if (write_event(c, m, seq) < 0) return -1;
         batch += m->json_len + 24;
         hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
@@ -230,12 +239,12 @@ static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
     if (lws_frame_is_binary(wsi)) requests_binary(c);
     else requests_handle(c, c->rx, c->rx_len);
     hist_observe(&g_event_hist, (double)(uv_hrtime() - t0) / 1e9);
+    // given back at once: most connections never send a message this big
+    // again, and an idle one should hold nothing
     c->rx_len = 0;
-    if (c->rx_cap > 16384) { // a one-off big message should not pin memory
-        free(c->rx);
-        c->rx = NULL;
-        c->rx_cap = 0;
-    }
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_cap = 0;
     return 0;
 }
 
@@ -300,6 +309,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-// A 512-byte rx buffer instead of the default 4096 saves ~3.5 KB per idle
-// connection; bigger messages arrive in fragments, which ws_receive joins.
-const struct lws_protocols g_ws_protocol = {"partyline", cb_ws, sizeof(Conn), 512, 0, NULL, 0};
+// A 256-byte rx buffer instead of the default 4096 saves ~3.8 KB per idle
+// connection (every connection holds one). A chat line fits; bigger messages
+// arrive in fragments, which ws_receive joins.
+const struct lws_protocols g_ws_protocol = {"partyline", cb_ws, sizeof(Conn), 256, 0, NULL, TX_PACKET_MAX};

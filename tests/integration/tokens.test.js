@@ -98,4 +98,23 @@ exports.tests = [
       eq((await again.waitFor((e) => e.type === 'auth')).handle, 'erin', 'logged in after restart');
     },
   },
+  {
+    name: 'a token is written once, to the connections there at login; a resume replays auth without it and gets a fresh one',
+    fn: async ({ srv }) => {
+      const a = await srv.user('fay');
+      const first = a.events.find((e) => e.type === 'auth');
+      assert(first.token, 'the connection that logged in got a token');
+      const b = await srv.ws(`?resume=${a.events[0].session}&last_seq=0`);
+      await b.waitFor((e) => e.type === 'auth' && e.seq > first.seq, 'a fresh auth after the replay');
+      const auths = b.events.filter((e) => e.type === 'auth');
+      eq(auths.length, 2, 'the replayed auth and the fresh one');
+      eq(auths[0].seq, first.seq, 'the replayed auth is the same event');
+      eq(auths[0].token, undefined, 'the replay holds no token');
+      eq(auths[0].handle, 'fay', 'but the rest of it');
+      assert(auths[1].seq > first.seq && auths[1].token && auths[1].token.split('.').length === 3, 'the resumer gets a fresh token');
+      await a.none((e) => e.type === 'auth' && e.seq === auths[1].seq, 300, 'the fresh token went to the resumer alone');
+      const c = await srv.ws('?token=' + auths[1].token);
+      eq((await c.waitFor((e) => e.type === 'auth')).handle, 'fay', 'the fresh token logs in');
+    },
+  },
 ];

@@ -54,7 +54,8 @@ class Server {
     s.proc = spawn(BIN, args.map(String), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...SAN_ENV } });
     s.proc.stdout.on('data', (d) => { s.log += d; });
     s.proc.stderr.on('data', (d) => { s.log += d; });
-    s.exited = new Promise((r) => s.proc.on('exit', (code, signal) => r({ code, signal })));
+    // 'close', not 'exit': the last lines (an abort message) may still be in the pipes at exit
+    s.exited = new Promise((r) => s.proc.on('close', (code, signal) => r({ code, signal })));
     const t0 = Date.now();
     while (!s.log.includes('ready')) {
       if (s.proc.exitCode !== null || Date.now() - t0 > 10000) throw new Error('server did not start:\n' + s.log);
