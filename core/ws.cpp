@@ -309,7 +309,8 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-// A 256-byte rx buffer instead of the default 4096 saves ~3.8 KB per idle
-// connection (every connection holds one). A chat line fits; bigger messages
-// arrive in fragments, which ws_receive joins.
-const struct lws_protocols g_ws_protocol = {"partyline", cb_ws, sizeof(Conn), 256, 0, NULL, TX_PACKET_MAX};
+// A 128-byte rx buffer instead of the default 4096 saves ~3.9 KB per idle
+// connection (every connection holds one for its life). Most requests fit;
+// longer ones arrive in fragments, which ws_receive joins in a buffer of
+// their own (a malloc and a copy, against the Lua call that follows).
+const struct lws_protocols g_ws_protocol = {"partyline", cb_ws, sizeof(Conn), 128, 0, NULL, TX_PACKET_MAX};
