@@ -11,7 +11,6 @@ Msg *msg_new(const char *body, size_t body_len, uint32_t flags) {
     m->refs = 1;
     m->target = 0;
     m->json_len = (uint32_t)body_len;
-    m->text_len = 0;
     m->text = NULL;
     m->flags = flags;
     m->born_ns = uv_hrtime();
@@ -33,11 +32,11 @@ const char *msg_text(Msg *m, uint32_t *len) {
         }
         cJSON *t = cJSON_GetObjectItem(ev, "text");
         const char *s = cJSON_IsString(t) ? t->valuestring : "";
-        size_t n = strlen(s);
-        m->text = (char *)malloc(n + 1);
+        uint32_t n = (uint32_t)strlen(s);
+        m->text = (char *)malloc(sizeof n + n + 1);
         if (m->text) {
-            memcpy(m->text, s, n + 1);
-            m->text_len = (uint32_t)n;
+            memcpy(m->text, &n, sizeof n);
+            memcpy(m->text + sizeof n, s, n + 1);
         }
         cJSON_Delete(ev);
         if (!m->text) {
@@ -45,8 +44,8 @@ const char *msg_text(Msg *m, uint32_t *len) {
             return "";
         }
     }
-    *len = m->text_len;
-    return m->text;
+    memcpy(len, m->text, sizeof *len);
+    return m->text + sizeof *len;
 }
 
 void msg_unref(Msg *m) {

@@ -18,13 +18,13 @@ enum MsgFlags {
     MSG_AUTH = 128,   // `auth` as the stream holds it: without the token (session_send_auth)
 };
 
+// 32 bytes before the body: an idle session holds a handful of these.
 struct Msg {
     uint32_t refs;
     uint32_t target;   // id of the one connection it is for; 0 = every connection
     uint32_t json_len; // body bytes, from after '{' through the final '}'
-    uint32_t text_len; // of text, once decoded
     uint32_t flags;
-    char *text;        // the event's "text", decoded from the body on first use
+    char *text;        // the event's "text" once decoded: its length (uint32_t), then the bytes, NUL
     uint64_t born_ns;  // when it was made (uv_hrtime), for the fan-out latency
     char data[];       // body, NUL
 };

@@ -106,7 +106,8 @@ Msg *session_event_at(Session *s, uint64_t seq) {
 }
 
 static bool ring_grow(Session *s) {
-    uint32_t cap = s->ring_cap ? s->ring_cap * 2 : 8;
+    // 4 first: what a user idling at a menu holds (auth, welcome, menu, prompt)
+    uint32_t cap = s->ring_cap ? s->ring_cap * 2 : 4;
     Msg **r = (Msg **)malloc(cap * sizeof *r);
     if (!r) return false;
     for (uint64_t q = s->first_seq; q < session_next_seq(s); q++) r[q & (cap - 1)] = s->ring[q & (s->ring_cap - 1)];
