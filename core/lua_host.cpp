@@ -303,6 +303,31 @@ static int l_sessions(lua_State *l) {
     return 1;
 }
 
+// pl.session_at(node): the live session on a node, or nil.
+static int l_session_at(lua_State *l) {
+    lua_Integer node = luaL_checkinteger(l, 1);
+    Session *s = node > 0 && node <= (lua_Integer)UINT32_MAX ? session_by_node((uint32_t)node) : NULL;
+    if (s && !s->ending) push_session(l, s);
+    else lua_pushnil(l);
+    return 1;
+}
+
+// pl.sessions_of(handle): every live session of a handle (a user may be on
+// several nodes), without building the list of everyone first: scripts call
+// it on every private message and mail.
+static int l_sessions_of(lua_State *l) {
+    const char *h = luaL_optstring(l, 1, "");
+    lua_newtable(l);
+    int i = 1;
+    for (uint32_t node = 1; *h && node <= session_max_node(); node++) {
+        Session *s = session_by_node(node);
+        if (!s || s->ending || !s->handle[0] || strcasecmp(s->handle, h)) continue;
+        push_session(l, s);
+        lua_rawseti(l, -2, i++);
+    }
+    return 1;
+}
+
 static int l_find(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
     for (uint32_t node = 1; node <= session_max_node(); node++) {
@@ -529,6 +554,19 @@ static int l_spy(lua_State *l) {
     return 1;
 }
 
+// pl.watchers(s): the sessions watching s with pl.spy.
+static int l_watchers(lua_State *l) {
+    Session *t = check_session(l, 1);
+    Session *w[64];
+    uint32_t n = t ? spy_watchers(t, w, 64) : 0;
+    lua_createtable(l, (int)n, 0);
+    for (uint32_t i = 0; i < n; i++) {
+        push_session(l, w[i]);
+        lua_rawseti(l, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
 static int l_array(lua_State *l) {
     if (lua_isnoneornil(l, 1)) {
         lua_settop(l, 0);
@@ -564,6 +602,7 @@ static const luaL_Reg g_api[] = {
     {"join", l_join},       {"leave", l_leave},       {"room_name", l_room_name},
     {"members", l_members}, {"rooms", l_rooms},       {"sessions", l_sessions},
     {"find", l_find},       {"login", l_login},       {"register", l_register},
+    {"session_at", l_session_at}, {"sessions_of", l_sessions_of}, {"watchers", l_watchers},
     {"logoff", l_logoff},   {"reload", l_reload},     {"log", l_log},
     {"config", l_config},   {"now", l_now},           {"valid_handle", l_valid_handle},
     {"array", l_array},     {"traceback", traceback},

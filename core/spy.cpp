@@ -50,6 +50,16 @@ uint32_t spy_target(const Session *watcher) {
     return 0;
 }
 
+uint32_t spy_watchers(const Session *target, Session **out, uint32_t max) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < g_spy_count && n < max; i++) {
+        if (g_links[i].target_sid != target->sid) continue;
+        Session *w = session_by_sid(g_links[i].watcher_node, g_links[i].watcher_sid);
+        if (w) out[n++] = w;
+    }
+    return n;
+}
+
 void spy_forget(const Session *s) {
     for (uint32_t i = 0; i < g_spy_count;)
         if (g_links[i].watcher_sid == s->sid || g_links[i].target_sid == s->sid) drop(i);

@@ -14,6 +14,8 @@ bool spy_start(Session *watcher, Session *target, const char *prefix);
 void spy_stop(Session *watcher);
 // The node watcher is watching, or 0.
 uint32_t spy_target(const Session *watcher);
+// The sessions watching target, into out (at most max); returns how many.
+uint32_t spy_watchers(const Session *target, Session **out, uint32_t max);
 // Drops every link s is part of (it is ending).
 void spy_forget(const Session *s);
 // Copies m, just pushed to target, to its watchers.

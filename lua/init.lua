@@ -99,25 +99,6 @@ function S:enter(id, ...)
   if svc.enter then svc.enter(self, ...) end
 end
 
--- Every live, logged-in session of a handle (a user may be on several nodes).
-function pl.sessions_of(handle)
-  local out = {}
-  if not handle then return out end
-  handle = handle:lower()
-  for _, s in ipairs(pl.sessions()) do
-    if s.handle and s.handle:lower() == handle then out[#out + 1] = s end
-  end
-  return out
-end
-
--- The live session on a node, or nil.
-function pl.session_at(node)
-  for _, s in ipairs(pl.sessions()) do
-    if s.node == node then return s end
-  end
-  return nil
-end
-
 -- The time now as the protocol writes it (ISO 8601 UTC, milliseconds).
 function pl.iso_time()
   local ms = pl.now()
@@ -292,10 +273,8 @@ end
 function pl.hooks.session_end(s)
   local svc = current(s)
   if svc and svc.leave then svc.leave(s, "disconnect") end
-  for _, w in ipairs(pl.sessions()) do
-    if w.spying == s.node then
-      w:send(pl.chat_event("system", { body = "Node " .. s.node .. " logged off; you are no longer watching it." }))
-    end
+  for _, w in ipairs(pl.watchers(s)) do
+    w:send(pl.chat_event("system", { body = "Node " .. s.node .. " logged off; you are no longer watching it." }))
   end
   if pl.profiles then pl.profiles.seen(s) end
 end

@@ -9,6 +9,13 @@ local pl = {
   send = function(s, ev) sent[#sent + 1] = { to = s, ev = ev } return true end,
   traceback = function(m) return m end, now = function() return 0 end, log = function() end,
   sessions = function() return sessions end,
+  sessions_of = function(h)
+    local out = {}
+    for _, s in ipairs(sessions) do if s.handle and h and s.handle:lower() == h:lower() then out[#out + 1] = s end end
+    return out
+  end,
+  session_at = function(node) for _, s in ipairs(sessions) do if s.node == node then return s end end end,
+  watchers = function() return {} end,
   array = function(t) return t end,
   members = function() return {} end,
   publish = function(room, ev) sent[#sent + 1] = { room = room, ev = ev } return 1 end,
