@@ -150,14 +150,14 @@ int ws_flush(Conn *c) {
         if (!m || (m->target && m->target != c->id) || ((m->flags & MSG_TYPING) && !c->typing)) continue;
         if (conn_skip_slow(c, m, seq, session_next_seq(s))) continue;
         if (c->missed && write_missed(c, seq - 1) < 0) return -1;
-        if ((m->flags & MSG_AUTH) && c->auth_token && seq == c->auth_seq) { // session_send_auth
-            int rc = write_event(c, c->auth_token, seq);
-            msg_unref(c->auth_token);
+        // this connection's own copy of `auth`, with the token (session_send_auth)
+        Msg *own = (m->flags & MSG_AUTH) && seq == c->auth_seq ? c->auth_token : NULL;
+        int rc = write_event(c, own ? own : m, seq);
+        if (own) {
+            msg_unref(own);
             c->auth_token = NULL;
-            if (rc < 0) return -1;
-            continue;
         }
-        if (write_event(c, m, seq) < 0) return -1;
+        if (rc < 0) return -1;
         batch += m->json_len + 24;
         hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
     }
