@@ -25,7 +25,7 @@ struct Session {
     int64_t account_id;
     bool sysop;
     bool ending;         // on its way out: no input, no resume, not listed
-    bool auth_busy;      // a password check is running on the thread pool
+    bool auth_busy;      // a password check is running on a hashing thread
     uint8_t login_failures;
     Room *room;
     uint32_t room_slot;
