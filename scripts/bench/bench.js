@@ -73,13 +73,14 @@ async function startServerOnce(kind, extra = {}) {
   const port = await freePort();
   let proc;
   let dir = null;
+  let tport = 0;
   if (kind === 'partyline') {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'partyline-bench-'));
     const set = Object.assign({
       jwt_secret: SECRET, rate_per_s: '0', max_conns_per_addr: '0', login_timeout_s: '0', idle_timeout_s: '0',
       log_level: 'warn', queue_max: '256',
     }, extra);
-    let tport = await freePort();
+    tport = await freePort();
     while (tport === port) tport = await freePort();
     const args = ['--ws-port', port, '--telnet-port', tport, '--data', path.join(dir, 'var'),
       '--scripts', path.join(ROOT, 'lua'), '--www', path.join(ROOT, 'etc', 'www')];
@@ -102,7 +103,7 @@ async function startServerOnce(kind, extra = {}) {
     throw new Error(`${kind}: ${e.message}\n${log}`);
   }
   await sleep(200);
-  return { kind, port, proc, dir, pid: proc.pid, baseRss: memKiB(proc.pid, 'VmRSS') };
+  return { kind, port, tport, proc, dir, pid: proc.pid, baseRss: memKiB(proc.pid, 'VmRSS') };
 }
 
 async function stopServer(s) {
@@ -212,6 +213,19 @@ async function bigRoom() {
   }
 }
 
+// Telnet users register through the real prompts, so the server hashes at a
+// light cost here; nothing else differs from the big room over WebSocket.
+async function bigRoomTelnet() {
+  const users = QUICK ? 250 : 1000;
+  console.log(`big room over telnet: ${users} telnet users in one room, 10 senders at ${RATE} lines/s each`);
+  if (!SERVERS.includes('partyline')) return;
+  const s = await startServer('partyline', { pwhash_mem_kb: '8192', pwhash_ops: '1' });
+  const r = await loadgen(s, ['--mode', 'chat', '--telnet-port', s.tport, '--clients', users, '--senders', 10,
+    '--rate', RATE, '--duration', D]);
+  record('bigroom-telnet', 'partyline', { users }, r);
+  await stopServer(s);
+}
+
 async function smallRooms() {
   const users = QUICK ? 2000 : 10000;
   console.log(`many small rooms: ${users} users in rooms of 10, one sender per room at 1 line/s`);
@@ -309,6 +323,10 @@ function report() {
   L.push('');
   L.push('| other scenarios | server | figure | errors / unexpected closes |');
   L.push('|---|---|---|---|');
+  for (const r of runs.filter((x) => x.scenario === 'bigroom-telnet')) {
+    L.push(`| big room over telnet, ${r.users} users | partyline | ${Math.round(r.deliveries_per_s)} deliveries/s, ` +
+      `p99 ${(r.p99_us / 1000).toFixed(1)} ms, ${(r.cpu_s / r.delivered * 1e6).toFixed(2)} µs CPU each, peak RSS ${(r.hwm_kib / 1024).toFixed(0)} MiB | ${r.conn_errors} / ${r.closed_unexpected} |`);
+  }
   for (const r of runs.filter((x) => x.scenario === 'rooms' || x.scenario === 'scale')) {
     L.push(`| ${r.scenario === 'rooms' ? 'small rooms' : 'scale'}, ${r.users} users | ${r.server} | ${Math.round(r.deliveries_per_s)} deliveries/s, ` +
       `p99 ${(r.p99_us / 1000).toFixed(1)} ms, ${(r.cpu_s / r.delivered * 1e6).toFixed(2)} µs CPU each, peak RSS ${(r.hwm_kib / 1024).toFixed(0)} MiB | ${r.conn_errors} / ${r.closed_unexpected} |`);
@@ -374,7 +392,7 @@ async function main() {
     mem_gib: Math.round(os.totalmem() / 2 ** 30), os: fs.readFileSync('/etc/os-release', 'utf8').match(/PRETTY_NAME="(.*)"/)[1],
     fd_limit: Number(execFileSync('sh', ['-c', 'ulimit -n']).toString()),
   };
-  const scenarios = { bigroom: bigRoom, rooms: smallRooms, idle, scale, churn, reload, logins };
+  const scenarios = { bigroom: bigRoom, telnet: bigRoomTelnet, rooms: smallRooms, idle, scale, churn, reload, logins };
   if (ONLY) {
     for (const name of ONLY) await scenarios[name]();
     return;

@@ -19,6 +19,10 @@
  *   idle    clients connect and sit for --duration s (memory, reloads)
  *   churn   each client connects, gets ready and quits, over and over
  *   login   partyline only: password logins (accounts made first)
+ * --telnet-port P (partyline, chat mode, everyone in one room): the clients are
+ * telnet users instead, on lws raw sockets: each registers through the real
+ * prompts (so the server should hash passwords at a light cost), enters
+ * chat, and reads the rendered lines its terminal would show.
  * --probe adds one more client that sends a request every 5 ms and times the
  * answer: its longest round trip is the longest the server's loop stalled.
  *
@@ -51,6 +55,9 @@ typedef struct Client {
     int is_probe;
     int registered;     /* login mode: the account exists */
     int probe_armed;    /* probe: a request is out */
+    int tn_len;         /* telnet: the line being read, for prompts and markers */
+    char tn_line[512];
+    char tn_out[96];    /* telnet: a setup answer waiting for WRITEABLE */
 } Client;
 
 static struct {
@@ -59,7 +66,10 @@ static struct {
     int port, clients, senders, room_size, concurrency, spread, probe, menu;
     double rate, duration, warmup;
     const char *password;
-} O = {SRV_PARTYLINE, MODE_CHAT, "127.0.0.1", "/ws", "", 8080, 100, 0, 0, 200, 32, 0, 0, 10, 10, 1, "bench-pass"};
+    int telnet_port;
+} O = {SRV_PARTYLINE, MODE_CHAT, "127.0.0.1", "/ws", "", 8080, 100, 0, 0, 200, 32, 0, 0, 10, 10, 1, "bench-pass", 0};
+
+static int is_telnet(const Client *c) { return O.telnet_port && !c->is_probe; }
 
 static uv_loop_t *g_loop;
 static struct lws_context *g_ctx;
@@ -130,7 +140,7 @@ static void make_token(const char *sub, char *out, size_t outlen) {
 /* ---- connecting */
 static void handle_of(const Client *c, char *out, size_t len) {
     if (c->is_probe) snprintf(out, len, "probe");
-    else snprintf(out, len, "b%d", c->idx);
+    else snprintf(out, len, "%s%d", is_telnet(c) ? "t" : "b", c->idx);
 }
 
 static void start_client(Client *c) {
@@ -156,6 +166,13 @@ static void start_client(Client *c) {
     i.iface = iface;
     i.userdata = c;
     i.pwsi = &c->wsi;
+    if (is_telnet(c)) {
+        i.port = O.telnet_port;
+        i.method = "RAW";
+        i.protocol = "bench-telnet";
+        i.local_protocol_name = "bench-telnet";
+        c->tn_len = 0;
+    }
     c->state = C_CONNECTING;
     c->setup_step = 0;
     c->started_ns = now_ns();
@@ -208,11 +225,23 @@ static int write_text(struct lws *wsi, const char *s, size_t n) {
     return lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n ? -1 : 0;
 }
 
+static int write_raw(struct lws *wsi, const char *s, size_t n) {
+    unsigned char buf[LWS_PRE + 256];
+    if (n > 256) n = 256;
+    memcpy(buf + LWS_PRE, s, n);
+    return lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_RAW) < (int)n ? -1 : 0;
+}
+
 /* A chat line carrying its send time; padded to a typical line length. */
 static int write_line(Client *c) {
     char line[256];
     int n;
     uint64_t t = now_ns();
+    if (is_telnet(c)) {
+        n = snprintf(line, sizeof line, "~@%llu the quick brown fox jumps over the lazy dog\r\n", (unsigned long long)t);
+        if (g_phase == 2) g_sent++;
+        return write_raw(c->wsi, line, (size_t)n);
+    }
     if (O.server == SRV_PARTYLINE)
         n = snprintf(line, sizeof line, "{\"type\":\"input\",\"text\":\"~@%llu the quick brown fox jumps over the lazy dog\"}",
                      (unsigned long long)t);
@@ -299,6 +328,99 @@ static void on_rx(Client *c, const char *in, size_t len) {
     hist_add(g_hist, &g_hist_n, (now_ns() - t) / 1000);
 }
 
+/* Telnet: the registration prompts in order, each answered once it shows. */
+static const struct { const char *prompt, *answer; } TN_STEPS[] = {
+    {"Handle", "new"}, {"New handle", NULL /* the handle */}, {"Choose a password", NULL /* the password */},
+    {"Repeat the password", NULL}, {"Your choice", "c"}, {"You are in #lobby", NULL /* ready */},
+};
+
+static void telnet_text(Client *c, const char *line, size_t n) {
+    if (c->state == C_READY) {
+        const char *m = memmem(line, n, "~@", 2);
+        if (!m) return;
+        uint64_t t = strtoull(m + 2, NULL, 10);
+        if (t < g_window_start || g_phase < 2) return;
+        g_delivered++;
+        hist_add(g_hist, &g_hist_n, (now_ns() - t) / 1000);
+        return;
+    }
+    int step = c->setup_step;
+    if (step >= (int)(sizeof TN_STEPS / sizeof TN_STEPS[0]) || !memmem(line, n, TN_STEPS[step].prompt, strlen(TN_STEPS[step].prompt)))
+        return;
+    c->setup_step++;
+    if (step == 5) {
+        became_ready(c);
+        return;
+    }
+    char handle[32];
+    handle_of(c, handle, sizeof handle);
+    const char *a = TN_STEPS[step].answer ? TN_STEPS[step].answer : step == 1 ? handle : O.password;
+    snprintf(c->tn_out, sizeof c->tn_out, "%s\r\n", a);
+    lws_callback_on_writable(c->wsi);
+}
+
+/* Telnet output, a line at a time (a prompt has no line end: it is looked at
+ * as it stands too). IAC negotiation is left unanswered: the server then
+ * keeps to its defaults (no echo). */
+static void telnet_rx(Client *c, const unsigned char *in, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = in[i];
+        if (ch == '\n' || c->tn_len == (int)sizeof c->tn_line - 1) {
+            telnet_text(c, c->tn_line, (size_t)c->tn_len);
+            c->tn_len = 0;
+            continue;
+        }
+        if (ch >= 32 && ch < 255) c->tn_line[c->tn_len++] = (char)ch;
+    }
+    if (c->tn_len && c->state != C_READY) telnet_text(c, c->tn_line, (size_t)c->tn_len);
+}
+
+static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+    Client *c = (Client *)user;
+    switch (reason) {
+    case LWS_CALLBACK_RAW_CONNECTED:
+        if (c) c->state = C_OPEN;
+        return 0;
+    case LWS_CALLBACK_RAW_RX:
+        if (c) telnet_rx(c, (const unsigned char *)in, len);
+        return 0;
+    case LWS_CALLBACK_RAW_WRITEABLE:
+        if (!c) return 0;
+        if (c->tn_out[0]) {
+            int rc = write_raw(wsi, c->tn_out, strlen(c->tn_out));
+            c->tn_out[0] = 0;
+            c->tn_len = 0; /* the prompt is answered */
+            if (rc < 0) return -1;
+        }
+        while (c->sends_due > 0 && !lws_send_pipe_choked(wsi)) {
+            c->sends_due--;
+            if (write_line(c) < 0) return -1;
+        }
+        if (c->sends_due > 0) lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (c) {
+            g_conn_errors++;
+            if (c->state != C_READY) g_inflight--;
+            c->state = C_DONE;
+            c->wsi = NULL;
+        }
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE:
+        if (c && c->state != C_DONE) {
+            if (c->state == C_READY) g_ready--;
+            else g_inflight--;
+            if (g_phase < 4) g_closed_unexpected++;
+            c->state = C_DONE;
+            c->wsi = NULL;
+        }
+        return 0;
+    default:
+        break;
+    }
+    return 0;
+}
+
 static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     Client *c = (Client *)user;
     switch (reason) {
@@ -374,6 +496,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 
 static const struct lws_protocols g_protocols[] = {
     {"bench", cb, 0, 4096, 0, NULL, 0},
+    {"bench-telnet", cb_telnet, 0, 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -464,7 +587,8 @@ static void usage(void) {
     fprintf(stderr,
             "loadgen --server partyline|mirror|plain --port P [--path /ws] [--secret S]\n"
             "        --mode chat|idle|churn|login --clients N [--senders S --rate R] [--room-size K]\n"
-            "        [--duration D] [--warmup W] [--concurrency C] [--spread K] [--probe] [--menu]\n");
+            "        [--duration D] [--warmup W] [--concurrency C] [--spread K] [--probe] [--menu]\n"
+            "        [--telnet-port P]\n");
     exit(2);
 }
 
@@ -485,6 +609,7 @@ int main(int argc, char **argv) {
         else if (ARG("--warmup")) O.warmup = atof(v);
         else if (ARG("--concurrency")) O.concurrency = atoi(v);
         else if (ARG("--spread")) O.spread = atoi(v);
+        else if (ARG("--telnet-port")) O.telnet_port = atoi(v);
         else if (!strcmp(a, "--probe")) O.probe = 1;
         else if (!strcmp(a, "--menu")) O.menu = 1;
         else usage();
