@@ -1,6 +1,7 @@
 #include "conn.h"
 
 #include <libwebsockets.h>
+#include <stdlib.h>
 
 #include "config.h"
 #include "event.h"
@@ -45,9 +46,86 @@ static bool can_write_now(const Conn *c) {
            !c->missed && !g_server_stopping && c->cursor + 1 == session_next_seq(s) && !lws_partial_buffered(c->wsi);
 }
 
+// Telnet output waits for the end of the loop iteration (a uv_check handle,
+// after the I/O callbacks), and is then written in one go: what arrived in
+// the iteration is rendered into one write, as WRITEABLE would, without the
+// two epoll_ctl calls of asking for WRITEABLE. The idle handle runs only
+// while the batch holds something, so that the loop does not block in poll
+// before the check when a timer made the output.
+static Conn **g_batch;
+static uint32_t g_batch_len, g_batch_cap;
+static uv_check_t g_batch_check;
+static uv_idle_t g_batch_idle;
+static bool g_batch_on;
+
+static void batch_noop(uv_idle_t *) {}
+
+static void batch_flush(uv_check_t *) {
+    uv_idle_stop(&g_batch_idle);
+    // a flush may add more (a script answering): they are taken in this pass
+    for (uint32_t i = 0; i < g_batch_len; i++) {
+        Conn *c = g_batch[i];
+        if (!c) continue;
+        c->batched = false;
+        if (c->want_write || !c->wsi) continue;
+        if (lws_partial_buffered(c->wsi)) conn_wake(c);
+        else if (conn_flush(c) < 0) conn_kill(c);
+    }
+    g_batch_len = 0;
+}
+
+static void batch_add(Conn *c) {
+    if (c->batched) return;
+    if (g_batch_len == g_batch_cap) {
+        uint32_t cap = g_batch_cap ? g_batch_cap * 2 : 64;
+        Conn **b = (Conn **)realloc(g_batch, cap * sizeof *b);
+        if (!b) return conn_wake(c);
+        g_batch = b;
+        g_batch_cap = cap;
+    }
+    g_batch[g_batch_len++] = c;
+    c->batched = true;
+    if (g_batch_len == 1) uv_idle_start(&g_batch_idle, batch_noop);
+}
+
+void conn_batch_forget(Conn *c) {
+    if (!c->batched) return;
+    c->batched = false;
+    for (uint32_t i = 0; i < g_batch_len; i++)
+        if (g_batch[i] == c) g_batch[i] = NULL;
+}
+
+void conn_batch_init(uv_loop_t *loop) {
+    uv_check_init(loop, &g_batch_check);
+    uv_check_start(&g_batch_check, batch_flush);
+    uv_unref((uv_handle_t *)&g_batch_check);
+    uv_idle_init(loop, &g_batch_idle);
+    g_batch_on = true;
+}
+
+void conn_batch_stop(void) {
+    if (!g_batch_on) return;
+    g_batch_on = false;
+    uv_check_stop(&g_batch_check);
+    uv_idle_stop(&g_batch_idle);
+    uv_close((uv_handle_t *)&g_batch_check, NULL);
+    uv_close((uv_handle_t *)&g_batch_idle, NULL);
+    for (uint32_t i = 0; i < g_batch_len; i++)
+        if (g_batch[i]) g_batch[i]->batched = false;
+    free(g_batch);
+    g_batch = NULL;
+    g_batch_len = g_batch_cap = 0;
+}
+
 void conn_deliver(Conn *c) {
-    if (!can_write_now(c)) conn_wake(c);
-    else if (conn_flush(c) < 0) conn_kill(c);
+    if (c->type == CONN_TELNET) {
+        if (g_batch_on && c->wsi && !c->want_write && !c->flushing && !c->closing && !g_server_stopping) batch_add(c);
+        else conn_wake(c);
+    } else if (!can_write_now(c)) {
+        conn_wake(c);
+    } else if (conn_flush(c) < 0) {
+        conn_kill(c);
+    }
 }
 
 void conn_close_soon(Conn *c) {

@@ -1,6 +1,7 @@
 // A connection: one WebSocket or telnet socket attached to a session.
 #pragma once
 #include <stdint.h>
+#include <uv.h>
 
 struct lws;
 struct Session;
@@ -22,6 +23,7 @@ struct Conn {
     bool hello_due;   // `hello` is written before anything else in the stream
     bool resumed;     // ...and says the stream continues an older session
     bool flushing;    // inside conn_flush: no direct write may cut in
+    bool batched;     // telnet: waiting in the end-of-iteration batch (conn.cpp)
     uint16_t close_code; // WebSocket close code once closing (0 = 1000)
     uint64_t cursor;  // next seq of the session to write
     float rate_tokens; // input rate limit (limits.cpp)
@@ -41,9 +43,15 @@ extern uint32_t g_conn_count;
 uint32_t conn_next_id(void);
 // Asks lws for one WRITEABLE callback; cheap to call repeatedly.
 void conn_wake(Conn *c);
-// c has a new event: written at once when nothing is waiting before it,
-// else on the next WRITEABLE callback.
+// c has something new to write. A WebSocket is written at once when nothing
+// waits before it; telnet at the end of this loop iteration; anything else on
+// the next WRITEABLE callback.
 void conn_deliver(Conn *c);
+// The end-of-iteration batch: started with the loop, stopped at shutdown.
+void conn_batch_init(uv_loop_t *loop);
+void conn_batch_stop(void);
+// c is closing: take it out of the batch.
+void conn_batch_forget(Conn *c);
 // Writes what the session holds for c; returns -1 when c must close now.
 int conn_flush(Conn *c);
 // Close after the queue is written.

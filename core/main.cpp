@@ -50,6 +50,7 @@ static void finish_stop(void) {
     uv_close((uv_handle_t *)&g_sigterm, NULL);
     lua_host_stop_watching();
     sessions_stop_timers();
+    conn_batch_stop();
     hashpool_stop();
     server_stop();
 }
@@ -184,6 +185,7 @@ int main(int argc, char **argv) {
     raise_fd_limit();
     uv_loop_init(&g_loop);
     sessions_init(&g_loop);
+    conn_batch_init(&g_loop);
     if (auth_init(&g_loop)) return 1;
 
     char err[2048];

@@ -108,7 +108,7 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
     case LWS_CALLBACK_RAW_RX:
         if (!c->live) return -1;
         telnet_feed(c->tn, (const uint8_t *)in, len, on_line, c);
-        if (c->tn->out.len) conn_wake(c);
+        if (c->tn->out.len) conn_deliver(c); // echo and negotiation replies
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:
         if (!c->live) return -1;

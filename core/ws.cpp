@@ -85,6 +85,7 @@ void transport_closed(Conn *c) {
               c->addr, "connection %u closed", c->id);
     limits_addr_close(c->addr);
     if (c->session) session_detach(c->session, c);
+    conn_batch_forget(c);
     c->wsi = NULL;
     msg_unref(c->auth_token);
     c->auth_token = NULL;
