@@ -328,6 +328,32 @@ static void on_rx(Client *c, const char *in, size_t len) {
     hist_add(g_hist, &g_hist_n, (now_ns() - t) / 1000);
 }
 
+/* The lines the clock has given c to send, while the socket takes them. */
+static int write_due_lines(Client *c, struct lws *wsi) {
+    while (c->sends_due > 0 && !lws_send_pipe_choked(wsi)) {
+        c->sends_due--;
+        if (write_line(c) < 0) return -1;
+    }
+    if (c->sends_due > 0) lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* expected: it was leaving (churn, login); anything else before the end counts */
+static void client_closed(Client *c, int expected) {
+    if (c->state == C_READY) g_ready--;
+    else if (c->state == C_CONNECTING || c->state == C_OPEN) g_inflight--;
+    if (!expected && g_phase < 4) g_closed_unexpected++;
+    c->state = C_DONE;
+    c->wsi = NULL;
+}
+
+static void connect_failed(Client *c) {
+    g_conn_errors++;
+    if (c->state != C_READY && !c->is_probe) g_inflight--;
+    c->state = C_DONE;
+    c->wsi = NULL;
+}
+
 /* Telnet: the registration prompts in order, each answered once it shows. */
 static const struct { const char *prompt, *answer; } TN_STEPS[] = {
     {"Handle", "new"}, {"New handle", NULL /* the handle */}, {"Choose a password", NULL /* the password */},
@@ -392,28 +418,12 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
             c->tn_len = 0; /* the prompt is answered */
             if (rc < 0) return -1;
         }
-        while (c->sends_due > 0 && !lws_send_pipe_choked(wsi)) {
-            c->sends_due--;
-            if (write_line(c) < 0) return -1;
-        }
-        if (c->sends_due > 0) lws_callback_on_writable(wsi);
-        return 0;
+        return write_due_lines(c, wsi);
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        if (c) {
-            g_conn_errors++;
-            if (c->state != C_READY) g_inflight--;
-            c->state = C_DONE;
-            c->wsi = NULL;
-        }
+        if (c) connect_failed(c);
         return 0;
     case LWS_CALLBACK_RAW_CLOSE:
-        if (c && c->state != C_DONE) {
-            if (c->state == C_READY) g_ready--;
-            else g_inflight--;
-            if (g_phase < 4) g_closed_unexpected++;
-            c->state = C_DONE;
-            c->wsi = NULL;
-        }
+        if (c && c->state != C_DONE) client_closed(c, 0);
         return 0;
     default:
         break;
@@ -458,19 +468,9 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
                 return 0;
             }
         }
-        while (c->sends_due > 0 && !lws_send_pipe_choked(wsi)) {
-            c->sends_due--;
-            if (write_line(c) < 0) return -1;
-        }
-        if (c->sends_due > 0) lws_callback_on_writable(wsi);
-        return 0;
+        return write_due_lines(c, wsi);
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        if (c) {
-            g_conn_errors++;
-            if (c->state != C_READY && !c->is_probe) g_inflight--;
-            c->state = C_DONE;
-            c->wsi = NULL;
-        }
+        if (c) connect_failed(c);
         return 0;
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (c) {
@@ -481,11 +481,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
                 c->wsi = NULL;
                 return 0;
             }
-            if (c->state == C_READY) g_ready--;
-            else if (c->state == C_CONNECTING || c->state == C_OPEN) g_inflight--;
-            if (!churn_end && g_phase < 4) g_closed_unexpected++;
-            c->state = C_DONE;
-            c->wsi = NULL;
+            client_closed(c, churn_end);
         }
         return 0;
     default:
