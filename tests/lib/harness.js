@@ -14,16 +14,38 @@ const BIN = path.join(ROOT, BUILD, 'partyline');
 // under the sanitizers: any leak or undefined behaviour fails the run
 const SAN_ENV = { ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1' };
 
-function freePort() {
-  return new Promise((resolve, reject) => {
+// A free port below the kernel's ephemeral range: a port picked from inside
+// it (listen on 0) can be taken as the local port of some outgoing
+// connection between the check and the server's bind, and the server then
+// fails with EADDRINUSE. Tests make thousands of outgoing connections.
+function ephemeralLow() {
+  try {
+    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch (e) {
+    return 32768;
+  }
+}
+const PORT_LOW = 10000, PORT_HIGH = Math.max(PORT_LOW + 1000, ephemeralLow() - 1);
+const portsGiven = new Set();
+
+function portFree(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.on('error', () => resolve(false));
+    srv.listen(port, () => srv.close(() => resolve(true))); // all addresses, as the server binds
   });
+}
+
+async function freePort() {
+  for (;;) {
+    const port = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW));
+    if (portsGiven.has(port)) continue;
+    if (await portFree(port)) {
+      portsGiven.add(port);
+      return port;
+    }
+  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
