@@ -111,6 +111,15 @@ int account_find(const char *handle, Account *out) {
     return 1;
 }
 
+// Runs an UPDATE or INSERT already bound: its SQLite result code, logged when
+// it is an error (a taken handle is the caller's to judge).
+static int step_once(sqlite3_stmt *st) {
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT) log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
+    return rc;
+}
+
 int account_create(const char *handle, const char *hash, int64_t *id) {
     char key[HANDLE_MAX + 1];
     key_of(handle, key);
@@ -118,13 +127,9 @@ int account_create(const char *handle, const char *hash, int64_t *id) {
     sqlite3_bind_text(g_create, 1, handle, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(g_create, 2, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(g_create, 3, hash, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(g_create);
-    sqlite3_reset(g_create);
+    int rc = step_once(g_create);
     if (rc == SQLITE_CONSTRAINT) return 1;
-    if (rc != SQLITE_DONE) {
-        log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
-        return -1;
-    }
+    if (rc != SQLITE_DONE) return -1;
     *id = sqlite3_last_insert_rowid(g_db);
     return 0;
 }
@@ -132,21 +137,14 @@ int account_create(const char *handle, const char *hash, int64_t *id) {
 void account_touch(int64_t id) {
     sqlite3_reset(g_touch);
     sqlite3_bind_int64(g_touch, 1, id);
-    if (sqlite3_step(g_touch) != SQLITE_DONE) log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
-    sqlite3_reset(g_touch);
+    step_once(g_touch);
 }
 
 int account_set_hash(int64_t id, const char *hash) {
     sqlite3_reset(g_rehash);
     sqlite3_bind_text(g_rehash, 1, hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(g_rehash, 2, id);
-    int rc = sqlite3_step(g_rehash);
-    sqlite3_reset(g_rehash);
-    if (rc != SQLITE_DONE) {
-        log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
-        return -1;
-    }
-    return 0;
+    return step_once(g_rehash) == SQLITE_DONE ? 0 : -1;
 }
 
 int account_set_sysop(const char *handle, bool on) {
@@ -155,11 +153,6 @@ int account_set_sysop(const char *handle, bool on) {
     sqlite3_reset(g_sysop);
     sqlite3_bind_int(g_sysop, 1, on ? 1 : 0);
     sqlite3_bind_text(g_sysop, 2, key, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(g_sysop);
-    sqlite3_reset(g_sysop);
-    if (rc != SQLITE_DONE) {
-        log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
-        return -1;
-    }
+    if (step_once(g_sysop) != SQLITE_DONE) return -1;
     return sqlite3_changes(g_db) > 0 ? 1 : 0;
 }

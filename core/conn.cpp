@@ -38,8 +38,8 @@ int conn_flush(Conn *c) {
 // delivery, and writing at once halved the server's CPU per delivery in a big
 // room (make bench). lws writes outside WRITEABLE the same way: a short send
 // is kept in its own buffer and finished on POLLOUT, which
-// lws_partial_buffered() reports. Telnet keeps the callback: its batches
-// render several events into one write.
+// lws_partial_buffered() reports. Telnet goes through the end-of-iteration
+// batch below instead, which renders several events into one write.
 static bool can_write_now(const Conn *c) {
     const Session *s = c->session;
     return c->type == CONN_WS && c->wsi && s && !c->want_write && !c->flushing && !c->closing && !c->hello_due &&

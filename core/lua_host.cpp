@@ -312,6 +312,16 @@ static int l_session_at(lua_State *l) {
     return 1;
 }
 
+// The next live session logged in as h (any case) on a node after *node;
+// start with *node = 0.
+static Session *next_of_handle(const char *h, uint32_t *node) {
+    while (*h && *node < session_max_node()) {
+        Session *s = session_by_node(++*node);
+        if (s && !s->ending && s->handle[0] && !strcasecmp(s->handle, h)) return s;
+    }
+    return NULL;
+}
+
 // pl.sessions_of(handle): every live session of a handle (a user may be on
 // several nodes), without building the list of everyone first: scripts call
 // it on every private message and mail.
@@ -319,9 +329,8 @@ static int l_sessions_of(lua_State *l) {
     const char *h = luaL_optstring(l, 1, "");
     lua_newtable(l);
     int i = 1;
-    for (uint32_t node = 1; *h && node <= session_max_node(); node++) {
-        Session *s = session_by_node(node);
-        if (!s || s->ending || !s->handle[0] || strcasecmp(s->handle, h)) continue;
+    uint32_t node = 0;
+    for (Session *s; (s = next_of_handle(h, &node));) {
         push_session(l, s);
         lua_rawseti(l, -2, i++);
     }
@@ -329,15 +338,10 @@ static int l_sessions_of(lua_State *l) {
 }
 
 static int l_find(lua_State *l) {
-    const char *h = luaL_checkstring(l, 1);
-    for (uint32_t node = 1; node <= session_max_node(); node++) {
-        Session *s = session_by_node(node);
-        if (s && !s->ending && s->handle[0] && !strcasecmp(s->handle, h)) {
-            push_session(l, s);
-            return 1;
-        }
-    }
-    lua_pushnil(l);
+    uint32_t node = 0;
+    Session *s = next_of_handle(luaL_checkstring(l, 1), &node);
+    if (s) push_session(l, s);
+    else lua_pushnil(l);
     return 1;
 }
 
@@ -524,12 +528,9 @@ static int l_set_sysop(lua_State *l) {
     bool on = lua_toboolean(l, 2);
     int rc = account_set_sysop(h, on);
     if (rc < 0) return luaL_error(l, "database error");
-    if (rc == 1)
-        for (uint32_t node = 1; node <= session_max_node(); node++) {
-            Session *s = session_by_node(node);
-            if (s && !s->ending && s->account_id > 0 && !strcasecmp(s->handle, h))
-                s->sysop = on || config_is_sysop(&g_cfg, s->handle);
-        }
+    uint32_t node = 0;
+    for (Session *s; rc == 1 && (s = next_of_handle(h, &node));)
+        if (s->account_id > 0) s->sysop = on || config_is_sysop(&g_cfg, s->handle);
     lua_pushboolean(l, rc == 1);
     return 1;
 }
@@ -557,8 +558,8 @@ static int l_spy(lua_State *l) {
 // pl.watchers(s): the sessions watching s with pl.spy.
 static int l_watchers(lua_State *l) {
     Session *t = check_session(l, 1);
-    Session *w[64];
-    uint32_t n = t ? spy_watchers(t, w, 64) : 0;
+    Session *w[SPY_MAX];
+    uint32_t n = t ? spy_watchers(t, w, SPY_MAX) : 0;
     lua_createtable(l, (int)n, 0);
     for (uint32_t i = 0; i < n; i++) {
         push_session(l, w[i]);

@@ -6,12 +6,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "event.h"
 #include "msg.h"
 #include "session.h"
 
 // Spying is rare and a link is small, so a fixed table scanned linearly is
 // simpler than per-session lists, and costs nothing while it is empty.
-#define SPY_MAX 64
 #define PREFIX_MAX 96
 
 struct SpyLink {
@@ -66,6 +66,38 @@ void spy_forget(const Session *s) {
         else i++;
 }
 
+// The `spy` event for m: the original parsed back from its shared body (spying
+// is rare, so the parse costs nothing that matters), its text led by prefix,
+// encoded like every other event (so it has its own ts).
+static Msg *spy_event(const Session *target, const Msg *m, const char *prefix) {
+    char *json = (char *)malloc(m->json_len + 2);
+    if (!json) return NULL;
+    json[0] = '{';
+    memcpy(json + 1, msg_json(m), m->json_len + 1);
+    cJSON *inner = cJSON_ParseWithLength(json, m->json_len + 1);
+    free(json);
+    if (!inner) return NULL;
+    cJSON *t = cJSON_GetObjectItem(inner, "text");
+    const char *tx = cJSON_IsString(t) ? t->valuestring : "";
+    size_t plen = strlen(prefix), tlen = strlen(tx);
+    char *text = (char *)malloc(plen + tlen + 1);
+    if (!text) {
+        cJSON_Delete(inner);
+        return NULL;
+    }
+    memcpy(text, prefix, plen);
+    memcpy(text + plen, tx, tlen + 1);
+    cJSON *ev = event_new("spy");
+    cJSON_AddNumberToObject(ev, "node", target->node);
+    cJSON_AddStringToObject(ev, "text", text);
+    cJSON_AddItemToObject(ev, "event", inner);
+    free(text);
+    Msg *copy = event_encode(ev);
+    // shown as a plain line: the watcher is not being prompted or paged
+    if (copy) copy->flags = MSG_SPY | (m->flags & MSG_CHATTER);
+    return copy;
+}
+
 void spy_copy(Session *target, Msg *m) {
     // silent events carry nothing to see (and `auth` carries the user's token);
     // copies are never copied again, so two sysops watching each other is fine
@@ -75,44 +107,7 @@ void spy_copy(Session *target, Msg *m) {
         if (l->target_sid != target->sid) continue;
         Session *w = session_by_sid(l->watcher_node, l->watcher_sid);
         if (!w) continue;
-        uint32_t inner_len;
-        const char *inner = msg_text(m, &inner_len);
-        size_t plen = strlen(l->prefix), text_len = plen + inner_len;
-        char *text = (char *)malloc(text_len + 1);
-        if (!text) return;
-        memcpy(text, l->prefix, plen);
-        memcpy(text + plen, inner, inner_len);
-        text[text_len] = 0;
-        // the prefixed text for clients that just print text; cJSON escapes it
-        cJSON *js = cJSON_CreateString(text);
-        char *quoted = js ? cJSON_PrintUnformatted(js) : NULL;
-        cJSON_Delete(js);
-        if (!quoted) {
-            free(text);
-            return;
-        }
-        char head[64];
-        int hl = snprintf(head, sizeof head, "\"type\":\"spy\",\"node\":%u,\"text\":", target->node);
-        size_t ql = strlen(quoted);
-        size_t body_len = (size_t)hl + ql + 10 + m->json_len + 1; // ,"event":{ ... }
-        char *body = (char *)malloc(body_len + 1);
-        if (!body) {
-            cJSON_free(quoted);
-            free(text);
-            return;
-        }
-        char *p = body;
-        memcpy(p, head, (size_t)hl), p += hl;
-        memcpy(p, quoted, ql), p += ql;
-        memcpy(p, ",\"event\":{", 10), p += 10;
-        memcpy(p, msg_json(m), m->json_len), p += m->json_len;
-        *p++ = '}';
-        cJSON_free(quoted);
-        // shown as a plain line: the watcher is not being prompted or paged
-        uint32_t flags = MSG_SPY | (m->flags & MSG_CHATTER);
-        Msg *copy = msg_new(body, (size_t)(p - body), flags);
-        free(body);
-        free(text);
+        Msg *copy = spy_event(target, m, l->prefix);
         if (!copy) return;
         session_push(w, copy);
         msg_unref(copy);

@@ -6,6 +6,8 @@
 struct Session;
 struct Msg;
 
+#define SPY_MAX 64 // links at once: spying is rare, a fixed table is scanned
+
 extern uint32_t g_spy_count; // links in use: session_push pays nothing when 0
 
 // watcher sees target's events from now on, their text led by prefix (the

@@ -129,6 +129,7 @@ exports.tests = [
       await a.chat('system', { body: 'A sysop is now watching this node.' });
       const told = await root.waitFor((e) => e.type === 'spy', 'the watched node being told');
       eq(told.node, node, 'spy event names the node');
+      assert(typeof told.ts === 'string' && told.event.ts, 'the spy event has its own ts, like every event');
       a.input('c');
       const join = await root.waitFor((e) => e.type === 'spy' && e.event.type === 'chat' && e.event.kind === 'join');
       eq(join.event.from, 'alice', 'the inner event is whole');
