@@ -84,6 +84,10 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(FUZZ_OBJ)
 fuzz-deps:
 	@sh scripts/deps.sh fuzz
 
+# keep the instrumented objects between runs (they are intermediates of the
+# fuzz_% rule, which make would otherwise delete after each build)
+.SECONDARY: $(FUZZ_OBJ)
+
 fuzz: fuzz-deps $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus/$$t; \

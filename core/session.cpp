@@ -250,6 +250,10 @@ void session_detach(Session *s, Conn *c) {
         }
     c->session = NULL;
     c->next = NULL;
+    // the token copy belongs to this attachment's stream (session_send_auth):
+    // a connection that leaves the session before writing it never will
+    msg_unref(c->auth_token);
+    c->auth_token = NULL;
     if (s->nconns) return;
     if (s->ending) {
         session_free(s);

@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "conn.h"
 #include "room.h"
 #include "session.h"
 #include "text.h"
@@ -114,4 +115,35 @@ TEST(config_file_reports_file_and_line) {
     CHECK_STR(c.name, "test board");
     CHECK(strstr(err, ":4:") != NULL);
     unlink(path);
+}
+
+// A connection that leaves a session before writing its `auth` (detached, or
+// resumed into another session) gives back the token copy it was handed: the
+// copy belongs to that attachment (make fuzz found the leak through here).
+TEST(detach_releases_the_unwritten_token) {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sessions_init(&loop);
+    char secret[sizeof g_cfg.jwt_secret];
+    memcpy(secret, g_cfg.jwt_secret, sizeof secret);
+    snprintf(g_cfg.jwt_secret, sizeof g_cfg.jwt_secret, "0123456789abcdef0123456789abcdef");
+    Session *s = session_new();
+    Conn c = {};
+    c.type = CONN_WS;
+    c.id = conn_next_id();
+    session_attach(s, &c, 1);
+    snprintf(s->handle, sizeof s->handle, "alice");
+    session_send_auth(s, 0);
+    CHECK(c.auth_token != NULL);
+    Msg *held = c.auth_token;
+    msg_ref(held);
+    session_detach(s, &c);
+    CHECK(c.auth_token == NULL);
+    CHECK(held->refs == 1); // only ours is left
+    msg_unref(held);
+    memcpy(g_cfg.jwt_secret, secret, sizeof secret);
+    sessions_stop_timers();
+    sessions_free_all();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
 }
