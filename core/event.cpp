@@ -1,8 +1,10 @@
 #include "event.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "text.h"
 
 static uint64_t g_chat_ids;
@@ -64,7 +66,25 @@ Msg *event_encode(cJSON *ev) {
     if (!*tx && !(flags & (MSG_BELL | MSG_PROMPT))) flags |= MSG_SILENT;
     char *json = cJSON_PrintUnformatted(ev);
     Msg *m = NULL;
-    if (json && json[0] == '{' && json[1] != '}') m = msg_new(json + 1, strlen(json + 1), flags);
+    if (json && json[0] == '{' && json[1] != '}') {
+        // A text frame must be valid UTF-8, or every browser fails the
+        // connection ("Could not decode a text frame as UTF-8") and reconnects
+        // into the same event. cJSON copies string bytes as they are, so a
+        // script that cut text inside a character would lock its recipients
+        // out. U+FFFD in place of each bad sequence keeps the JSON valid (no
+        // bad byte is ASCII, so none is JSON syntax). Checked here, once per
+        // event, not once per recipient.
+        size_t len = strlen(json + 1), ok = text_utf8_valid(json + 1, len);
+        if (ok == len) {
+            m = msg_new(json + 1, len, flags);
+        } else {
+            log_event(LOG_WARN, "bad_utf8", 0, NULL, "a %s event held invalid UTF-8 (byte %zu); replaced with U+FFFD",
+                      type[0] ? type : "(untyped)", ok);
+            char *fixed = (char *)malloc(3 * len + 1);
+            if (fixed) m = msg_new(fixed, text_utf8_repair(json + 1, len, fixed), flags);
+            free(fixed);
+        }
+    }
     cJSON_free(json);
     cJSON_Delete(ev);
     return m;

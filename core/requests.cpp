@@ -18,16 +18,19 @@ static void reply_error(Conn *c, const char *code, const char *message) {
     if (c->session) session_send(c->session, event_error(code, message), c->id);
 }
 
+static void flood_close(Conn *c) {
+    if (c->closing) return;
+    log_event(LOG_WARN, "kick", c->session->node, c->addr, "connection %u keeps flooding; closing it (1008)", c->id);
+    g_stats.flood_disconnects++;
+    conn_close_with(c, 1008);
+}
+
 // The rate limit applies to every message, good or bad. Returns false when
 // the message is to be dropped.
 static bool rate_ok(Conn *c) {
     int r = limits_rate_take(c, text_now_ms());
     if (r == 1) reply_error(c, "rate_limited", "slow down: that message was dropped");
-    if (r == 2 && !c->closing) {
-        log_event(LOG_WARN, "kick", c->session->node, c->addr, "connection %u keeps flooding; closing it (1008)", c->id);
-        g_stats.flood_disconnects++;
-        conn_close_with(c, 1008);
-    }
+    if (r == 2) flood_close(c);
     return r == 0;
 }
 
@@ -95,6 +98,29 @@ static void do_typing(Conn *c, cJSON *req) {
     msg_unref(m);
 }
 
+// Whether the JSON text holds U+0000 in a string, written as the escape
+// \u0000 or as a raw byte. cJSON keeps strings NUL-terminated and gives no
+// length, so such a string would be cut short unseen: a password
+// "abcdefgh\u0000XYZ" would be registered as "abcdefgh". Escapes occur only
+// inside strings, so no string tracking is needed; taking each backslash with
+// the character after it keeps "\\u0000" (a backslash, then "u0000") apart.
+static bool has_nul(const char *data, size_t len) {
+    if (memchr(data, 0, len)) return true;
+    for (const char *p = data, *end = data + len; (p = (const char *)memchr(p, '\\', (size_t)(end - p)));) {
+        if (end - p >= 6 && !memcmp(p + 1, "u0000", 5)) return true;
+        p += 2;
+        if (p >= end) break;
+    }
+    return false;
+}
+
+void requests_pong(Conn *c) {
+    if (!c->session || c->closing) return;
+    // past the rate a pong is counted, not answered: an error event would
+    // give the flooder more than it sent
+    if (limits_rate_take(c, text_now_ms()) == 2) flood_close(c);
+}
+
 void requests_binary(Conn *c) {
     g_stats.messages_in++;
     if (!c->session || c->closing || !rate_ok(c)) return;
@@ -113,7 +139,9 @@ void requests_handle(Conn *c, const char *data, size_t len) {
     }
     bool bad = false;
     const char *type = str_field(req, "type", &bad);
-    if (bad) {
+    if (has_nul(data, len)) {
+        reply_error(c, "bad_request", "strings may not contain U+0000");
+    } else if (bad) {
         reply_error(c, "bad_request", "missing type");
     } else if (!strcmp(type, "input")) {
         cJSON *t = cJSON_GetObjectItem(req, "text");

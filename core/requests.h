@@ -8,5 +8,8 @@ struct Session;
 
 void requests_handle(Conn *c, const char *data, size_t len);
 void requests_binary(Conn *c);
+// A pong frame (the server sends no pings, so each is unasked for): it costs
+// the client a message of its input rate; a client that floods them is closed.
+void requests_pong(Conn *c);
 // Attaches c to session s from last_seq on (c may have no session yet).
 void requests_resume(Conn *c, Session *s, uint64_t last_seq);

@@ -326,7 +326,7 @@ void session_end_soon(Session *s) {
 
 void session_input(Session *s, const char *line, size_t len) {
     if (s->ending) return;
-    if (len > (size_t)g_cfg.max_line) len = (size_t)g_cfg.max_line;
+    len = text_utf8_cut(line, len, (size_t)g_cfg.max_line); // a cut character would show as U+FFFD
     if (s->auth_busy) {
         // a user who types or pastes ahead of a password check loses nothing
         uint32_t n = (uint32_t)len;

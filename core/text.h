@@ -10,6 +10,17 @@
 // Returns the output length.
 size_t text_sanitize(const char *in, size_t len, char *out, size_t cap);
 
+// Length of the longest prefix of in that is valid UTF-8 (RFC 3629); len
+// when all of it is. Cheap on ASCII: eight bytes per step.
+size_t text_utf8_valid(const char *in, size_t len);
+// Copies in to out with every invalid UTF-8 sequence replaced by U+FFFD (one
+// per maximal invalid subpart); everything else, controls included, is kept.
+// out must hold 3*len+1 bytes; it is NUL-terminated. Returns its length.
+size_t text_utf8_repair(const char *in, size_t len, char *out);
+// Where to cut s (len bytes) to keep at most max bytes without splitting a
+// UTF-8 character: max, or less when a character straddles it.
+size_t text_utf8_cut(const char *s, size_t len, size_t max);
+
 // ISO 8601 UTC with milliseconds, e.g. 2026-11-22T07:18:30.123Z (needs 25 bytes).
 void text_iso_now(char out[32]);
 uint64_t text_now_ms(void);

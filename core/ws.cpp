@@ -249,6 +249,18 @@ static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
     return 0;
 }
 
+// lws 4.1 answers a peer's close frame by sending its payload back (code and
+// reason) unchecked. A reason that is not UTF-8 must not go back out: RFC
+// 6455 (8.1) has the endpoint fail such a connection with 1007. A payload of
+// one byte has no whole code: a protocol error (1002). Anything else lws
+// echoes as usual (it turns a code that may not be sent into 1002).
+static int ws_peer_close(struct lws *wsi, const char *in, size_t len) {
+    if (len == 1) return ws_close_with(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, "bad close frame");
+    if (len > 2 && text_utf8_valid(in + 2, len - 2) < len - 2)
+        return ws_close_with(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "close reason is not UTF-8");
+    return 0;
+}
+
 static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     Conn *c = (Conn *)user;
     switch (reason) {
@@ -298,6 +310,12 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_RECEIVE:
         if (!c->live || !c->session) return -1;
         return ws_receive(c, wsi, (const char *)in, len);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return ws_peer_close(wsi, (const char *)in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        // lws answers pings itself, with no callback: see PROTOCOL.md
+        if (c->live && c->session) requests_pong(c);
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (!c->live) return -1;
         return conn_flush(c);

@@ -105,6 +105,20 @@ function pl.iso_time()
   return os.date("!%Y-%m-%dT%H:%M:%S", ms // 1000) .. string.format(".%03dZ", ms % 1000)
 end
 
+-- text cut to at most max characters, and whether anything was cut. Cuts
+-- fall between characters, never inside one: string.sub counts bytes, and
+-- half of a multi-byte UTF-8 character is invalid text that browsers refuse
+-- (they drop the connection). Limits on what users type are in characters.
+function pl.cut(text, max)
+  if #text <= max then return text, false end -- no more bytes, so no more characters
+  local n = 0
+  for pos in text:gmatch("()[^\128-\191]") do -- where each character starts
+    n = n + 1
+    if n > max then return text:sub(1, pos - 1), true end
+  end
+  return text, false
+end
+
 ------------------------------------------------------------------ message hooks
 
 -- pl.message_hook(name, fn): fn(s, msg) sees every public line and private

@@ -9,7 +9,7 @@
 local c = pl.color
 
 local MAX_LINES = 100      -- lines in one message
-local MAX_SUBJECT = 60
+local MAX_SUBJECT = 60      -- characters
 local MAX_INBOX = 500      -- messages kept per user; the oldest read ones go first
 
 pl.db.exec([[CREATE TABLE IF NOT EXISTS s_mail (
@@ -185,7 +185,7 @@ local function compose_input(s, line)
   if not m.subject then
     local subject = line:match("^%s*(.-)%s*$")
     if subject == "" then subject = "(no subject)" end
-    return pl.mail.compose(s, m.to, subject:sub(1, MAX_SUBJECT), m.back)
+    return pl.mail.compose(s, m.to, (pl.cut(subject, MAX_SUBJECT)), m.back)
   end
   if line == "." then
     if #m.lines == 0 then
@@ -222,7 +222,7 @@ pl.service{
           s:notice(orig.from_handle .. " no longer has an account here.")
           return inbox(s)
         end
-        return pl.mail.compose(s, orig.from_handle, subject:sub(1, MAX_SUBJECT))
+        return pl.mail.compose(s, orig.from_handle, (pl.cut(subject, MAX_SUBJECT)))
       elseif key == "D" then return delete(s, m.n)
       elseif key == "N" then
         if m.n >= #pl.mail.inbox(s.handle) then s:text("That was the last message."); return inbox(s) end

@@ -13,7 +13,7 @@ pl.db.exec([[CREATE TABLE IF NOT EXISTS s_profiles (
 
 pl.profiles = {}
 
-local FIELDS = {
+local FIELDS = { -- max: characters
   { key = "N", column = "realname", label = "Real name", max = 40 },
   { key = "L", column = "location", label = "Location", max = 40 },
   { key = "T", column = "tagline", label = "Tagline", max = 80 },
@@ -77,7 +77,7 @@ pl.service{
     if s.editing then
       local f = s.editing
       s.editing = nil
-      if #line > f.max then line = line:sub(1, f.max) end
+      line = pl.cut(line, f.max)
       pl.profiles.seen(s)
       pl.db.exec("UPDATE s_profiles SET " .. f.column .. " = ? WHERE handle_key = ?", line, s.handle:lower())
       s:text(f.label .. " saved.")

@@ -31,7 +31,8 @@ function pl.chat.answer_offer(s, line)
   s.offer = nil
   local answer = (line:match("^%s*(%a*)%s*$") or "?"):lower()
   if answer == "y" or answer == "yes" then
-    local subject = offer.body:sub(1, 40) .. (#offer.body > 40 and "..." or "")
+    local subject, cut = pl.cut(offer.body, 40)
+    if cut then subject = subject .. "..." end
     pl.mail.send(s.handle, offer.to, subject, offer.body)
     s:text("Sent to " .. offer.to .. " as mail.")
     return true

@@ -179,4 +179,48 @@ exports.tests = [
       await a.chat('system', { body: 'New mail from tess: from the terminal' });
     },
   },
+  {
+    name: 'subjects are cut on whole characters (a cut inside one locked the recipient\'s browser out); the recipient stays connected',
+    fn: async ({ srv }) => {
+      const v = await srv.user('vic');
+      v.input('g');
+      await v.closedP;
+      const m = await srv.chatter('mallory');
+      // 39 a and an e-acute: byte 40 was the first half of the e-acute
+      const line = 'a'.repeat(39) + '\u00e9 and the rest';
+      m.input('/msg vic ' + line);
+      await m.waitFor((e) => e.type === 'prompt' && /Send it as mail/.test(e.text));
+      m.input('y');
+      await m.text(/Sent to vic as mail/);
+      m.input('/quit');
+      await m.waitFor((e) => e.type === 'menu' && e.id === 'main');
+      m.input('m');
+      await inMail(m);
+      m.input('c');
+      m.input('vic');
+      m.input('b'.repeat(59) + '\u20ac and more'); // a three-byte character across the 60th byte
+      m.input('body');
+      m.input('.');
+      await m.text(/Mail sent to vic/);
+
+      // the ws library, like a browser, fails the connection on invalid UTF-8
+      const c = await login(srv, 'vic', 'secret-vic');
+      const note = await c.waitFor((e) => e.type === 'mail' && e.messages.length === 2, 'the inbox at login');
+      eq(note.messages[0].subject, 'a'.repeat(39) + '\u00e9...', 'offer subject: 40 characters, then ...');
+      eq(note.messages[1].subject, 'b'.repeat(59) + '\u20ac', 'typed subject: 60 characters');
+      c.input('m');
+      c.input('2');
+      await c.waitFor((e) => e.type === 'mail_message', 'the message');
+      c.input('r'); // the reply's "Re: " pushes the subject over the limit again
+      await c.text(/A line with only \. sends it/);
+      c.input('thanks');
+      c.input('.');
+      await c.text(/Mail sent to mallory/);
+      const back = await m.chat('system', { body: /^New mail from vic: Re: / });
+      eq(back.body, 'New mail from vic: Re: ' + 'b'.repeat(56), 'reply subject cut to 60 characters');
+      c.input('1');
+      eq((await c.waitFor((e) => e.type === 'mail_message')).body, line, 'the whole line is the body');
+      assert(!c.closed, 'vic is still connected');
+    },
+  },
 ];

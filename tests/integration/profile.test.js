@@ -76,4 +76,28 @@ exports.tests = [
       eq((await nw.waitFor((e) => e.type === 'auth')).handle, 'alice', 'new password works');
     },
   },
+  {
+    name: 'profile fields are cut on whole characters; /whois of such a profile keeps the reader connected',
+    fn: async ({ srv }) => {
+      const a = await srv.user('alice');
+      a.input('p');
+      await a.waitFor((e) => e.type === 'menu' && e.id === 'profile');
+      a.input('n');
+      await a.waitFor((e) => e.type === 'prompt' && /Real name/.test(e.text));
+      a.input('a'.repeat(39) + '\u00e9t\u00e9'); // 40 characters kept: byte 40 is the first half of an e-acute
+      await a.text(/Real name saved/);
+      a.input('t');
+      await a.waitFor((e) => e.type === 'prompt' && /Tagline/.test(e.text));
+      a.input('\u{1f600}'.repeat(81));
+      await a.text(/Tagline saved/);
+      const b = await srv.chatter('bob'); // the ws library fails the connection on invalid UTF-8
+      b.input('/whois alice');
+      const p = await b.waitFor((e) => e.type === 'profile', 'the profile');
+      eq(p.realname, 'a'.repeat(39) + '\u00e9', 'real name: 40 characters');
+      eq(p.tagline, '\u{1f600}'.repeat(80), 'tagline: 80 characters');
+      b.input('still here');
+      await b.chat('say', { from: 'bob', body: 'still here' });
+      assert(!b.closed, 'bob is still connected');
+    },
+  },
 ];

@@ -243,4 +243,76 @@ exports.tests = [
       eq(page.errors.length, 0, 'no page errors: ' + page.errors.join('; '));
     },
   },
+  {
+    name: 'in Chromium: mail subjects and a real name with a character across the old byte limits keep the page connected',
+    fn: async ({ srv, browser }) => {
+      // the old scripts cut these by bytes, inside the character: Chromium then
+      // failed the connection ("Could not decode a text frame as UTF-8") and
+      // reconnected into the same event, again and again
+      // mallory is on telnet, which does not care: as in the report, only
+      // the web users were kept off
+      const m = await srv.telnetUser('mallory');
+      m.line('p');
+      await m.expect(/Your choice: /);
+      m.line('n');
+      await m.expect(/Real name \(empty to clear\): /);
+      const realname = 'a'.repeat(39) + '\u00e9';
+      m.line(realname + 'tienne');
+      await m.expect(/Real name saved/);
+      await m.expect(/Your choice: /);
+      m.line('q');
+      await m.expect(/Your choice: /);
+
+      const page = await openPage(browser, srv);
+      const sockets = [];
+      page.on('websocket', (ws) => sockets.push(ws));
+      await registerOnPage(page, 'vic', 'vicpass1');
+      // while vic is on: a typed subject with a three-byte character across byte 60
+      const typed = 'b'.repeat(59) + '\u20ac';
+      m.line('m');
+      await m.expect(/Your choice: /);
+      m.line('c');
+      await m.expect(/To \(a handle\): /);
+      m.line('vic');
+      await m.expect(/Subject: /);
+      m.line(typed + ' and more');
+      await m.expect(/ {2}1: /);
+      m.line('hello');
+      await m.expect(/ {2}2: /);
+      m.line('.');
+      await m.expect(/Mail sent to vic[\s\S]*Your choice: /);
+      await page.waitForSelector(`#mail li:has-text("${typed}")`, { timeout: 10000 });
+      // offline: the subject of a /msg sent as mail, 39 a and an e-acute first
+      await page.click('#menu button[data-key="G"]');
+      await waitScreen(page, /Goodbye, vic/);
+      m.line('q');
+      await m.expect(/Your choice: /);
+      m.line('c');
+      await m.expect(/You are in #lobby/);
+      m.line('/msg vic ' + 'a'.repeat(39) + '\u00e9 is this you?');
+      await m.expect(/Send it as mail instead\? \[y\/N\] /);
+      m.line('y');
+      await m.expect(/Sent to vic as mail/);
+
+      sockets.length = 0;
+      await page.reload();
+      await page.waitForSelector('#prompt:has-text("Handle")');
+      await type(page, 'vic');
+      await page.waitForSelector('#prompt:has-text("Password")');
+      await type(page, 'vicpass1');
+      await waitScreen(page, /You have 2 new messages/);
+      await page.waitForSelector(`#mail li:has-text("${'a'.repeat(39)}\u00e9...")`);
+      await page.click('#menu button[data-key="C"]');
+      await waitScreen(page, /You are in #lobby/);
+      await type(page, '/whois mallory');
+      await page.waitForSelector(`#profile:not([hidden]) dd:has-text("${realname}")`);
+      await waitScreen(page, new RegExp('Real name:\\s+' + realname));
+      m.line('are you still there?');
+      await waitScreen(page, /<mallory> are you still there\?/);
+      eq(sockets.length, 1, 'one WebSocket since the reload: no reconnects');
+      assert(!sockets[0].isClosed(), 'and it is open');
+      assert(!(await screenText(page)).includes('\ufffd'), 'no replacement characters on the page');
+      eq(page.errors.length, 0, 'no page errors: ' + page.errors.join('; '));
+    },
+  },
 ];

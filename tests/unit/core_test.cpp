@@ -37,6 +37,39 @@ TEST(sanitize_never_overflows) {
     CHECK(out[n] == 0);
 }
 
+static std::string repair(const std::string &in) {
+    std::string out(in.size() * 3 + 1, '\0');
+    size_t n = text_utf8_repair(in.data(), in.size(), &out[0]);
+    return out.substr(0, n);
+}
+
+TEST(utf8_validity_and_repair) {
+    const std::string ok = "plain caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 and \x1b[1m controls \xc2\x9b kept";
+    CHECK(text_utf8_valid(ok.data(), ok.size()) == ok.size());
+    CHECK(repair(ok) == ok);
+    CHECK(text_utf8_valid("abcdefghij\xff", 11) == 10);
+    CHECK(text_utf8_valid("abc\xc3", 4) == 3);
+    // one U+FFFD per maximal invalid subpart, as browsers decode it
+    CHECK(repair("\xff\xe9") == "\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(repair("cut \xe2\x82") == "cut \xef\xbf\xbd");
+    CHECK(repair("cut \xf0\x9f\x98 x") == "cut \xef\xbf\xbd x");
+    CHECK(repair("overlong \xc0\xaf") == "overlong \xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(repair("\xe0\x80\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(repair("surrogate \xed\xa0\x80") == "surrogate \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(repair("too big \xf4\x90\x80\x80") == "too big \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(repair("lone \x80 cont") == "lone \xef\xbf\xbd cont");
+    std::string fixed = repair("\xc3(\xa9\xe2\x82(\xf0\x9f");
+    CHECK(text_utf8_valid(fixed.data(), fixed.size()) == fixed.size());
+}
+
+TEST(utf8_cut_keeps_characters_whole) {
+    CHECK(text_utf8_cut("abc", 3, 10) == 3);
+    CHECK(text_utf8_cut("ab\xc3\xa9", 4, 3) == 2);
+    CHECK(text_utf8_cut("ab\xc3\xa9", 4, 2) == 2);
+    CHECK(text_utf8_cut("a\xf0\x9f\x98\x80" "b", 6, 4) == 1);
+    CHECK(text_utf8_cut("a\xf0\x9f\x98\x80" "b", 6, 5) == 5);
+}
+
 TEST(columns_skip_escapes_and_count_characters) {
     CHECK(text_columns("abc", 3) == 3);
     CHECK(text_columns("\x1b[31mab\x1b[0m", 11) == 2);

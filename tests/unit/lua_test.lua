@@ -120,5 +120,22 @@ test("colours wrap text in SGR codes and reject unknown names", function()
   assert(not pcall(pl.color, "no-such-colour", "x"))
 end)
 
+test("pl.cut counts characters and never cuts inside one", function()
+  local function valid(s) return utf8.len(s) ~= nil end
+  eq(select(2, pl.cut("short", 40)), false, "nothing to cut")
+  local t, cut = pl.cut(string.rep("a", 39) .. "\u{e9}xyz", 40)
+  eq(t, string.rep("a", 39) .. "\u{e9}", "40 characters, the last of two bytes") eq(cut, true, "cut")
+  t = pl.cut(string.rep("a", 39) .. "\u{e9}", 40)
+  eq(t, string.rep("a", 39) .. "\u{e9}", "exactly 40 characters is not cut")
+  for _, ch in ipairs({ "\u{e9}", "\u{20ac}", "\u{1f600}" }) do
+    for max = 0, 6 do
+      local s = pl.cut(string.rep(ch, 5), max)
+      assert(valid(s), "valid UTF-8 after a cut at " .. max)
+      eq(utf8.len(s), math.min(max, 5), "characters kept of " .. ch)
+    end
+  end
+  assert(valid(pl.cut("\u{1f600}x", 1)) and pl.cut("\u{1f600}x", 1) == "\u{1f600}", "a four-byte character is whole")
+end)
+
 print(passed .. " passed, " .. failed .. " failed")
 os.exit(failed == 0 and 0 or 1)
