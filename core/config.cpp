@@ -36,6 +36,7 @@ void config_defaults(Config *c) {
     c->rate_per_s = 10;
     c->rate_burst = 30;
     c->flood_max = 60;
+    c->flood_bytes = 32768;
     c->max_conns_per_addr = 32;
     c->login_timeout_s = 120;
     c->idle_timeout_s = 3600;
@@ -89,6 +90,7 @@ static const Key g_keys[] = {
     {"rate_per_s", I(rate_per_s, 0, 100000)},
     {"rate_burst", I(rate_burst, 1, 100000)},
     {"flood_max", I(flood_max, 1, 100000)},
+    {"flood_bytes", I(flood_bytes, 1024, 16 * 1024 * 1024)},
     {"max_conns_per_addr", I(max_conns_per_addr, 0, 1000000)},
     {"login_timeout_s", I(login_timeout_s, 0, 86400)},
     {"idle_timeout_s", I(idle_timeout_s, 0, 7 * 86400)},

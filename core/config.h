@@ -34,7 +34,8 @@ struct Config {
     int token_ttl_s;        // lifetime of the tokens the server issues
     int rate_per_s;         // input messages per second per connection (token bucket; 0 = off)
     int rate_burst;         // bucket size
-    int flood_max;          // dropped messages in a row before the connection is closed
+    int flood_max;          // dropped messages in a row before the connection is closed (what cannot wait)
+    int flood_bytes;        // input waiting for the rate limit before the connection is closed as flooding
     int max_conns_per_addr; // 0 = no limit
     int login_timeout_s;    // close sessions that have not logged in by then (0 = never)
     int idle_timeout_s;     // log off users idle this long (0 = never); sysops are exempt

@@ -11,15 +11,29 @@
 #include "log.h"
 #include "stats.h"
 
-int limits_rate_take(Conn *c, uint64_t now_ms) {
-    if (g_cfg.rate_per_s <= 0) return 0;
+static void refill(Conn *c, uint64_t now_ms) {
     if (c->rate_ms == 0) {
         c->rate_tokens = (float)g_cfg.rate_burst;
         c->rate_ms = now_ms;
     }
-    c->rate_tokens += (float)(now_ms - c->rate_ms) * (float)g_cfg.rate_per_s / 1000.0f;
+    if (now_ms > c->rate_ms) c->rate_tokens += (float)(now_ms - c->rate_ms) * (float)g_cfg.rate_per_s / 1000.0f;
     if (c->rate_tokens > (float)g_cfg.rate_burst) c->rate_tokens = (float)g_cfg.rate_burst;
     c->rate_ms = now_ms;
+}
+
+uint32_t limits_rate_wait(Conn *c, uint64_t now_ms) {
+    if (g_cfg.rate_per_s <= 0) return 0;
+    refill(c, now_ms);
+    if (c->rate_tokens >= 1.0f) {
+        c->rate_tokens -= 1.0f;
+        return 0;
+    }
+    return (uint32_t)((1.0f - c->rate_tokens) * 1000.0f / (float)g_cfg.rate_per_s) + 1;
+}
+
+int limits_rate_take(Conn *c, uint64_t now_ms) {
+    if (g_cfg.rate_per_s <= 0) return 0;
+    refill(c, now_ms);
     if (c->rate_tokens >= 1.0f) {
         c->rate_tokens -= 1.0f;
         if (c->rate_tokens >= (float)g_cfg.rate_burst / 2) c->rate_strikes = 0; // calm again

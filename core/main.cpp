@@ -19,6 +19,7 @@
 #include "limits.h"
 #include "log.h"
 #include "lua_host.h"
+#include "pace.h"
 #include "session.h"
 #include "store.h"
 #include "transport.h"
@@ -51,6 +52,7 @@ static void finish_stop(void) {
     lua_host_stop_watching();
     sessions_stop_timers();
     conn_batch_stop();
+    pace_stop();
     hashpool_stop();
     server_stop();
 }
@@ -186,6 +188,7 @@ int main(int argc, char **argv) {
     uv_loop_init(&g_loop);
     sessions_init(&g_loop);
     conn_batch_init(&g_loop);
+    pace_init(&g_loop);
     if (auth_init(&g_loop)) return 1;
 
     char err[2048];

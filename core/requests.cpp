@@ -18,19 +18,6 @@ static void reply_error(Conn *c, const char *code, const char *message) {
     if (c->session) session_send(c->session, event_error(code, message), c->id);
 }
 
-// The rate limit applies to every message, good or bad. Returns false when
-// the message is to be dropped.
-static bool rate_ok(Conn *c) {
-    int r = limits_rate_take(c, text_now_ms());
-    if (r == 1) reply_error(c, "rate_limited", "slow down: that message was dropped");
-    if (r == 2 && !c->closing) {
-        log_event(LOG_WARN, "kick", c->session->node, c->addr, "connection %u keeps flooding; closing it (1008)", c->id);
-        g_stats.flood_disconnects++;
-        conn_close_with(c, 1008);
-    }
-    return r == 0;
-}
-
 static const char *str_field(cJSON *req, const char *name, bool *bad) {
     cJSON *f = cJSON_GetObjectItem(req, name);
     if (!cJSON_IsString(f)) {
@@ -95,16 +82,15 @@ static void do_typing(Conn *c, cJSON *req) {
     msg_unref(m);
 }
 
+// Input arrives here at the rate limit's pace (pace.h).
 void requests_binary(Conn *c) {
-    g_stats.messages_in++;
-    if (!c->session || c->closing || !rate_ok(c)) return;
+    if (!c->session || c->closing) return;
     reply_error(c, "bad_request", "binary frames are not accepted; send JSON text");
 }
 
 void requests_handle(Conn *c, const char *data, size_t len) {
-    g_stats.messages_in++;
     Session *s = c->session;
-    if (!s || s->ending || c->closing || !rate_ok(c)) return;
+    if (!s || s->ending || c->closing) return;
     cJSON *req = cJSON_ParseWithLength(data, len);
     if (!req || !cJSON_IsObject(req)) {
         cJSON_Delete(req);
