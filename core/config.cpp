@@ -45,6 +45,7 @@ void config_defaults(Config *c) {
     c->login_lockout_after = 10;
     c->login_lockout_s = 300;
     c->login_window_s = 900;
+    c->register_per_hour = 3;
     c->script_budget_ms = 100;
     c->script_memory_mb = 256;
 }
@@ -99,6 +100,7 @@ static const Key g_keys[] = {
     {"login_lockout_after", I(login_lockout_after, 1, 1000)},
     {"login_lockout_s", I(login_lockout_s, 1, 7 * 86400)},
     {"login_window_s", I(login_window_s, 1, 7 * 86400)},
+    {"register_per_hour", I(register_per_hour, 0, 100000)},
     {"script_budget_ms", I(script_budget_ms, 1, 60000)},
     {"script_memory_mb", I(script_memory_mb, 8, 65536)},
 };

@@ -44,6 +44,7 @@ struct Config {
     int login_lockout_after;// failures per handle/address in the window before a lockout
     int login_lockout_s;
     int login_window_s;
+    int register_per_hour;  // new accounts per address per hour (0 = no limit)
     int script_budget_ms;   // longest one script call may run
     int script_memory_mb;   // cap on the Lua state's memory
 };

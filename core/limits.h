@@ -23,6 +23,11 @@ uint32_t limits_login_locked(const char *handle, const char *addr, uint64_t now_
 // Records a failure; returns how many ms to wait before answering (slow-down).
 uint32_t limits_login_failed(const char *handle, const char *addr, uint64_t now_ms);
 void limits_login_ok(const char *handle);
+// New accounts per address: register_per_hour, as a bucket that refills
+// over the hour. take: false when the address has used them up; give_back:
+// a registration that did not make an account costs nothing.
+bool limits_register_take(const char *addr, uint64_t now_ms);
+void limits_register_give_back(const char *addr);
 // Forgets failure records whose window has passed.
 void limits_prune(uint64_t now_ms);
 void limits_free(void);

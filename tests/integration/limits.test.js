@@ -179,4 +179,61 @@ exports.tests = [
       assert((await metric(srv, 'partyline_login_failures_total')) >= 4, 'counted');
     },
   },
+  {
+    name: 'registrations from one address are limited per hour; other addresses and logins are not',
+    opts: { set: { register_per_hour: '2' } },
+    fn: async ({ srv }) => {
+      await srv.user('one');
+      await srv.user('two');
+      const c = await srv.ws();
+      await c.waitFor((e) => e.type === 'prompt');
+      c.send({ type: 'register', handle: 'three', password: 'secret-three' });
+      const e = await c.waitFor((x) => x.type === 'error', 'refusal');
+      eq(e.code, 'register_limited', 'code');
+      assert(/too many new accounts/.test(e.message), 'message: ' + e.message);
+      await srv.waitLog(/"event":"register_limited"/);
+      // the prompts say it in words
+      const tn = await srv.telnet();
+      tn.line('new');
+      await tn.expect(/New handle: /);
+      tn.line('four');
+      await tn.expect(/Choose a password/);
+      tn.line('secret-four');
+      await tn.expect(/Repeat the password/);
+      tn.line('secret-four');
+      await tn.expect(/Too many new accounts have been made from your address/);
+      eq(await srv.login('three', 'secret-three').then((x) => x.waitFor((y) => y.type === 'error')).then((y) => y.code), 'bad_login', 'no account was made');
+      // another address still may, and a user from the limited one still logs in
+      const other = await srv.user('five', 'secret-five', { localAddress: '127.0.0.2' });
+      eq(other.handle, 'five', 'another address registers');
+      const back = await srv.login('one', 'secret-one');
+      eq((await back.waitFor((x) => x.type === 'auth')).handle, 'one', 'logins are not limited');
+    },
+  },
+  {
+    name: 'a burst of registrations does not hold logins back: logins go first in the hashing queue',
+    opts: { set: { hash_threads: '1', pwhash_mem_kb: '32768' } },
+    fn: async ({ srv }) => {
+      await srv.user('bob', 'bob-password');
+      const order = [];
+      const regs = [];
+      for (let i = 0; i < 16; i++) {
+        const c = await srv.ws();
+        await c.waitFor((e) => e.type === 'prompt');
+        regs.push(c);
+      }
+      const bob = await srv.ws();
+      await bob.waitFor((e) => e.type === 'prompt');
+      const watch = (c, name) => c.ws.on('message', (d) => { if (JSON.parse(String(d)).type === 'auth') order.push(name); });
+      regs.forEach((c, i) => watch(c, 'reg' + i));
+      watch(bob, 'bob');
+      regs.forEach((c, i) => c.send({ type: 'register', handle: 'new' + i, password: 'password-' + i }));
+      bob.send({ type: 'login', handle: 'bob', password: 'bob-password' });
+      await bob.waitFor((e) => e.type === 'auth', 'bob logged in', 20000);
+      for (const c of regs) await c.waitFor((e) => e.type === 'auth', 'registered', 20000);
+      const at = order.indexOf('bob');
+      // FIFO would put bob after all 16; ahead of them he waits for at most the hash running
+      assert(at >= 0 && at <= 4, 'bob came in at ' + at + ': ' + order.join(','));
+    },
+  },
 ];
