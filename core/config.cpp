@@ -46,6 +46,12 @@ void config_defaults(Config *c) {
     c->login_lockout_s = 300;
     c->login_window_s = 900;
     c->register_per_hour = 3;
+    c->rooms_per_hour = 10;
+    c->history_rooms_max = 500;
+    c->history_expire_s = 30 * 86400;
+    c->mail_max_bytes = 16384;
+    c->mailbox_max = 200;
+    c->mailbox_max_kb = 1024;
     c->script_budget_ms = 100;
     c->script_memory_mb = 256;
 }
@@ -101,6 +107,12 @@ static const Key g_keys[] = {
     {"login_lockout_s", I(login_lockout_s, 1, 7 * 86400)},
     {"login_window_s", I(login_window_s, 1, 7 * 86400)},
     {"register_per_hour", I(register_per_hour, 0, 100000)},
+    {"rooms_per_hour", I(rooms_per_hour, 0, 100000)},
+    {"history_rooms_max", I(history_rooms_max, 1, 1000000)},
+    {"history_expire_s", I(history_expire_s, 0, 10 * 365 * 86400)},
+    {"mail_max_bytes", I(mail_max_bytes, 256, 1 << 20)},
+    {"mailbox_max", I(mailbox_max, 1, 1000000)},
+    {"mailbox_max_kb", I(mailbox_max_kb, 16, 1 << 20)},
     {"script_budget_ms", I(script_budget_ms, 1, 60000)},
     {"script_memory_mb", I(script_memory_mb, 8, 65536)},
 };

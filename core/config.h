@@ -45,6 +45,13 @@ struct Config {
     int login_lockout_s;
     int login_window_s;
     int register_per_hour;  // new accounts per address per hour (0 = no limit)
+    // quotas the scripts apply (read with pl.config)
+    int rooms_per_hour;     // new rooms one user may open in an hour (0 = no limit)
+    int history_rooms_max;  // rooms whose history is kept
+    int history_expire_s;   // an empty room's history goes this long after its last line (0 = never)
+    int mail_max_bytes;     // one mail message
+    int mailbox_max;        // messages one user's mailbox holds
+    int mailbox_max_kb;     // bytes one user's mailbox holds
     int script_budget_ms;   // longest one script call may run
     int script_memory_mb;   // cap on the Lua state's memory
 };

@@ -10,6 +10,7 @@
 #include "room.h"
 #include "session.h"
 #include "stats.h"
+#include "store.h"
 #include "transport.h"
 
 Stats g_stats;
@@ -54,6 +55,7 @@ static void metrics_text(Buf *b) {
     for (size_t i = 0; i < sizeof g_counters / sizeof g_counters[0]; i++)
         metric(b, g_counters[i].name, "counter", g_counters[i].help, *g_counters[i].value);
     lua_host_fault_metrics(b);
+    store_metrics(b);
     hist_text(&g_event_hist, b);
     hist_text(&g_fanout_hist, b);
 }

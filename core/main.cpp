@@ -54,6 +54,7 @@ static void finish_stop(void) {
     conn_batch_stop();
     pace_stop();
     hashpool_stop();
+    store_stop();
     server_stop();
 }
 
@@ -200,6 +201,7 @@ int main(int argc, char **argv) {
         log_error("db_error", "%s", err);
         return 1;
     }
+    store_start(&g_loop);
     if (load_token_key(err, sizeof err)) {
         log_error("token_key", "%s", err);
         return 1;
