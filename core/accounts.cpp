@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "store.h"
 
 static sqlite3 *g_db;
 static sqlite3_stmt *g_find, *g_create, *g_touch, *g_rehash, *g_sysop;
@@ -56,7 +57,7 @@ int accounts_open(const char *data_dir, char *err, size_t errlen) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(g_db));
         return -1;
     }
-    sqlite3_busy_timeout(g_db, 2000);
+    sqlite3_busy_timeout(g_db, DB_BUSY_MS);
     char *msg = NULL;
     if (sqlite3_exec(g_db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, msg);
@@ -97,7 +98,8 @@ int account_find(const char *handle, Account *out) {
     int rc = sqlite3_step(g_find);
     if (rc == SQLITE_DONE) return 0;
     if (rc != SQLITE_ROW) {
-        log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
+        store_note_failure(rc, sqlite3_errmsg(g_db));
+        sqlite3_reset(g_find);
         return -1;
     }
     out->id = sqlite3_column_int64(g_find, 0);
@@ -115,8 +117,9 @@ int account_find(const char *handle, Account *out) {
 // it is an error (a taken handle is the caller's to judge).
 static int step_once(sqlite3_stmt *st) {
     int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT) store_note_failure(rc, sqlite3_errmsg(g_db));
+    else store_note_ok();
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT) log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
     return rc;
 }
 

@@ -36,6 +36,7 @@ struct AuthWork {
     Account acct;
     char password[PASSWORD_MAX + 1];
     char new_password[PASSWORD_MAX + 1]; // AUTH_CHANGE
+    char addr[48];       // AUTH_REGISTER: whose allowance to give back if no account is made
 };
 
 bool auth_handle_valid(const char *h) {
@@ -55,6 +56,8 @@ static const char *message_for(const char *code) {
     if (!strcmp(code, "closed")) return "registration is closed";
     if (!strcmp(code, "busy")) return "a login is already in progress";
     if (!strcmp(code, "logged_in")) return "already logged in";
+    if (!strcmp(code, "unavailable")) return "storage is unavailable; try again later";
+    if (!strcmp(code, "register_limited")) return "too many new accounts from your address; try again later";
     return "login failed";
 }
 
@@ -99,14 +102,19 @@ static void done(HashJob *job) {
     AuthWork *w = (AuthWork *)job;
     Session *s = job->ran ? session_by_sid(w->node, w->sid) : NULL;
     if (!s) {
+        if (w->kind == AUTH_REGISTER) limits_register_give_back(w->addr);
         free(w);
         return;
     }
     if (w->kind == AUTH_CHANGE) {
         s->auth_busy = false;
-        const char *result = w->ok && account_set_hash(w->acct.id, w->acct.hash) == 0 ? "ok" : "bad_login";
+        const char *result = !w->ok                                      ? "bad_login"
+                             : account_set_hash(w->acct.id, w->acct.hash) ? "unavailable"
+                                                                          : "ok";
         log_event(LOG_INFO, "password_change", s->node, s->addr, "%s: %s", s->handle,
-                  strcmp(result, "ok") ? "refused (wrong password)" : "changed");
+                  !strcmp(result, "ok")          ? "changed"
+                  : !strcmp(result, "bad_login") ? "refused (wrong password)"
+                                                 : "not stored (storage unavailable)");
         free(w);
         lua_hook("password_changed", s, result);
         session_replay_typeahead(s);
@@ -119,8 +127,9 @@ static void done(HashJob *job) {
     } else if (w->kind == AUTH_REGISTER) {
         int rc = account_create(w->acct.handle, w->acct.hash, &w->acct.id);
         if (rc == 1) code = "handle_taken";
-        else if (rc < 0) code = "bad_login";
+        else if (rc < 0) code = "unavailable";
         else log_event(LOG_INFO, "register", s->node, s->addr, "registered %s", w->acct.handle);
+        if (code) limits_register_give_back(w->addr);
     }
     if (code && !strcmp(code, "bad_login")) {
         s->login_failures++;
@@ -183,17 +192,29 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
     if (kind == AUTH_REGISTER) {
         const char *code = NULL;
         Account existing;
+        int found = 0;
         if (!g_cfg.registration) code = "closed";
         else if (!auth_handle_valid(handle)) code = "bad_handle";
         else if (plen < PASSWORD_MIN || plen > PASSWORD_MAX || !strcasecmp(password, handle)) code = "weak_password";
-        else if (account_find(handle, &existing) != 0) code = "handle_taken";
+        else if ((found = account_find(handle, &existing)) < 0) code = "unavailable";
+        else if (found) code = "handle_taken";
+        else if (!limits_register_take(s->addr, text_now_ms())) code = "register_limited";
         if (code) {
+            if (!strcmp(code, "register_limited"))
+                log_event(LOG_WARN, "register_limited", s->node, s->addr, "registration refused: %d an hour from one address",
+                          g_cfg.register_per_hour);
             free(w);
             return fail(s, reply_conn, code);
         }
         snprintf(w->acct.handle, sizeof w->acct.handle, "%s", handle);
+        snprintf(w->addr, sizeof w->addr, "%s", s->addr);
+        w->job.low = true; // behind logins in the hashing queue
     } else {
         int found = auth_handle_valid(handle) ? account_find(handle, &w->acct) : 0;
+        if (found < 0) { // not a wrong password: nothing to count against anyone
+            free(w);
+            return fail(s, reply_conn, "unavailable");
+        }
         if (found != 1) {
             memset(&w->acct, 0, sizeof w->acct);
             memcpy(w->acct.hash, g_dummy_hash, sizeof g_dummy_hash);
@@ -201,7 +222,10 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
         }
     }
     snprintf(w->password, sizeof w->password, "%s", plen > PASSWORD_MAX ? "" : password);
-    if (!submit(s, w)) fail(s, reply_conn, "busy");
+    if (!submit(s, w)) {
+        if (kind == AUTH_REGISTER) limits_register_give_back(s->addr);
+        fail(s, reply_conn, "busy");
+    }
 }
 
 void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
@@ -209,8 +233,11 @@ void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
     size_t nlen = strlen(new_pw);
     AuthWork *w = (AuthWork *)calloc(1, sizeof *w);
     if (!w) return;
+    int found = 0;
     if (s->auth_busy) code = "busy";
-    else if (!s->handle[0] || s->account_id <= 0 || account_find(s->handle, &w->acct) != 1) code = "no_account";
+    else if (!s->handle[0] || s->account_id <= 0) code = "no_account";
+    else if ((found = account_find(s->handle, &w->acct)) < 0) code = "unavailable";
+    else if (!found) code = "no_account";
     else if (nlen < PASSWORD_MIN || nlen > PASSWORD_MAX || !strcasecmp(new_pw, s->handle)) code = "weak_password";
     if (code) {
         free(w);
@@ -227,7 +254,15 @@ void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
 
 void auth_token_login(Session *s, const char *handle) {
     Account a;
-    if (account_find(handle, &a) == 1) session_logged_in(s, a.id, a.handle, a.sysop);
+    int found = account_find(handle, &a);
+    if (found < 0) {
+        // not knowing whether the account exists (nor its sysop flag), the
+        // token cannot be honoured now: the prompts, and why
+        session_send(s, event_error("unavailable", message_for("unavailable")), 0);
+        lua_hook("connect", s, NULL);
+        return;
+    }
+    if (found == 1) session_logged_in(s, a.id, a.handle, a.sysop);
     else session_logged_in(s, 0, handle, false); // a bot or bridge vouched for by the token's issuer
     log_event(LOG_INFO, "login", s->node, s->addr, "logged in by token as %s", s->handle);
 }

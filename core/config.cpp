@@ -36,6 +36,7 @@ void config_defaults(Config *c) {
     c->rate_per_s = 10;
     c->rate_burst = 30;
     c->flood_max = 60;
+    c->flood_bytes = 32768;
     c->max_conns_per_addr = 32;
     c->login_timeout_s = 120;
     c->idle_timeout_s = 3600;
@@ -44,6 +45,13 @@ void config_defaults(Config *c) {
     c->login_lockout_after = 10;
     c->login_lockout_s = 300;
     c->login_window_s = 900;
+    c->register_per_hour = 3;
+    c->rooms_per_hour = 10;
+    c->history_rooms_max = 500;
+    c->history_expire_s = 30 * 86400;
+    c->mail_max_bytes = 16384;
+    c->mailbox_max = 200;
+    c->mailbox_max_kb = 1024;
     c->script_budget_ms = 100;
     c->script_memory_mb = 256;
 }
@@ -89,6 +97,7 @@ static const Key g_keys[] = {
     {"rate_per_s", I(rate_per_s, 0, 100000)},
     {"rate_burst", I(rate_burst, 1, 100000)},
     {"flood_max", I(flood_max, 1, 100000)},
+    {"flood_bytes", I(flood_bytes, 1024, 16 * 1024 * 1024)},
     {"max_conns_per_addr", I(max_conns_per_addr, 0, 1000000)},
     {"login_timeout_s", I(login_timeout_s, 0, 86400)},
     {"idle_timeout_s", I(idle_timeout_s, 0, 7 * 86400)},
@@ -97,6 +106,13 @@ static const Key g_keys[] = {
     {"login_lockout_after", I(login_lockout_after, 1, 1000)},
     {"login_lockout_s", I(login_lockout_s, 1, 7 * 86400)},
     {"login_window_s", I(login_window_s, 1, 7 * 86400)},
+    {"register_per_hour", I(register_per_hour, 0, 100000)},
+    {"rooms_per_hour", I(rooms_per_hour, 0, 100000)},
+    {"history_rooms_max", I(history_rooms_max, 1, 1000000)},
+    {"history_expire_s", I(history_expire_s, 0, 10 * 365 * 86400)},
+    {"mail_max_bytes", I(mail_max_bytes, 256, 1 << 20)},
+    {"mailbox_max", I(mailbox_max, 1, 1000000)},
+    {"mailbox_max_kb", I(mailbox_max_kb, 16, 1 << 20)},
     {"script_budget_ms", I(script_budget_ms, 1, 60000)},
     {"script_memory_mb", I(script_memory_mb, 8, 65536)},
 };

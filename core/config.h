@@ -34,7 +34,8 @@ struct Config {
     int token_ttl_s;        // lifetime of the tokens the server issues
     int rate_per_s;         // input messages per second per connection (token bucket; 0 = off)
     int rate_burst;         // bucket size
-    int flood_max;          // dropped messages in a row before the connection is closed
+    int flood_max;          // dropped messages in a row before the connection is closed (what cannot wait)
+    int flood_bytes;        // input waiting for the rate limit before the connection is closed as flooding
     int max_conns_per_addr; // 0 = no limit
     int login_timeout_s;    // close sessions that have not logged in by then (0 = never)
     int idle_timeout_s;     // log off users idle this long (0 = never); sysops are exempt
@@ -43,6 +44,14 @@ struct Config {
     int login_lockout_after;// failures per handle/address in the window before a lockout
     int login_lockout_s;
     int login_window_s;
+    int register_per_hour;  // new accounts per address per hour (0 = no limit)
+    // quotas the scripts apply (read with pl.config)
+    int rooms_per_hour;     // new rooms one user may open in an hour (0 = no limit)
+    int history_rooms_max;  // rooms whose history is kept
+    int history_expire_s;   // an empty room's history goes this long after its last line (0 = never)
+    int mail_max_bytes;     // one mail message
+    int mailbox_max;        // messages one user's mailbox holds
+    int mailbox_max_kb;     // bytes one user's mailbox holds
     int script_budget_ms;   // longest one script call may run
     int script_memory_mb;   // cap on the Lua state's memory
 };

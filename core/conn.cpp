@@ -2,10 +2,12 @@
 
 #include <libwebsockets.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "event.h"
 #include "lua_host.h"
+#include "pace.h"
 #include "session.h"
 #include "stats.h"
 #include "transport.h"
@@ -168,6 +170,24 @@ Msg *conn_missed_event(Conn *c) {
     if (text[0]) cJSON_AddStringToObject(ev, "text", text);
     c->missed = 0;
     return event_encode(ev);
+}
+
+// Closing a socket with the client's input unread makes the kernel answer
+// with a reset, and a reset destroys what the client had not read yet: the
+// close frame, the reason, the last lines (a flooding client saw only 1006).
+// So our side ends first (the close frame; for telnet a FIN), and the socket
+// is read and the input thrown away until the client closes too (a
+// WebSocket client answers the close frame, which makes lws close) or the
+// deadline passes.
+#define LINGER_S 2
+
+int conn_linger(Conn *c) {
+    if (!c->wsi) return -1;
+    if (c->type == CONN_TELNET) shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
+    c->lingering = true;
+    pace_forget(c);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, LINGER_S);
+    return 0;
 }
 
 void conn_kill(Conn *c) {

@@ -29,6 +29,11 @@ struct Conn {
     float rate_tokens; // input rate limit (limits.cpp)
     uint64_t rate_ms;
     uint32_t rate_strikes;
+    bool paced;       // input waits for the rate limit (pace.cpp)
+    bool lingering;   // closed on our side: reading and discarding until the client closes
+    char *inq;        // the input that waits: records from inq_head to inq_len
+    uint32_t inq_len, inq_cap, inq_head;
+    uint32_t inq_cost; // bytes charged against flood_bytes
     uint32_t missed;  // chatter skipped as a slow reader, not yet reported
     char *rx;         // WebSocket message being reassembled from fragments
     uint32_t rx_len, rx_cap;
@@ -56,6 +61,9 @@ void conn_batch_forget(Conn *c);
 int conn_flush(Conn *c);
 // Close after the queue is written.
 void conn_close_soon(Conn *c);
+// Our side is done (close frame or last bytes written): read on and discard
+// until the client closes, or 2 s pass. Returns 0 (keep the connection).
+int conn_linger(Conn *c);
 // Close now without flushing (slow reader that stopped reading).
 void conn_kill(Conn *c);
 // Close after the queue is written, with this WebSocket close code.

@@ -15,6 +15,11 @@ struct HashJob {
     void (*run)(HashJob *);  // on a hashing thread
     void (*done)(HashJob *); // back on the loop; also at shutdown, with ran false
     bool ran;
+    // Registrations: each makes a hash at full cost, and a burst of them must
+    // not keep users from logging in. Low jobs are taken only when no other
+    // job waits, and never by the first thread, which is kept for logins
+    // (when there is more than one thread).
+    bool low;
 };
 
 // threads: 0 means one per CPU.

@@ -10,6 +10,7 @@
 #include "room.h"
 #include "session.h"
 #include "stats.h"
+#include "store.h"
 #include "transport.h"
 
 Stats g_stats;
@@ -39,7 +40,8 @@ static const struct {
      &g_stats.slow_typing_dropped},
     {"partyline_slow_chatter_dropped_total", "Room chatter skipped for slow readers (soft tier).",
      &g_stats.slow_chatter_dropped},
-    {"partyline_rate_limited_total", "Messages dropped by the input rate limit.", &g_stats.rate_limited},
+    {"partyline_rate_limited_total", "Messages that waited for the input rate limit (or were dropped, for what cannot wait).",
+     &g_stats.rate_limited},
     {"partyline_flood_disconnects_total", "Connections closed for flooding.", &g_stats.flood_disconnects},
     {"partyline_addr_refused_total", "Connections refused: too many from one address.", &g_stats.addr_refused},
     {"partyline_login_failures_total", "Failed or refused logins.", &g_stats.login_failures},
@@ -54,6 +56,7 @@ static void metrics_text(Buf *b) {
     for (size_t i = 0; i < sizeof g_counters / sizeof g_counters[0]; i++)
         metric(b, g_counters[i].name, "counter", g_counters[i].help, *g_counters[i].value);
     lua_host_fault_metrics(b);
+    store_metrics(b);
     hist_text(&g_event_hist, b);
     hist_text(&g_fanout_hist, b);
 }

@@ -11,15 +11,29 @@
 #include "log.h"
 #include "stats.h"
 
-int limits_rate_take(Conn *c, uint64_t now_ms) {
-    if (g_cfg.rate_per_s <= 0) return 0;
+static void refill(Conn *c, uint64_t now_ms) {
     if (c->rate_ms == 0) {
         c->rate_tokens = (float)g_cfg.rate_burst;
         c->rate_ms = now_ms;
     }
-    c->rate_tokens += (float)(now_ms - c->rate_ms) * (float)g_cfg.rate_per_s / 1000.0f;
+    if (now_ms > c->rate_ms) c->rate_tokens += (float)(now_ms - c->rate_ms) * (float)g_cfg.rate_per_s / 1000.0f;
     if (c->rate_tokens > (float)g_cfg.rate_burst) c->rate_tokens = (float)g_cfg.rate_burst;
     c->rate_ms = now_ms;
+}
+
+uint32_t limits_rate_wait(Conn *c, uint64_t now_ms) {
+    if (g_cfg.rate_per_s <= 0) return 0;
+    refill(c, now_ms);
+    if (c->rate_tokens >= 1.0f) {
+        c->rate_tokens -= 1.0f;
+        return 0;
+    }
+    return (uint32_t)((1.0f - c->rate_tokens) * 1000.0f / (float)g_cfg.rate_per_s) + 1;
+}
+
+int limits_rate_take(Conn *c, uint64_t now_ms) {
+    if (g_cfg.rate_per_s <= 0) return 0;
+    refill(c, now_ms);
     if (c->rate_tokens >= 1.0f) {
         c->rate_tokens -= 1.0f;
         if (c->rate_tokens >= (float)g_cfg.rate_burst / 2) c->rate_strikes = 0; // calm again
@@ -39,6 +53,7 @@ struct Entry {
     uint32_t count;        // open connections, or failures in the window
     uint64_t first_ms;     // start of the failure window
     uint64_t locked_until; // ms
+    float tokens;          // registrations left (g_reg; first_ms is the last refill)
     Entry *next;
 };
 
@@ -48,7 +63,7 @@ struct Table {
     Entry *b[BUCKETS];
 };
 
-static Table g_addrs, g_fail;
+static Table g_addrs, g_fail, g_reg;
 
 static uint32_t hash(const char *s) {
     uint32_t h = 2166136261u; // FNV-1a
@@ -147,7 +162,45 @@ void limits_login_ok(const char *handle) {
     if (e && e->locked_until == 0) drop(&g_fail, e);
 }
 
+static void reg_refill(Entry *e, uint64_t now) {
+    float per_ms = (float)g_cfg.register_per_hour / 3600000.0f;
+    if (now > e->first_ms) e->tokens += (float)(now - e->first_ms) * per_ms;
+    if (e->tokens > (float)g_cfg.register_per_hour) e->tokens = (float)g_cfg.register_per_hour;
+    e->first_ms = now;
+}
+
+bool limits_register_take(const char *addr, uint64_t now_ms) {
+    if (g_cfg.register_per_hour <= 0) return true;
+    Entry *e = find(&g_reg, addr, false);
+    if (!e) {
+        e = find(&g_reg, addr, true);
+        if (!e) return false;
+        e->tokens = (float)g_cfg.register_per_hour;
+        e->first_ms = now_ms;
+    }
+    reg_refill(e, now_ms);
+    if (e->tokens < 1.0f) return false;
+    e->tokens -= 1.0f;
+    return true;
+}
+
+void limits_register_give_back(const char *addr) {
+    Entry *e = find(&g_reg, addr, false);
+    if (e && e->tokens + 1.0f <= (float)g_cfg.register_per_hour) e->tokens += 1.0f;
+}
+
 void limits_prune(uint64_t now_ms) {
+    for (int i = 0; i < BUCKETS; i++) // addresses whose allowance is whole again
+        for (Entry **p = &g_reg.b[i]; *p;) {
+            Entry *e = *p;
+            reg_refill(e, now_ms);
+            if (e->tokens >= (float)g_cfg.register_per_hour) {
+                *p = e->next;
+                free(e);
+            } else {
+                p = &e->next;
+            }
+        }
     for (int i = 0; i < BUCKETS; i++)
         for (Entry **p = &g_fail.b[i]; *p;) {
             Entry *e = *p;
@@ -172,4 +225,5 @@ static void clear(Table *t) {
 void limits_free(void) {
     clear(&g_addrs);
     clear(&g_fail);
+    clear(&g_reg);
 }

@@ -795,12 +795,21 @@ static void call_hook(const char *name, Session *s, const char *arg, size_t argl
         nargs++;
     }
     if (budget_pcall(nargs, 0, base + 1) != LUA_OK) {
-        g_stats.script_errors++;
-        count_fault(lua_tostring(L, -1));
-        log_event(LOG_ERROR, "script_error", s ? s->node : 0, s ? s->addr : NULL, "in hook '%s': %s", name,
-                  lua_tostring(L, -1));
-        if (s && !s->ending)
-            session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
+        const char *msg = lua_tostring(L, -1);
+        if (msg && strstr(msg, "pl.db: unavailable")) {
+            // the storage failed, not the script: counted as a storage error
+            // (store.cpp), and the user hears to try again later
+            log_event(LOG_WARN, "script_storage", s ? s->node : 0, s ? s->addr : NULL,
+                      "in hook '%s': storage unavailable", name);
+            if (s && !s->ending)
+                session_send(s, event_error("unavailable", "storage is unavailable; try again later"), 0);
+        } else {
+            g_stats.script_errors++;
+            count_fault(msg);
+            log_event(LOG_ERROR, "script_error", s ? s->node : 0, s ? s->addr : NULL, "in hook '%s': %s", name, msg);
+            if (s && !s->ending)
+                session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
+        }
     }
     lua_settop(L, base);
 }

@@ -19,6 +19,7 @@
 #include "limits.h"
 #include "log.h"
 #include "lua_host.h"
+#include "pace.h"
 #include "session.h"
 #include "store.h"
 #include "transport.h"
@@ -51,7 +52,9 @@ static void finish_stop(void) {
     lua_host_stop_watching();
     sessions_stop_timers();
     conn_batch_stop();
+    pace_stop();
     hashpool_stop();
+    store_stop();
     server_stop();
 }
 
@@ -186,6 +189,7 @@ int main(int argc, char **argv) {
     uv_loop_init(&g_loop);
     sessions_init(&g_loop);
     conn_batch_init(&g_loop);
+    pace_init(&g_loop);
     if (auth_init(&g_loop)) return 1;
 
     char err[2048];
@@ -197,6 +201,7 @@ int main(int argc, char **argv) {
         log_error("db_error", "%s", err);
         return 1;
     }
+    store_start(&g_loop);
     if (load_token_key(err, sizeof err)) {
         log_error("token_key", "%s", err);
         return 1;

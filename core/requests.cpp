@@ -25,15 +25,6 @@ static void flood_close(Conn *c) {
     conn_close_with(c, 1008);
 }
 
-// The rate limit applies to every message, good or bad. Returns false when
-// the message is to be dropped.
-static bool rate_ok(Conn *c) {
-    int r = limits_rate_take(c, text_now_ms());
-    if (r == 1) reply_error(c, "rate_limited", "slow down: that message was dropped");
-    if (r == 2) flood_close(c);
-    return r == 0;
-}
-
 static const char *str_field(cJSON *req, const char *name, bool *bad) {
     cJSON *f = cJSON_GetObjectItem(req, name);
     if (!cJSON_IsString(f)) {
@@ -121,16 +112,15 @@ void requests_pong(Conn *c) {
     if (limits_rate_take(c, text_now_ms()) == 2) flood_close(c);
 }
 
+// Input arrives here at the rate limit's pace (pace.h).
 void requests_binary(Conn *c) {
-    g_stats.messages_in++;
-    if (!c->session || c->closing || !rate_ok(c)) return;
+    if (!c->session || c->closing) return;
     reply_error(c, "bad_request", "binary frames are not accepted; send JSON text");
 }
 
 void requests_handle(Conn *c, const char *data, size_t len) {
-    g_stats.messages_in++;
     Session *s = c->session;
-    if (!s || s->ending || c->closing || !rate_ok(c)) return;
+    if (!s || s->ending || c->closing) return;
     cJSON *req = cJSON_ParseWithLength(data, len);
     if (!req || !cJSON_IsObject(req)) {
         cJSON_Delete(req);

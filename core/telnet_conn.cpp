@@ -9,6 +9,7 @@
 #include "histogram.h"
 #include "limits.h"
 #include "log.h"
+#include "pace.h"
 #include "session.h"
 #include "stats.h"
 #include "telnet.h"
@@ -18,23 +19,7 @@
 // One rendering buffer for every telnet write, with LWS_PRE headroom.
 static Buf g_out;
 
-static void on_line(void *ud, const char *line, size_t len) {
-    Conn *c = (Conn *)ud;
-    g_stats.messages_in++;
-    if (!c->session || c->closing) return;
-    int r = limits_rate_take(c, text_now_ms());
-    if (r == 0) {
-        uint64_t t0 = uv_hrtime();
-        session_input(c->session, line, len);
-        hist_observe(&g_event_hist, (double)(uv_hrtime() - t0) / 1e9);
-    } else if (r == 1) {
-        session_send(c->session, event_error("rate_limited", "slow down: that line was dropped"), c->id);
-    } else {
-        log_event(LOG_WARN, "kick", c->session->node, c->addr, "telnet connection %u keeps flooding; closing it", c->id);
-        g_stats.flood_disconnects++;
-        conn_close_soon(c);
-    }
-}
+static void on_line(void *ud, const char *line, size_t len) { pace_input((Conn *)ud, PACE_LINE, line, len); }
 
 static void render_missed(Conn *c, Telnet *t, bool color) {
     Msg *m = conn_missed_event(c);
@@ -77,7 +62,8 @@ int telnet_flush(Conn *c) {
     size_t n = g_out.len - LWS_PRE;
     if (n && lws_write(c->wsi, (unsigned char *)g_out.p + LWS_PRE, n, LWS_WRITE_RAW) < 0) return -1;
     if (s && c->cursor < session_next_seq(s)) conn_wake(c);
-    else if (c->closing) return -1;
+    else if (c->closing && lws_partial_buffered(c->wsi)) conn_wake(c); // the rest goes before the end
+    else if (c->closing) return conn_linger(c);
     return 0;
 }
 
@@ -106,11 +92,13 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
         if (!transport_open_session(c, NULL)) return -1;
         return 0;
     case LWS_CALLBACK_RAW_RX:
+        if (c->lingering) return 0; // closed on our side: read on until the client closes
         if (!c->live) return -1;
         telnet_feed(c->tn, (const uint8_t *)in, len, on_line, c);
         if (c->tn->out.len) conn_deliver(c); // echo and negotiation replies
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:
+        if (c->lingering) return 0;
         if (!c->live) return -1;
         return conn_flush(c);
     case LWS_CALLBACK_RAW_CLOSE:

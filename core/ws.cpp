@@ -12,6 +12,7 @@
 #include "jwt.h"
 #include "limits.h"
 #include "log.h"
+#include "pace.h"
 #include "lua_host.h"
 #include "requests.h"
 #include "session.h"
@@ -84,6 +85,7 @@ void transport_closed(Conn *c) {
     log_event(LOG_INFO, c->type == CONN_WS ? "ws_disconnect" : "telnet_disconnect", c->session ? c->session->node : 0,
               c->addr, "connection %u closed", c->id);
     limits_addr_close(c->addr);
+    pace_forget(c);
     if (c->session) session_detach(c->session, c);
     conn_batch_forget(c);
     c->wsi = NULL;
@@ -163,11 +165,13 @@ int ws_flush(Conn *c) {
         hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
     }
     if (c->missed && write_missed(c, c->cursor - 1) < 0) return -1;
-    if (c->closing)
-        return ws_close_with(c->wsi, c->close_code ? c->close_code : (uint16_t)LWS_CLOSE_STATUS_NORMAL,
-                             c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION ? "flooding"
-                             : c->close_code == CLOSE_TOO_SLOW                 ? "too slow: fell too far behind"
-                                                                               : NULL);
+    if (c->closing) {
+        ws_close_with(c->wsi, c->close_code ? c->close_code : (uint16_t)LWS_CLOSE_STATUS_NORMAL,
+                      c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION ? "flooding"
+                      : c->close_code == CLOSE_TOO_SLOW                 ? "too slow: fell too far behind"
+                                                                        : NULL);
+        return conn_linger(c);
+    }
     return 0;
 }
 
@@ -215,14 +219,14 @@ static bool resume_from_query(Conn *c, struct lws *wsi) {
 static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
     if (c->rx_len + len > (size_t)g_cfg.max_frame) {
         log_event(LOG_WARN, "kick", c->session ? c->session->node : 0, c->addr, "connection %u: message over %d bytes, closing (1009)", c->id, g_cfg.max_frame);
-        return ws_close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+        ws_close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+        c->closing = true;
+        return conn_linger(c); // the rest of that message is still coming
     }
     bool whole = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    PaceKind kind = lws_frame_is_binary(wsi) ? PACE_BINARY : PACE_JSON;
     if (whole && c->rx_len == 0) { // the common case: no copy
-        uint64_t t0 = uv_hrtime();
-        if (lws_frame_is_binary(wsi)) requests_binary(c);
-        else requests_handle(c, in, len);
-        hist_observe(&g_event_hist, (double)(uv_hrtime() - t0) / 1e9);
+        pace_input(c, kind, in, len);
         return 0;
     }
     if (c->rx_len + len > c->rx_cap) {
@@ -236,10 +240,7 @@ static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
     memcpy(c->rx + c->rx_len, in, len);
     c->rx_len += (uint32_t)len;
     if (!whole) return 0;
-    uint64_t t0 = uv_hrtime();
-    if (lws_frame_is_binary(wsi)) requests_binary(c);
-    else requests_handle(c, c->rx, c->rx_len);
-    hist_observe(&g_event_hist, (double)(uv_hrtime() - t0) / 1e9);
+    pace_input(c, kind, c->rx, c->rx_len);
     // given back at once: most connections never send a message this big
     // again, and an idle one should hold nothing
     c->rx_len = 0;
@@ -308,7 +309,9 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         return 0;
     }
     case LWS_CALLBACK_RECEIVE:
+        if (c->lingering) return 0; // our close frame is out: read on until the client's comes
         if (!c->live || !c->session) return -1;
+        if (c->closing) return 0;   // closing after its queue: input is no longer handled
         return ws_receive(c, wsi, (const char *)in, len);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return ws_peer_close(wsi, (const char *)in, len);
@@ -317,6 +320,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (c->live && c->session) requests_pong(c);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (c->lingering) return 0;
         if (!c->live) return -1;
         return conn_flush(c);
     case LWS_CALLBACK_CLOSED:

@@ -4,11 +4,42 @@ local c = pl.color
 
 pl.chat = {}
 
--- Moves s into a room, announcing the leave and the join.
+-- New rooms each user opened in the last hour (handle key -> times, ms),
+-- for the `rooms_per_hour` quota. A room is new when nobody is in it and it
+-- has no history; the lobby never counts, nor do sysops.
+local opened = {}
+local HOUR = 3600000
+
+local function may_open(s, name)
+  if s.sysop or name == "lobby" or #pl.members(name) > 0 or (pl.history and pl.history.has(name)) then return true end
+  local limit = tonumber(pl.config("rooms_per_hour") or "") or 10
+  if limit <= 0 then return true end
+  local key, now, recent = (s.handle or ""):lower(), pl.now(), {}
+  for _, t in ipairs(opened[key] or {}) do
+    if now - t < HOUR then recent[#recent + 1] = t end
+  end
+  if #recent >= limit then
+    opened[key] = recent
+    return false, limit, math.max(1, math.ceil((recent[1] + HOUR - now) / 60000))
+  end
+  recent[#recent + 1] = now
+  opened[key] = recent
+  return true
+end
+
+-- Moves s into a room, announcing the leave and the join. Returns the
+-- room's name, or nil and why: "bad_room", or "room_quota" (with the
+-- user told).
 function pl.chat.join(s, room)
   local name = pl.room_name(room)
   if not name then return nil, "bad_room" end
   if s.room == name then return name end
+  local ok, limit, minutes = may_open(s, name)
+  if not ok then
+    s:notice("You can open " .. limit .. " new " .. (limit == 1 and "room" or "rooms") .. " an hour; try again in " ..
+      minutes .. (minutes == 1 and " minute" or " minutes") .. ", or join a room that is open (/rooms).")
+    return nil, "room_quota"
+  end
   if s.room then pl.chat.leave(s) end
   pl.join(s, name)
   s.last_room = name
@@ -38,7 +69,7 @@ pl.service{
   id = "chat",
   activity = "In Chat",
   enter = function(s)
-    local room = pl.chat.join(s, s.last_room or "lobby")
+    local room = pl.chat.join(s, s.last_room or "lobby") or pl.chat.join(s, "lobby")
     local others = #pl.members(room) - 1
     s:text(c("bright_white", "You are in #" .. room .. ".") .. " " ..
       (others == 0 and "Nobody else is here yet." or (others .. (others == 1 and " other person is" or " others are") .. " here.")) ..

@@ -204,12 +204,29 @@ function pl.guarded(def, what, fn, ...)
   local ok, err = xpcall(fn, pl.traceback, ...)
   depth = depth - 1
   if ok then return end
+  -- storage that is locked or full is nobody's fault here: the user is told
+  -- to try again later (the core does that), and nothing is switched off
+  if pl.db.unavailable(err) then
+    if depth == 0 then claimed = false end
+    error(err, 0)
+  end
   if not claimed then
     claimed = true
     blame(def, what)
   end
   if depth == 0 then claimed = false end
   error(err, 0)
+end
+
+-- Runs fn(...) for something a user can do without: when storage fails
+-- (pl.db.unavailable) it is logged and skipped, and pl.try returns false;
+-- any other error is raised as usual.
+function pl.try(what, fn, ...)
+  local ok, err = pcall(fn, ...)
+  if ok then return true end
+  if not pl.db.unavailable(err) then error(err, 0) end
+  pl.log(what .. " skipped: " .. tostring(err), "script_storage")
+  return false
 end
 
 ------------------------------------------------------------------ commands
@@ -274,8 +291,9 @@ end
 function pl.hooks.auth(s)
   local ban = pl.bans and pl.bans.for_handle(s.handle)
   if ban then return pl.bans.refuse(s, ban) end
-  if pl.ignores then pl.ignores.load(s) end
-  if pl.profiles then pl.profiles.seen(s) end
+  -- with storage away a user still gets in, without these for now
+  if pl.ignores then pl.try("loading the ignore list", pl.ignores.load, s) end
+  if pl.profiles then pl.try("last seen", pl.profiles.seen, s) end
   s:enter("menu", "login")
 end
 
@@ -290,7 +308,7 @@ function pl.hooks.session_end(s)
   for _, w in ipairs(pl.watchers(s)) do
     w:send(pl.chat_event("system", { body = "Node " .. s.node .. " logged off; you are no longer watching it." }))
   end
-  if pl.profiles then pl.profiles.seen(s) end
+  if pl.profiles then pl.try("last seen", pl.profiles.seen, s) end
 end
 
 function pl.hooks.script_error(message)

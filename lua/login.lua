@@ -71,6 +71,8 @@ local failures = {
   weak_password = "That password is too weak: at least 6 characters, not your handle.",
   closed = "Registration is closed on this system.",
   busy = "One moment, still checking the last attempt.",
+  unavailable = "The system cannot reach its user records right now. Please try again in a little while.",
+  register_limited = "Too many new accounts have been made from your address lately. Please try again later.",
 }
 
 pl.service{

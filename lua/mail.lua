@@ -10,7 +10,11 @@ local c = pl.color
 
 local MAX_LINES = 100      -- lines in one message
 local MAX_SUBJECT = 60      -- characters
-local MAX_INBOX = 500      -- messages kept per user; the oldest read ones go first
+-- Sizes come from the configuration: mail_max_bytes (one message),
+-- mailbox_max and mailbox_max_kb (what one user's mailbox holds). A full
+-- mailbox refuses new mail (the sender is told); nothing of the
+-- recipient's is ever deleted to make room.
+local function setting(key, default) return tonumber(pl.config(key) or "") or default end
 
 pl.db.exec([[CREATE TABLE IF NOT EXISTS s_mail (
   id INTEGER PRIMARY KEY,
@@ -60,16 +64,30 @@ function pl.mail.announce(s)
   s:bell()
 end
 
+-- Why mail was not sent, in words for the sender.
+function pl.mail.refusal(to, why)
+  if why == "full" then return to .. "'s mailbox is full, so the message was not sent." end
+  if why == "too_big" then return "The message is over " .. setting("mail_max_bytes", 16384) .. " bytes, so it was not sent." end
+  return "The message was not sent."
+end
+
 -- Stores a message and tells the recipient if they are on. to is a handle
--- with an account; returns the message id.
+-- with an account; returns the message id, or nil and why: "too_big",
+-- "full" (the recipient's mailbox), or "ignored" (the recipient ignores the
+-- sender, who is not told). Raises when storage is unavailable
+-- (pl.db.unavailable): the caller keeps the message and says so.
 function pl.mail.send(from, to, subject, body)
+  if #body + #subject > setting("mail_max_bytes", 16384) then return nil, "too_big" end
   -- someone who ignores the sender never gets it; the sender is not told
-  if pl.ignores and pl.ignores.has(to, from) then return nil end
+  if pl.ignores and pl.ignores.has(to, from) then return nil, "ignored" end
+  local box = pl.db.query("SELECT count(*) AS n, coalesce(sum(length(body) + length(subject)), 0) AS bytes FROM s_mail WHERE to_key = ?",
+    to:lower())[1]
+  if box.n >= setting("mailbox_max", 200) or box.bytes + #body + #subject > setting("mailbox_max_kb", 1024) * 1024 then
+    pl.log("mail from " .. from .. " to " .. to .. " refused: mailbox full", "mail_refused")
+    return nil, "full"
+  end
   local _, id = pl.db.exec("INSERT INTO s_mail(to_key, to_handle, from_handle, ts, subject, body) VALUES (?, ?, ?, ?, ?, ?)",
     to:lower(), to, from, pl.iso_time(), subject, body)
-  pl.db.exec([[DELETE FROM s_mail WHERE to_key = ? AND id IN (SELECT id FROM s_mail WHERE to_key = ?
-    ORDER BY unread ASC, id ASC LIMIT max(0, (SELECT count(*) FROM s_mail WHERE to_key = ?) - ?))]],
-    to:lower(), to:lower(), to:lower(), MAX_INBOX)
   for _, t in ipairs(pl.sessions_of(to)) do
     t:send(pl.chat_event("system", { body = "New mail from " .. from .. ": " .. subject }))
     t:send(pl.mail.event(t))
@@ -192,10 +210,27 @@ local function compose_input(s, line)
       s:text("Nothing written; nothing sent.")
       return finish(s)
     end
-    pl.mail.send(s.handle, m.to, m.subject, table.concat(m.lines, "\n"))
+    local ok, id, why = pcall(pl.mail.send, s.handle, m.to, m.subject, table.concat(m.lines, "\n"))
+    if not ok then
+      if not pl.db.unavailable(id) then error(id, 0) end
+      -- the message stays in the editor: nothing typed is lost
+      s:notice("The message could not be sent: the system cannot store mail right now. It is kept; type . to try again later, or /abort.")
+      return editor_prompt(s)
+    end
+    if not id and why ~= "ignored" then
+      s:notice(pl.mail.refusal(m.to, why) .. " It is kept; type . to try again later, or /abort.")
+      return editor_prompt(s)
+    end
     s:text("Mail sent to " .. m.to .. ".")
     pl.log(s.handle .. " mailed " .. m.to, "mail", s)
     return finish(s)
+  end
+  local size = #m.subject
+  for _, l in ipairs(m.lines) do size = size + #l + 1 end
+  local max = setting("mail_max_bytes", 16384)
+  if size + #line > max then
+    s:notice("That line does not fit: one message holds " .. max .. " bytes. Type . to send what you have, or /abort.")
+    return editor_prompt(s)
   end
   m.lines[#m.lines + 1] = line
   if #m.lines >= MAX_LINES then

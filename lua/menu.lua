@@ -11,7 +11,7 @@ pl.service{
   enter = function(s, from)
     if from == "login" then
       s:text("Welcome, " .. c("bright_white", s.handle) .. "! You are on node " .. s.node .. ".")
-      if pl.mail then pl.mail.announce(s) end
+      if pl.mail then pl.try("the new mail count", pl.mail.announce, s) end
     end
     show(s)
   end,

@@ -26,7 +26,8 @@ end
 -- Called at login and when a session ends: keeps the row and "last seen".
 function pl.profiles.seen(s)
   if not s.handle then return end
-  pl.db.exec([[INSERT INTO s_profiles (handle_key, handle, last_seen) VALUES (?, ?, ?)
+  -- kept and written later when storage is away (pl.db.defer)
+  pl.db.defer([[INSERT INTO s_profiles (handle_key, handle, last_seen) VALUES (?, ?, ?)
     ON CONFLICT(handle_key) DO UPDATE SET handle = excluded.handle, last_seen = excluded.last_seen]],
     s.handle:lower(), s.handle, pl.iso_time())
 end

@@ -8,7 +8,7 @@
 set -e
 what=${1:-build}
 BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev"
-TEST="telnet chromium lua5.4 curl"
+TEST="telnet chromium lua5.4 curl sqlite3"
 pkgs=$BUILD
 [ "$what" = test ] && pkgs="$BUILD $TEST"
 [ "$what" = fuzz ] && pkgs="$BUILD clang libclang-rt-14-dev"

@@ -33,8 +33,15 @@ function pl.chat.answer_offer(s, line)
   if answer == "y" or answer == "yes" then
     local subject, cut = pl.cut(offer.body, 40)
     if cut then subject = subject .. "..." end
-    pl.mail.send(s.handle, offer.to, subject, offer.body)
-    s:text("Sent to " .. offer.to .. " as mail.")
+    local ok, id, why = pcall(pl.mail.send, s.handle, offer.to, subject, offer.body)
+    if not ok then
+      if not pl.db.unavailable(id) then error(id, 0) end
+      s:notice("Not sent: the system cannot store mail right now. Please try again later.")
+    elseif not id and why ~= "ignored" then
+      s:notice(pl.mail.refusal(offer.to, why))
+    else
+      s:text("Sent to " .. offer.to .. " as mail.")
+    end
     return true
   end
   s:text("Not sent.")

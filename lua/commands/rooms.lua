@@ -11,7 +11,7 @@ pl.command{
       return s:notice("Room names are 1-24 letters, digits, _ - or .")
     end
     if name == s.room then return s:notice("You are already in #" .. name .. ".") end
-    pl.chat.join(s, name)
+    if not pl.chat.join(s, name) then return end -- told why
     local others = #pl.members(name) - 1
     s:text("You are in #" .. name .. " with " .. others .. (others == 1 and " other." or " others."))
   end,

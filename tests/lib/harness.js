@@ -68,7 +68,8 @@ class Server {
     if (!fs.existsSync(s.scripts)) copyDir(path.join(ROOT, 'lua'), s.scripts);
     s.wsPort = opts.wsPort || await freePort();
     s.telnetPort = opts.telnetPort || await freePort();
-    const sets = Object.assign({ pwhash_mem_kb: '8192', pwhash_ops: '1', grace_s: '60' }, opts.set || {});
+    // register_per_hour: tests register many users from 127.0.0.1; the limit has tests of its own
+    const sets = Object.assign({ pwhash_mem_kb: '8192', pwhash_ops: '1', grace_s: '60', register_per_hour: '0' }, opts.set || {});
     const args = ['--ws-port', s.wsPort, '--telnet-port', s.telnetPort, '--data', path.join(s.dir, 'var'),
       '--scripts', s.scripts, '--www', path.join(ROOT, 'etc', 'www')];
     for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
