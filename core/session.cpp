@@ -271,10 +271,33 @@ void session_detach(Session *s, Conn *c) {
     log_event(LOG_INFO, "detach", s->node, s->addr, "detached, grace %ds", g_cfg.grace_s);
 }
 
-void session_logged_in(Session *s, int64_t account_id, const char *handle, bool sysop) {
+// Session fixation: whoever knew the session's id before login (it is in
+// `hello`, and a link with ?resume=ID can hand someone else's to a victim)
+// must not ride on the login. So the id changes, and every connection but
+// the one that logged in is let go before `auth` is sent: it hears nothing
+// more of this session and is closed with CLOSE_SESSION_MOVED.
+static void rotate_for_login(Session *s, uint32_t login_conn) {
+    text_random_id(s->id);
+    if (!login_conn) return; // a login the scripts started on their own: nobody to tell apart
+    Conn *others[16];
+    uint32_t n = 0;
+    for (Conn *c = s->conns; c && n < 16; c = c->next)
+        if (c->id != login_conn) others[n++] = c;
+    for (uint32_t i = 0; i < n; i++) {
+        log_event(LOG_INFO, "session_moved", s->node, others[i]->addr,
+                  "connection %u let go: its session logged in on connection %u", others[i]->id, login_conn);
+        session_detach(s, others[i]);
+        conn_close_why(others[i], CLOSE_SESSION_MOVED, "session logged in elsewhere");
+    }
+}
+
+void session_logged_in(Session *s, int64_t account_id, const char *handle, bool sysop, uint32_t login_conn) {
+    rotate_for_login(s, login_conn);
     s->account_id = account_id;
     snprintf(s->handle, sizeof s->handle, "%s", handle);
-    s->sysop = sysop || config_is_sysop(&g_cfg, handle);
+    // the configuration names accounts, made with `partyline user add`; a
+    // token for such a handle without an account is not its sysop
+    s->sysop = sysop || (account_id > 0 && config_is_sysop(&g_cfg, handle));
     s->login_failures = 0;
     session_send_auth(s, 0);
     log_event(LOG_INFO, "login", s->node, s->addr, "logged in as %s%s", s->handle, s->sysop ? " (sysop)" : "");
@@ -324,18 +347,20 @@ void session_end_soon(Session *s) {
 
 #define TYPEAHEAD_MAX (16 * 1024)
 
-void session_input(Session *s, const char *line, size_t len) {
+void session_input(Session *s, uint32_t conn, const char *line, size_t len) {
     if (s->ending) return;
     if (len > (size_t)g_cfg.max_line) len = (size_t)g_cfg.max_line;
     if (s->auth_busy) {
         // a user who types or pastes ahead of a password check loses nothing
         uint32_t n = (uint32_t)len;
-        if (buf_reserve(&s->typeahead, sizeof n + len, TYPEAHEAD_MAX)) {
+        if (buf_reserve(&s->typeahead, 2 * sizeof n + len, TYPEAHEAD_MAX)) {
+            buf_add(&s->typeahead, &conn, sizeof conn, TYPEAHEAD_MAX);
             buf_add(&s->typeahead, &n, sizeof n, TYPEAHEAD_MAX);
             buf_add(&s->typeahead, line, len, TYPEAHEAD_MAX);
         }
         return;
     }
+    s->input_conn = conn;
     char stackbuf[1024];
     size_t cap = len * 3 + 1;
     char *clean = cap <= sizeof stackbuf ? stackbuf : (char *)malloc(cap);
@@ -343,20 +368,24 @@ void session_input(Session *s, const char *line, size_t len) {
     size_t n = text_sanitize(line, len, clean, cap);
     s->last_input_ms = text_now_ms();
     s->idle_warned = false;
+    uint32_t node = s->node, sid = s->sid;
     lua_hook_input(s, clean, n);
     if (clean != stackbuf) free(clean);
+    Session *still = session_by_sid(node, sid);
+    if (still) still->input_conn = 0;
 }
 
 void session_replay_typeahead(Session *s) {
     if (!s->typeahead.len) return;
     Buf lines = s->typeahead; // input may start another check and queue again
     s->typeahead = Buf{};
-    for (size_t off = 0; off + sizeof(uint32_t) <= lines.len;) {
-        uint32_t n;
-        memcpy(&n, lines.p + off, sizeof n);
-        off += sizeof n;
+    for (size_t off = 0; off + 2 * sizeof(uint32_t) <= lines.len;) {
+        uint32_t conn, n;
+        memcpy(&conn, lines.p + off, sizeof conn);
+        memcpy(&n, lines.p + off + sizeof conn, sizeof n);
+        off += 2 * sizeof n;
         if (!session_by_sid(s->node, s->sid)) break; // the input ended the session
-        session_input(s, lines.p + off, n);
+        session_input(s, conn, lines.p + off, n);
         off += n;
     }
     buf_free(&lines);
@@ -390,6 +419,7 @@ static void tick(uv_timer_t *) {
             lua_hook("idle_warning", s, left);
         }
     }
+    auth_poll(); // what `partyline user` did meanwhile (a lock logs its user off)
     static uint64_t last_prune;
     if (now - last_prune > 60000) {
         limits_prune(now);
