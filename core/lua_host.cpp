@@ -462,6 +462,19 @@ static int l_set_address_bans(lua_State *l) {
     int kept = addrban_set(list, k);
     free(list);
     if (kept < 0) return luaL_error(l, "out of memory");
+    // connections already open from a banned address go too: one attached to
+    // a session made elsewhere (a resume with a token) would outlive the ban.
+    // A sysop's are spared, as /ban spares them.
+    uint64_t now = text_now_ms();
+    for (uint32_t node = 1; node <= session_max_node(); node++) {
+        Session *s = session_by_node(node);
+        if (!s || s->ending || s->sysop) continue;
+        for (Conn *c = s->conns; c; c = c->next)
+            if (!c->closing && addrban_match(c->addr, now)) {
+                log_event(LOG_WARN, "kick", s->node, c->addr, "connection %u: address banned", c->id);
+                conn_close_why(c, 1008, "banned");
+            }
+    }
     lua_pushinteger(l, kept);
     return 1;
 }

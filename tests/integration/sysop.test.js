@@ -128,8 +128,14 @@ exports.tests = [
       const vic = await srv.user('vic', undefined, { localAddress: '127.0.0.5' });
       const vicAuth = vic.events.find((e) => e.type === 'auth');
       const tok = (await srv.user('tok', undefined, { localAddress: '127.0.0.6' })).events.find((e) => e.type === 'auth').token;
+      // vic also on a second connection, from the range about to be banned
+      const roaming = await srv.ws(`?resume=${vicAuth.session}&last_seq=0&token=${vicAuth.token}`, { localAddress: '127.0.9.9' });
+      await roaming.waitFor((e) => e.type === 'hello' && e.resumed);
       root.input('/ban 127.0.9.* 1h test range');
       await root.text(/address 127\.0\.9\.\* banned until .*: test range/);
+      const cut = await roaming.closedP;
+      eq(cut.code, 1008, 'an open connection from the range is closed too');
+      eq(cut.reason, 'banned', 'reason');
       const knock = async (query, from) => {
         const c = new WsClient(srv.url(query), { localAddress: from });
         srv.clients.push(c);
