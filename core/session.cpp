@@ -17,6 +17,8 @@
 #include "stats.h"
 #include "text.h"
 
+#define TYPEAHEAD_MAX (16 * 1024) // bytes of input held while a password check runs
+
 uint32_t g_session_count;
 static Session **g_nodes; // g_nodes[node-1]
 static uint32_t g_nodes_cap;
@@ -279,15 +281,27 @@ void session_detach(Session *s, Conn *c) {
 static void rotate_for_login(Session *s, uint32_t login_conn) {
     text_random_id(s->id);
     if (!login_conn) return; // a login the scripts started on their own: nobody to tell apart
-    Conn *others[16];
-    uint32_t n = 0;
-    for (Conn *c = s->conns; c && n < 16; c = c->next)
-        if (c->id != login_conn) others[n++] = c;
-    for (uint32_t i = 0; i < n; i++) {
-        log_event(LOG_INFO, "session_moved", s->node, others[i]->addr,
-                  "connection %u let go: its session logged in on connection %u", others[i]->id, login_conn);
-        session_detach(s, others[i]);
-        conn_close_why(others[i], CLOSE_SESSION_MOVED, "session logged in elsewhere");
+    // lines the others typed ahead during the password check would run as
+    // the user who just logged in: only the login connection's are kept
+    Buf kept = {};
+    for (size_t off = 0; off + 2 * sizeof(uint32_t) <= s->typeahead.len;) {
+        uint32_t conn, n;
+        memcpy(&conn, s->typeahead.p + off, sizeof conn);
+        memcpy(&n, s->typeahead.p + off + sizeof conn, sizeof n);
+        if (off + 2 * sizeof n + n > s->typeahead.len) break;
+        if (conn == login_conn) buf_add(&kept, s->typeahead.p + off, 2 * sizeof n + n, TYPEAHEAD_MAX);
+        off += 2 * sizeof n + n;
+    }
+    buf_free(&s->typeahead);
+    s->typeahead = kept;
+    for (;;) { // detaching changes the list: look again from the start each time
+        Conn *other = s->conns;
+        while (other && other->id == login_conn) other = other->next;
+        if (!other) return;
+        log_event(LOG_INFO, "session_moved", s->node, other->addr,
+                  "connection %u let go: its session logged in on connection %u", other->id, login_conn);
+        session_detach(s, other);
+        conn_close_why(other, CLOSE_SESSION_MOVED, "session logged in elsewhere");
     }
 }
 
@@ -344,8 +358,6 @@ void session_end_soon(Session *s) {
     g_end_list[g_end_count++] = EndRef{s->node, s->sid};
     uv_timer_start(&g_end_timer, end_list_run, 0, 0);
 }
-
-#define TYPEAHEAD_MAX (16 * 1024)
 
 void session_input(Session *s, uint32_t conn, const char *line, size_t len) {
     if (s->ending) return;

@@ -39,7 +39,7 @@ struct Session {
     uint64_t last_input_ms;
     uint64_t created_ms;
     bool idle_warned;
-    char addr[48];       // of the connection that made it
+    char addr[48];       // of the connection that made it (who may resume: requests.cpp)
     uint32_t input_conn; // the connection the line being handled came from (0: none)
     int lua_ref;
     Buf typeahead;       // lines typed while a password check runs, replayed after it
