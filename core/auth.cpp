@@ -229,9 +229,10 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
     if (kind == AUTH_REGISTER) {
         const char *code = NULL, *weak = NULL;
         if (!g_cfg.registration) code = "closed";
-        else if ((code = policy_handle_problem(handle, false))) {
-        } else if ((weak = policy_password_problem(handle, password))) code = "weak_password";
-        else if (account_taken(handle) != 0) code = "handle_taken"; // a database error too: never a duplicate
+        else if (!(code = policy_handle_problem(handle, false))) {
+            if ((weak = policy_password_problem(handle, password))) code = "weak_password";
+            else if (account_taken(handle) != 0) code = "handle_taken"; // a database error too: never a duplicate
+        }
         if (code) {
             free(w);
             return fail_why(s, reply_conn, code, weak);
