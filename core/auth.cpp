@@ -16,10 +16,8 @@
 #include "text.h"
 #include "log.h"
 #include "lua_host.h"
+#include "policy.h"
 #include "session.h"
-
-#define PASSWORD_MAX 1024
-#define PASSWORD_MIN 6
 
 static uv_loop_t *g_loop;
 // Verified against when the handle does not exist, so a wrong handle takes as
@@ -31,6 +29,7 @@ struct AuthWork {
     uv_timer_t delay;    // a failure's answer waits here (slow-down)
     const char *code;    // the failure to answer with
     uint32_t node, sid, reply_conn;
+    uint32_t login_conn; // the connection the login came from (session_logged_in keeps only it)
     AuthKind kind;
     bool ok;
     Account acct;
@@ -51,8 +50,10 @@ static const char *message_for(const char *code) {
     if (!strcmp(code, "bad_login")) return "wrong handle or password";
     if (!strcmp(code, "throttled")) return "too many failed attempts";
     if (!strcmp(code, "handle_taken")) return "that handle is taken";
-    if (!strcmp(code, "bad_handle")) return "a handle is 2-20 letters, digits, _ or -";
-    if (!strcmp(code, "weak_password")) return "a password needs at least 6 characters and must differ from the handle";
+    if (!strcmp(code, "handle_reserved")) return "that handle is reserved";
+    if (!strcmp(code, "bad_handle")) return "a handle is 2-20 letters, digits, _ or -, with at least one letter";
+    if (!strcmp(code, "weak_password")) return "that password is too weak";
+    if (!strcmp(code, "locked")) return "this account is locked";
     if (!strcmp(code, "closed")) return "registration is closed";
     if (!strcmp(code, "busy")) return "a login is already in progress";
     if (!strcmp(code, "logged_in")) return "already logged in";
@@ -61,10 +62,42 @@ static const char *message_for(const char *code) {
     return "login failed";
 }
 
-static void fail(Session *s, uint32_t reply_conn, const char *code) {
+// The protocol's words for why a password was refused (policy.h reasons).
+static const char *weak_message(const char *reason, char *buf, size_t len) {
+    if (!strcmp(reason, "too_short")) snprintf(buf, len, "a password needs at least %d characters", g_cfg.password_min);
+    else if (!strcmp(reason, "too_long")) snprintf(buf, len, "a password may have at most %d bytes", PASSWORD_MAX);
+    else if (!strcmp(reason, "repetitive")) snprintf(buf, len, "that password only repeats itself");
+    else if (!strcmp(reason, "sequential")) snprintf(buf, len, "that password is a plain sequence");
+    else if (!strcmp(reason, "context")) snprintf(buf, len, "that password is your handle or this system's name");
+    else snprintf(buf, len, "that password is one of the most common ones");
+    return buf;
+}
+
+// weak: the policy's reason when code is weak_password (the `error` event
+// carries it as `reason`; scripts ask pl.check_password themselves).
+static void fail_why(Session *s, uint32_t reply_conn, const char *code, const char *weak) {
     if (!strcmp(code, "throttled")) g_stats.login_failures++;
-    if (reply_conn) session_send(s, event_error(code, message_for(code)), reply_conn);
-    else lua_hook("login_failed", s, code);
+    if (!reply_conn) return lua_hook("login_failed", s, code);
+    char buf[96];
+    cJSON *ev = event_error(code, weak ? weak_message(weak, buf, sizeof buf) : message_for(code));
+    if (weak) cJSON_AddStringToObject(ev, "reason", weak);
+    session_send(s, ev, reply_conn);
+}
+
+static void fail(Session *s, uint32_t reply_conn, const char *code) { fail_why(s, reply_conn, code, NULL); }
+
+// Logs off every live session of an account's handle but except, the
+// scripts saying why first (hooks.account_action: "locked",
+// "password_reset", "password_changed").
+static void end_sessions_of(const char *handle, const char *why, const Session *except) {
+    for (uint32_t node = 1; node <= session_max_node(); node++) {
+        Session *s = session_by_node(node);
+        if (!s || s == except || s->ending || s->account_id <= 0 || strcasecmp(s->handle, handle)) continue;
+        log_event(LOG_INFO, "logoff", s->node, s->addr, "%s logged off: %s", s->handle, why);
+        uint32_t sid = s->sid;
+        lua_hook("account_action", s, why);
+        if (session_by_sid(node, sid)) session_end_soon(s); // whatever the scripts did
+    }
 }
 
 static void work(HashJob *job) {
@@ -116,6 +149,14 @@ static void done(HashJob *job) {
                   : !strcmp(result, "bad_login") ? "refused (wrong password)"
                                                  : "not stored (storage unavailable)");
         free(w);
+        if (!strcmp(result, "ok")) {
+            // whoever holds a token or a login of the old password is out;
+            // this session stays, and its WebSockets get a token issued after
+            // the revocation (its iat has milliseconds: jwt.h)
+            tokens_revoke(s->handle, (int64_t)text_now_ms());
+            end_sessions_of(s->handle, "password_changed", s);
+            session_send_auth(s, 0);
+        }
         lua_hook("password_changed", s, result);
         session_replay_typeahead(s);
         return;
@@ -124,8 +165,12 @@ static void done(HashJob *job) {
     if (!w->ok) {
         code = w->kind == AUTH_LOGIN ? "bad_login" : "weak_password";
         if (w->kind == AUTH_REGISTER) log_error("hash_error", "password hashing failed (out of memory?)");
+    } else if (w->kind == AUTH_LOGIN && w->acct.locked) {
+        // said only to whoever knows the password: no way to probe for locked accounts
+        code = "locked";
+        log_event(LOG_WARN, "login_locked", s->node, s->addr, "login for locked account '%s' refused", w->acct.handle);
     } else if (w->kind == AUTH_REGISTER) {
-        int rc = account_create(w->acct.handle, w->acct.hash, &w->acct.id);
+        int rc = account_create(w->acct.handle, w->acct.hash, false, &w->acct.id);
         if (rc == 1) code = "handle_taken";
         else if (rc < 0) code = "unavailable";
         else log_event(LOG_INFO, "register", s->node, s->addr, "registered %s", w->acct.handle);
@@ -150,7 +195,7 @@ static void done(HashJob *job) {
     } else {
         if (w->kind == AUTH_LOGIN) limits_login_ok(w->acct.handle);
         account_touch(w->acct.id);
-        session_logged_in(s, w->acct.id, w->acct.handle, w->acct.sysop);
+        session_logged_in(s, w->acct.id, w->acct.handle, w->acct.sysop, w->login_conn);
     }
     free(w);
     session_replay_typeahead(s);
@@ -187,24 +232,25 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
     w->node = s->node;
     w->sid = s->sid;
     w->reply_conn = reply_conn;
+    w->login_conn = reply_conn ? reply_conn : s->input_conn;
     w->kind = kind;
     size_t plen = strlen(password);
     if (kind == AUTH_REGISTER) {
-        const char *code = NULL;
-        Account existing;
-        int found = 0;
+        const char *code = NULL, *weak = NULL;
+        int taken = 0;
         if (!g_cfg.registration) code = "closed";
-        else if (!auth_handle_valid(handle)) code = "bad_handle";
-        else if (plen < PASSWORD_MIN || plen > PASSWORD_MAX || !strcasecmp(password, handle)) code = "weak_password";
-        else if ((found = account_find(handle, &existing)) < 0) code = "unavailable";
-        else if (found) code = "handle_taken";
-        else if (!limits_register_take(s->addr, text_now_ms())) code = "register_limited";
+        else if (!(code = policy_handle_problem(handle, false))) {
+            if ((weak = policy_password_problem(handle, password))) code = "weak_password";
+            else if ((taken = account_taken(handle)) < 0) code = "unavailable";
+            else if (taken) code = "handle_taken";
+            else if (!limits_register_take(s->addr, text_now_ms())) code = "register_limited";
+        }
         if (code) {
             if (!strcmp(code, "register_limited"))
                 log_event(LOG_WARN, "register_limited", s->node, s->addr, "registration refused: %d an hour from one address",
                           g_cfg.register_per_hour);
             free(w);
-            return fail(s, reply_conn, code);
+            return fail_why(s, reply_conn, code, weak);
         }
         snprintf(w->acct.handle, sizeof w->acct.handle, "%s", handle);
         snprintf(w->addr, sizeof w->addr, "%s", s->addr);
@@ -230,7 +276,6 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
 
 void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
     const char *code = NULL;
-    size_t nlen = strlen(new_pw);
     AuthWork *w = (AuthWork *)calloc(1, sizeof *w);
     if (!w) return;
     int found = 0;
@@ -238,7 +283,7 @@ void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
     else if (!s->handle[0] || s->account_id <= 0) code = "no_account";
     else if ((found = account_find(s->handle, &w->acct)) < 0) code = "unavailable";
     else if (!found) code = "no_account";
-    else if (nlen < PASSWORD_MIN || nlen > PASSWORD_MAX || !strcasecmp(new_pw, s->handle)) code = "weak_password";
+    else if (policy_password_problem(s->handle, new_pw)) code = "weak_password";
     if (code) {
         free(w);
         lua_hook("password_changed", s, code);
@@ -252,7 +297,7 @@ void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
     if (!submit(s, w)) lua_hook("password_changed", s, "busy");
 }
 
-void auth_token_login(Session *s, const char *handle) {
+void auth_token_login(Session *s, const char *handle, uint32_t login_conn) {
     Account a;
     int found = account_find(handle, &a);
     if (found < 0) {
@@ -262,19 +307,40 @@ void auth_token_login(Session *s, const char *handle) {
         lua_hook("connect", s, NULL);
         return;
     }
-    if (found == 1) session_logged_in(s, a.id, a.handle, a.sysop);
-    else session_logged_in(s, 0, handle, false); // a bot or bridge vouched for by the token's issuer
+    if (found == 1) session_logged_in(s, a.id, a.handle, a.sysop, login_conn);
+    else session_logged_in(s, 0, handle, false, login_conn); // a bot or bridge vouched for by the token's issuer
     log_event(LOG_INFO, "login", s->node, s->addr, "logged in by token as %s", s->handle);
 }
+
+const char *auth_token_problem(const char *handle, int64_t iat_ms) {
+    Account a;
+    int found = account_find(handle, &a);
+    int64_t void_before = found < 0 ? -1 : tokens_void_before(handle);
+    if (void_before < 0) return "server error"; // the database cannot say: refuse
+    if (found == 1 && a.locked) return "account locked";
+    // a token without iat cannot show it came after the revocation
+    if (void_before > 0 && iat_ms < void_before) return "token revoked";
+    return NULL;
+}
+
+static int64_t g_action_id = -1; // the last `partyline user` action acted on
+
+static void on_action(const char *handle, const char *action) {
+    log_info("account_action", "%s: %s (partyline user)", handle, action);
+    end_sessions_of(handle, !strcmp(action, "lock") ? "locked" : "password_reset", NULL);
+}
+
+void auth_poll(void) { account_actions_since(&g_action_id, on_action); }
 
 cJSON *auth_event(const Session *s, bool with_token) {
     cJSON *ev = event_new("auth");
     cJSON_AddStringToObject(ev, "handle", s->handle);
     cJSON_AddBoolToObject(ev, "sysop", s->sysop);
+    cJSON_AddStringToObject(ev, "session", s->id); // new at login (session_logged_in)
     if (with_token && g_cfg.jwt_secret[0]) {
         char tok[JWT_MAX];
-        int64_t now = (int64_t)(text_now_ms() / 1000);
-        if (jwt_issue(s->handle, now + g_cfg.token_ttl_s, now, g_cfg.jwt_secret, tok, sizeof tok) > 0)
+        int64_t now_ms = (int64_t)text_now_ms();
+        if (jwt_issue(s->handle, now_ms / 1000 + g_cfg.token_ttl_s, now_ms, g_cfg.jwt_secret, tok, sizeof tok) > 0)
             cJSON_AddStringToObject(ev, "token", tok);
     }
     return ev;

@@ -25,6 +25,9 @@ void config_defaults(Config *c) {
     c->queue_max = 256;
     c->slow_policy = SLOW_DISCONNECT;
     c->registration = true;
+    snprintf(c->reserved_handles, sizeof c->reserved_handles, "%s", CONFIG_RESERVED_DEFAULT);
+    snprintf(c->password_list, sizeof c->password_list, "/usr/share/john/password.lst");
+    c->password_min = 8;
     c->telnet_color = COLOR_AUTO;
     c->login_attempts = 5;
     c->pwhash_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
@@ -82,6 +85,9 @@ static const Key g_keys[] = {
     {"queue_soft", I(queue_soft, 0, 1 << 20)},
     {"slow_policy", K_SLOW, offsetof(Config, slow_policy), 0, 0, 0},
     {"sysops", S(sysops)},
+    {"reserved_handles", S(reserved_handles)},
+    {"password_list", S(password_list)},
+    {"password_min", I(password_min, 8, 64)},
     {"registration", K_BOOL, offsetof(Config, registration), 0, 0, 0},
     {"telnet_color", K_COLOR, offsetof(Config, telnet_color), 0, 0, 0},
     {"login_attempts", I(login_attempts, 1, 1000)},

@@ -2,6 +2,12 @@
 #pragma once
 #include <stddef.h>
 
+// Names that would pass for the system itself or its staff, or that the
+// prompts use as words ("new"); look-alikes of them are reserved too.
+#define CONFIG_RESERVED_DEFAULT                                                                                      \
+    "sysop,admin,administrator,root,new,guest,system,server,operator,moderator,mod,staff,support,help,info,all,"     \
+    "everyone,nobody,anonymous,partyline,postmaster,webmaster,hostmaster,abuse,security"
+
 enum SlowPolicy { SLOW_DISCONNECT, SLOW_SKIP };
 enum ColorMode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
@@ -20,6 +26,9 @@ struct Config {
     int queue_soft;         // a reader this far behind skips typing and room chatter (0 = queue_max/2)
     SlowPolicy slow_policy; // what happens when a reader falls queue_max behind
     char sysops[512];       // comma-separated handles with sysop rights
+    char reserved_handles[1024]; // handles (and their look-alikes) nobody may register
+    char password_list[512];     // common passwords refused (one a line); empty = none
+    int password_min;            // characters in a password, at least
     bool registration;      // new users may register
     ColorMode telnet_color;
     int login_attempts;     // failed logins a session may make before `throttled`

@@ -143,6 +143,11 @@ void conn_close_with(Conn *c, uint16_t code) {
     conn_close_soon(c);
 }
 
+void conn_close_why(Conn *c, uint16_t code, const char *reason) {
+    c->close_reason = reason;
+    conn_close_with(c, code);
+}
+
 static uint64_t soft_bound(void) {
     return g_cfg.queue_soft ? (uint64_t)g_cfg.queue_soft : (uint64_t)g_cfg.queue_max / 2;
 }

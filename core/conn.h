@@ -25,6 +25,7 @@ struct Conn {
     bool flushing;    // inside conn_flush: no direct write may cut in
     bool batched;     // telnet: waiting in the end-of-iteration batch (conn.cpp)
     uint16_t close_code; // WebSocket close code once closing (0 = 1000)
+    const char *close_reason; // its reason (a static string), or NULL for the code's usual one
     uint64_t cursor;  // next seq of the session to write
     float rate_tokens; // input rate limit (limits.cpp)
     uint64_t rate_ms;
@@ -68,8 +69,11 @@ int conn_linger(Conn *c);
 void conn_kill(Conn *c);
 // Close after the queue is written, with this WebSocket close code.
 void conn_close_with(Conn *c, uint16_t code);
+// The same with a reason of its own (a static string; short, protocol words).
+void conn_close_why(Conn *c, uint16_t code, const char *reason);
 
-#define CLOSE_TOO_SLOW 4008 // a reader that fell queue_max events behind
+#define CLOSE_TOO_SLOW 4008      // a reader that fell queue_max events behind
+#define CLOSE_SESSION_MOVED 4009 // attached before the session logged in on another connection
 
 // The soft tier for slow readers: whether c should skip event m at seq, with
 // next the session's next seq. Typing goes first (half the soft bound), then

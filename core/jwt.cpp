@@ -23,7 +23,7 @@ static void sign(const char *secret, const char *data, size_t len, unsigned char
 }
 
 int jwt_verify(const char *token, size_t len, const char *secret, int64_t now, char *sub, size_t sublen,
-               const char **why) {
+               int64_t *iat_ms, const char **why) {
     *why = "malformed token";
     if (len == 0 || len > JWT_MAX) return -1;
     const char *dot1 = (const char *)memchr(token, '.', len);
@@ -62,12 +62,19 @@ int jwt_verify(const char *token, size_t len, const char *secret, int64_t now, c
     cJSON *p = cJSON_ParseWithLength((const char *)payload, plen);
     cJSON *s = p ? cJSON_GetObjectItem(p, "sub") : NULL;
     cJSON *exp = p ? cJSON_GetObjectItem(p, "exp") : NULL;
+    cJSON *nbf = p ? cJSON_GetObjectItem(p, "nbf") : NULL;
+    cJSON *iat = p ? cJSON_GetObjectItem(p, "iat") : NULL;
     int rc = -1;
     if (!cJSON_IsString(s) || !cJSON_IsNumber(exp)) *why = "token needs sub and exp";
-    else if ((int64_t)exp->valuedouble <= now) *why = "token expired";
+    else if ((nbf && !cJSON_IsNumber(nbf)) || (iat && !cJSON_IsNumber(iat))) *why = "malformed token";
+    else if (exp->valuedouble <= (double)now) *why = "token expired";
+    else if (nbf && nbf->valuedouble > (double)(now + JWT_SKEW_S)) *why = "token not valid yet";
+    else if (iat && iat->valuedouble > (double)(now + JWT_SKEW_S)) *why = "token issued in the future";
     else if (strlen(s->valuestring) >= sublen) *why = "bad sub";
     else {
         snprintf(sub, sublen, "%s", s->valuestring);
+        // a negative or absurd iat counts as none (the caller is strict then)
+        *iat_ms = iat && iat->valuedouble >= 0 ? (int64_t)(iat->valuedouble * 1000.0 + 0.5) : -1;
         *why = NULL;
         rc = 0;
     }
@@ -75,11 +82,11 @@ int jwt_verify(const char *token, size_t len, const char *secret, int64_t now, c
     return rc;
 }
 
-int jwt_issue(const char *sub, int64_t exp, int64_t iat, const char *secret, char *out, size_t outlen) {
+int jwt_issue(const char *sub, int64_t exp, int64_t iat_ms, const char *secret, char *out, size_t outlen) {
     static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "sub", sub);
-    cJSON_AddNumberToObject(p, "iat", (double)iat);
+    cJSON_AddNumberToObject(p, "iat", (double)iat_ms / 1000.0);
     cJSON_AddNumberToObject(p, "exp", (double)exp);
     char *payload = cJSON_PrintUnformatted(p);
     cJSON_Delete(p);

@@ -10,12 +10,14 @@
 #include <lua.hpp>
 
 #include "accounts.h"
+#include "addrban.h"
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
 #include "conn.h"
 #include "event.h"
 #include "log.h"
+#include "policy.h"
 #include "room.h"
 #include "session.h"
 #include "spy.h"
@@ -386,7 +388,7 @@ static int l_log(lua_State *l) {
 }
 
 static int l_config(lua_State *l) {
-    char v[600];
+    char v[1100];
     if (config_get(&g_cfg, luaL_checkstring(l, 1), v, sizeof v)) lua_pushstring(l, v);
     else lua_pushnil(l);
     return 1;
@@ -399,6 +401,87 @@ static int l_now(lua_State *l) {
 
 static int l_valid_handle(lua_State *l) {
     lua_pushboolean(l, auth_handle_valid(luaL_checkstring(l, 1)));
+    return 1;
+}
+
+// pl.check_handle(handle): nil when it may be registered now, else the code
+// `register` would answer (bad_handle, handle_reserved, handle_taken).
+static int l_check_handle(lua_State *l) {
+    const char *h = luaL_checkstring(l, 1);
+    const char *code = policy_handle_problem(h, false);
+    if (!code && account_taken(h) != 0) code = "handle_taken";
+    code ? (void)lua_pushstring(l, code) : lua_pushnil(l);
+    return 1;
+}
+
+// pl.check_password(handle, password): nil when acceptable, else the reason
+// (policy.h: too_short, too_long, repetitive, sequential, context, common).
+static int l_check_password(lua_State *l) {
+    const char *why = policy_password_problem(luaL_checkstring(l, 1), luaL_checkstring(l, 2));
+    why ? (void)lua_pushstring(l, why) : lua_pushnil(l);
+    return 1;
+}
+
+// pl.revoke_tokens(handle): every token for handle issued until now is void
+// (a kick, a ban). Returns whether it was stored.
+static int l_revoke_tokens(lua_State *l) {
+    const char *h = luaL_checkstring(l, 1);
+    bool ok = tokens_revoke(h, (int64_t)text_now_ms()) == 0;
+    if (ok) log_info("tokens_revoked", "tokens for %.20s revoked", h);
+    lua_pushboolean(l, ok);
+    return 1;
+}
+
+// pl.set_address_bans({ {target = "10.1.2.*", until_ms = 0}, ... }): the
+// address bans the core checks at accept and resume, replacing the last
+// list. Returns how many patterns it took (malformed ones are left out).
+static int l_set_address_bans(lua_State *l) {
+    luaL_checktype(l, 1, LUA_TTABLE);
+    lua_Integer n = (lua_Integer)lua_rawlen(l, 1);
+    if (n > 100000) return luaL_error(l, "too many address bans");
+    AddrBan *list = n ? (AddrBan *)calloc((size_t)n, sizeof *list) : NULL;
+    if (n && !list) return luaL_error(l, "out of memory");
+    size_t k = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(l, 1, i);
+        if (lua_istable(l, -1)) {
+            // raw reads: no metamethod can raise an error while list is held
+            lua_pushliteral(l, "target");
+            lua_rawget(l, -2);
+            lua_pushliteral(l, "until_ms");
+            lua_rawget(l, -3);
+            const char *t = lua_tostring(l, -2);
+            if (t && strlen(t) < sizeof list[k].pattern) {
+                snprintf(list[k].pattern, sizeof list[k].pattern, "%s", t);
+                list[k++].until_ms = (uint64_t)(lua_isinteger(l, -1) && lua_tointeger(l, -1) > 0 ? lua_tointeger(l, -1) : 0);
+            }
+            lua_pop(l, 2);
+        }
+        lua_pop(l, 1);
+    }
+    int kept = addrban_set(list, k);
+    free(list);
+    if (kept < 0) return luaL_error(l, "out of memory");
+    // connections already open from a banned address go too: one attached to
+    // a session made elsewhere (a resume with a token) would outlive the ban.
+    // A sysop's are spared, as /ban spares them.
+    uint64_t now = text_now_ms();
+    for (uint32_t node = 1; node <= session_max_node(); node++) {
+        Session *s = session_by_node(node);
+        if (!s || s->ending || s->sysop) continue;
+        for (Conn *c = s->conns; c; c = c->next)
+            if (!c->closing && addrban_match(c->addr, now)) {
+                log_event(LOG_WARN, "kick", s->node, c->addr, "connection %u: address banned", c->id);
+                conn_close_why(c, 1008, "banned");
+            }
+    }
+    lua_pushinteger(l, kept);
+    return 1;
+}
+
+// pl.valid_address_pattern(p): whether p is an address or a prefix ending in '*'.
+static int l_valid_address_pattern(lua_State *l) {
+    lua_pushboolean(l, addr_pattern_ok(luaL_checkstring(l, 1)));
     return 1;
 }
 
@@ -513,6 +596,8 @@ static int l_account(lua_State *l) {
     lua_setfield(l, -2, "sysop");
     lua_pushstring(l, a.created);
     lua_setfield(l, -2, "created");
+    lua_pushboolean(l, a.locked);
+    lua_setfield(l, -2, "locked");
     if (a.last_login[0]) {
         lua_pushstring(l, a.last_login);
         lua_setfield(l, -2, "last_login");
@@ -611,6 +696,9 @@ static const luaL_Reg g_api[] = {
     {"after", l_after},     {"every", l_every},       {"cancel", l_cancel},
     {"change_password", l_change_password},
     {"account", l_account}, {"set_sysop", l_set_sysop}, {"spy", l_spy},
+    {"check_handle", l_check_handle}, {"check_password", l_check_password},
+    {"revoke_tokens", l_revoke_tokens}, {"set_address_bans", l_set_address_bans},
+    {"valid_address_pattern", l_valid_address_pattern},
     {NULL, NULL},
 };
 
@@ -825,6 +913,20 @@ void lua_render_count(const char *name, uint32_t n, char *out, size_t outlen) {
     lua_pushcfunction(L, traceback);
     if (push_hook(name)) {
         lua_pushinteger(L, n);
+        int rc = budget_pcall(1, 1, base + 1);
+        if (rc == LUA_OK && lua_type(L, -1) == LUA_TSTRING) snprintf(out, outlen, "%s", lua_tostring(L, -1));
+        else if (rc != LUA_OK) log_error("script_error", "in hook '%s': %s", name, lua_tostring(L, -1));
+    }
+    lua_settop(L, base);
+}
+
+void lua_hook_text(const char *name, const char *arg, char *out, size_t outlen) {
+    out[0] = 0;
+    if (!L) return;
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, traceback);
+    if (push_hook(name)) {
+        lua_pushstring(L, arg);
         int rc = budget_pcall(1, 1, base + 1);
         if (rc == LUA_OK && lua_type(L, -1) == LUA_TSTRING) snprintf(out, outlen, "%s", lua_tostring(L, -1));
         else if (rc != LUA_OK) log_error("script_error", "in hook '%s': %s", name, lua_tostring(L, -1));

@@ -24,6 +24,9 @@ void lua_hook_global(const char *name);
 // Text from hooks[name](n), for notices the core raises (a count of missed
 // lines); out stays empty when there is no such hook or it fails.
 void lua_render_count(const char *name, uint32_t n, char *out, size_t outlen);
+// Text from hooks[name](arg), with no session (what a banned address is
+// told); out stays empty when there is no such hook, it fails or returns no string.
+void lua_hook_text(const char *name, const char *arg, char *out, size_t outlen);
 // Appends the per-file script fault counters (Prometheus text) to b.
 struct Buf;
 void lua_host_fault_metrics(Buf *b);

@@ -12,7 +12,9 @@
 #include <uv.h>
 
 #include "accounts.h"
+#include "addrban.h"
 #include "auth.h"
+#include "cli_user.h"
 #include "config.h"
 #include "conn.h"
 #include "hashpool.h"
@@ -20,6 +22,7 @@
 #include "log.h"
 #include "lua_host.h"
 #include "pace.h"
+#include "policy.h"
 #include "session.h"
 #include "store.h"
 #include "transport.h"
@@ -34,6 +37,7 @@ static bool g_stopping;
 static void usage(FILE *f) {
     fprintf(f,
             "usage: partyline [options]\n"
+            "       partyline user COMMAND ...  (accounts: add, list, lock, unlock, reset; user --help)\n"
             "  --config FILE       read settings from FILE (key = value lines)\n"
             "  --ws-port N         HTTP and WebSocket port (default 8080)\n"
             "  --telnet-port N     telnet port (default 2323)\n"
@@ -177,6 +181,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     config_defaults(&g_cfg);
+    if (argc > 1 && !strcmp(argv[1], "user")) return cli_user_main(argc - 1, argv + 1);
     if (parse_args(argc, argv)) return 2;
     log_set_level(log_level_from_name(g_cfg.log_level));
     log_set_json(g_cfg.log_json);
@@ -193,10 +198,14 @@ int main(int argc, char **argv) {
     if (auth_init(&g_loop)) return 1;
 
     char err[2048];
+    int common = policy_load_passwords(g_cfg.password_list, err, sizeof err);
+    if (common < 0) log_warn("password_list", "%s: common passwords are not refused (install john-data, or set password_list)", err);
+    else if (common) log_info("password_list", "%d common passwords are refused", common);
     if (accounts_open(g_cfg.data_dir, err, sizeof err)) {
         log_error("db_error", "%s", err);
         return 1;
     }
+    auth_poll(); // notes where the queue of `partyline user` actions stands
     if (store_open(g_cfg.data_dir, err, sizeof err)) {
         log_error("db_error", "%s", err);
         return 1;
@@ -229,6 +238,8 @@ int main(int argc, char **argv) {
     store_close();
     accounts_close();
     limits_free();
+    addrban_free();
+    policy_free();
     int rc = uv_loop_close(&g_loop);
     if (rc) log_warn("shutdown", "loop closed with handles still open: %s", uv_strerror(rc));
     log_info("stopped", "stopped");

@@ -28,7 +28,7 @@ static bool g_on;
 
 static void handle(Conn *c, PaceKind kind, const char *data, size_t len) {
     uint64_t t0 = uv_hrtime();
-    if (kind == PACE_LINE) session_input(c->session, data, len);
+    if (kind == PACE_LINE) session_input(c->session, c->id, data, len);
     else if (kind == PACE_BINARY) requests_binary(c);
     else requests_handle(c, data, len);
     hist_observe(&g_event_hist, (double)(uv_hrtime() - t0) / 1e9);

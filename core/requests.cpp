@@ -2,10 +2,14 @@
 
 #include <cjson/cJSON.h>
 #include <string.h>
+#include <strings.h>
 
+#include "addrban.h"
 #include "auth.h"
+#include "config.h"
 #include "conn.h"
 #include "event.h"
+#include "jwt.h"
 #include "limits.h"
 #include "log.h"
 #include "lua_host.h"
@@ -34,7 +38,23 @@ static const char *str_field(cJSON *req, const char *name, bool *bad) {
     return f->valuestring;
 }
 
-void requests_resume(Conn *c, Session *to, uint64_t last) {
+// Who may attach to a session. Before login, only its own address: a
+// session id handed to someone else (a link with ?resume=ID) attaches them to
+// nothing, and login changes the id anyway (session_logged_in). After login
+// the id alone is not enough either (it shows in logs, URLs, a shared
+// screen): the same address, or a token for the session's user. A phone that
+// moves from Wi-Fi to mobile data has a new address, and the web client its
+// token; a client without tokens logs in again.
+static bool resume_allowed(const Conn *c, const Session *to, const char *token_handle) {
+    if (c->session == to || addr_same(c->addr, to->addr)) return true;
+    return to->handle[0] && token_handle && !strcasecmp(token_handle, to->handle);
+}
+
+bool requests_resume(Conn *c, Session *to, uint64_t last, const char *token_handle) {
+    if (!resume_allowed(c, to, token_handle)) {
+        log_event(LOG_WARN, "resume_refused", to->node, c->addr, "connection %u may not resume this session", c->id);
+        return false;
+    }
     Session *from = c->session;
     if (from && from != to) {
         session_detach(from, c);
@@ -50,22 +70,41 @@ void requests_resume(Conn *c, Session *to, uint64_t last) {
     log_event(LOG_INFO, "resume", to->node, c->addr, "connection %u resumed after seq %llu", c->id,
              (unsigned long long)last);
     if (to->handle[0]) session_send_auth(to, c->id);
+    return true;
+}
+
+// The handle a token vouches for (verified, not revoked, the account not
+// locked) into out; false when there is none.
+static bool token_handle(const char *token, char *out, size_t outlen) {
+    const char *why = NULL;
+    int64_t iat_ms;
+    int64_t now = (int64_t)(text_now_ms() / 1000);
+    return jwt_verify(token, strlen(token), g_cfg.jwt_secret, now, out, outlen, &iat_ms, &why) == 0 &&
+           auth_handle_valid(out) && !auth_token_problem(out, iat_ms);
 }
 
 static void do_resume(Conn *c, cJSON *req) {
     bool bad = false;
     const char *id = str_field(req, "session", &bad);
     cJSON *ls = cJSON_GetObjectItem(req, "last_seq");
-    if (bad || (ls && !cJSON_IsNumber(ls))) {
-        reply_error(c, "bad_request", "resume needs session (string) and last_seq (number)");
+    cJSON *tok = cJSON_GetObjectItem(req, "token");
+    if (bad || (ls && !cJSON_IsNumber(ls)) || (tok && !cJSON_IsString(tok))) {
+        reply_error(c, "bad_request", "resume needs session (string) and last_seq (number); token is a string");
         return;
     }
+    if (addrban_match(c->addr, text_now_ms())) { // banned since this connection came in
+        log_event(LOG_WARN, "resume_refused", 0, c->addr, "connection %u: address banned", c->id);
+        conn_close_why(c, 1008, "banned");
+        return;
+    }
+    char handle[HANDLE_MAX + 1] = "";
+    if (tok && !token_handle(tok->valuestring, handle, sizeof handle)) handle[0] = 0;
     Session *to = session_by_id(id);
-    if (!to) {
+    // a session that exists but may not be resumed from here looks like one
+    // that does not: the answer tells a guesser nothing
+    if (!to || !requests_resume(c, to, ls && ls->valuedouble > 0 ? (uint64_t)ls->valuedouble : 0,
+                                handle[0] ? handle : NULL))
         reply_error(c, "no_session", "no such session, or it has ended");
-        return;
-    }
-    requests_resume(c, to, ls && ls->valuedouble > 0 ? (uint64_t)ls->valuedouble : 0);
 }
 
 static void do_typing(Conn *c, cJSON *req) {
@@ -136,7 +175,7 @@ void requests_handle(Conn *c, const char *data, size_t len) {
     } else if (!strcmp(type, "input")) {
         cJSON *t = cJSON_GetObjectItem(req, "text");
         if (!cJSON_IsString(t)) reply_error(c, "bad_request", "input needs text (string)");
-        else session_input(s, t->valuestring, strlen(t->valuestring));
+        else session_input(s, c->id, t->valuestring, strlen(t->valuestring));
     } else if (!strcmp(type, "login") || !strcmp(type, "register")) {
         const char *handle = str_field(req, "handle", &bad);
         const char *password = str_field(req, "password", &bad);

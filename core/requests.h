@@ -12,4 +12,6 @@ void requests_binary(Conn *c);
 // the client a message of its input rate; a client that floods them is closed.
 void requests_pong(Conn *c);
 // Attaches c to session s from last_seq on (c may have no session yet).
-void requests_resume(Conn *c, Session *s, uint64_t last_seq);
+// token_handle: the user a valid token on c vouches for, or NULL. Returns
+// false, changing nothing, when c may not attach to s (requests.cpp).
+bool requests_resume(Conn *c, Session *s, uint64_t last_seq, const char *token_handle);

@@ -17,6 +17,8 @@
 #include "stats.h"
 #include "text.h"
 
+#define TYPEAHEAD_MAX (16 * 1024) // bytes of input held while a password check runs
+
 uint32_t g_session_count;
 static Session **g_nodes; // g_nodes[node-1]
 static uint32_t g_nodes_cap;
@@ -271,10 +273,45 @@ void session_detach(Session *s, Conn *c) {
     log_event(LOG_INFO, "detach", s->node, s->addr, "detached, grace %ds", g_cfg.grace_s);
 }
 
-void session_logged_in(Session *s, int64_t account_id, const char *handle, bool sysop) {
+// Session fixation: whoever knew the session's id before login (it is in
+// `hello`, and a link with ?resume=ID can hand someone else's to a victim)
+// must not ride on the login. So the id changes, and every connection but
+// the one that logged in is let go before `auth` is sent: it hears nothing
+// more of this session and is closed with CLOSE_SESSION_MOVED.
+static void rotate_for_login(Session *s, uint32_t login_conn) {
+    text_random_id(s->id);
+    if (!login_conn) return; // a login the scripts started on their own: nobody to tell apart
+    // lines the others typed ahead during the password check would run as
+    // the user who just logged in: only the login connection's are kept
+    Buf kept = {};
+    for (size_t off = 0; off + 2 * sizeof(uint32_t) <= s->typeahead.len;) {
+        uint32_t conn, n;
+        memcpy(&conn, s->typeahead.p + off, sizeof conn);
+        memcpy(&n, s->typeahead.p + off + sizeof conn, sizeof n);
+        if (off + 2 * sizeof n + n > s->typeahead.len) break;
+        if (conn == login_conn) buf_add(&kept, s->typeahead.p + off, 2 * sizeof n + n, TYPEAHEAD_MAX);
+        off += 2 * sizeof n + n;
+    }
+    buf_free(&s->typeahead);
+    s->typeahead = kept;
+    for (;;) { // detaching changes the list: look again from the start each time
+        Conn *other = s->conns;
+        while (other && other->id == login_conn) other = other->next;
+        if (!other) return;
+        log_event(LOG_INFO, "session_moved", s->node, other->addr,
+                  "connection %u let go: its session logged in on connection %u", other->id, login_conn);
+        session_detach(s, other);
+        conn_close_why(other, CLOSE_SESSION_MOVED, "session logged in elsewhere");
+    }
+}
+
+void session_logged_in(Session *s, int64_t account_id, const char *handle, bool sysop, uint32_t login_conn) {
+    rotate_for_login(s, login_conn);
     s->account_id = account_id;
     snprintf(s->handle, sizeof s->handle, "%s", handle);
-    s->sysop = sysop || config_is_sysop(&g_cfg, handle);
+    // the configuration names accounts, made with `partyline user add`; a
+    // token for such a handle without an account is not its sysop
+    s->sysop = sysop || (account_id > 0 && config_is_sysop(&g_cfg, handle));
     s->login_failures = 0;
     session_send_auth(s, 0);
     log_event(LOG_INFO, "login", s->node, s->addr, "logged in as %s%s", s->handle, s->sysop ? " (sysop)" : "");
@@ -322,20 +359,20 @@ void session_end_soon(Session *s) {
     uv_timer_start(&g_end_timer, end_list_run, 0, 0);
 }
 
-#define TYPEAHEAD_MAX (16 * 1024)
-
-void session_input(Session *s, const char *line, size_t len) {
+void session_input(Session *s, uint32_t conn, const char *line, size_t len) {
     if (s->ending) return;
     len = text_utf8_cut(line, len, (size_t)g_cfg.max_line); // a cut character would show as U+FFFD
     if (s->auth_busy) {
         // a user who types or pastes ahead of a password check loses nothing
         uint32_t n = (uint32_t)len;
-        if (buf_reserve(&s->typeahead, sizeof n + len, TYPEAHEAD_MAX)) {
+        if (buf_reserve(&s->typeahead, 2 * sizeof n + len, TYPEAHEAD_MAX)) {
+            buf_add(&s->typeahead, &conn, sizeof conn, TYPEAHEAD_MAX);
             buf_add(&s->typeahead, &n, sizeof n, TYPEAHEAD_MAX);
             buf_add(&s->typeahead, line, len, TYPEAHEAD_MAX);
         }
         return;
     }
+    s->input_conn = conn;
     char stackbuf[1024];
     size_t cap = len * 3 + 1;
     char *clean = cap <= sizeof stackbuf ? stackbuf : (char *)malloc(cap);
@@ -343,20 +380,24 @@ void session_input(Session *s, const char *line, size_t len) {
     size_t n = text_sanitize(line, len, clean, cap);
     s->last_input_ms = text_now_ms();
     s->idle_warned = false;
+    uint32_t node = s->node, sid = s->sid;
     lua_hook_input(s, clean, n);
     if (clean != stackbuf) free(clean);
+    Session *still = session_by_sid(node, sid);
+    if (still) still->input_conn = 0;
 }
 
 void session_replay_typeahead(Session *s) {
     if (!s->typeahead.len) return;
     Buf lines = s->typeahead; // input may start another check and queue again
     s->typeahead = Buf{};
-    for (size_t off = 0; off + sizeof(uint32_t) <= lines.len;) {
-        uint32_t n;
-        memcpy(&n, lines.p + off, sizeof n);
-        off += sizeof n;
+    for (size_t off = 0; off + 2 * sizeof(uint32_t) <= lines.len;) {
+        uint32_t conn, n;
+        memcpy(&conn, lines.p + off, sizeof conn);
+        memcpy(&n, lines.p + off + sizeof conn, sizeof n);
+        off += 2 * sizeof n;
         if (!session_by_sid(s->node, s->sid)) break; // the input ended the session
-        session_input(s, lines.p + off, n);
+        session_input(s, conn, lines.p + off, n);
         off += n;
     }
     buf_free(&lines);
@@ -390,6 +431,7 @@ static void tick(uv_timer_t *) {
             lua_hook("idle_warning", s, left);
         }
     }
+    auth_poll(); // what `partyline user` did meanwhile (a lock logs its user off)
     static uint64_t last_prune;
     if (now - last_prune > 60000) {
         limits_prune(now);

@@ -39,7 +39,8 @@ struct Session {
     uint64_t last_input_ms;
     uint64_t created_ms;
     bool idle_warned;
-    char addr[48];       // of the connection that made it
+    char addr[48];       // of the connection that made it (who may resume: requests.cpp)
+    uint32_t input_conn; // the connection the line being handled came from (0: none)
     int lua_ref;
     Buf typeahead;       // lines typed while a password check runs, replayed after it
     char (*ignores)[HANDLE_MAX + 1]; // handles whose room lines and typing this user does not get
@@ -62,13 +63,16 @@ void session_attach(Session *s, Conn *c, uint64_t from_seq);
 // Detaches c; the last one starts the grace period.
 void session_detach(Session *s, Conn *c);
 // Marks the user logged in, sends `auth` and runs the scripts' auth hook.
-void session_logged_in(Session *s, int64_t account_id, const char *handle, bool sysop);
+// The session gets a new id, and only login_conn (the connection that logged
+// in; 0 = not known) stays attached: see session.cpp.
+void session_logged_in(Session *s, int64_t account_id, const char *handle, bool sysop, uint32_t login_conn);
 // Ends the session on the next loop turn (after the current event is done).
 void session_end_soon(Session *s);
 // Ends it now: scripts' end hook, room leave, connections close.
 void session_end(Session *s);
-// A line of input, from any transport; cleaned here before scripts see it.
-void session_input(Session *s, const char *line, size_t len);
+// A line of input from connection conn (any transport); cleaned here before
+// scripts see it.
+void session_input(Session *s, uint32_t conn, const char *line, size_t len);
 // Runs the lines typed ahead while auth_busy was set.
 void session_replay_typeahead(Session *s);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addrban.h"
 #include "config.h"
 #include "conn.h"
 #include "event.h"
@@ -10,6 +11,7 @@
 #include "limits.h"
 #include "log.h"
 #include "pace.h"
+#include "lua_host.h"
 #include "session.h"
 #include "stats.h"
 #include "telnet.h"
@@ -67,12 +69,33 @@ int telnet_flush(Conn *c) {
     return 0;
 }
 
+// A banned address hears why, in the scripts' words (hooks.banned; there is
+// no session to send an event to), and is closed.
+static int refuse_banned(struct lws *wsi, const char *addr) {
+    char text[480] = "";
+    lua_hook_text("banned", addr, text, sizeof text);
+    unsigned char buf[LWS_PRE + 2 * sizeof text + 2];
+    size_t n = 0;
+    for (const char *p = text[0] ? text : "banned"; *p; p++) { // a telnet line ends in CR LF
+        if (*p == '\n') buf[LWS_PRE + n++] = '\r';
+        buf[LWS_PRE + n++] = (unsigned char)*p;
+    }
+    buf[LWS_PRE + n++] = '\r';
+    buf[LWS_PRE + n++] = '\n';
+    lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_RAW);
+    return -1;
+}
+
 static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     Conn *c = (Conn *)user;
     switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT:
         memset(c, 0, sizeof *c);
         lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
+        if (addrban_match(c->addr, text_now_ms())) {
+            log_event(LOG_WARN, "telnet_refused", 0, c->addr, "refused: banned");
+            return refuse_banned(wsi, c->addr);
+        }
         if (!limits_addr_open(c->addr)) {
             log_event(LOG_WARN, "telnet_refused", 0, c->addr, "refused: too many connections from that address");
             static const char why[] = "too many connections from your address\r\n";

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addrban.h"
 #include "auth.h"
 #include "config.h"
 #include "conn.h"
@@ -46,7 +47,7 @@ Session *transport_open_session(Conn *c, const char *token_handle) {
     c->hello_due = true;
     log_event(LOG_INFO, c->type == CONN_WS ? "ws_connect" : "telnet_connect", s->node, c->addr, "connection %u", c->id);
     // a token skips the login prompts: straight to the scripts' auth hook
-    if (token_handle) auth_token_login(s, token_handle);
+    if (token_handle) auth_token_login(s, token_handle, c->id);
     else lua_hook("connect", s, NULL);
     return s;
 }
@@ -167,7 +168,8 @@ int ws_flush(Conn *c) {
     if (c->missed && write_missed(c, c->cursor - 1) < 0) return -1;
     if (c->closing) {
         ws_close_with(c->wsi, c->close_code ? c->close_code : (uint16_t)LWS_CLOSE_STATUS_NORMAL,
-                      c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION ? "flooding"
+                      c->close_reason                                   ? c->close_reason
+                      : c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION ? "flooding"
                       : c->close_code == CLOSE_TOO_SLOW                 ? "too slow: fell too far behind"
                                                                         : NULL);
         return conn_linger(c);
@@ -205,15 +207,14 @@ static bool request_token(struct lws *wsi, char *out, size_t outlen) {
 }
 
 // ?resume=ID&last_seq=N: attach straight to a session, without a new one
-// (extension; the `resume` message does the same after connecting).
-static bool resume_from_query(Conn *c, struct lws *wsi) {
+// (extension; the `resume` message does the same after connecting). A token
+// on the same request may vouch for the session's user (requests_resume).
+static bool resume_from_query(Conn *c, struct lws *wsi, const char *token_handle) {
     char id[64], seq[24] = "0";
     if (!query_arg(wsi, "resume", id, sizeof id)) return false;
     query_arg(wsi, "last_seq", seq, sizeof seq);
     Session *s = session_by_id(id);
-    if (!s) return false;
-    requests_resume(c, s, strtoull(seq, NULL, 10));
-    return true;
+    return s && requests_resume(c, s, strtoull(seq, NULL, 10), token_handle);
 }
 
 static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
@@ -272,20 +273,23 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED: {
-        // a bad token, or none where one is required, is a policy violation (1008)
-        char tok[JWT_MAX + 1], handle[HANDLE_MAX + 1] = "";
+        // a banned address, a bad token, or none where one is required, is a
+        // policy violation (1008); the ban first, whatever the credentials
+        char tok[JWT_MAX + 1], handle[HANDLE_MAX + 1] = "", addr[48];
         const char *why = NULL;
-        if (request_token(wsi, tok, sizeof tok)) {
-            int64_t now = (int64_t)(text_now_ms() / 1000);
-            if (jwt_verify(tok, strlen(tok), g_cfg.jwt_secret, now, handle, sizeof handle, &why) == 0 &&
-                !auth_handle_valid(handle))
-                why = "bad sub";
+        lws_get_peer_simple(wsi, addr, sizeof addr);
+        if (addrban_match(addr, text_now_ms())) {
+            why = "banned";
+        } else if (request_token(wsi, tok, sizeof tok)) {
+            int64_t now = (int64_t)(text_now_ms() / 1000), iat_ms;
+            if (jwt_verify(tok, strlen(tok), g_cfg.jwt_secret, now, handle, sizeof handle, &iat_ms, &why) == 0) {
+                if (!auth_handle_valid(handle)) why = "bad sub";
+                else why = auth_token_problem(handle, iat_ms);
+            }
         } else if (g_cfg.require_token) {
             why = "a token is required";
         }
         if (why) {
-            char addr[48];
-            lws_get_peer_simple(wsi, addr, sizeof addr);
             log_event(LOG_WARN, "ws_refused", 0, addr, "refused: %s", why);
             return ws_close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, why);
         }
@@ -301,7 +305,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         c->live = true;
         c->typing = query_flag(wsi, "typing");
         g_conn_count++;
-        if (resume_from_query(c, wsi)) return 0;
+        if (resume_from_query(c, wsi, handle[0] ? handle : NULL)) return 0;
         if (!transport_open_session(c, handle[0] ? handle : NULL)) return -1;
         char id[64];
         if (query_arg(wsi, "resume", id, sizeof id))

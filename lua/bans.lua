@@ -1,6 +1,9 @@
 -- bans.lua: sysops ban a handle or an address, for a while or for good.
--- A banned handle cannot log in (by password or token); a banned address
--- cannot connect at all. Kept in the database, so bans survive restarts.
+-- A banned handle cannot log in (by password or token; banning it also
+-- revokes its tokens); a banned address cannot connect at all. Kept in the
+-- database, so bans survive restarts. The core holds a copy of the address
+-- bans (pl.set_address_bans) and refuses them at accept, before any login or
+-- resume; pl.hooks.banned below gives the words a telnet caller sees.
 -- /ban, /unban and /bans are sysop commands (lua/commands/sysop.lua).
 
 pl.db.exec([[CREATE TABLE IF NOT EXISTS s_bans (
@@ -57,13 +60,21 @@ end
 
 function pl.bans.for_handle(handle) return pl.bans.get("handle", handle) end
 
+-- Hands the address bans in force to the core, which checks them at accept.
+function pl.bans.push()
+  pl.set_address_bans(pl.db.query("SELECT target, until_ms FROM s_bans WHERE kind = 'address' AND (until_ms = 0 OR until_ms > ?)", pl.now()))
+end
+
 function pl.bans.add(kind, target, ms, reason, by)
   pl.db.exec([[INSERT OR REPLACE INTO s_bans(kind, target, until_ms, reason, by, created) VALUES (?, ?, ?, ?, ?, ?)]],
     kind, target:lower(), ms and (pl.now() + ms) or 0, reason, by, pl.iso_time())
+  if kind == "address" then pl.bans.push() else pl.revoke_tokens(target) end
 end
 
 function pl.bans.remove(target)
-  local n = pl.db.exec("DELETE FROM s_bans WHERE kind = ? AND target = ?", pl.bans.kind_of(target), target:lower())
+  local kind = pl.bans.kind_of(target)
+  local n = pl.db.exec("DELETE FROM s_bans WHERE kind = ? AND target = ?", kind, target:lower())
+  if kind == "address" then pl.bans.push() end
   return n > 0
 end
 
@@ -77,9 +88,21 @@ function pl.bans.until_text(b)
   return "until " .. os.date("!%Y-%m-%d %H:%M UTC", b.until_ms // 1000)
 end
 
+local function banned_text(b)
+  if not b then return "You are banned from this system." end
+  return "You are banned from this system " .. pl.bans.until_text(b) .. (b.reason ~= "" and (": " .. b.reason) or ".")
+end
+
 -- Sends a banned session away.
 function pl.bans.refuse(s, b)
-  s:send{ type = "bye", reason = "banned",
-    text = "You are banned from this system " .. pl.bans.until_text(b) .. (b.reason ~= "" and (": " .. b.reason) or ".") }
+  s:send{ type = "bye", reason = "banned", text = banned_text(b) }
   pl.logoff(s)
 end
+
+-- What a telnet caller from a banned address reads before the core hangs up
+-- (a WebSocket is closed with 1008 "banned"; the web page words that itself).
+function pl.hooks.banned(address)
+  return banned_text(pl.bans.for_address(address))
+end
+
+pl.bans.push()

@@ -268,9 +268,8 @@ end
 
 local function current(s) return pl.services[s.service] end
 
+-- Banned addresses never get here: the core refuses them at accept (bans.lua).
 function pl.hooks.connect(s)
-  local ban = pl.bans and pl.bans.for_address(s.address)
-  if ban then return pl.bans.refuse(s, ban) end
   s:enter("login")
 end
 
@@ -295,6 +294,20 @@ function pl.hooks.auth(s)
   if pl.ignores then pl.try("loading the ignore list", pl.ignores.load, s) end
   if pl.profiles then pl.try("last seen", pl.profiles.seen, s) end
   s:enter("menu", "login")
+end
+
+-- The core logs a user off because of something done to their account
+-- elsewhere: "locked" or "password_reset" (the operator, with `partyline
+-- user`), "password_changed" (the user, on another node).
+local ACCOUNT_BYE = {
+  locked = "Your account has been locked by the sysop. Goodbye.",
+  password_reset = "The sysop has reset your password; log in again with the new one.",
+  password_changed = "Your password was changed on another node; log in again with the new one.",
+}
+
+function pl.hooks.account_action(s, action)
+  s:send{ type = "bye", reason = action, text = ACCOUNT_BYE[action] or ("Logged off (" .. action .. ").") }
+  pl.logoff(s)
 end
 
 function pl.hooks.login_failed(s, code)

@@ -3,6 +3,36 @@
 -- pl.hooks.auth (success, handled in init.lua) or login_failed below.
 
 local PROMPT_HANDLE = "Handle (or 'new' to register): "
+local HANDLE_RULES = "2-20 letters, digits, _ or -, with at least one letter"
+
+-- The core decides which handles and passwords are acceptable (pl.check_handle,
+-- pl.check_password, and again when registering); these are its reasons in words.
+local HANDLE_PROBLEMS = {
+  bad_handle = "That is not a valid handle: use " .. HANDLE_RULES .. ".",
+  handle_taken = "That handle is taken; choose another.",
+  handle_reserved = "That handle is reserved; choose another.",
+}
+
+local function password_min() return tonumber(pl.config("password_min")) or 8 end
+
+local function choose_prompt()
+  return "Choose a password (at least " .. password_min() .. " characters): "
+end
+
+local WEAK = {
+  too_short = function() return "Too short: at least " .. password_min() .. " characters." end,
+  too_long = function() return "Too long: at most 1024 bytes." end,
+  repetitive = function() return "That only repeats itself; choose something less predictable." end,
+  sequential = function() return "That is a plain sequence; choose something less predictable." end,
+  context = function() return "That is your handle or this system's name; choose something else." end,
+  common = function() return "That is one of the most common passwords; choose another." end,
+}
+
+-- The words for a weak password (pl.check_password's reason).
+function pl.weak_password_text(reason)
+  local f = WEAK[reason]
+  return f and f() or "That password is too weak; choose another."
+end
 
 local function ask_handle(s)
   s.login = { step = "handle" }
@@ -19,7 +49,7 @@ function steps.handle(s, line)
       return s:prompt(PROMPT_HANDLE)
     end
     s.login = { step = "new_handle" }
-    s:text("Choose a handle: 2-20 letters, digits, _ or -.")
+    s:text("Choose a handle: " .. HANDLE_RULES .. ".")
     return s:prompt("New handle: ")
   end
   s.login = { step = "password", handle = line }
@@ -32,18 +62,20 @@ function steps.password(s, line)
 end
 
 function steps.new_handle(s, line)
-  if not pl.valid_handle(line) then
-    s:notice("That is not a valid handle: use 2-20 letters, digits, _ or -.")
+  local problem = pl.check_handle(line)
+  if problem then
+    s:notice(HANDLE_PROBLEMS[problem] or HANDLE_PROBLEMS.bad_handle)
     return s:prompt("New handle: ")
   end
   s.login = { step = "new_password", handle = line }
-  s:prompt("Choose a password (at least 6 characters): ", true)
+  s:prompt(choose_prompt(), true)
 end
 
 function steps.new_password(s, line)
-  if #line < 6 then
-    s:notice("Too short: at least 6 characters.")
-    return s:prompt("Choose a password (at least 6 characters): ", true)
+  local weak = pl.check_password(s.login.handle, line)
+  if weak then
+    s:notice(pl.weak_password_text(weak))
+    return s:prompt(choose_prompt(), true)
   end
   s.login.password = line
   s.login.step = "confirm"
@@ -56,7 +88,7 @@ function steps.confirm(s, line)
   if line ~= pw then
     s:notice("The passwords do not match.")
     s.login.step = "new_password"
-    return s:prompt("Choose a password (at least 6 characters): ", true)
+    return s:prompt(choose_prompt(), true)
   end
   s.login.step = "wait"
   pl.register(s, s.login.handle, pw)
@@ -66,9 +98,11 @@ function steps.wait(s) s:notice("One moment, checking...") end
 
 local failures = {
   bad_login = "Wrong handle or password.",
-  handle_taken = "That handle is taken; choose another.",
-  bad_handle = "That is not a valid handle: use 2-20 letters, digits, _ or -.",
-  weak_password = "That password is too weak: at least 6 characters, not your handle.",
+  handle_taken = HANDLE_PROBLEMS.handle_taken,
+  handle_reserved = HANDLE_PROBLEMS.handle_reserved,
+  bad_handle = HANDLE_PROBLEMS.bad_handle,
+  weak_password = "That password is too weak; choose another.",
+  locked = "This account is locked. Ask the sysop.",
   closed = "Registration is closed on this system.",
   busy = "One moment, still checking the last attempt.",
   unavailable = "The system cannot reach its user records right now. Please try again in a little while.",
@@ -92,7 +126,7 @@ pl.service{
       return pl.logoff(s)
     end
     s:notice(failures[code] or ("Login failed (" .. code .. ")."))
-    if code == "handle_taken" or code == "bad_handle" then
+    if code == "handle_taken" or code == "bad_handle" or code == "handle_reserved" then
       s.login = { step = "new_handle" }
       return s:prompt("New handle: ")
     end

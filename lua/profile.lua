@@ -58,7 +58,7 @@ pl.service{
     if pw then
       if pw.step == "old" then
         pw.old, pw.step = line, "new"
-        return s:prompt("New password (at least 6 characters): ", true)
+        return s:prompt("New password (at least " .. (pl.config("password_min") or "8") .. " characters): ", true)
       elseif pw.step == "new" then
         pw.new, pw.step = line, "repeat"
         return s:prompt("Repeat the new password: ", true)
@@ -104,7 +104,7 @@ pl.service{
 local RESULTS = {
   ok = "Your password has been changed.",
   bad_login = "That is not your current password; nothing changed.",
-  weak_password = "That new password is too weak (at least 6 characters, not your handle); nothing changed.",
+  weak_password = "That new password is too weak (too short, too common, or your handle); nothing changed.",
   busy = "Still busy with the last attempt; try again in a moment.",
   no_account = "This login has no account to change (it came from a token).",
 }

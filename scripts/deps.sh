@@ -7,7 +7,9 @@
 #   scripts/deps.sh bench   - build + the reference servers and gnuplot
 set -e
 what=${1:-build}
-BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev"
+# john-data: its password.lst is the common-password list (password_list)
+BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev john-data"
+# sqlite3: a test makes a database as an older server left it
 TEST="telnet chromium lua5.4 curl sqlite3"
 pkgs=$BUILD
 [ "$what" = test ] && pkgs="$BUILD $TEST"

@@ -218,6 +218,10 @@
     switch (ev.type) {
       case 'auth':
         state.handle = ev.handle;
+        if (ev.session) { // the id changes at login: only the new one resumes
+          state.session = ev.session;
+          localStorage.setItem('pl.session', ev.session);
+        }
         if (ev.token) localStorage.setItem('pl.token', ev.token); // logs back in after a restart
         $('whoami').textContent = ev.handle + (ev.sysop ? ' (sysop)' : '');
         break;
@@ -322,7 +326,21 @@
     };
     ws.onclose = (e) => {
       if (state.ws !== ws) return;
-      if (e.code === 1008 && localStorage.getItem('pl.token')) {
+      if (e.code === 1008 && e.reason === 'banned') {
+        print('This address is banned from this system.', 'error');
+        state.ended = true;
+      } else if (e.code === 4009) {
+        // another tab logged this shared session in, which gave it a new id;
+        // that tab puts it in localStorage when its `auth` comes: join again
+        const old = state.session;
+        setTimeout(() => {
+          const now = localStorage.getItem('pl.session');
+          state.session = now && now !== old ? now : null;
+          if (!state.session) state.lastSeq = 0;
+          connect();
+        }, 300);
+        return;
+      } else if (e.code === 1008 && localStorage.getItem('pl.token')) {
         localStorage.removeItem('pl.token'); // expired or from another server: log in by hand
         setTimeout(connect, 100);
         return;

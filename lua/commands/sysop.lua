@@ -26,6 +26,8 @@ pl.command{
       t:send{ type = "bye", reason = "kicked", text = "You have been disconnected by " .. s.handle .. ": " .. why }
       pl.logoff(t)
     end
+    -- their tokens too, or a client would be straight back in with one
+    pl.revoke_tokens(targets[1].handle)
     s:text("Kicked " .. targets[1].handle .. " (" .. #targets .. (#targets == 1 and " node)." or " nodes)."))
     logged(s, "kicked " .. targets[1].handle .. ": " .. why, "kick")
   end,
@@ -63,6 +65,8 @@ pl.command{
       if (acct and acct.sysop) or pl.config("sysops"):lower():find("%f[%w_-]" .. target:lower() .. "%f[^%w_-]") then
         return s:notice(target .. " is a sysop; take that away first (/sysop " .. target .. " off).")
       end
+    elseif not pl.valid_address_pattern(target) then
+      return s:notice(target .. " is not an address, or an address prefix like 10.1.2.*")
     elseif pl.bans.matches(target:lower(), s.address) then
       return s:notice("That would ban your own address.")
     end

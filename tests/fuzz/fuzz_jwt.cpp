@@ -11,11 +11,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     (void)ready;
     char sub[32];
     const char *why = NULL;
-    if (jwt_verify((const char *)data, size, "fuzz-secret", 1000, sub, sizeof sub, &why) == 0) {
+    int64_t iat;
+    if (jwt_verify((const char *)data, size, "fuzz-secret", 1000, sub, sizeof sub, &iat, &why) == 0) {
         // anything accepted must carry a real signature by this secret: re-issuing it must verify too
         char tok[JWT_MAX];
         if (jwt_issue(sub, 2000, 0, "fuzz-secret", tok, sizeof tok) < 0) abort();
-        if (jwt_verify(tok, strlen(tok), "fuzz-secret", 1000, sub, sizeof sub, &why) != 0) abort();
+        if (jwt_verify(tok, strlen(tok), "fuzz-secret", 1000, sub, sizeof sub, &iat, &why) != 0) abort();
     } else if (!why) {
         abort(); // a refusal always says why
     }

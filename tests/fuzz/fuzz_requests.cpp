@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"
@@ -33,7 +34,7 @@ static void setup(void) {
     sessions_init(&g_loop);
     char err[1024];
     char dir[] = "/tmp/pl-fuzz-XXXXXX";
-    if (!mkdtemp(dir) || store_open(dir, err, sizeof err)) abort();
+    if (!mkdtemp(dir) || accounts_open(dir, err, sizeof err) || store_open(dir, err, sizeof err)) abort();
     if (lua_host_init(&g_loop, err, sizeof err)) {
         fprintf(stderr, "scripts: %s\n", err);
         abort();
@@ -53,8 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!s) return 0;
     s->login_failures = 1; // every login is throttled at once: no work for the thread pool
     if (size && (data[0] & 1)) {
-        session_logged_in(s, 0, "fuzzer", false);
-        session_input(s, "c", 1);
+        session_logged_in(s, 0, "fuzzer", false, 0);
+        session_input(s, 0, "c", 1);
     }
     requests_handle(&c, (const char *)data, size);
     if (c.session) {

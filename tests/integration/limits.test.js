@@ -133,7 +133,7 @@ exports.tests = [
     opts: { set: { idle_timeout_s: '3', idle_warn_s: '2', sysops: 'root' } },
     fn: async ({ srv }) => {
       const a = await srv.chatter('alice');
-      const root = await srv.chatter('root');
+      const root = await srv.sysop('root');
       const warn = await a.chat('system', { body: /idle/ }, 'warning', 4000);
       assert(/logged off in \d+ seconds/.test(strip(warn.text)), 'warning text: ' + warn.text);
       await a.waitFor((e) => e.type === 'bell', 'bell with the warning');

@@ -78,7 +78,7 @@ exports.tests = [
   {
     name: 'a broken script leaves the old scripts running, logs file and line, and tells sysops online',
     fn: async ({ srv }) => {
-      const root = await srv.chatter('root');
+      const root = await srv.sysop('root');
       const a = await srv.chatter('alice');
       edit(srv, 'commands/basic.lua', 'name = "me"', 'name = "me",, syntax error here');
       await failedReload(srv, 1);
@@ -121,7 +121,7 @@ exports.tests = [
   {
     name: 'SIGHUP and the sysop /reload command reload the scripts',
     fn: async ({ srv }) => {
-      const root = await srv.chatter('root');
+      const root = await srv.sysop('root');
       srv.proc.kill('SIGHUP');
       await reloaded(srv, 1);
       await root.chat('system', { body: /Scripts reloaded/ });

@@ -89,7 +89,7 @@ exports.tests = [
   {
     name: 'a command that keeps failing is disabled and the sysop told; reloading its file enables it again',
     fn: async ({ srv }) => {
-      const root = await srv.chatter('root');
+      const root = await srv.sysop('root');
       const a = await srv.chatter('alice');
       write(srv, 'commands/oops.lua', 'pl.command{ name = "oops", run = function(s) local t = nil; return t.x end }\n');
       await until(srv, /scripts reloaded/g, 1, 'reload');

@@ -1,6 +1,7 @@
 // Sysop tools: /broadcast, /kick, /nodes, /reload; refused to everyone else.
 'use strict';
-const { Server, sleep, strip, assert, eq } = require('../lib/harness');
+const net = require('net');
+const { Server, WsClient, sleep, strip, assert, eq } = require('../lib/harness');
 
 exports.setup = async (t) => ({ srv: await Server.start(Object.assign({ set: { sysops: 'root' } }, t.opts)) });
 
@@ -32,7 +33,7 @@ exports.tests = [
   {
     name: 'a sysop broadcasts to every node, lists nodes with addresses, and kicks; each action is logged',
     fn: async ({ srv }) => {
-      const root = await srv.chatter('root');
+      const root = await srv.sysop('root');
       const a = await srv.user('alice'); // at the menu: a broadcast reaches every node
       const tn = await srv.telnetUser('tess', { chat: true });
       root.input('/broadcast maintenance at noon');
@@ -54,9 +55,9 @@ exports.tests = [
     },
   },
   {
-    name: 'a sysop bans a handle (kicked now, refused at login, also by token) and lifts it; a timed ban runs out',
+    name: 'a sysop bans a handle (kicked now, refused at login, its tokens revoked) and lifts it; a timed ban runs out',
     fn: async ({ srv }) => {
-      const root = await srv.chatter('root');
+      const root = await srv.sysop('root');
       const b = await srv.chatter('bob');
       const token = b.events.find((e) => e.type === 'auth').token;
       root.input('/ban root');
@@ -70,8 +71,11 @@ exports.tests = [
       const again = await srv.login('bob', b.password);
       eq((await again.waitFor((e) => e.type === 'bye')).reason, 'banned', 'refused at login');
       await again.closedP;
-      const byToken = await srv.ws('?token=' + token);
-      eq((await byToken.waitFor((e) => e.type === 'bye')).reason, 'banned', 'refused by token too');
+      const byToken = new WsClient(srv.url('?token=' + token));
+      srv.clients.push(byToken);
+      const gone = await byToken.closedP;
+      eq(gone.code, 1008, 'refused by token too');
+      eq(gone.reason, 'token revoked', 'the ban revoked the tokens bob had');
       root.input('/bans');
       assert(/handle\s+bob\s+until .*root\s+spamming the lobby/.test(strip((await root.text(/Kind/)).text)), 'listed');
       root.input('/unban bob');
@@ -92,7 +96,7 @@ exports.tests = [
   {
     name: 'an address ban closes that address\'s nodes and refuses it at connect; the sysop cannot ban their own',
     fn: async ({ srv }) => {
-      const root = await srv.chatter('root');
+      const root = await srv.sysop('root');
       const far = await srv.user('faraway', undefined, { localAddress: '127.0.0.2' });
       const near = await srv.chatter('neighbour');
       root.input('/ban 127.0.0.1');
@@ -102,11 +106,12 @@ exports.tests = [
       root.input('/ban 127.0.0.2 1h open proxy');
       eq((await far.waitFor((e) => e.type === 'bye')).reason, 'banned', 'the node on that address');
       await root.text(/address 127\.0\.0\.2 banned until .*: open proxy \(1 node disconnected\)/);
-      const knock = await srv.ws(undefined, { localAddress: '127.0.0.2' });
-      const refused = await knock.waitFor((e) => e.type === 'bye');
-      assert(/banned .*open proxy/.test(refused.text), refused.text);
-      assert(!knock.events.some((e) => e.type === 'prompt'), 'no login prompt for a banned address');
-      await knock.closedP;
+      const knock = new WsClient(srv.url(), { localAddress: '127.0.0.2' });
+      srv.clients.push(knock);
+      const refused = await knock.closedP;
+      eq(refused.code, 1008, 'refused at accept');
+      eq(refused.reason, 'banned', 'with a short reason');
+      assert(!knock.events.length, 'no session, no prompt for a banned address');
       const tn = await srv.telnet(); // telnet from 127.0.0.1 still gets in
       tn.close();
       assert(!near.closed, 'another address is untouched');
@@ -117,9 +122,53 @@ exports.tests = [
     },
   },
   {
+    name: 'an address ban holds for every way in: a token, a resume, telnet; all refused at accept (issue 9.2)',
+    fn: async ({ srv }) => {
+      const root = await srv.sysop('root');
+      const vic = await srv.user('vic', undefined, { localAddress: '127.0.0.5' });
+      const vicAuth = vic.events.find((e) => e.type === 'auth');
+      const tok = (await srv.user('tok', undefined, { localAddress: '127.0.0.6' })).events.find((e) => e.type === 'auth').token;
+      // vic also on a second connection, from the range about to be banned
+      const roaming = await srv.ws(`?resume=${vicAuth.session}&last_seq=0&token=${vicAuth.token}`, { localAddress: '127.0.9.9' });
+      await roaming.waitFor((e) => e.type === 'hello' && e.resumed);
+      root.input('/ban 127.0.9.* 1h test range');
+      await root.text(/address 127\.0\.9\.\* banned until .*: test range/);
+      const cut = await roaming.closedP;
+      eq(cut.code, 1008, 'an open connection from the range is closed too');
+      eq(cut.reason, 'banned', 'reason');
+      const knock = async (query, from) => {
+        const c = new WsClient(srv.url(query), { localAddress: from });
+        srv.clients.push(c);
+        const closed = await c.closedP;
+        eq(closed.code, 1008, 'refused: ' + query);
+        eq(closed.reason, 'banned', 'reason for ' + query);
+        assert(!c.events.length, 'nothing at all for a banned address: ' + JSON.stringify(c.events[0]));
+      };
+      await knock('?token=' + tok, '127.0.9.1'); // a valid token does not get around it
+      await knock(`?resume=${vicAuth.session}&last_seq=0&token=${vicAuth.token}`, '127.0.9.3'); // nor a resume
+      await knock('', '127.0.9.4');
+      const told = await new Promise((resolve) => {
+        let out = '';
+        const sock = net.connect({ port: srv.telnetPort, host: '127.0.0.1', localAddress: '127.0.9.2' });
+        sock.on('data', (d) => { out += d.toString('latin1'); });
+        sock.on('close', () => resolve(out));
+        sock.on('error', () => {});
+      });
+      assert(/You are banned from this system until .*: test range\r\n/.test(told), 'telnet hears the scripts\' words: ' + JSON.stringify(told));
+      assert(!/Handle/.test(told), 'and gets no login prompt');
+      await srv.waitLog(/"event":"telnet_refused".*"addr":"[^"]*127\.0\.9\.2".*banned/);
+      vic.input('x');
+      await vic.text(/No such choice/, 'the user elsewhere is untouched');
+      root.input('/unban 127.0.9.*');
+      await root.text(/127\.0\.9\.\* is no longer banned/);
+      const back = await srv.ws('?token=' + tok, { localAddress: '127.0.9.1' });
+      eq((await back.waitFor((e) => e.type === 'auth')).handle, 'tok', 'lifted for tokens too');
+    },
+  },
+  {
     name: '/spy shows a sysop what a node sees, read-only; the user is told; it ends with /spy or the node',
     fn: async ({ srv }) => {
-      const root = await srv.chatter('root');
+      const root = await srv.sysop('root');
       const a = await srv.user('alice');
       const node = a.events.find((e) => e.type === 'hello').node;
       root.input('/spy 999');
@@ -159,7 +208,7 @@ exports.tests = [
   {
     name: 'a sysop makes a user a sysop in the database (live, and kept at the next login), and takes it back',
     fn: async ({ srv }) => {
-      const root = await srv.chatter('root');
+      const root = await srv.sysop('root');
       const a = await srv.chatter('alice');
       root.input('/sysop nobody on');
       await root.text(/no account called nobody/);

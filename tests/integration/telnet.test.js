@@ -46,9 +46,9 @@ async function loggedIn(srv, raw, handle) {
   await raw.expect(/New handle: /);
   raw.send(handle + '\r\n');
   await raw.expect(/Choose a password.*: /);
-  raw.send('password1\r\n');
+  raw.send('tulip-garden\r\n');
   await raw.expect(/Repeat the password: /);
-  raw.send('password1\r\n');
+  raw.send('tulip-garden\r\n');
   await raw.expect(/Your choice: /);
 }
 
@@ -79,7 +79,7 @@ exports.tests = [
       await r.expect(/New handle: /);
       r.send('bob\r\n');
       await r.expect(/password/);
-      r.send('password1\r\npassword1\r\n');
+      r.send('tulip-garden\r\ntulip-garden\r\n');
       await r.expect(/Your choice: /);
       r.send('c\r\n');
       await r.expect(/You are in #lobby/);
@@ -93,7 +93,7 @@ exports.tests = [
       // a client that sends nothing but lines (like nc)
       const n = new Raw(srv.telnetPort);
       await n.expect(/Handle/);
-      n.send('new\nnc_user\npassword1\npassword1\nc\nplain lines\n');
+      n.send('new\nnc_user\ntulip-garden\ntulip-garden\nc\nplain lines\n');
       await web.chat('say', { from: 'nc_user', body: 'plain lines' });
       n.close();
     },

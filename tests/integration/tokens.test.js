@@ -104,7 +104,7 @@ exports.tests = [
       const a = await srv.user('fay');
       const first = a.events.find((e) => e.type === 'auth');
       assert(first.token, 'the connection that logged in got a token');
-      const b = await srv.ws(`?resume=${a.events[0].session}&last_seq=0`);
+      const b = await srv.ws(`?resume=${first.session}&last_seq=0`);
       await b.waitFor((e) => e.type === 'auth' && e.seq > first.seq, 'a fresh auth after the replay');
       const auths = b.events.filter((e) => e.type === 'auth');
       eq(auths.length, 2, 'the replayed auth and the fresh one');
@@ -115,6 +115,63 @@ exports.tests = [
       await a.none((e) => e.type === 'auth' && e.seq === auths[1].seq, 300, 'the fresh token went to the resumer alone');
       const c = await srv.ws('?token=' + auths[1].token);
       eq((await c.waitFor((e) => e.type === 'auth')).handle, 'fay', 'the fresh token logs in');
+    },
+  },
+  {
+    name: 'a password change revokes the tokens issued before it and logs off the other nodes; the changer gets a fresh token at once (issue 9.9)',
+    fn: async ({ srv }) => {
+      const a = await srv.user('erin', 'first-password');
+      const old = a.events.find((e) => e.type === 'auth').token;
+      const other = await srv.ws('?token=' + old); // erin on another node, by token
+      await other.waitFor((e) => e.type === 'auth');
+      a.input('p');
+      await a.waitFor((e) => e.type === 'menu' && e.id === 'profile');
+      a.input('w');
+      for (const [prompt, line] of [[/Current password/, 'first-password'], [/New password/, 'second-password'], [/Repeat/, 'second-password']]) {
+        await a.waitFor((e) => e.type === 'prompt' && prompt.test(e.text));
+        a.input(line);
+      }
+      const fresh = await a.waitFor((e) => e.type === 'auth' && e.token && e.token !== old, 'a fresh token after the change');
+      await a.text(/Your password has been changed/);
+      eq((await other.waitFor((e) => e.type === 'bye')).reason, 'password_changed', 'the other node is logged off');
+      eq(await refused(srv, '?token=' + old), 'token revoked', 'the old token is void');
+      // issued in the same second as the revocation, after it: still good
+      const again = await srv.ws('?token=' + fresh.token);
+      eq((await again.waitFor((e) => e.type === 'auth')).handle, 'erin', 'the fresh token logs in');
+    },
+  },
+  {
+    name: 'a kicked user cannot come straight back with the same token; one issued after the kick works (issue 9.9)',
+    fn: async ({ srv }) => {
+      const root = await srv.sysop('root');
+      const botToken = jwt({ sub: 'relaybot', exp: later(), iat: Math.floor(Date.now() / 1000) - 5 });
+      const bot = await srv.ws('?token=' + botToken);
+      await bot.waitFor((e) => e.type === 'auth');
+      const kim = await srv.user('kim');
+      const kimToken = kim.events.find((e) => e.type === 'auth').token;
+      root.input('/kick relaybot spamming');
+      eq((await bot.waitFor((e) => e.type === 'bye')).reason, 'kicked', 'kicked');
+      root.input('/kick kim');
+      eq((await kim.waitFor((e) => e.type === 'bye')).reason, 'kicked', 'kicked');
+      eq(await refused(srv, '?token=' + botToken), 'token revoked', 'the bot\'s token');
+      eq(await refused(srv, '?token=' + kimToken), 'token revoked', 'a token the server issued');
+      const noIat = jwt({ sub: 'relaybot', exp: later() });
+      eq(await refused(srv, '?token=' + noIat), 'token revoked', 'a token without iat cannot show it is newer');
+      const newer = await srv.ws('?token=' + jwt({ sub: 'relaybot', exp: later(), iat: Date.now() / 1000 }));
+      eq((await newer.waitFor((e) => e.type === 'auth')).handle, 'relaybot', 'a token issued after the kick');
+      const byPassword = await srv.login('kim', kim.password);
+      eq((await byPassword.waitFor((e) => e.type === 'auth')).handle, 'kim', 'a kick is no ban: the password still works');
+    },
+  },
+  {
+    name: 'nbf and iat are checked: a token not valid yet, or issued in the future, is refused (issue 9.9)',
+    fn: async ({ srv }) => {
+      const now = Math.floor(Date.now() / 1000);
+      eq(await refused(srv, '?token=' + jwt({ sub: 'nina', exp: later(), nbf: now + 600 })), 'token not valid yet', 'nbf');
+      eq(await refused(srv, '?token=' + jwt({ sub: 'nina', exp: later(), iat: now + 600 })), 'token issued in the future', 'iat');
+      eq(await refused(srv, '?token=' + jwt({ sub: 'nina', exp: later(), iat: 'yesterday' })), 'malformed token', 'iat not a number');
+      const skew = await srv.ws('?token=' + jwt({ sub: 'nina', exp: later(), nbf: now + 20, iat: now + 20 }));
+      eq((await skew.waitFor((e) => e.type === 'auth')).handle, 'nina', 'a few seconds of clock skew are fine');
     },
   },
 ];

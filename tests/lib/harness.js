@@ -1,7 +1,7 @@
 // Test harness: starts the real server binary on free ports with a
 // temporary data and scripts directory, and gives tests real clients.
 'use strict';
-const { spawn } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
@@ -73,6 +73,7 @@ class Server {
     const args = ['--ws-port', s.wsPort, '--telnet-port', s.telnetPort, '--data', path.join(s.dir, 'var'),
       '--scripts', s.scripts, '--www', path.join(ROOT, 'etc', 'www')];
     for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
+    s.sets = sets;
     s.log = '';
     s.proc = spawn(BIN, args.map(String), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...SAN_ENV } });
     s.proc.stdout.on('data', (d) => { s.log += d; });
@@ -136,6 +137,38 @@ class Server {
     }
     c.handle = handle;
     c.password = password;
+    return c;
+  }
+
+  // Runs `partyline user ARGS` on this server's data directory with its
+  // settings, as the operator would on the server machine (the server may be
+  // running). input is what the tool reads on stdin (a password line).
+  userTool(args, input = '') {
+    const sets = [];
+    for (const [k, v] of Object.entries(this.sets)) sets.push('--set', `${k}=${v}`);
+    const r = spawnSync(BIN, ['user', ...args, '--data', path.join(this.dir, 'var'), ...sets].map(String),
+      { input, encoding: 'utf8', env: { ...process.env, ...SAN_ENV }, timeout: 20000 });
+    return { code: r.status, out: r.stdout || '', err: r.stderr || '' };
+  }
+
+  // An account made with `partyline user add` (the only way to make a sysop
+  // account, or one with a reserved or configured-sysop handle).
+  addUser(handle, password = 'secret-' + handle, { sysop = false } = {}) {
+    const r = this.userTool(['add', handle, ...(sysop ? ['--sysop'] : [])], password + '\n');
+    if (r.code !== 0) throw new Error(`partyline user add ${handle} failed (${r.code}): ${r.err}`);
+    return r;
+  }
+
+  // A sysop account made with the tool, logged in over WebSocket and in chat.
+  async sysop(handle = 'root', password = 'secret-' + handle) {
+    this.addUser(handle, password, { sysop: true });
+    const c = await this.login(handle, password);
+    await c.waitFor((e) => e.type === 'auth' && e.sysop === true, 'auth as sysop ' + handle);
+    await c.waitFor((e) => e.type === 'prompt', 'menu prompt');
+    c.handle = handle;
+    c.password = password;
+    c.input('c');
+    await c.waitFor((e) => e.type === 'chat' && e.kind === 'join' && e.from === handle, 'own join');
     return c;
   }
 

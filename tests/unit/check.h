@@ -36,8 +36,8 @@ struct TestReg {
 #define CHECK_STR(a, b)                                                                          \
     do {                                                                                         \
         const char *a_ = (a), *b_ = (b);                                                         \
-        if (strcmp(a_, b_)) {                                                                    \
-            printf("  check failed at %s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_, b_);   \
+        if (!a_ || strcmp(a_, b_)) {                                                             \
+            printf("  check failed at %s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_ ? a_ : "(null)", b_); \
             (*failed_)++;                                                                        \
         }                                                                                        \
     } while (0)

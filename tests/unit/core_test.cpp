@@ -180,3 +180,35 @@ TEST(detach_releases_the_unwritten_token) {
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
 }
+
+// Session fixation (issue 9.9): at login the id changes, every connection but
+// the one that logged in is let go, and what the others typed ahead during
+// the password check is dropped rather than run as the user.
+TEST(login_rotates_the_id_and_lets_the_other_connections_go) {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sessions_init(&loop);
+    Session *s = session_new();
+    Conn mine = {}, fixer = {};
+    mine.type = fixer.type = CONN_WS;
+    mine.id = conn_next_id();
+    fixer.id = conn_next_id();
+    session_attach(s, &fixer, 1);
+    session_attach(s, &mine, 1);
+    char before[sizeof s->id];
+    memcpy(before, s->id, sizeof before);
+    s->auth_busy = true;
+    session_input(s, fixer.id, "/msg bob from the fixer", 23);
+    session_input(s, mine.id, "c", 1);
+    s->auth_busy = false;
+    session_logged_in(s, 7, "alice", false, mine.id);
+    CHECK(strcmp(s->id, before) != 0);
+    CHECK(s->nconns == 1 && s->conns == &mine && fixer.session == NULL);
+    CHECK(fixer.close_code == CLOSE_SESSION_MOVED);
+    CHECK(s->typeahead.len == 2 * sizeof(uint32_t) + 1); // only "c" from the login connection
+    session_detach(s, &mine);
+    sessions_stop_timers();
+    sessions_free_all();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+}

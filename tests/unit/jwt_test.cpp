@@ -22,7 +22,8 @@ static std::string make(const std::string &header, const std::string &payload, c
 }
 
 static int verify(const std::string &tok, const char *secret, const char **why, char *sub) {
-    return jwt_verify(tok.data(), tok.size(), secret, 1000, sub, 32, why);
+    int64_t iat;
+    return jwt_verify(tok.data(), tok.size(), secret, 1000, sub, 32, &iat, why);
 }
 
 TEST(jwt_accepts_a_valid_hs256_token) {
@@ -59,9 +60,25 @@ TEST(jwt_rejects_everything_else) {
 TEST(jwt_issue_round_trips) {
     char tok[JWT_MAX], sub[32];
     const char *why;
-    CHECK(jwt_issue("bob", 5000, 900, "s3cret", tok, sizeof tok) > 0);
+    int64_t iat = 0;
+    CHECK(jwt_issue("bob", 5000, 900123, "s3cret", tok, sizeof tok) > 0);
     CHECK(strchr(tok, '=') == NULL); // no base64 padding in JWTs
-    CHECK(jwt_verify(tok, strlen(tok), "s3cret", 1000, sub, sizeof sub, &why) == 0);
+    CHECK(jwt_verify(tok, strlen(tok), "s3cret", 1000, sub, sizeof sub, &iat, &why) == 0);
     CHECK_STR(sub, "bob");
-    CHECK(jwt_verify(tok, strlen(tok), "s3cret", 6000, sub, sizeof sub, &why) < 0);
+    CHECK(iat == 900123); // milliseconds survive: revocations within a second tell tokens apart
+    CHECK(jwt_verify(tok, strlen(tok), "s3cret", 6000, sub, sizeof sub, &iat, &why) < 0);
+}
+
+TEST(jwt_checks_nbf_and_iat) {
+    const char *why;
+    char sub[32];
+    const char *h = "{\"alg\":\"HS256\"}";
+    // now is 1000 in verify(); JWT_SKEW_S of slack for clocks that differ
+    CHECK(verify(make(h, "{\"sub\":\"a1\",\"exp\":2000,\"nbf\":1500}", "k"), "k", &why, sub) < 0);
+    CHECK_STR(why, "token not valid yet");
+    CHECK(verify(make(h, "{\"sub\":\"a1\",\"exp\":2000,\"iat\":1500}", "k"), "k", &why, sub) < 0);
+    CHECK_STR(why, "token issued in the future");
+    CHECK(verify(make(h, "{\"sub\":\"a1\",\"exp\":2000,\"iat\":\"soon\"}", "k"), "k", &why, sub) < 0);
+    CHECK(verify(make(h, "{\"sub\":\"a1\",\"exp\":2000,\"nbf\":1030,\"iat\":1030}", "k"), "k", &why, sub) == 0);
+    CHECK(verify(make(h, "{\"sub\":\"a1\",\"exp\":2000,\"nbf\":900,\"iat\":900.5}", "k"), "k", &why, sub) == 0);
 }
