@@ -227,7 +227,7 @@ exports.tests = [
       const watch = (c, name) => c.ws.on('message', (d) => { if (JSON.parse(String(d)).type === 'auth') order.push(name); });
       regs.forEach((c, i) => watch(c, 'reg' + i));
       watch(bob, 'bob');
-      regs.forEach((c, i) => c.send({ type: 'register', handle: 'new' + i, password: 'password-' + i }));
+      regs.forEach((c, i) => c.send({ type: 'register', handle: 'reg' + i, password: 'harbor-tulip-' + i }));
       bob.send({ type: 'login', handle: 'bob', password: 'bob-password' });
       await bob.waitFor((e) => e.type === 'auth', 'bob logged in', 20000);
       for (const c of regs) await c.waitFor((e) => e.type === 'auth', 'registered', 20000);

@@ -27,7 +27,7 @@ async function compose(c, to, subject) {
 exports.tests = [
   {
     name: 'a user may open rooms_per_hour new rooms an hour; rooms already open and sysops are not limited',
-    opts: { set: { rooms_per_hour: '2', sysops: 'root' } },
+    opts: { set: { rooms_per_hour: '2' } },
     fn: async ({ srv }) => {
       const a = await srv.chatter('alice');
       const b = await srv.chatter('bob');
@@ -39,7 +39,7 @@ exports.tests = [
       a.input('still here');
       await a.chat('say', { room: 'two', body: 'still here' }, 'stays where it was');
       eq((await join(a, 'bobs-room')).type, 'chat', 'a room with people in it is not new');
-      const root = await srv.chatter('root');
+      const root = await srv.sysop('root');
       for (const r of ['s1', 's2', 's3']) eq((await join(root, r)).type, 'chat', 'sysop opens ' + r);
     },
   },
