@@ -350,9 +350,9 @@ static uv_timer_t g_resume;
 static bool g_paused;
 static int g_fd_limit, g_fd_reserve;
 // At the open-file limit: reported at once, then at most every FD_REPORT_MS.
-static uint32_t g_fd_hits;     // since the last report
+static uint32_t g_fd_hits;     // pauses since the last report
 static uint64_t g_fd_report_ms;
-static bool g_fd_short;        // reported, and not yet accepting normally again
+static bool g_fd_short;        // short of descriptors, recovery not yet reported
 
 static void on_accept(uv_poll_t *p, int status, int events);
 
@@ -368,17 +368,14 @@ static void fd_short(int err) {
     g_stats.accept_pauses++;
     g_fd_hits++;
     uint64_t now = text_now_ms();
+    // at most two lines in any FD_REPORT_MS: a recovery (adopt) and this
     if (!g_fd_short || now - g_fd_report_ms >= FD_REPORT_MS) {
-        if (!g_fd_short)
-            log_warn("fd_limit", "out of file descriptors (%d open at most%s): not accepting connections for %d ms at a time",
-                     g_fd_limit, err ? "" : ", keeping a reserve", PAUSE_MS);
-        else
-            log_warn("fd_limit", "still out of file descriptors: accepting paused %u times in the last %llu s", g_fd_hits,
-                     (unsigned long long)((now - g_fd_report_ms) / 1000));
+        log_warn("fd_limit", "out of file descriptors (%d at most%s): accepting paused %d ms at a time; %u pauses since the last report",
+                 g_fd_limit, err ? "" : ", less a reserve for files", PAUSE_MS, g_fd_hits);
         g_fd_report_ms = now;
         g_fd_hits = 0;
-        g_fd_short = true;
     }
+    g_fd_short = true;
     if (g_paused) return;
     g_paused = true;
     for (int i = 0; i < g_nlisteners; i++) uv_poll_stop(&g_listeners[i]->poll);
@@ -428,8 +425,9 @@ static void peek_drop(NetConn *c) {
 
 static void on_peek(uv_poll_t *p, int status, int) {
     NetConn *c = (NetConn *)p->data;
+    if (status < 0) return peek_drop(c); // the socket failed (libuv stopped the poll)
     char buf[HTTP_HEAD_MAX + 1];
-    ssize_t n = status < 0 ? -1 : recv(c->fd, buf, sizeof buf, MSG_PEEK);
+    ssize_t n = recv(c->fd, buf, sizeof buf, MSG_PEEK);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     // gone, or woken without more data: the client closed mid-head
     if (n <= 0 || (uint32_t)n == c->peeked) return peek_drop(c);
@@ -495,8 +493,9 @@ int net_http_head_check(const char *buf, size_t n, bool *complete) {
 }
 
 static void adopt(Listener *l, int fd, const struct sockaddr *sa) {
-    if (g_fd_short) {
-        log_info("fd_limit", "accepting connections again (%u more pauses since the last report)", g_fd_hits);
+    if (g_fd_short && text_now_ms() - g_fd_report_ms >= FD_REPORT_MS) {
+        log_info("fd_limit", "accepting connections again (%u pauses since the last report)", g_fd_hits);
+        g_fd_report_ms = text_now_ms();
         g_fd_short = false;
         g_fd_hits = 0;
     }
