@@ -59,6 +59,8 @@ static const char *SCHEMA =
     " action TEXT NOT NULL,"
     " at_ms INTEGER NOT NULL);";
 
+// The data directory itself is the server's alone (0700) when it makes it;
+// one that exists keeps the mode its owner chose.
 static int mkdirs(const char *path) {
     char tmp[512];
     snprintf(tmp, sizeof tmp, "%s", path);
@@ -68,8 +70,24 @@ static int mkdirs(const char *path) {
             if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
             *p = '/';
         }
-    if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
+    if (mkdir(tmp, 0700) && errno != EEXIST) return -1;
     return 0;
+}
+
+// The database holds password hashes and mail. The process umask (main.cpp)
+// keeps new files private; files an older version made readable to others
+// are made private here. SQLite gives a new -wal and -shm the database's mode.
+static void make_private(const char *data_dir) {
+    static const char *names[] = {"partyline.db", "partyline.db-wal", "partyline.db-shm", "partyline.db-journal",
+                                  "jwt.key"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[600];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", data_dir, names[i]);
+        if (lstat(path, &st) || !S_ISREG(st.st_mode) || !(st.st_mode & 077)) continue;
+        if (chmod(path, st.st_mode & 0700)) log_warn("data_dir", "cannot make %s private: %s", path, strerror(errno));
+        else log_info("data_dir", "made %s private to the server's user (it was %03o)", path, (unsigned)(st.st_mode & 0777));
+    }
 }
 
 static void key_of(const char *handle, char out[HANDLE_MAX + 1]) {
@@ -141,6 +159,7 @@ int accounts_open(const char *data_dir, char *err, size_t errlen) {
         snprintf(err, errlen, "cannot create %s: %s", data_dir, strerror(errno));
         return -1;
     }
+    make_private(data_dir);
     char path[600];
     snprintf(path, sizeof path, "%s/partyline.db", data_dir);
     if (sqlite3_open(path, &g_db) != SQLITE_OK) {

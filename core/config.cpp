@@ -9,6 +9,8 @@
 
 #include <sodium.h>
 
+#include "net.h"
+
 Config g_cfg;
 
 void config_defaults(Config *c) {
@@ -41,6 +43,8 @@ void config_defaults(Config *c) {
     c->flood_max = 60;
     c->flood_bytes = 32768;
     c->max_conns_per_addr = 32;
+    c->http_conn_max_s = 60;
+    snprintf(c->metrics_allow, sizeof c->metrics_allow, "127.0.0.0/8, ::1");
     c->login_timeout_s = 120;
     c->idle_timeout_s = 3600;
     c->idle_warn_s = 60;
@@ -105,6 +109,8 @@ static const Key g_keys[] = {
     {"flood_max", I(flood_max, 1, 100000)},
     {"flood_bytes", I(flood_bytes, 1024, 16 * 1024 * 1024)},
     {"max_conns_per_addr", I(max_conns_per_addr, 0, 1000000)},
+    {"http_conn_max_s", I(http_conn_max_s, 1, 86400)},
+    {"metrics_allow", S(metrics_allow)},
     {"login_timeout_s", I(login_timeout_s, 0, 86400)},
     {"idle_timeout_s", I(idle_timeout_s, 0, 7 * 86400)},
     {"idle_warn_s", I(idle_warn_s, 0, 86400)},
@@ -155,6 +161,15 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
         if (strlen(value) >= k->size) {
             snprintf(err, errlen, "value of '%s' is too long", key);
             return -1;
+        }
+        if (!strcmp(key, "metrics_allow")) {
+            NetRange r[32];
+            int n;
+            char why[200];
+            if (!net_parse_ranges(value, r, 32, &n, why, sizeof why)) {
+                snprintf(err, errlen, "'%s': %s", key, why);
+                return -1;
+            }
         }
         snprintf(base + k->off, k->size, "%s", value);
         return 0;

@@ -13,7 +13,7 @@ enum ColorMode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 struct Config {
     char name[64];          // server name shown in `hello`
-    char bind[64];          // address to listen on; empty = every address
+    char bind[256];         // addresses to listen on, comma-separated; empty = every address
     int ws_port;            // HTTP + WebSocket
     int telnet_port;
     char data_dir[512];     // SQLite database lives here
@@ -46,6 +46,8 @@ struct Config {
     int flood_max;          // dropped messages in a row before the connection is closed (what cannot wait)
     int flood_bytes;        // input waiting for the rate limit before the connection is closed as flooding
     int max_conns_per_addr; // 0 = no limit
+    int http_conn_max_s;    // lifetime of a connection that is not a session (HTTP)
+    char metrics_allow[256]; // addresses and ranges that may read /metrics
     int login_timeout_s;    // close sessions that have not logged in by then (0 = never)
     int idle_timeout_s;     // log off users idle this long (0 = never); sysops are exempt
     int idle_warn_s;        // warn this long before the idle timeout

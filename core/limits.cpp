@@ -93,16 +93,22 @@ static void drop(Table *t, Entry *gone) {
         }
 }
 
-bool limits_addr_open(const char *addr) {
+// Refusals with a reason that one address may have in flight at once; past
+// them its connections are closed without a word.
+#define REFUSALS_MAX 8
+
+int limits_addr_open(const char *addr) {
     Entry *e = find(&g_addrs, addr, true);
-    if (!e) return false;
-    if (g_cfg.max_conns_per_addr > 0 && e->count >= (uint32_t)g_cfg.max_conns_per_addr) {
+    if (!e) return -1;
+    uint32_t max = (uint32_t)g_cfg.max_conns_per_addr;
+    if (max > 0 && e->count >= max) {
         g_stats.addr_refused++;
-        if (e->count == 0) drop(&g_addrs, e);
-        return false;
+        if (e->count >= max + REFUSALS_MAX) return -1;
+        e->count++;
+        return 1;
     }
     e->count++;
-    return true;
+    return 0;
 }
 
 void limits_addr_close(const char *addr) {

@@ -13,8 +13,12 @@ int limits_rate_take(Conn *c, uint64_t now_ms);
 // taken and the message may be handled now, else the ms until one is due.
 uint32_t limits_rate_wait(Conn *c, uint64_t now_ms);
 
-// Counts connections per address; false when addr is at its limit.
-bool limits_addr_open(const char *addr);
+// Counts a new connection from addr: 0 when it is within
+// max_conns_per_addr, 1 when the address is at its limit (the connection is
+// counted too, and refused with a reason), -1 when the address already has
+// that many refusals under way as well (not counted: close it at once).
+// Every connection counted is given back with limits_addr_close.
+int limits_addr_open(const char *addr);
 void limits_addr_close(const char *addr);
 
 // Login failures. Returns the seconds a handle or address is locked for

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 #include <uv.h>
@@ -190,6 +191,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    // everything the server creates (database, its -wal and -shm, the token
+    // key, the log) is for the server's user alone
+    umask(077);
     raise_fd_limit();
     uv_loop_init(&g_loop);
     sessions_init(&g_loop);

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "net.h"
 #include "transport.h"
 
 static struct lws_context *g_ctx;
@@ -22,22 +23,24 @@ static const struct lws_protocols g_telnet_protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-// lws serves only a short built-in list of types; the rest would be 415
-static const struct lws_protocol_vhost_options g_mime[] = {
-    {&g_mime[1], NULL, ".js", "text/javascript"},
-    {&g_mime[2], NULL, ".mjs", "text/javascript"},
-    {&g_mime[3], NULL, ".svg", "image/svg+xml"},
-    {&g_mime[4], NULL, ".woff2", "font/woff2"},
-    {&g_mime[5], NULL, ".json", "application/json"},
-    {&g_mime[6], NULL, ".webmanifest", "application/manifest+json"},
-    {&g_mime[7], NULL, ".wasm", "application/wasm"},
-    {&g_mime[8], NULL, ".txt", "text/plain; charset=utf-8"},
-    {NULL, NULL, ".wav", "audio/wav"},
-};
+// Every path is answered by http.cpp: the web client's files, /healthz and
+// /metrics. lws's own file mount is not used: it follows symbolic links out
+// of www_dir, and after serving a file it misparses the next pipelined
+// request on the connection (403, then a close).
+static struct lws_http_mount g_mount;
 
-static struct lws_http_mount g_mount_metrics, g_mount_health, g_mount_www;
+// Request limits. lws keeps a request's headers in one buffer per
+// connection while they arrive, and drops a head that overflows it without
+// an answer. The first head on a connection is measured before lws reads it
+// (net.cpp: 431, 414); the buffer holds any head that passes, with room for
+// lws's own bookkeeping (8 bytes per unknown header). On a kept-alive
+// connection lws reads the next heads itself: a request target is cut at
+// HTTP_URI_MAX and answered 414 (http.cpp); a bigger head is dropped.
+#define HEADER_BUF (HTTP_HEAD_MAX + 16 * HTTP_HEADERS_MAX + 1024)
+static struct lws_token_limits g_token_limits;
 
 static void emit(int level, const char *line) {
+    if (strstr(line, "exceeds limit")) return; // a request target cut at HTTP_URI_MAX: logged as its 414
     size_t n = strlen(line);
     while (n && line[n - 1] == '\n') n--;
     log_event(level & LLL_ERR ? LOG_ERROR : LOG_WARN, "lws", 0, NULL, "%.*s", (int)n, line);
@@ -52,58 +55,52 @@ int server_start(uv_loop_t *loop) {
     g_foreign[0] = loop;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.foreign_loops = g_foreign;
+    info.max_http_header_data = HEADER_BUF;
+    static const int targets[] = {WSI_TOKEN_GET_URI,     WSI_TOKEN_POST_URI,  WSI_TOKEN_OPTIONS_URI,
+                                  WSI_TOKEN_PUT_URI,     WSI_TOKEN_PATCH_URI, WSI_TOKEN_DELETE_URI,
+                                  WSI_TOKEN_CONNECT,     WSI_TOKEN_HEAD_URI};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) g_token_limits.token_limit[targets[i]] = HTTP_URI_MAX;
+    info.token_limits = &g_token_limits;
     g_ctx = lws_create_context(&info);
     if (!g_ctx) {
         log_error("listen", "lws_create_context failed (is libwebsockets-evlib-uv installed?)");
         return -1;
     }
 
-    g_mount_www.mountpoint = "/";
-    g_mount_www.mountpoint_len = 1;
-    g_mount_www.origin = g_cfg.www_dir;
-    g_mount_www.def = "index.html";
-    g_mount_www.origin_protocol = LWSMPRO_FILE;
-    g_mount_www.extra_mimetypes = g_mime;
-    g_mount_www.cache_max_age = 0;
+    g_mount.mountpoint = "/";
+    g_mount.mountpoint_len = 1;
+    g_mount.origin = g_http_protocol.name;
+    g_mount.origin_protocol = LWSMPRO_CALLBACK;
 
-    g_mount_health.mountpoint = "/healthz";
-    g_mount_health.mountpoint_len = 8;
-    g_mount_health.origin = "partyline-http";
-    g_mount_health.origin_protocol = LWSMPRO_CALLBACK;
-    g_mount_health.mount_next = &g_mount_www;
-
-    g_mount_metrics.mountpoint = "/metrics";
-    g_mount_metrics.mountpoint_len = 8;
-    g_mount_metrics.origin = "partyline-http";
-    g_mount_metrics.origin_protocol = LWSMPRO_CALLBACK;
-    g_mount_metrics.mount_next = &g_mount_health;
-
+    // the vhosts listen nowhere: net.cpp accepts and hands sockets over
     memset(&info, 0, sizeof info);
     info.vhost_name = "web";
-    info.port = g_cfg.ws_port;
-    info.iface = g_cfg.bind[0] ? g_cfg.bind : NULL;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = g_web_protocols;
-    info.mounts = &g_mount_metrics;
+    info.mounts = &g_mount;
     info.options = LWS_SERVER_OPTION_LIBUV;
-    if (!lws_create_vhost(g_ctx, &info)) {
-        log_error("listen", "cannot listen for HTTP/WebSocket on port %d", g_cfg.ws_port);
-        return -1;
-    }
+    struct lws_vhost *web = lws_create_vhost(g_ctx, &info);
 
     memset(&info, 0, sizeof info);
     info.vhost_name = "telnet";
-    info.port = g_cfg.telnet_port;
-    info.iface = g_cfg.bind[0] ? g_cfg.bind : NULL;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = g_telnet_protocols;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
-    info.listen_accept_role = "raw-skt";
-    info.listen_accept_protocol = "telnet";
-    if (!lws_create_vhost(g_ctx, &info)) {
-        log_error("listen", "cannot listen for telnet on port %d", g_cfg.telnet_port);
+    info.options = LWS_SERVER_OPTION_LIBUV;
+    struct lws_vhost *telnet = lws_create_vhost(g_ctx, &info);
+    char err[300];
+    http_init(g_ctx);
+    if (!web || !telnet) {
+        log_error("listen", "lws_create_vhost failed");
         return -1;
     }
-    log_info("listen", "listening: http://%s:%d/ (WebSocket /ws), telnet %s:%d", g_cfg.bind[0] ? g_cfg.bind : "*",
-             g_cfg.ws_port, g_cfg.bind[0] ? g_cfg.bind : "*", g_cfg.telnet_port);
+    if (net_listen(loop, web, telnet, err, sizeof err)) {
+        log_error("listen", "%s", err);
+        return -1;
+    }
+    char w[512], t[512];
+    net_describe(false, w, sizeof w);
+    net_describe(true, t, sizeof t);
+    log_info("listen", "listening: HTTP and WebSocket (/ws) on %s; telnet on %s", w, t);
     return 0;
 }
 
@@ -111,10 +108,12 @@ bool g_server_stopping;
 
 void server_stop(void) {
     g_server_stopping = true;
+    net_stop();
     if (g_ctx) lws_context_destroy(g_ctx); // first call: starts closing everything
 }
 
 void server_free(void) {
     if (g_ctx) lws_context_destroy(g_ctx); // second call, after the loop drained: frees
     g_ctx = NULL;
+    net_free();
 }

@@ -14,6 +14,26 @@ static void out3(Telnet *t, uint8_t cmd, uint8_t opt) {
     buf_add(&t->out, b, 3, TN_OUT_MAX);
 }
 
+// Option negotiation by RFC 1143's Q method, for both sides of every
+// option: "us" is whether we perform it (DO/DONT ask us, WILL/WONT answer),
+// "him" whether the client does. A request is answered only when it changes
+// the state, so negotiation cannot loop and a client repeating itself gets
+// no more answers: an option we refuse is refused once, however often it
+// is asked for. We only ever ask to enable (the offers in telnet_init),
+// never to disable, so the WANTNO states and the queue bits of RFC 1143
+// never arise.
+enum { Q_NO = 0, Q_YES = 1, Q_WANTYES = 2 };
+#define Q_US(q) ((q) & 3)
+#define Q_HIM(q) (((q) >> 2) & 3)
+#define Q_US_REFUSED 0x10  // we answered WONT to a DO while NO
+#define Q_HIM_REFUSED 0x20 // we answered DONT to a WILL while NO
+
+static void set_us(Telnet *t, uint8_t opt, uint8_t st) { t->q[opt] = (uint8_t)((t->q[opt] & ~3) | st); }
+static void set_him(Telnet *t, uint8_t opt, uint8_t st) { t->q[opt] = (uint8_t)((t->q[opt] & ~(3 << 2)) | st << 2); }
+
+static bool we_do(uint8_t opt) { return opt == TN_OPT_ECHO || opt == TN_OPT_SGA; }
+static bool we_want_him(uint8_t opt) { return opt == TN_OPT_NAWS || opt == TN_OPT_TTYPE; }
+
 void telnet_init(Telnet *t, uint32_t max_line) {
     memset(t, 0, sizeof *t);
     t->width = 80;
@@ -24,6 +44,10 @@ void telnet_init(Telnet *t, uint32_t max_line) {
     out3(t, TN_WILL, TN_OPT_SGA);
     out3(t, TN_DO, TN_OPT_NAWS);
     out3(t, TN_DO, TN_OPT_TTYPE);
+    set_us(t, TN_OPT_ECHO, Q_WANTYES);
+    set_us(t, TN_OPT_SGA, Q_WANTYES);
+    set_him(t, TN_OPT_NAWS, Q_WANTYES);
+    set_him(t, TN_OPT_TTYPE, Q_WANTYES);
 }
 
 void telnet_free(Telnet *t) {
@@ -47,32 +71,62 @@ static void echo(Telnet *t, const char *s, size_t n) {
     if (t->echo && !t->secret) buf_add(&t->out, s, n, TN_OUT_MAX);
 }
 
-// The option is one we never offer or accept: refuse it (only when it was
-// asked for, so refusals never loop, RFC 854 and 1143's spirit).
+// What an option being on or off means here.
+static void us_now(Telnet *t, uint8_t opt, bool on) {
+    if (opt == TN_OPT_ECHO) t->echo = on;
+    else if (opt == TN_OPT_SGA) t->sga = on;
+}
+
+static void him_now(Telnet *t, uint8_t opt, bool on) {
+    if (opt == TN_OPT_TTYPE && on && !t->ttype_asked) { // SEND the terminal type, once
+        const uint8_t ask[] = {TN_IAC, TN_SB, TN_OPT_TTYPE, 1, TN_IAC, TN_SE};
+        buf_add(&t->out, ask, sizeof ask, TN_OUT_MAX);
+        t->ttype_asked = true;
+    }
+}
+
 static void negotiate(Telnet *t, uint8_t cmd, uint8_t opt) {
+    uint8_t q = t->q[opt];
     switch (cmd) {
-    case TN_DO:
-        if (opt == TN_OPT_ECHO) t->echo = true;
-        else if (opt == TN_OPT_SGA) t->sga = true;
-        else out3(t, TN_WONT, opt);
-        break;
-    case TN_DONT:
-        if (opt == TN_OPT_ECHO) t->echo = false;
-        else if (opt == TN_OPT_SGA) t->sga = false;
-        break;
-    case TN_WILL:
-        if (opt == TN_OPT_NAWS) break;
-        if (opt == TN_OPT_TTYPE) {
-            if (!t->ttype_asked) {
-                const uint8_t ask[] = {TN_IAC, TN_SB, TN_OPT_TTYPE, 1, TN_IAC, TN_SE};
-                buf_add(&t->out, ask, sizeof ask, TN_OUT_MAX);
-                t->ttype_asked = true;
+    case TN_DO: // asks us to enable
+        if (Q_US(q) == Q_WANTYES) { // the answer to our WILL
+            set_us(t, opt, Q_YES);
+            us_now(t, opt, true);
+        } else if (Q_US(q) == Q_NO) {
+            if (we_do(opt)) {
+                set_us(t, opt, Q_YES);
+                out3(t, TN_WILL, opt);
+                us_now(t, opt, true);
+            } else if (!(q & Q_US_REFUSED)) {
+                t->q[opt] |= Q_US_REFUSED;
+                out3(t, TN_WONT, opt);
             }
-            break;
         }
-        out3(t, TN_DONT, opt);
+        break; // YES: already on, nothing to say
+    case TN_DONT: // asks us to disable
+        if (Q_US(q) == Q_YES) out3(t, TN_WONT, opt);
+        if (Q_US(q) != Q_NO) us_now(t, opt, false);
+        set_us(t, opt, Q_NO);
         break;
-    case TN_WONT:
+    case TN_WILL: // offers to enable on the client's side
+        if (Q_HIM(q) == Q_WANTYES) {
+            set_him(t, opt, Q_YES);
+            him_now(t, opt, true);
+        } else if (Q_HIM(q) == Q_NO) {
+            if (we_want_him(opt)) {
+                set_him(t, opt, Q_YES);
+                out3(t, TN_DO, opt);
+                him_now(t, opt, true);
+            } else if (!(q & Q_HIM_REFUSED)) {
+                t->q[opt] |= Q_HIM_REFUSED;
+                out3(t, TN_DONT, opt);
+            }
+        }
+        break;
+    case TN_WONT: // the client disables, or refuses our DO
+        if (Q_HIM(q) == Q_YES) out3(t, TN_DONT, opt);
+        if (Q_HIM(q) != Q_NO) him_now(t, opt, false);
+        set_him(t, opt, Q_NO);
         break;
     }
 }

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pace.h"
 #include "lua_host.h"
+#include "net.h"
 #include "session.h"
 #include "stats.h"
 #include "telnet.h"
@@ -96,7 +97,7 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
             log_event(LOG_WARN, "telnet_refused", 0, c->addr, "refused: banned");
             return refuse_banned(wsi, c->addr);
         }
-        if (!limits_addr_open(c->addr)) {
+        if (!net_admit_session(wsi)) {
             log_event(LOG_WARN, "telnet_refused", 0, c->addr, "refused: too many connections from that address");
             static const char why[] = "too many connections from your address\r\n";
             unsigned char buf[LWS_PRE + sizeof why];
@@ -131,6 +132,9 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
             c->tn = NULL;
         }
         transport_closed(c);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        net_wsi_destroyed(wsi);
         return 0;
     default:
         break;

@@ -3,6 +3,8 @@
 #include <uv.h>
 
 struct Conn;
+struct lws;
+struct lws_context;
 struct Session;
 
 int server_start(uv_loop_t *loop);
@@ -27,6 +29,16 @@ void transport_closed(Conn *c);
 // the rx buffer size (+ LWS_PRE + 4) and keeps the rest for a POLLOUT round
 // trip, even when the socket would take it all.
 #define TX_PACKET_MAX (1 << 17)
+
+// HTTP (http.cpp; the request limits are in net.h).
+// The static files' opens are checked to stay inside www_dir.
+void http_init(struct lws_context *ctx);
+// LWS_CALLBACK_FILTER_HTTP_CONNECTION: 414 or 503 and -1, or 0 to go on.
+int http_filter(struct lws *wsi);
+// LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 to upgrade, -1 when refused (answered, then closed).
+int http_confirm_upgrade(struct lws *wsi, const char *upgrade);
+// A connection lws turned raw (CONNECT): refused with 405.
+int http_refuse_raw(struct lws *wsi);
 
 extern const struct lws_protocols g_ws_protocol;
 extern const struct lws_protocols g_http_protocol;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "pace.h"
 #include "lua_host.h"
+#include "net.h"
 #include "requests.h"
 #include "session.h"
 #include "stats.h"
@@ -85,7 +86,6 @@ void transport_closed(Conn *c) {
     c->live = false;
     log_event(LOG_INFO, c->type == CONN_WS ? "ws_disconnect" : "telnet_disconnect", c->session ? c->session->node : 0,
               c->addr, "connection %u closed", c->id);
-    limits_addr_close(c->addr);
     pace_forget(c);
     if (c->session) session_detach(c->session, c);
     conn_batch_forget(c);
@@ -295,7 +295,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         }
         memset(c, 0, sizeof *c);
         lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
-        if (!limits_addr_open(c->addr)) {
+        if (!net_admit_session(wsi)) {
             log_event(LOG_WARN, "ws_refused", 0, c->addr, "refused: too many connections from that address");
             return ws_close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many connections from your address");
         }
@@ -329,6 +329,16 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         return conn_flush(c);
     case LWS_CALLBACK_CLOSED:
         transport_closed(c); // also fires for upgrades the filter refused
+        return 0;
+    // this is protocols[0] of the web vhost: its HTTP connections come here too
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+        return http_filter(wsi);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return http_confirm_upgrade(wsi, (const char *)in);
+    case LWS_CALLBACK_RAW_ADOPT:
+        return http_refuse_raw(wsi);
+    case LWS_CALLBACK_WSI_DESTROY:
+        net_wsi_destroyed(wsi);
         return 0;
     default:
         break;

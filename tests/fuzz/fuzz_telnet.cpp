@@ -21,6 +21,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (split > n) split = n;
     telnet_feed(&t, in, split, on_line, NULL);
     telnet_feed(&t, in + split, n - split, on_line, NULL);
+    // RFC 1143: whatever state the input left, asking again for the state
+    // an option is now in is never answered (no loops, no amplification)
+    t.state = 0; // back to plain data, out of any half-read command
+    uint8_t round[256 * 6];
+    for (int opt = 0; opt < 256; opt++) {
+        uint8_t *r = round + opt * 6;
+        r[0] = r[3] = 255;
+        r[1] = data[0] & 2 ? 254 : 253; // DONT or DO
+        r[4] = data[0] & 4 ? 252 : 251; // WONT or WILL
+        r[2] = r[5] = (uint8_t)opt;
+    }
+    telnet_feed(&t, round, sizeof round, on_line, NULL);
+    t.out.len = 0;
+    telnet_feed(&t, round, sizeof round, on_line, NULL);
+    if (t.out.len) __builtin_trap();
     // what came in is also rendered, as scripts' text would be
     Buf out = {};
     bool color = data[0] & 1;

@@ -101,14 +101,19 @@ exports.tests = [
       sock.on('data', (x) => { got += x; });
       await new Promise((r) => sock.on('close', r));
       assert(/too many connections from your address/.test(got), 'telnet told: ' + JSON.stringify(got));
+      // plain HTTP connections count too, and are told why
+      const busy = await fetch(srv.http('/healthz'));
+      eq(busy.status, 503, 'HTTP past the limit');
+      eq(await busy.text(), 'too many connections from your address\n', 'HTTP reason');
       c.close();
       await sleep(200);
       const e = await srv.ws();
       eq((await e.waitFor(() => true)).type, 'hello', 'a slot frees when one closes');
       a.input('fine');
       await a.chat('say', { body: 'fine' });
-      assert((await metric(srv, 'partyline_addr_refused_total')) >= 2, 'counted');
-      void b;
+      b.close(); // a slot for the metrics request
+      await sleep(200);
+      assert((await metric(srv, 'partyline_addr_refused_total')) >= 3, 'counted');
     },
   },
   {

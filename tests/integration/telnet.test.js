@@ -69,6 +69,41 @@ exports.tests = [
     },
   },
   {
+    name: 'a request for an option is answered once per change of state, not once per asking (RFC 1143)',
+    fn: async ({ srv }) => {
+      const web = await srv.chatter('alice');
+      const r = new Raw(srv.telnetPort);
+      await r.expect(/Handle/);
+      const count = (seq) => {
+        let n = 0;
+        for (let i = r.buf.indexOf(seq); i >= 0; i = r.buf.indexOf(seq, i + 1)) n++;
+        return n;
+      };
+      const many = [];
+      for (let i = 0; i < 1000; i++) many.push(IAC, DO, 99, IAC, WILL, 99, IAC, DO, ECHO, IAC, WILL, NAWS);
+      r.send(Buffer.from(many));
+      r.send('new\r\n');
+      await r.expect(/New handle: /);
+      eq(count(bytes(IAC, WONT, 99)), 1, 'WONT 99 for a thousand DO 99');
+      eq(count(bytes(IAC, DONT, 99)), 1, 'DONT 99 for a thousand WILL 99');
+      eq(count(bytes(IAC, WILL, ECHO)), 1, 'our one offer of ECHO, never repeated');
+      eq(count(bytes(IAC, DO, NAWS)), 1, 'our one request for NAWS, never repeated');
+      // turning ECHO off and on: one answer for each change
+      r.send(bytes(IAC, DONT, ECHO, IAC, DONT, ECHO, IAC, DO, ECHO, IAC, DO, ECHO));
+      r.send('carol\r\n');
+      await r.expect(/Choose a password/);
+      eq(count(bytes(IAC, WONT, ECHO)), 1, 'WONT ECHO once');
+      eq(count(bytes(IAC, WILL, ECHO)), 2, 'WILL ECHO once more');
+      r.send('password1\r\npassword1\r\n');
+      await r.expect(/Your choice: /);
+      r.send('c\r\n');
+      await r.expect(/You are in #lobby/);
+      r.send('negotiated\r\n');
+      await web.chat('say', { from: 'carol', body: 'negotiated' });
+      r.close();
+    },
+  },
+  {
     name: 'a client that refuses every option (and one that never answers) can still log in and chat',
     fn: async ({ srv }) => {
       const web = await srv.chatter('alice');

@@ -75,7 +75,9 @@ class Server {
     for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
     s.sets = sets;
     s.log = '';
-    s.proc = spawn(BIN, args.map(String), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...SAN_ENV } });
+    // opts.wrap: a command the server runs under, e.g. ['prlimit', '--nofile=128:128', '--'] (it must exec, keeping the pid)
+    const argv = (opts.wrap || []).concat([BIN], args.map(String));
+    s.proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...SAN_ENV } });
     s.proc.stdout.on('data', (d) => { s.log += d; });
     s.proc.stderr.on('data', (d) => { s.log += d; });
     // 'close', not 'exit': the last lines (an abort message) may still be in the pipes at exit

@@ -54,6 +54,65 @@ TEST(accepts_do_echo_and_refuses_unknown_options_once) {
     telnet_free(&t);
 }
 
+TEST(every_option_is_answered_once_per_state_change_rfc1143) {
+    Telnet t;
+    telnet_init(&t, 256);
+    out(&t);
+    Lines l;
+    // an option we never do, asked for a thousand times: refused once
+    std::string many;
+    for (int i = 0; i < 1000; i++) many += IAC + "\xfd\x63"; // DO 99
+    feed(&t, many, &l);
+    CHECK(out(&t) == IAC + "\xfc\x63");
+    many.clear();
+    for (int i = 0; i < 1000; i++) many += IAC + "\xfb\x63"; // WILL 99
+    feed(&t, many, &l);
+    CHECK(out(&t) == IAC + "\xfe\x63");
+    // the same for every option number, each on its own
+    for (int opt = 0; opt < 256; opt++) {
+        if (opt == TN_OPT_ECHO || opt == TN_OPT_SGA || opt == TN_OPT_NAWS || opt == TN_OPT_TTYPE) continue;
+        std::string ask = IAC + "\xfd" + std::string(1, (char)opt);
+        feed(&t, ask + ask + ask, &l);
+        std::string o = out(&t);
+        CHECK(opt == 99 ? o.empty() : o == IAC + "\xfc" + std::string(1, (char)opt));
+    }
+    // our own offers: the client's agreement is not answered, repeats are ignored
+    feed(&t, IAC + "\xfd\x01" + IAC + "\xfd\x01" + IAC + "\xfb\x1f" + IAC + "\xfb\x1f", &l);
+    CHECK(out(&t).empty());
+    CHECK(t.echo);
+    // a client turning ECHO off and on: one answer per change, none for repeats
+    feed(&t, IAC + "\xfe\x01" + IAC + "\xfe\x01", &l); // DONT ECHO twice
+    CHECK(out(&t) == IAC + "\xfc\x01");
+    CHECK(!t.echo);
+    feed(&t, IAC + "\xfd\x01" + IAC + "\xfd\x01", &l); // DO ECHO twice
+    CHECK(out(&t) == IAC + "\xfb\x01");
+    CHECK(t.echo);
+    // the client stops NAWS it agreed to: acknowledged once
+    feed(&t, IAC + "\xfc\x1f" + IAC + "\xfc\x1f", &l);
+    CHECK(out(&t) == IAC + "\xfe\x1f");
+    // and offers it again: accepted (we want it), once
+    feed(&t, IAC + "\xfb\x1f" + IAC + "\xfb\x1f", &l);
+    CHECK(out(&t) == IAC + "\xfd\x1f");
+    telnet_free(&t);
+}
+
+TEST(a_refused_offer_is_not_answered) {
+    Telnet t;
+    telnet_init(&t, 256);
+    out(&t);
+    Lines l;
+    // WONT / DONT to our offers end them without a reply, and no echo follows
+    feed(&t, IAC + "\xfe\x01" + IAC + "\xfe\x03" + IAC + "\xfc\x1f" + IAC + "\xfc\x18", &l);
+    CHECK(out(&t).empty());
+    CHECK(!t.echo && !t.sga);
+    feed(&t, "typed", &l);
+    CHECK(out(&t).empty());
+    // a client that changes its mind about TTYPE later is asked for it then
+    feed(&t, IAC + "\xfb\x18", &l);
+    CHECK(out(&t) == IAC + "\xfd\x18" + IAC + "\xfa\x18\x01" + IAC + "\xf0");
+    telnet_free(&t);
+}
+
 TEST(terminal_type_is_asked_once_and_read) {
     Telnet t;
     telnet_init(&t, 256);
