@@ -94,7 +94,7 @@ exports.tests = [
       await r.expect(/Choose a password/);
       eq(count(bytes(IAC, WONT, ECHO)), 1, 'WONT ECHO once');
       eq(count(bytes(IAC, WILL, ECHO)), 2, 'WILL ECHO once more');
-      r.send('password1\r\npassword1\r\n');
+      r.send('rfc-tulip-1143\r\nrfc-tulip-1143\r\n');
       await r.expect(/Your choice: /);
       r.send('c\r\n');
       await r.expect(/You are in #lobby/);
