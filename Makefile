@@ -10,7 +10,9 @@ CXXFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 BUILD     = build-san
 endif
 BIN       = $(BUILD)/partyline
-CORE_SRC  = $(filter-out core/main.cpp,$(wildcard core/*.cpp))
+# the core in layers (core/README.md): base, model, board, script, net; main.cpp on top
+CORE_SRC  = $(filter-out core/main.cpp,$(wildcard core/*.cpp core/*/*.cpp))
+CORE_HDR  = $(wildcard core/*.h core/*/*.h)
 CORE_OBJ  = $(CORE_SRC:core/%.cpp=$(BUILD)/%.o)
 UNIT_SRC  = $(wildcard tests/unit/*.cpp)
 UNIT_BIN  = $(BUILD)/unit_tests
@@ -31,13 +33,14 @@ test-deps:
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
-$(BUILD)/%.o: core/%.cpp core/*.h | $(BUILD)
-	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -c $< -o $@
+$(BUILD)/%.o: core/%.cpp $(CORE_HDR) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -Icore -c $< -o $@
 
 $(BIN): $(CORE_OBJ) $(BUILD)/main.o
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(UNIT_BIN): $(UNIT_SRC) $(CORE_OBJ) tests/unit/*.h
+$(UNIT_BIN): $(UNIT_SRC) $(CORE_OBJ) $(CORE_HDR) tests/unit/*.h
 	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -Icore -o $@ $(UNIT_SRC) $(CORE_OBJ) $(PKG_LIBS)
 
 $(BUILD):
@@ -74,9 +77,9 @@ FUZZ_CXXFLAGS = -g -O1 -std=c++17 -Wall -Wextra -fno-exceptions -fno-rtti -fno-o
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJ      = $(CORE_SRC:core/%.cpp=build-fuzz/%.o)
 
-build-fuzz/%.o: core/%.cpp core/*.h
-	@mkdir -p build-fuzz
-	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c $< -o $@
+build-fuzz/%.o: core/%.cpp $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -Icore -c $< -o $@
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(FUZZ_OBJ)
 	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -Icore -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)

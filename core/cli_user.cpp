@@ -15,11 +15,11 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "accounts.h"
-#include "config.h"
-#include "log.h"
-#include "policy.h"
-#include "text.h"
+#include "board/accounts.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "board/policy.h"
+#include "base/text.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -12,22 +12,22 @@
 #include <sodium.h>
 #include <uv.h>
 
-#include "accounts.h"
-#include "addrban.h"
-#include "auth.h"
+#include "board/accounts.h"
+#include "board/addrban.h"
+#include "board/auth.h"
 #include "cli_user.h"
-#include "config.h"
-#include "conn.h"
-#include "hashpool.h"
-#include "limits.h"
-#include "log.h"
-#include "lua_host.h"
-#include "pace.h"
-#include "policy.h"
-#include "session.h"
-#include "store.h"
-#include "transport.h"
-#include "version.h"
+#include "base/config.h"
+#include "net/conn.h"
+#include "board/hashpool.h"
+#include "board/limits.h"
+#include "base/log.h"
+#include "script/lua_host.h"
+#include "net/pace.h"
+#include "board/policy.h"
+#include "model/session.h"
+#include "script/store.h"
+#include "net/transport.h"
+#include "base/version.h"
 
 static uv_loop_t g_loop;
 static uv_signal_t g_sigint, g_sigterm;

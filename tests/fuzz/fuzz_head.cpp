@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "net.h"
+#include "net/net.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // the peek buffer is HTTP_HEAD_MAX + 1 bytes: never more arrives at once

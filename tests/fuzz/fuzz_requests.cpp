@@ -8,15 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accounts.h"
-#include "config.h"
-#include "conn.h"
-#include "log.h"
-#include "lua_host.h"
-#include "requests.h"
-#include "session.h"
-#include "store.h"
-#include "transport.h"
+#include "board/accounts.h"
+#include "base/config.h"
+#include "net/conn.h"
+#include "base/log.h"
+#include "script/lua_host.h"
+#include "net/requests.h"
+#include "model/session.h"
+#include "script/store.h"
+#include "net/transport.h"
 
 static uv_loop_t g_loop;
 

@@ -3,8 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "msg.h"
-#include "telnet.h"
+#include "model/msg.h"
+#include "net/telnet.h"
 
 static void on_line(void *, const char *line, size_t len) {
     volatile char sink = len ? line[len - 1] : 0;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text.h"
+#include "base/text.h"
 
 static bool valid_clean(const unsigned char *s, size_t n) {
     for (size_t i = 0; i < n;) {

@@ -4,11 +4,11 @@
 #include <string>
 
 #include "check.h"
-#include "config.h"
-#include "conn.h"
-#include "room.h"
-#include "session.h"
-#include "text.h"
+#include "base/config.h"
+#include "net/conn.h"
+#include "model/room.h"
+#include "model/session.h"
+#include "base/text.h"
 
 static std::string clean(const std::string &in) {
     char out[256];

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "check.h"
-#include "jwt.h"
+#include "board/jwt.h"
 
 static std::string b64(const std::string &s) {
     char out[1024];

@@ -1,7 +1,7 @@
 #include <sodium.h>
 
 #include "check.h"
-#include "config.h"
+#include "base/config.h"
 
 TestCase *g_tests;
 

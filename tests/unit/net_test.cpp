@@ -3,9 +3,9 @@
 #include <string>
 
 #include "check.h"
-#include "config.h"
-#include "limits.h"
-#include "net.h"
+#include "base/config.h"
+#include "board/limits.h"
+#include "net/net.h"
 
 TEST(ranges_parse_and_match_both_families) {
     NetRange r[8];

@@ -3,10 +3,10 @@
 #include <unistd.h>
 #include <string>
 
-#include "addrban.h"
+#include "board/addrban.h"
 #include "check.h"
-#include "config.h"
-#include "policy.h"
+#include "base/config.h"
+#include "board/policy.h"
 
 static std::string skel(const char *h) {
     char out[32];

@@ -2,8 +2,8 @@
 #include <string>
 
 #include "check.h"
-#include "msg.h"
-#include "telnet.h"
+#include "model/msg.h"
+#include "net/telnet.h"
 
 struct Lines {
     std::string all[16];

@@ -1,0 +1,768 @@
+#include "net/net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libwebsockets.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "board/limits.h"
+#include "base/log.h"
+#include "base/stats.h"
+#include "base/text.h"
+
+// ------------------------------------------------------------ addresses
+
+// IPv4 peers on a dual-stack socket arrive as ::ffff:a.b.c.d; they are
+// counted, matched and logged as the IPv4 address they are.
+static void addr_text(const struct sockaddr *sa, char *out, size_t outlen) {
+    out[0] = 0;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)outlen);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)outlen);
+        else inet_ntop(AF_INET6, a, out, (socklen_t)outlen);
+    }
+}
+
+static bool parse_addr(const char *s, NetRange *r) {
+    struct in_addr a4;
+    struct in6_addr a6;
+    memset(r, 0, sizeof *r);
+    if (inet_pton(AF_INET, s, &a4) == 1) {
+        r->family = 4;
+        r->bits = 32;
+        memcpy(r->addr, &a4, 4);
+        return true;
+    }
+    if (inet_pton(AF_INET6, s, &a6) == 1) {
+        if (IN6_IS_ADDR_V4MAPPED(&a6)) { // the same thing as the IPv4 address
+            r->family = 4;
+            r->bits = 32;
+            memcpy(r->addr, &a6.s6_addr[12], 4);
+            return true;
+        }
+        r->family = 6;
+        r->bits = 128;
+        memcpy(r->addr, &a6, 16);
+        return true;
+    }
+    return false;
+}
+
+bool net_parse_ranges(const char *list, NetRange *out, int max, int *n, char *err, size_t errlen) {
+    *n = 0;
+    const char *p = list;
+    for (;;) {
+        while (*p == ',' || *p == ' ' || *p == '\t') p++;
+        if (!*p) return true;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ' ' && *e != '\t') e++;
+        char item[64];
+        size_t len = (size_t)(e - p);
+        if (len >= sizeof item) {
+            snprintf(err, errlen, "'%.*s' is not an address or range", (int)(len > 40 ? 40 : len), p);
+            return false;
+        }
+        memcpy(item, p, len);
+        item[len] = 0;
+        p = e;
+        if (*n == max) {
+            snprintf(err, errlen, "more than %d addresses or ranges", max);
+            return false;
+        }
+        NetRange *r = &out[*n];
+        if (!strcmp(item, "*") || !strcmp(item, "any")) { // every address of both families
+            memset(r, 0, sizeof *r);
+            r->family = 4;
+            (*n)++;
+            if (*n == max) continue;
+            memset(&out[*n], 0, sizeof out[*n]);
+            out[(*n)++].family = 6;
+            continue;
+        }
+        char *slash = strchr(item, '/');
+        long bits = -1;
+        bool ok = true;
+        if (slash) {
+            char *end;
+            *slash = 0;
+            bits = strtol(slash + 1, &end, 10);
+            ok = end != slash + 1 && !*end && bits >= 0;
+        }
+        ok = ok && parse_addr(item, r);
+        if (ok && slash) {
+            // a mapped range ::ffff:a.b.c.d/n is the IPv4 range /(n-96)
+            if (r->family == 4 && strchr(item, ':')) bits = bits >= 96 ? bits - 96 : -1;
+            ok = bits >= 0 && bits <= (r->family == 4 ? 32 : 128);
+            r->bits = (uint8_t)bits;
+        }
+        if (!ok) {
+            if (slash) *slash = '/';
+            snprintf(err, errlen, "'%s' is not an address or range", item);
+            return false;
+        }
+        (*n)++;
+    }
+}
+
+bool net_ranges_match(const NetRange *r, int n, const char *addr) {
+    NetRange a;
+    if (!parse_addr(addr, &a)) return false;
+    for (int i = 0; i < n; i++) {
+        if (r[i].family != a.family) continue;
+        int full = r[i].bits / 8, rest = r[i].bits % 8;
+        if (memcmp(r[i].addr, a.addr, (size_t)full)) continue;
+        if (rest && ((r[i].addr[full] ^ a.addr[full]) & (0xff << (8 - rest)))) continue;
+        return true;
+    }
+    return false;
+}
+
+// ------------------------------------------------------------ connections
+
+// What we know of every accepted socket, from accept to LWS_CALLBACK_WSI_DESTROY.
+struct NetConn {
+    NetConn *prev, *next; // in g_plain, or g_sessions once a session
+    struct lws *wsi;
+    uv_poll_t *peek;      // web: waiting for the first request head (on_peek)
+    int fd;
+    uint32_t peeked;      // bytes of it seen so far
+    uint64_t opened_ms;
+    bool telnet;
+    bool over;     // its address was at max_conns_per_addr: refused politely
+    bool session;  // a WebSocket or telnet session (own timeouts)
+    bool doomed;   // its lifetime ran out; lws is closing it
+    bool orphan;   // adoption failed: lws may still destroy the wsi it made (async)
+    char addr[48];
+};
+
+static uv_loop_t *g_loop;
+static bool g_started;          // listening; timers and check handles set up
+static struct lws_vhost *g_web_vh, *g_telnet_vh;
+static NetConn *g_plain;        // connections that are not sessions, oldest first
+static NetConn *g_plain_tail;
+static NetConn *g_sessions;     // the rest (only walked to free them at exit)
+static NetConn *g_adopting;     // the connection being handed to lws right now
+static bool g_adopting_gone;    // ...and lws already destroyed it (adoption failed)
+static uv_timer_t g_sweep;
+static NetRange g_metrics[32];
+static int g_metrics_n;
+
+static NetConn *conn_of(struct lws *wsi) {
+    struct lws *nwsi = lws_get_network_wsi(wsi); // an h2 stream's record is its connection's
+    return (NetConn *)lws_get_opaque_user_data(nwsi ? nwsi : wsi);
+}
+
+static void unlink_conn(NetConn *c) {
+    if (c->prev) c->prev->next = c->next;
+    else if (g_plain == c) g_plain = c->next;
+    else if (g_sessions == c) g_sessions = c->next;
+    if (c->next) c->next->prev = c->prev;
+    else if (g_plain_tail == c) g_plain_tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void conn_release(NetConn *c) {
+    unlink_conn(c);
+    limits_addr_close(c->addr);
+    free(c);
+}
+
+void net_wsi_destroyed(struct lws *wsi) {
+    NetConn *c = (NetConn *)lws_get_opaque_user_data(wsi);
+    if (!c) return;
+    lws_set_opaque_user_data(wsi, NULL);
+    if (c == g_adopting) g_adopting_gone = true;
+    conn_release(c);
+}
+
+bool net_admit_session(struct lws *wsi) {
+    NetConn *c = conn_of(wsi);
+    if (!c) return true; // not one of ours (cannot happen): let the protocol carry on
+    c->wsi = wsi;
+    if (c->over) return false;
+    if (!c->session) {
+        unlink_conn(c);
+        c->session = true;
+        c->next = g_sessions;
+        if (g_sessions) g_sessions->prev = c;
+        g_sessions = c;
+    }
+    return true;
+}
+
+bool net_over_limit(struct lws *wsi) {
+    NetConn *c = conn_of(wsi);
+    return c && c->over;
+}
+
+bool net_metrics_allowed(struct lws *wsi) {
+    NetConn *c = conn_of(wsi);
+    return c && net_ranges_match(g_metrics, g_metrics_n, c->addr);
+}
+
+// Connections that never became a session (HTTP, and anything lws turned
+// them into) live http_conn_max_s at most, however busy; one refused for
+// its address gets a few seconds to read why.
+#define OVER_LIFETIME_MS 5000
+
+#define HEAD_TIMEOUT_MS 10000 // as lws allows for a head it reads itself
+#define ORPHAN_MS 3000        // far longer than the iteration lws's close takes
+
+static void peek_drop(NetConn *c);
+
+static void sweep(uv_timer_t *) {
+    uint64_t now = text_now_ms();
+    for (NetConn *c = g_plain, *next; c; c = next) {
+        next = c->next;
+        if (c->peek && now - c->opened_ms >= HEAD_TIMEOUT_MS) {
+            peek_drop(c);
+            continue;
+        }
+        if (c->orphan && now - c->opened_ms >= ORPHAN_MS) {
+            conn_release(c);
+            continue;
+        }
+        uint64_t life = c->over ? OVER_LIFETIME_MS : (uint64_t)g_cfg.http_conn_max_s * 1000;
+        if (c->doomed || !c->wsi || now - c->opened_ms < life) continue;
+        c->doomed = true;
+        // at once: lws would replace a timeout with its own at the next request
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, LWS_TO_KILL_SYNC);
+    }
+}
+
+// ------------------------------------------------------------ lingering close
+
+// A refused client may still be sending (the rest of a huge header); closing
+// a socket with unread input sends a reset, and a reset makes the client's
+// kernel throw away our answer. So the answer goes out, then our side is
+// shut, then what still arrives is read and dropped until the client closes
+// or LINGER_MS pass. The socket is a dup of lws's, which lws closes as usual.
+#define LINGER_MS 2000
+#define LINGER_BYTES (1 << 20)
+
+struct Linger {
+    uv_poll_t poll;
+    uv_timer_t timer;
+    int fd;
+    int handles; // closed handles still to come back
+    size_t drained;
+};
+
+static int g_linger_max;
+static Linger *g_lingers[64];
+
+static void linger_closed(uv_handle_t *h) {
+    Linger *l = (Linger *)h->data;
+    if (--l->handles) return;
+    close(l->fd);
+    free(l);
+}
+
+static void linger_end(Linger *l) {
+    if (uv_is_closing((uv_handle_t *)&l->poll)) return;
+    for (int i = 0; i < 64; i++)
+        if (g_lingers[i] == l) g_lingers[i] = NULL;
+    uv_close((uv_handle_t *)&l->poll, linger_closed);
+    uv_close((uv_handle_t *)&l->timer, linger_closed);
+}
+
+static void linger_read(uv_poll_t *p, int status, int) {
+    Linger *l = (Linger *)p->data;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = status < 0 ? 0 : recv(l->fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            l->drained += (size_t)n;
+            if (l->drained < LINGER_BYTES) continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            return;
+        }
+        return linger_end(l); // closed, failed, or sending without end
+    }
+}
+
+static void linger_timeout(uv_timer_t *t) { linger_end((Linger *)t->data); }
+
+static int linger_slot(void) {
+    for (int i = 0; i < g_linger_max; i++)
+        if (!g_lingers[i]) return i;
+    return -1;
+}
+
+// Takes d (a socket whose answer is written) and closes it once drained.
+static void linger(int d) {
+    int slot = linger_slot();
+    Linger *l = slot < 0 ? NULL : (Linger *)calloc(1, sizeof *l);
+    if (!l) { // too many at once: closed now, and a reset may cost the answer
+        close(d);
+        return;
+    }
+    shutdown(d, SHUT_WR);
+    l->fd = d;
+    l->handles = 2;
+    uv_poll_init(g_loop, &l->poll, d);
+    uv_timer_init(g_loop, &l->timer);
+    l->poll.data = l->timer.data = l;
+    uv_poll_start(&l->poll, UV_READABLE, linger_read);
+    uv_timer_start(&l->timer, linger_timeout, LINGER_MS, 0);
+    g_lingers[slot] = l;
+}
+
+void net_refuse(struct lws *wsi, const char *msg, size_t len) {
+    int fd = lws_get_socket_fd(lws_get_network_wsi(wsi));
+    if (fd < 0) return;
+    // after a partly written answer our bytes would land inside it
+    if (!lws_partial_buffered(wsi) && send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) return;
+    // lws closes its descriptor; the socket lives on in the copy until drained
+    int d = linger_slot() < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d >= 0) linger(d);
+}
+
+// ------------------------------------------------------------ listening
+
+#define MAX_LISTENERS 16
+#define PAUSE_MS 500
+#define FD_REPORT_MS 10000
+
+struct Listener {
+    uv_poll_t poll;
+    int fd;
+    bool telnet;
+    bool dual; // the empty bind's IPv6 wildcard, which takes IPv4 too
+    struct sockaddr_storage sa;
+};
+
+static Listener *g_listeners[MAX_LISTENERS];
+static int g_nlisteners;
+static uv_timer_t g_resume;
+static bool g_paused;
+static int g_fd_limit, g_fd_reserve;
+// At the open-file limit: reported at once, then at most every FD_REPORT_MS.
+static uint32_t g_fd_hits;     // pauses since the last report
+static uint64_t g_fd_report_ms;
+static bool g_fd_short;        // short of descriptors, recovery not yet reported
+
+static void on_accept(uv_poll_t *p, int status, int events);
+
+static void resume(uv_timer_t *) {
+    g_paused = false;
+    for (int i = 0; i < g_nlisteners; i++) uv_poll_start(&g_listeners[i]->poll, UV_READABLE, on_accept);
+}
+
+// Out of descriptors (or at the reserve kept for the database, scripts and
+// files): stop accepting for a moment, as nginx does, instead of retrying
+// accept() in a loop. Waiting clients stay in the kernel's queue.
+static void fd_short(int err) {
+    g_stats.accept_pauses++;
+    g_fd_hits++;
+    uint64_t now = text_now_ms();
+    // at most two lines in any FD_REPORT_MS: a recovery (adopt) and this
+    if (!g_fd_short || now - g_fd_report_ms >= FD_REPORT_MS) {
+        log_warn("fd_limit", "out of file descriptors (%d at most%s): accepting paused %d ms at a time; %u pauses since the last report",
+                 g_fd_limit, err ? "" : ", less a reserve for files", PAUSE_MS, g_fd_hits);
+        g_fd_report_ms = now;
+        g_fd_hits = 0;
+    }
+    g_fd_short = true;
+    if (g_paused) return;
+    g_paused = true;
+    for (int i = 0; i < g_nlisteners; i++) uv_poll_stop(&g_listeners[i]->poll);
+    uv_timer_start(&g_resume, resume, PAUSE_MS, 0);
+}
+
+static void hand_to_lws(NetConn *c, int fd) {
+    lws_adopt_desc_t info;
+    memset(&info, 0, sizeof info);
+    info.vh = c->telnet ? g_telnet_vh : g_web_vh;
+    info.type = c->telnet ? LWS_ADOPT_SOCKET : (lws_adoption_type)(LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP);
+    info.fd.sockfd = fd;
+    info.vh_prot_name = c->telnet ? "telnet" : NULL;
+    info.opaque = c;
+    g_adopting = c;
+    g_adopting_gone = false;
+    struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&info); // closes fd itself on failure
+    g_adopting = NULL;
+    if (!wsi) {
+        // A refusal in the adoption callback closes the new wsi, and on
+        // libuv its LWS_CALLBACK_WSI_DESTROY comes an iteration later; a
+        // failure before the wsi existed never calls it. The record waits
+        // for the first, and the sweep frees it after the second.
+        if (!g_adopting_gone) {
+            c->orphan = true;
+            c->opened_ms = text_now_ms();
+        }
+        return;
+    }
+    if (!c->wsi) c->wsi = wsi;
+}
+
+// ---- the first request head, before lws reads it
+
+static void peek_closed(uv_handle_t *h) { free(h); }
+
+static void peek_stop(NetConn *c) {
+    uv_close((uv_handle_t *)c->peek, peek_closed); // unregisters the fd at once: lws may poll it next
+    c->peek = NULL;
+}
+
+static void peek_drop(NetConn *c) {
+    peek_stop(c);
+    close(c->fd);
+    conn_release(c);
+}
+
+static void on_peek(uv_poll_t *p, int status, int) {
+    NetConn *c = (NetConn *)p->data;
+    if (status < 0) return peek_drop(c); // the socket failed (libuv stopped the poll)
+    char buf[HTTP_HEAD_MAX + 1];
+    ssize_t n = recv(c->fd, buf, sizeof buf, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    // gone, or woken without more data: the client closed mid-head
+    if (n <= 0 || (uint32_t)n == c->peeked) return peek_drop(c);
+    bool complete = false;
+    int verdict = net_http_head_check(buf, (size_t)n, &complete);
+    if (verdict) {
+        log_event(LOG_WARN, "http_refused", 0, c->addr, "%s (%d)",
+                  verdict == 414 ? "request target too long" : "request headers too large", verdict);
+        static const char r414[] = "HTTP/1.1 414 URI Too Long\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                                   "content-length: 24\r\nconnection: close\r\n\r\nrequest target too long\n";
+        static const char r431[] = "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                                   "content-type: text/plain; charset=utf-8\r\ncontent-length: 32\r\n"
+                                   "connection: close\r\n\r\nrequest header fields too large\n";
+        const char *r = verdict == 414 ? r414 : r431;
+        size_t rl = verdict == 414 ? sizeof r414 - 1 : sizeof r431 - 1;
+        peek_stop(c);
+        int fd = c->fd;
+        conn_release(c);
+        if (send(fd, r, rl, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) close(fd);
+        else linger(fd);
+        return;
+    }
+    int lowat = complete ? 1 : (int)n + 1;
+    // wake again only when more has come (the data stays unread)
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+    if (!complete) {
+        c->peeked = (uint32_t)n;
+        return;
+    }
+    peek_stop(c);
+    hand_to_lws(c, c->fd);
+}
+
+int net_http_head_check(const char *buf, size_t n, bool *complete) {
+    *complete = false;
+    const char *end = buf + n;
+    const char *nl = (const char *)memchr(buf, '\n', n);
+    const char *line_end = nl ? nl : end;
+    const char *sp = (const char *)memchr(buf, ' ', (size_t)(line_end - buf));
+    if (sp) {
+        const char *t = sp + 1;
+        const char *te = (const char *)memchr(t, ' ', (size_t)(line_end - t));
+        if (!te) te = line_end;
+        if (te - t >= HTTP_URI_MAX) return 414;
+        const char *q = (const char *)memchr(t, '?', (size_t)(te - t));
+        int args = q ? 1 : 0;
+        for (const char *x = q; x && x < te; x++) args += *x == '&';
+        if (args > HTTP_ARGS_MAX) return 414;
+    }
+    if (!nl) return n > HTTP_HEAD_MAX ? 414 : 0; // a request line without end
+    int lines = 0;
+    for (const char *l = nl + 1; l < end;) {
+        const char *e = (const char *)memchr(l, '\n', (size_t)(end - l));
+        if (!e) break;
+        if (e == l || (e == l + 1 && *l == '\r')) { // the blank line: the head is whole
+            *complete = true;
+            return (size_t)(e + 1 - buf) > HTTP_HEAD_MAX ? 431 : 0;
+        }
+        if (++lines > HTTP_HEADERS_MAX) return 431;
+        l = e + 1;
+    }
+    return n > HTTP_HEAD_MAX ? 431 : 0;
+}
+
+static void adopt(Listener *l, int fd, const struct sockaddr *sa) {
+    if (g_fd_short && text_now_ms() - g_fd_report_ms >= FD_REPORT_MS) {
+        log_info("fd_limit", "accepting connections again (%u pauses since the last report)", g_fd_hits);
+        g_fd_report_ms = text_now_ms();
+        g_fd_short = false;
+        g_fd_hits = 0;
+    }
+    int one = 1; // interactive lines, not bulk: no Nagle delay (as lws's listener does)
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    NetConn *c = (NetConn *)calloc(1, sizeof *c);
+    uv_poll_t *peek = l->telnet ? NULL : (uv_poll_t *)malloc(sizeof *peek);
+    if (!c || (!l->telnet && !peek)) {
+        free(c);
+        free(peek);
+        close(fd);
+        return;
+    }
+    addr_text(sa, c->addr, sizeof c->addr);
+    int r = limits_addr_open(c->addr);
+    if (r < 0) { // far past the limit: no polite answer, it would only cost more
+        close(fd);
+        free(c);
+        free(peek);
+        return;
+    }
+    c->over = r > 0;
+    c->telnet = l->telnet;
+    c->fd = fd;
+    c->opened_ms = text_now_ms();
+    c->prev = g_plain_tail;
+    if (g_plain_tail) g_plain_tail->next = c;
+    else g_plain = c;
+    g_plain_tail = c;
+    if (l->telnet && c->over) {
+        // said here, before lws or a session exists for it (a protocol reason, not prose)
+        static const char why[] = "too many connections from your address\r\n";
+        log_event(LOG_WARN, "telnet_refused", 0, c->addr, "refused: too many connections from that address");
+        conn_release(c);
+        if (send(fd, why, sizeof why - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) close(fd);
+        else linger(fd);
+        return;
+    }
+    if (l->telnet) return hand_to_lws(c, fd);
+    c->peek = peek;
+    uv_poll_init(g_loop, peek, fd);
+    peek->data = c;
+    uv_poll_start(peek, UV_READABLE, on_peek);
+}
+
+static void on_accept(uv_poll_t *p, int status, int) {
+    Listener *l = (Listener *)p->data;
+    if (status < 0) return;
+    // a bounded batch per wakeup, so one busy port cannot starve the loop
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof sa;
+        int fd = accept4(l->fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) return fd_short(errno);
+            log_warn("accept", "accept failed: %s", strerror(errno));
+            return fd_short(errno);
+        }
+        // accept returns the lowest free descriptor: this high means at most
+        // the reserve is left for everything else the server opens
+        if (fd >= g_fd_limit - g_fd_reserve) {
+            close(fd);
+            return fd_short(0);
+        }
+        adopt(l, fd, (struct sockaddr *)&sa);
+    }
+}
+
+// One bind address as written in the configuration: "*" (or nothing) for
+// every address, an IPv4 or IPv6 address (IPv6 may be in brackets), or a
+// host name, which stands for each address it resolves to.
+static int resolve(const char *item, struct sockaddr_storage *out, int max, int *n, char *err, size_t errlen) {
+    char host[256];
+    size_t len = strlen(item);
+    if (len >= sizeof host) {
+        snprintf(err, errlen, "bind: '%.40s...' is too long", item);
+        return -1;
+    }
+    if (item[0] == '[' && len > 2 && item[len - 1] == ']') {
+        memcpy(host, item + 1, len - 2);
+        host[len - 2] = 0;
+    } else {
+        memcpy(host, item, len + 1);
+    }
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int rc = getaddrinfo(host, "0", &hints, &res);
+    if (rc) {
+        snprintf(err, errlen, "bind: '%s' is not an address or a known host name (%s)", item, gai_strerror(rc));
+        return -1;
+    }
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+        bool dup = false;
+        for (int i = 0; i < *n && !dup; i++) dup = !memcmp(&out[i], ai->ai_addr, ai->ai_addrlen);
+        if (dup) continue;
+        if (*n == max) {
+            freeaddrinfo(res);
+            snprintf(err, errlen, "bind: more than %d addresses", max);
+            return -1;
+        }
+        memset(&out[*n], 0, sizeof out[*n]);
+        memcpy(&out[(*n)++], ai->ai_addr, ai->ai_addrlen);
+    }
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void describe(const struct sockaddr_storage *sa, bool dual, char *out, size_t outlen) {
+    char a[64];
+    addr_text((const struct sockaddr *)sa, a, sizeof a);
+    int port = ntohs(sa->ss_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port
+                                              : ((const struct sockaddr_in6 *)sa)->sin6_port);
+    if (dual) snprintf(out, outlen, "*:%d", port);
+    else if (sa->ss_family == AF_INET6) snprintf(out, outlen, "[%s]:%d", a, port);
+    else snprintf(out, outlen, "%s:%d", a, port);
+}
+
+// dual: the wildcard of an empty bind, which takes IPv4 too.
+static int open_listener(const struct sockaddr_storage *sa, int port, bool telnet, bool dual, char *err, size_t errlen) {
+    struct sockaddr_storage a = *sa;
+    socklen_t alen;
+    if (a.ss_family == AF_INET) {
+        ((struct sockaddr_in *)&a)->sin_port = htons((uint16_t)port);
+        alen = sizeof(struct sockaddr_in);
+    } else {
+        ((struct sockaddr_in6 *)&a)->sin6_port = htons((uint16_t)port);
+        alen = sizeof(struct sockaddr_in6);
+    }
+    char where[96];
+    describe(&a, dual, where, sizeof where);
+    int fd = socket(a.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", where, strerror(errno));
+        return -1;
+    }
+    int one = 1, v6only = dual ? 0 : 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // exactly the address asked for: an IPv6 socket takes no IPv4 unless it is the empty bind's
+    if (a.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    if (bind(fd, (struct sockaddr *)&a, alen) < 0 || listen(fd, SOMAXCONN) < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", where, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    Listener *l = (Listener *)calloc(1, sizeof *l);
+    if (!l) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    l->fd = fd;
+    l->telnet = telnet;
+    l->dual = dual;
+    socklen_t sl = sizeof l->sa;
+    getsockname(fd, (struct sockaddr *)&l->sa, &sl); // the real port when port was 0
+    uv_poll_init(g_loop, &l->poll, fd);
+    l->poll.data = l;
+    uv_poll_start(&l->poll, UV_READABLE, on_accept);
+    g_listeners[g_nlisteners++] = l;
+    return 0;
+}
+
+int net_listen(uv_loop_t *loop, struct lws_vhost *web, struct lws_vhost *telnet, char *err, size_t errlen) {
+    g_loop = loop;
+    g_web_vh = web;
+    g_telnet_vh = telnet;
+    char why[200];
+    if (!net_parse_ranges(g_cfg.metrics_allow, g_metrics, 32, &g_metrics_n, why, sizeof why)) {
+        snprintf(err, errlen, "metrics_allow: %s", why);
+        return -1;
+    }
+    struct rlimit rl;
+    g_fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)(1 << 30) ? (int)rl.rlim_cur : 1 << 30;
+    // what the database, the scripts, the static files and the hashing
+    // threads may still open when connections have taken the rest
+    g_fd_reserve = g_fd_limit / 8;
+    if (g_fd_reserve < 16) g_fd_reserve = 16;
+    if (g_fd_reserve > 256) g_fd_reserve = 256;
+    g_linger_max = g_fd_reserve / 2 < 64 ? g_fd_reserve / 2 : 64;
+
+    struct sockaddr_storage addrs[MAX_LISTENERS / 2];
+    int n = 0;
+    bool wildcard = false;
+    const char *p = g_cfg.bind;
+    while (*p == ',' || *p == ' ' || *p == '\t') p++;
+    if (!*p || !strcmp(p, "*")) {
+        wildcard = true;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addrs[0];
+        memset(&addrs[0], 0, sizeof addrs[0]);
+        a6->sin6_family = AF_INET6;
+        a6->sin6_addr = in6addr_any;
+        n = 1;
+    }
+    while (!wildcard && *p) {
+        const char *e = p;
+        while (*e && *e != ',' && *e != ' ' && *e != '\t') e++;
+        char item[300];
+        snprintf(item, sizeof item, "%.*s", (int)(e - p), p);
+        if (resolve(item, addrs, MAX_LISTENERS / 2, &n, err, errlen)) return -1;
+        p = e;
+        while (*p == ',' || *p == ' ' || *p == '\t') p++;
+    }
+    for (int t = 0; t < 2; t++) {
+        int port = t ? g_cfg.telnet_port : g_cfg.ws_port;
+        for (int i = 0; i < n; i++) {
+            if (open_listener(&addrs[i], port, t == 1, wildcard, err, errlen) == 0) continue;
+            if (!wildcard || addrs[i].ss_family != AF_INET6) return -1;
+            // no IPv6 on this machine: every IPv4 address instead
+            struct sockaddr_in *a4 = (struct sockaddr_in *)&addrs[i];
+            memset(&addrs[i], 0, sizeof addrs[i]);
+            a4->sin_family = AF_INET;
+            a4->sin_addr.s_addr = htonl(INADDR_ANY);
+            if (open_listener(&addrs[i], port, t == 1, false, err, errlen)) return -1;
+        }
+    }
+    uv_timer_init(loop, &g_resume);
+    uv_timer_init(loop, &g_sweep);
+    uv_timer_start(&g_sweep, sweep, 1000, 1000);
+    uv_unref((uv_handle_t *)&g_sweep);
+    g_started = true;
+    return 0;
+}
+
+void net_describe(bool telnet, char *out, size_t outlen) {
+    size_t o = 0;
+    out[0] = 0;
+    for (int i = 0; i < g_nlisteners; i++) {
+        if (g_listeners[i]->telnet != telnet) continue;
+        char one[96];
+        describe(&g_listeners[i]->sa, g_listeners[i]->dual, one, sizeof one);
+        int w = snprintf(out + o, outlen - o, "%s%s", o ? ", " : "", one);
+        if (w < 0 || (size_t)w >= outlen - o) return;
+        o += (size_t)w;
+    }
+}
+
+static void listener_closed(uv_handle_t *h) {
+    Listener *l = (Listener *)h->data;
+    close(l->fd);
+    free(l);
+}
+
+void net_stop(void) {
+    for (NetConn *c = g_plain, *next; c; c = next) {
+        next = c->next;
+        if (c->peek) peek_drop(c); // lws never had these
+    }
+    for (int i = 0; i < g_nlisteners; i++) uv_close((uv_handle_t *)&g_listeners[i]->poll, listener_closed);
+    g_nlisteners = 0;
+    for (int i = 0; i < 64; i++)
+        if (g_lingers[i]) linger_end(g_lingers[i]);
+    if (!g_started) return;
+    g_started = false;
+    uv_timer_stop(&g_resume);
+    uv_timer_stop(&g_sweep);
+    uv_close((uv_handle_t *)&g_resume, NULL);
+    uv_close((uv_handle_t *)&g_sweep, NULL);
+}
+
+void net_free(void) {
+    // lws destroyed every connection it had; what is left was never its
+    while (g_plain) conn_release(g_plain);
+    while (g_sessions) conn_release(g_sessions);
+}

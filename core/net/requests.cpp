@@ -1,0 +1,192 @@
+#include "net/requests.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+#include <strings.h>
+
+#include "board/addrban.h"
+#include "board/auth.h"
+#include "base/config.h"
+#include "net/conn.h"
+#include "model/event.h"
+#include "board/jwt.h"
+#include "board/limits.h"
+#include "base/log.h"
+#include "script/lua_host.h"
+#include "model/room.h"
+#include "model/session.h"
+#include "base/stats.h"
+#include "base/text.h"
+
+static void reply_error(Conn *c, const char *code, const char *message) {
+    if (c->session) session_send(c->session, event_error(code, message), c->id);
+}
+
+static void flood_close(Conn *c) {
+    if (c->closing) return;
+    log_event(LOG_WARN, "kick", c->session->node, c->addr, "connection %u keeps flooding; closing it (1008)", c->id);
+    g_stats.flood_disconnects++;
+    conn_close_with(c, 1008);
+}
+
+static const char *str_field(cJSON *req, const char *name, bool *bad) {
+    cJSON *f = cJSON_GetObjectItem(req, name);
+    if (!cJSON_IsString(f)) {
+        *bad = true;
+        return NULL;
+    }
+    return f->valuestring;
+}
+
+// Who may attach to a session. Before login, only its own address: a
+// session id handed to someone else (a link with ?resume=ID) attaches them to
+// nothing, and login changes the id anyway (session_logged_in). After login
+// the id alone is not enough either (it shows in logs, URLs, a shared
+// screen): the same address, or a token for the session's user. A phone that
+// moves from Wi-Fi to mobile data has a new address, and the web client its
+// token; a client without tokens logs in again.
+static bool resume_allowed(const Conn *c, const Session *to, const char *token_handle) {
+    if (c->session == to || addr_same(c->addr, to->addr)) return true;
+    return to->handle[0] && token_handle && !strcasecmp(token_handle, to->handle);
+}
+
+bool requests_resume(Conn *c, Session *to, uint64_t last, const char *token_handle) {
+    if (!resume_allowed(c, to, token_handle)) {
+        log_event(LOG_WARN, "resume_refused", to->node, c->addr, "connection %u may not resume this session", c->id);
+        return false;
+    }
+    Session *from = c->session;
+    if (from && from != to) {
+        session_detach(from, c);
+        // the connection's own new session ends unseen
+        if (!from->handle[0]) session_end(from);
+    }
+    if (from != to) session_attach(to, c, last + 1);
+    c->cursor = last + 1 < to->first_seq ? to->first_seq : last + 1;
+    if (c->cursor > session_next_seq(to)) c->cursor = session_next_seq(to);
+    c->hello_due = true;
+    c->resumed = true;
+    conn_wake(c);
+    log_event(LOG_INFO, "resume", to->node, c->addr, "connection %u resumed after seq %llu", c->id,
+             (unsigned long long)last);
+    if (to->handle[0]) session_send_auth(to, c->id);
+    return true;
+}
+
+// The handle a token vouches for (verified, not revoked, the account not
+// locked) into out; false when there is none.
+static bool token_handle(const char *token, char *out, size_t outlen) {
+    const char *why = NULL;
+    int64_t iat_ms;
+    int64_t now = (int64_t)(text_now_ms() / 1000);
+    return jwt_verify(token, strlen(token), g_cfg.jwt_secret, now, out, outlen, &iat_ms, &why) == 0 &&
+           auth_handle_valid(out) && !auth_token_problem(out, iat_ms);
+}
+
+static void do_resume(Conn *c, cJSON *req) {
+    bool bad = false;
+    const char *id = str_field(req, "session", &bad);
+    cJSON *ls = cJSON_GetObjectItem(req, "last_seq");
+    cJSON *tok = cJSON_GetObjectItem(req, "token");
+    if (bad || (ls && !cJSON_IsNumber(ls)) || (tok && !cJSON_IsString(tok))) {
+        reply_error(c, "bad_request", "resume needs session (string) and last_seq (number); token is a string");
+        return;
+    }
+    if (addrban_match(c->addr, text_now_ms())) { // banned since this connection came in
+        log_event(LOG_WARN, "resume_refused", 0, c->addr, "connection %u: address banned", c->id);
+        conn_close_why(c, 1008, "banned");
+        return;
+    }
+    char handle[HANDLE_MAX + 1] = "";
+    if (tok && !token_handle(tok->valuestring, handle, sizeof handle)) handle[0] = 0;
+    Session *to = session_by_id(id);
+    // a session that exists but may not be resumed from here looks like one
+    // that does not: the answer tells a guesser nothing
+    if (!to || !requests_resume(c, to, ls && ls->valuedouble > 0 ? (uint64_t)ls->valuedouble : 0,
+                                handle[0] ? handle : NULL))
+        reply_error(c, "no_session", "no such session, or it has ended");
+}
+
+static void do_typing(Conn *c, cJSON *req) {
+    bool bad = false;
+    const char *state = str_field(req, "state", &bad);
+    if (bad || (strcmp(state, "start") && strcmp(state, "stop"))) {
+        reply_error(c, "bad_request", "typing needs state \"start\" or \"stop\"");
+        return;
+    }
+    Session *s = c->session;
+    if (!s->handle[0] || !s->room) return; // nobody to tell
+    cJSON *ev = event_new("typing");
+    cJSON_AddStringToObject(ev, "room", s->room->name);
+    cJSON_AddStringToObject(ev, "from", s->handle);
+    cJSON_AddStringToObject(ev, "state", state);
+    Msg *m = event_encode(ev);
+    if (!m) return;
+    Room *r = s->room;
+    for (uint32_t i = 0; i < r->count; i++)
+        if (r->members[i] != s && session_hears(r->members[i], s)) session_push(r->members[i], m);
+    msg_unref(m);
+}
+
+// Whether the JSON text holds U+0000 in a string, written as the escape
+// \u0000 or as a raw byte. cJSON keeps strings NUL-terminated and gives no
+// length, so such a string would be cut short unseen: a password
+// "abcdefgh\u0000XYZ" would be registered as "abcdefgh". Escapes occur only
+// inside strings, so no string tracking is needed; taking each backslash with
+// the character after it keeps "\\u0000" (a backslash, then "u0000") apart.
+static bool has_nul(const char *data, size_t len) {
+    if (memchr(data, 0, len)) return true;
+    for (const char *p = data, *end = data + len; (p = (const char *)memchr(p, '\\', (size_t)(end - p)));) {
+        if (end - p >= 6 && !memcmp(p + 1, "u0000", 5)) return true;
+        p += 2;
+        if (p >= end) break;
+    }
+    return false;
+}
+
+void requests_pong(Conn *c) {
+    if (!c->session || c->closing) return;
+    // past the rate a pong is counted, not answered: an error event would
+    // give the flooder more than it sent
+    if (limits_rate_take(c, text_now_ms()) == 2) flood_close(c);
+}
+
+// Input arrives here at the rate limit's pace (pace.h).
+void requests_binary(Conn *c) {
+    if (!c->session || c->closing) return;
+    reply_error(c, "bad_request", "binary frames are not accepted; send JSON text");
+}
+
+void requests_handle(Conn *c, const char *data, size_t len) {
+    Session *s = c->session;
+    if (!s || s->ending || c->closing) return;
+    cJSON *req = cJSON_ParseWithLength(data, len);
+    if (!req || !cJSON_IsObject(req)) {
+        cJSON_Delete(req);
+        reply_error(c, "bad_json", "expected one JSON object");
+        return;
+    }
+    bool bad = false;
+    const char *type = str_field(req, "type", &bad);
+    if (has_nul(data, len)) {
+        reply_error(c, "bad_request", "strings may not contain U+0000");
+    } else if (bad) {
+        reply_error(c, "bad_request", "missing type");
+    } else if (!strcmp(type, "input")) {
+        cJSON *t = cJSON_GetObjectItem(req, "text");
+        if (!cJSON_IsString(t)) reply_error(c, "bad_request", "input needs text (string)");
+        else session_input(s, c->id, t->valuestring, strlen(t->valuestring));
+    } else if (!strcmp(type, "login") || !strcmp(type, "register")) {
+        const char *handle = str_field(req, "handle", &bad);
+        const char *password = str_field(req, "password", &bad);
+        if (bad) reply_error(c, "bad_request", "needs handle and password (strings)");
+        else auth_start(s, c->id, type[0] == 'l' ? AUTH_LOGIN : AUTH_REGISTER, handle, password);
+    } else if (!strcmp(type, "resume")) {
+        do_resume(c, req);
+    } else if (!strcmp(type, "typing")) {
+        do_typing(c, req);
+    } else {
+        reply_error(c, "bad_request", "unknown type");
+    }
+    cJSON_Delete(req);
+}

@@ -1,0 +1,119 @@
+// The lws context on our libuv loop, with one vhost per listener
+// (LWS-NOTES.md: foreign loop, explicit vhosts, raw-socket telnet).
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/config.h"
+#include "base/log.h"
+#include "net/net.h"
+#include "net/transport.h"
+
+static struct lws_context *g_ctx;
+static void *g_foreign[1];
+
+static const struct lws_protocols g_web_protocols[] = {
+    g_ws_protocol, // first: clients that name no subprotocol are bound to it
+    g_http_protocol,
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+static const struct lws_protocols g_telnet_protocols[] = {
+    g_telnet_protocol,
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+// Every path is answered by http.cpp: the web client's files, /healthz and
+// /metrics. lws's own file mount is not used: it follows symbolic links out
+// of www_dir, and after serving a file it misparses the next pipelined
+// request on the connection (403, then a close).
+static struct lws_http_mount g_mount;
+
+// Request limits. lws keeps a request's headers in one buffer per
+// connection while they arrive, and drops a head that overflows it without
+// an answer. The first head on a connection is measured before lws reads it
+// (net.cpp: 431, 414); the buffer holds any head that passes, with room for
+// lws's own bookkeeping (8 bytes per unknown header). On a kept-alive
+// connection lws reads the next heads itself: a request target is cut at
+// HTTP_URI_MAX and answered 414 (http.cpp); a bigger head is dropped.
+#define HEADER_BUF (HTTP_HEAD_MAX + 16 * HTTP_HEADERS_MAX + 1024)
+static struct lws_token_limits g_token_limits;
+
+static void emit(int level, const char *line) {
+    if (strstr(line, "exceeds limit")) return; // a request target cut at HTTP_URI_MAX: logged as its 414
+    size_t n = strlen(line);
+    while (n && line[n - 1] == '\n') n--;
+    log_event(level & LLL_ERR ? LOG_ERROR : LOG_WARN, "lws", 0, NULL, "%.*s", (int)n, line);
+}
+
+int server_start(uv_loop_t *loop) {
+    // PL_LWS_LOG=<lws level bits> shows lws's own detail when chasing a transport bug
+    const char *lv = getenv("PL_LWS_LOG");
+    lws_set_log_level(lv ? atoi(lv) : (LLL_ERR | LLL_WARN), emit);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    g_foreign[0] = loop;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.foreign_loops = g_foreign;
+    info.max_http_header_data = HEADER_BUF;
+    static const int targets[] = {WSI_TOKEN_GET_URI,     WSI_TOKEN_POST_URI,  WSI_TOKEN_OPTIONS_URI,
+                                  WSI_TOKEN_PUT_URI,     WSI_TOKEN_PATCH_URI, WSI_TOKEN_DELETE_URI,
+                                  WSI_TOKEN_CONNECT,     WSI_TOKEN_HEAD_URI};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) g_token_limits.token_limit[targets[i]] = HTTP_URI_MAX;
+    info.token_limits = &g_token_limits;
+    g_ctx = lws_create_context(&info);
+    if (!g_ctx) {
+        log_error("listen", "lws_create_context failed (is libwebsockets-evlib-uv installed?)");
+        return -1;
+    }
+
+    g_mount.mountpoint = "/";
+    g_mount.mountpoint_len = 1;
+    g_mount.origin = g_http_protocol.name;
+    g_mount.origin_protocol = LWSMPRO_CALLBACK;
+
+    // the vhosts listen nowhere: net.cpp accepts and hands sockets over
+    memset(&info, 0, sizeof info);
+    info.vhost_name = "web";
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    info.protocols = g_web_protocols;
+    info.mounts = &g_mount;
+    info.options = LWS_SERVER_OPTION_LIBUV;
+    struct lws_vhost *web = lws_create_vhost(g_ctx, &info);
+
+    memset(&info, 0, sizeof info);
+    info.vhost_name = "telnet";
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    info.protocols = g_telnet_protocols;
+    info.options = LWS_SERVER_OPTION_LIBUV;
+    struct lws_vhost *telnet = lws_create_vhost(g_ctx, &info);
+    char err[300];
+    http_init(g_ctx);
+    if (!web || !telnet) {
+        log_error("listen", "lws_create_vhost failed");
+        return -1;
+    }
+    if (net_listen(loop, web, telnet, err, sizeof err)) {
+        log_error("listen", "%s", err);
+        return -1;
+    }
+    char w[512], t[512];
+    net_describe(false, w, sizeof w);
+    net_describe(true, t, sizeof t);
+    log_info("listen", "listening: HTTP and WebSocket (/ws) on %s; telnet on %s", w, t);
+    return 0;
+}
+
+bool g_server_stopping;
+
+void server_stop(void) {
+    g_server_stopping = true;
+    net_stop();
+    if (g_ctx) lws_context_destroy(g_ctx); // first call: starts closing everything
+}
+
+void server_free(void) {
+    if (g_ctx) lws_context_destroy(g_ctx); // second call, after the loop drained: frees
+    g_ctx = NULL;
+    net_free();
+}
