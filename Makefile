@@ -14,8 +14,13 @@ BIN       = $(BUILD)/partyline
 CORE_SRC  = $(filter-out core/main.cpp,$(wildcard core/*.cpp core/*/*.cpp))
 CORE_HDR  = $(wildcard core/*.h core/*/*.h)
 CORE_OBJ  = $(CORE_SRC:core/%.cpp=$(BUILD)/%.o)
-UNIT_SRC  = $(wildcard tests/unit/*.cpp)
+UNIT_SRC  = $(wildcard tests/unit/*.cpp) tests/unit/model/up_stub.cpp
 UNIT_BIN  = $(BUILD)/unit_tests
+# the model's tests link base and model alone: they build only while the
+# model needs nothing of the layers above it
+MODEL_OBJ = $(filter $(BUILD)/base/% $(BUILD)/model/%,$(CORE_OBJ))
+UNIT_MODEL_SRC = tests/unit/main.cpp $(wildcard tests/unit/model/*.cpp)
+UNIT_MODEL_BIN = $(BUILD)/unit_model
 
 # Run-time options for `make run`; override e.g. `make run ARGS="--ws-port 9000"`.
 ARGS ?=
@@ -41,7 +46,10 @@ $(BIN): $(CORE_OBJ) $(BUILD)/main.o
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(UNIT_BIN): $(UNIT_SRC) $(CORE_OBJ) $(CORE_HDR) tests/unit/*.h
-	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -Icore -o $@ $(UNIT_SRC) $(CORE_OBJ) $(PKG_LIBS)
+	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -Icore -Itests/unit -o $@ $(UNIT_SRC) $(CORE_OBJ) $(PKG_LIBS)
+
+$(UNIT_MODEL_BIN): $(UNIT_MODEL_SRC) $(MODEL_OBJ) $(CORE_HDR) tests/unit/*.h tests/unit/model/*.h
+	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -Icore -Itests/unit -o $@ $(UNIT_MODEL_SRC) $(MODEL_OBJ) $(PKG_LIBS)
 
 $(BUILD):
 	@mkdir -p $(BUILD)
@@ -49,9 +57,9 @@ $(BUILD):
 run: all
 	./$(BIN) --config etc/partyline.conf $(ARGS)
 
-unit: deps $(UNIT_BIN)
+unit: deps $(UNIT_BIN) $(UNIT_MODEL_BIN)
 
-test: test-deps $(BIN) $(UNIT_BIN)
+test: test-deps $(BIN) $(UNIT_BIN) $(UNIT_MODEL_BIN)
 	@PARTYLINE_BUILD=$(BUILD) node tests/run.js
 
 # Benchmarks (scripts/bench): partyline against libwebsockets' mirror and a

@@ -16,15 +16,19 @@
 #include "board/addrban.h"
 #include "board/auth.h"
 #include "cli_user.h"
+#include "wire.h"
 #include "base/config.h"
 #include "net/conn.h"
 #include "board/hashpool.h"
+#include "board/lifecycle.h"
+#include "board/login.h"
 #include "board/limits.h"
 #include "base/log.h"
 #include "script/lua_host.h"
 #include "net/pace.h"
 #include "board/policy.h"
 #include "model/session.h"
+#include "model/up.h"
 #include "script/store.h"
 #include "net/transport.h"
 #include "base/version.h"
@@ -33,7 +37,6 @@ static uv_loop_t g_loop;
 static uv_signal_t g_sigint, g_sigterm;
 static uv_timer_t g_drain;
 static uint64_t g_drain_started;
-static bool g_stopping;
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -55,7 +58,7 @@ static void finish_stop(void) {
     uv_close((uv_handle_t *)&g_sigint, NULL);
     uv_close((uv_handle_t *)&g_sigterm, NULL);
     lua_host_stop_watching();
-    sessions_stop_timers();
+    lifecycle_stop();
     conn_batch_stop();
     pace_stop();
     hashpool_stop();
@@ -69,15 +72,14 @@ static void on_drain(uv_timer_t *) {
 }
 
 static void on_stop_signal(uv_signal_t *, int signum) {
-    if (g_stopping) {
+    if (lifecycle_state() != BOARD_RUNNING) {
         log_warn("shutdown", "second signal: stopping now");
         finish_stop();
         return;
     }
-    g_stopping = true;
     log_info("shutdown", "signal %d: shutting down", signum);
     lua_hook_global("shutdown"); // the scripts tell everyone
-    sessions_close_all();
+    lifecycle_drain();
     g_drain_started = uv_now(&g_loop);
     uv_timer_start(&g_drain, on_drain, 20, 50);
 }
@@ -196,7 +198,8 @@ int main(int argc, char **argv) {
     umask(077);
     raise_fd_limit();
     uv_loop_init(&g_loop);
-    sessions_init(&g_loop);
+    wire_up();
+    lifecycle_init(&g_loop);
     conn_batch_init(&g_loop);
     pace_init(&g_loop);
     if (auth_init(&g_loop)) return 1;
@@ -209,7 +212,7 @@ int main(int argc, char **argv) {
         log_error("db_error", "%s", err);
         return 1;
     }
-    auth_poll(); // notes where the queue of `partyline user` actions stands
+    login_poll(); // notes where the queue of `partyline user` actions stands
     if (store_open(g_cfg.data_dir, err, sizeof err)) {
         log_error("db_error", "%s", err);
         return 1;

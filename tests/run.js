@@ -28,7 +28,9 @@ function countExternal(name, cmd, args) {
 async function main() {
   const only = process.argv[2];
   if (!only) {
-    console.log('# unit: C++ (telnet engine, text, rooms, config)');
+    console.log('# unit: C++, the model alone (base + model: ring, ports, slow readers, routing)');
+    countExternal('model', path.join(ROOT, BUILD, 'unit_model'), []);
+    console.log('# unit: C++ (telnet engine, text, rooms, config, accounts policy, net)');
     countExternal('unit', path.join(ROOT, BUILD, 'unit_tests'), []);
     console.log('# unit: Lua (command parsing, rendering)');
     countExternal('lua', 'lua5.4', ['tests/unit/lua_test.lua']);

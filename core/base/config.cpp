@@ -9,7 +9,7 @@
 
 #include <sodium.h>
 
-#include "net/net.h"
+#include "base/addr.h"
 
 Config g_cfg;
 
@@ -163,10 +163,10 @@ int config_set(Config *c, const char *key, const char *value, char *err, size_t 
             return -1;
         }
         if (!strcmp(key, "metrics_allow")) {
-            NetRange r[32];
+            AddrRange r[32];
             int n;
             char why[200];
-            if (!net_parse_ranges(value, r, 32, &n, why, sizeof why)) {
+            if (!addr_parse_ranges(value, r, 32, &n, why, sizeof why)) {
                 snprintf(err, errlen, "'%s': %s", key, why);
                 return -1;
             }

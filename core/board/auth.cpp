@@ -15,9 +15,11 @@
 #include "base/stats.h"
 #include "base/text.h"
 #include "base/log.h"
-#include "script/lua_host.h"
 #include "board/policy.h"
+#include "board/lifecycle.h"
+#include "board/login.h"
 #include "model/session.h"
+#include "model/up.h"
 
 static uv_loop_t *g_loop;
 // Verified against when the handle does not exist, so a wrong handle takes as
@@ -28,8 +30,9 @@ struct AuthWork {
     HashJob job;         // first: a HashJob* is an AuthWork*
     uv_timer_t delay;    // a failure's answer waits here (slow-down)
     const char *code;    // the failure to answer with
-    uint32_t node, sid, reply_conn;
-    uint32_t login_conn; // the connection the login came from (session_logged_in keeps only it)
+    SessionRef session;
+    uint32_t reply_conn;
+    uint32_t login_port; // the port the login came from (login_complete keeps only it)
     AuthKind kind;
     bool ok;
     Account acct;
@@ -46,7 +49,7 @@ bool auth_handle_valid(const char *h) {
     return true;
 }
 
-static const char *message_for(const char *code) {
+const char *auth_message(const char *code) {
     if (!strcmp(code, "bad_login")) return "wrong handle or password";
     if (!strcmp(code, "throttled")) return "too many failed attempts";
     if (!strcmp(code, "handle_taken")) return "that handle is taken";
@@ -77,28 +80,14 @@ static const char *weak_message(const char *reason, char *buf, size_t len) {
 // carries it as `reason`; scripts ask pl.check_password themselves).
 static void fail_why(Session *s, uint32_t reply_conn, const char *code, const char *weak) {
     if (!strcmp(code, "throttled")) g_stats.login_failures++;
-    if (!reply_conn) return lua_hook("login_failed", s, code);
+    if (!reply_conn) return up_hook("login_failed", s, code);
     char buf[96];
-    cJSON *ev = event_error(code, weak ? weak_message(weak, buf, sizeof buf) : message_for(code));
+    cJSON *ev = event_error(code, weak ? weak_message(weak, buf, sizeof buf) : auth_message(code));
     if (weak) cJSON_AddStringToObject(ev, "reason", weak);
     session_send(s, ev, reply_conn);
 }
 
 static void fail(Session *s, uint32_t reply_conn, const char *code) { fail_why(s, reply_conn, code, NULL); }
-
-// Logs off every live session of an account's handle but except, the
-// scripts saying why first (hooks.account_action: "locked",
-// "password_reset", "password_changed").
-static void end_sessions_of(const char *handle, const char *why, const Session *except) {
-    for (uint32_t node = 1; node <= session_max_node(); node++) {
-        Session *s = session_by_node(node);
-        if (!s || s == except || s->ending || s->account_id <= 0 || strcasecmp(s->handle, handle)) continue;
-        log_event(LOG_INFO, "logoff", s->node, s->addr, "%s logged off: %s", s->handle, why);
-        uint32_t sid = s->sid;
-        lua_hook("account_action", s, why);
-        if (session_by_sid(node, sid)) session_end_soon(s); // whatever the scripts did
-    }
-}
 
 static void work(HashJob *job) {
     AuthWork *w = (AuthWork *)job;
@@ -122,7 +111,7 @@ static void work_free(uv_handle_t *h) { free(h->data); }
 // go around the slow-down by asking again.
 static void answer_failure(uv_timer_t *t) {
     AuthWork *w = (AuthWork *)t->data;
-    Session *s = session_by_sid(w->node, w->sid);
+    Session *s = session_deref(w->session);
     if (s) {
         s->auth_busy = false;
         fail(s, w->reply_conn, w->code);
@@ -133,7 +122,7 @@ static void answer_failure(uv_timer_t *t) {
 
 static void done(HashJob *job) {
     AuthWork *w = (AuthWork *)job;
-    Session *s = job->ran ? session_by_sid(w->node, w->sid) : NULL;
+    Session *s = job->ran ? session_deref(w->session) : NULL;
     if (!s) {
         if (w->kind == AUTH_REGISTER) limits_register_give_back(w->addr);
         free(w);
@@ -154,10 +143,10 @@ static void done(HashJob *job) {
             // this session stays, and its WebSockets get a token issued after
             // the revocation (its iat has milliseconds: jwt.h)
             tokens_revoke(s->handle, (int64_t)text_now_ms());
-            end_sessions_of(s->handle, "password_changed", s);
-            session_send_auth(s, 0);
+            login_end_sessions_of(s->handle, "password_changed", s);
+            login_send_auth(s, 0);
         }
-        lua_hook("password_changed", s, result);
+        up_hook("password_changed", s, result);
         session_replay_typeahead(s);
         return;
     }
@@ -195,7 +184,7 @@ static void done(HashJob *job) {
     } else {
         if (w->kind == AUTH_LOGIN) limits_login_ok(w->acct.handle);
         account_touch(w->acct.id);
-        session_logged_in(s, w->acct.id, w->acct.handle, w->acct.sysop, w->login_conn);
+        login_complete(s, w->acct.id, w->acct.handle, w->acct.sysop, w->login_port);
     }
     free(w);
     session_replay_typeahead(s);
@@ -229,10 +218,9 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
     }
     AuthWork *w = (AuthWork *)calloc(1, sizeof *w);
     if (!w) return;
-    w->node = s->node;
-    w->sid = s->sid;
+    w->session = session_ref(s);
     w->reply_conn = reply_conn;
-    w->login_conn = reply_conn ? reply_conn : s->input_conn;
+    w->login_port = reply_conn ? reply_conn : s->input_port;
     w->kind = kind;
     size_t plen = strlen(password);
     if (kind == AUTH_REGISTER) {
@@ -286,64 +274,14 @@ void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
     else if (policy_password_problem(s->handle, new_pw)) code = "weak_password";
     if (code) {
         free(w);
-        lua_hook("password_changed", s, code);
+        up_hook("password_changed", s, code);
         return;
     }
-    w->node = s->node;
-    w->sid = s->sid;
+    w->session = session_ref(s);
     w->kind = AUTH_CHANGE;
     snprintf(w->password, sizeof w->password, "%s", strlen(old_pw) > PASSWORD_MAX ? "" : old_pw);
     snprintf(w->new_password, sizeof w->new_password, "%s", new_pw);
-    if (!submit(s, w)) lua_hook("password_changed", s, "busy");
-}
-
-void auth_token_login(Session *s, const char *handle, uint32_t login_conn) {
-    Account a;
-    int found = account_find(handle, &a);
-    if (found < 0) {
-        // not knowing whether the account exists (nor its sysop flag), the
-        // token cannot be honoured now: the prompts, and why
-        session_send(s, event_error("unavailable", message_for("unavailable")), 0);
-        lua_hook("connect", s, NULL);
-        return;
-    }
-    if (found == 1) session_logged_in(s, a.id, a.handle, a.sysop, login_conn);
-    else session_logged_in(s, 0, handle, false, login_conn); // a bot or bridge vouched for by the token's issuer
-    log_event(LOG_INFO, "login", s->node, s->addr, "logged in by token as %s", s->handle);
-}
-
-const char *auth_token_problem(const char *handle, int64_t iat_ms) {
-    Account a;
-    int found = account_find(handle, &a);
-    int64_t void_before = found < 0 ? -1 : tokens_void_before(handle);
-    if (void_before < 0) return "server error"; // the database cannot say: refuse
-    if (found == 1 && a.locked) return "account locked";
-    // a token without iat cannot show it came after the revocation
-    if (void_before > 0 && iat_ms < void_before) return "token revoked";
-    return NULL;
-}
-
-static int64_t g_action_id = -1; // the last `partyline user` action acted on
-
-static void on_action(const char *handle, const char *action) {
-    log_info("account_action", "%s: %s (partyline user)", handle, action);
-    end_sessions_of(handle, !strcmp(action, "lock") ? "locked" : "password_reset", NULL);
-}
-
-void auth_poll(void) { account_actions_since(&g_action_id, on_action); }
-
-cJSON *auth_event(const Session *s, bool with_token) {
-    cJSON *ev = event_new("auth");
-    cJSON_AddStringToObject(ev, "handle", s->handle);
-    cJSON_AddBoolToObject(ev, "sysop", s->sysop);
-    cJSON_AddStringToObject(ev, "session", s->id); // new at login (session_logged_in)
-    if (with_token && g_cfg.jwt_secret[0]) {
-        char tok[JWT_MAX];
-        int64_t now_ms = (int64_t)text_now_ms();
-        if (jwt_issue(s->handle, now_ms / 1000 + g_cfg.token_ttl_s, now_ms, g_cfg.jwt_secret, tok, sizeof tok) > 0)
-            cJSON_AddStringToObject(ev, "token", tok);
-    }
-    return ev;
+    if (!submit(s, w)) up_hook("password_changed", s, "busy");
 }
 
 // The dummy hash is written out, not computed: computing one runs argon2id at

@@ -7,41 +7,8 @@
 #include <strings.h>
 
 #include "base/config.h"
-#include "net/conn.h"
 #include "base/log.h"
 #include "base/stats.h"
-
-static void refill(Conn *c, uint64_t now_ms) {
-    if (c->rate_ms == 0) {
-        c->rate_tokens = (float)g_cfg.rate_burst;
-        c->rate_ms = now_ms;
-    }
-    if (now_ms > c->rate_ms) c->rate_tokens += (float)(now_ms - c->rate_ms) * (float)g_cfg.rate_per_s / 1000.0f;
-    if (c->rate_tokens > (float)g_cfg.rate_burst) c->rate_tokens = (float)g_cfg.rate_burst;
-    c->rate_ms = now_ms;
-}
-
-uint32_t limits_rate_wait(Conn *c, uint64_t now_ms) {
-    if (g_cfg.rate_per_s <= 0) return 0;
-    refill(c, now_ms);
-    if (c->rate_tokens >= 1.0f) {
-        c->rate_tokens -= 1.0f;
-        return 0;
-    }
-    return (uint32_t)((1.0f - c->rate_tokens) * 1000.0f / (float)g_cfg.rate_per_s) + 1;
-}
-
-int limits_rate_take(Conn *c, uint64_t now_ms) {
-    if (g_cfg.rate_per_s <= 0) return 0;
-    refill(c, now_ms);
-    if (c->rate_tokens >= 1.0f) {
-        c->rate_tokens -= 1.0f;
-        if (c->rate_tokens >= (float)g_cfg.rate_burst / 2) c->rate_strikes = 0; // calm again
-        return 0;
-    }
-    g_stats.rate_limited++;
-    return ++c->rate_strikes > (uint32_t)g_cfg.flood_max ? 2 : 1;
-}
 
 // ------------------------------------------------------------ small keyed table
 
@@ -97,18 +64,18 @@ static void drop(Table *t, Entry *gone) {
 // them its connections are closed without a word.
 #define REFUSALS_MAX 8
 
-int limits_addr_open(const char *addr) {
+AddrVerdict limits_addr_open(const char *addr) {
     Entry *e = find(&g_addrs, addr, true);
-    if (!e) return -1;
+    if (!e) return ADDR_DROP;
     uint32_t max = (uint32_t)g_cfg.max_conns_per_addr;
     if (max > 0 && e->count >= max) {
         g_stats.addr_refused++;
-        if (e->count >= max + REFUSALS_MAX) return -1;
+        if (e->count >= max + REFUSALS_MAX) return ADDR_DROP;
         e->count++;
-        return 1;
+        return ADDR_REFUSE;
     }
     e->count++;
-    return 0;
+    return ADDR_OK;
 }
 
 void limits_addr_close(const char *addr) {

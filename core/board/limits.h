@@ -1,24 +1,17 @@
-// Abuse limits: input rate per connection, connections per address, and
-// login failures per handle and per address.
+// Abuse limits: connections per address, login failures per handle and per
+// address, new accounts per address. (The input rate per connection is the
+// net layer's: net/pace.h.)
 #pragma once
 #include <stdint.h>
 
-struct Conn;
-
-// Token bucket for one connection. Returns 0 to accept a message, 1 to drop
-// it (answer `rate_limited`), 2 when the client keeps flooding and must go.
-// For what cannot wait; input messages wait instead (limits_rate_wait).
-int limits_rate_take(Conn *c, uint64_t now_ms);
-// The same bucket for input that waits its turn (pace.h): 0 when a token was
-// taken and the message may be handled now, else the ms until one is due.
-uint32_t limits_rate_wait(Conn *c, uint64_t now_ms);
-
-// Counts a new connection from addr: 0 when it is within
-// max_conns_per_addr, 1 when the address is at its limit (the connection is
-// counted too, and refused with a reason), -1 when the address already has
-// that many refusals under way as well (not counted: close it at once).
-// Every connection counted is given back with limits_addr_close.
-int limits_addr_open(const char *addr);
+enum AddrVerdict {
+    ADDR_OK,      // within max_conns_per_addr
+    ADDR_REFUSE,  // at the limit: counted too, and refused with a reason
+    ADDR_DROP,    // that many refusals are under way as well: not counted, close it at once
+};
+// Counts a new connection from addr. Every connection counted (ADDR_OK,
+// ADDR_REFUSE) is given back with limits_addr_close.
+AddrVerdict limits_addr_open(const char *addr);
 void limits_addr_close(const char *addr);
 
 // Login failures. Returns the seconds a handle or address is locked for

@@ -19,17 +19,20 @@ Msg *msg_new(const char *body, size_t body_len, uint32_t flags) {
     return m;
 }
 
+cJSON *msg_parse(const Msg *m) {
+    // the body lacks its opening brace: parse a copy with it put back
+    char *json = (char *)malloc(m->json_len + 2);
+    if (!json) return NULL;
+    json[0] = '{';
+    memcpy(json + 1, m->data, m->json_len + 1);
+    cJSON *ev = cJSON_ParseWithLength(json, m->json_len + 1);
+    free(json);
+    return ev;
+}
+
 const char *msg_text(Msg *m, uint32_t *len) {
     if (!m->text) {
-        // the body lacks its opening brace: parse a copy with it put back
-        char *json = (char *)malloc(m->json_len + 2);
-        cJSON *ev = NULL;
-        if (json) {
-            json[0] = '{';
-            memcpy(json + 1, m->data, m->json_len + 1);
-            ev = cJSON_ParseWithLength(json, m->json_len + 1);
-            free(json);
-        }
+        cJSON *ev = msg_parse(m);
         cJSON *t = cJSON_GetObjectItem(ev, "text");
         const char *s = cJSON_IsString(t) ? t->valuestring : "";
         uint32_t n = (uint32_t)strlen(s);

@@ -35,5 +35,9 @@ static inline const char *msg_json(const Msg *m) { return m->data; }
 // so it is decoded from the JSON when first asked for and kept: a session
 // held by WebSocket alone never stores its events' text twice.
 const char *msg_text(Msg *m, uint32_t *len);
+// The event parsed back from its shared body (the caller deletes it), or
+// NULL when out of memory: for the rare reader that needs its fields.
+struct cJSON;
+cJSON *msg_parse(const Msg *m);
 static inline void msg_ref(Msg *m) { m->refs++; }
 void msg_unref(Msg *m);

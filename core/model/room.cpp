@@ -84,8 +84,3 @@ Room *room_join(Session *s, const char *name) {
     r->members[r->count++] = s;
     return r;
 }
-
-void room_publish(Room *r, Msg *m, const Session *sender) {
-    for (uint32_t i = 0; i < r->count; i++)
-        if (session_hears(r->members[i], sender)) session_push(r->members[i], m);
-}

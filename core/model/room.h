@@ -20,8 +20,5 @@ Room *room_find(const char *name);
 // Moves s into the room (leaving its old one). Returns NULL for a bad name.
 Room *room_join(Session *s, const char *name);
 void room_leave(Session *s);
-// Delivers m to every member (but those ignoring sender, when given); the
-// caller keeps its own reference.
-void room_publish(Room *r, Msg *m, const Session *sender);
 Room *room_first(void);
 uint32_t room_total(void);

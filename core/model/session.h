@@ -1,9 +1,14 @@
 // Sessions and nodes (PROTOCOL.md section 2).
 //
-// A session holds a ring of its last events (seqs first_seq ..
-// first_seq+count-1). Every attached connection has a cursor into it, so one
+// A session holds a ring of its last events, seqs first_seq up to
+// first_seq + ring_len - 1. Every attached port has a cursor into it, so one
 // ring is at once each connection's output queue and the replay buffer for
-// `resume`.
+// `resume`. The session owns one reference to every Msg in its ring.
+//
+// Ids, one word each: `node` is the number users see (reused once a session
+// ends); `serial` is unique for the process's life (with the node it makes a
+// SessionRef); `resume_id` is the opaque secret a client resumes with (the
+// protocol's `session`); a port has an `id`; an account has an `account_id`.
 #pragma once
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -11,16 +16,17 @@
 
 #include "base/buf.h"
 #include "model/msg.h"
+#include "model/port.h"
 
-struct Conn;
 struct Room;
 
 #define HANDLE_MAX 20
+#define RESUME_ID_LEN 22
 
 struct Session {
-    uint32_t sid;        // unique for the process lifetime (node numbers are reused)
+    uint32_t serial;     // unique for the process's life (node numbers are reused)
     uint32_t node;
-    char id[23];         // the opaque session id clients resume with
+    char resume_id[RESUME_ID_LEN + 1];
     char handle[HANDLE_MAX + 1]; // empty until logged in
     int64_t account_id;
     bool sysop;
@@ -30,51 +36,66 @@ struct Session {
     Room *room;
     uint32_t room_slot;
     Msg **ring;
-    uint32_t ring_cap;   // power of two, grows up to queue_max
-    uint32_t count;
+    uint32_t ring_cap;   // a power of two, grown up to queue_max
+    uint32_t ring_len;   // events held
     uint64_t first_seq;
-    Conn *conns;
-    uint32_t nconns;
-    uv_timer_t *grace;   // only while detached
+    Port *ports;
+    uint32_t nports;
+    uv_timer_t *grace;   // board/lifecycle: only while detached
     uint64_t last_input_ms;
     uint64_t created_ms;
     bool idle_warned;
-    char addr[48];       // of the connection that made it (who may resume: requests.cpp)
-    uint32_t input_conn; // the connection the line being handled came from (0: none)
-    int lua_ref;
+    char addr[48];       // of the connection that made it (who may resume: net/requests.cpp)
+    uint32_t input_port; // the port the line being handled came from (0: none)
+    int script_ref;      // the scripts' table for this session (script/), or -1
     Buf typeahead;       // lines typed while a password check runs, replayed after it
     char (*ignores)[HANDLE_MAX + 1]; // handles whose room lines and typing this user does not get
     uint16_t nignore;
 };
 
+// A weak reference to a session, for work that finishes later (a password
+// check, a deferred end, a spy link): it finds the session only while that
+// same session is alive, never a later one on the same node.
+struct SessionRef {
+    uint32_t node, serial;
+};
+
 extern uint32_t g_session_count;
 
+// A new session on the lowest free node, or NULL when out of memory.
 Session *session_new(void);
-// Appends m (taking a reference of its own) and wakes the connections.
+static inline SessionRef session_ref(const Session *s) { return SessionRef{s->node, s->serial}; }
+// The live (not ending) session r refers to, or NULL.
+Session *session_deref(SessionRef r);
+Session *session_by_node(uint32_t node);
+Session *session_by_resume_id(const char *id);
+uint32_t session_max_node(void);
+
+// Appends m (taking a reference of its own) and wakes the ports that want it.
 void session_push(Session *s, Msg *m);
-// Encodes ev and pushes it; target = a connection id, or 0 for all.
-void session_send(Session *s, cJSON *ev, uint32_t target);
-// Sends `auth`; target = one connection id, or 0 for all.
-void session_send_auth(Session *s, uint32_t target);
+// Encodes ev (taking it) and pushes it; port = one port's id, or 0 for all.
+void session_send(Session *s, cJSON *ev, uint32_t port);
+// The event at seq, or NULL when it is no longer (or not yet) held.
 Msg *session_event_at(Session *s, uint64_t seq);
-static inline uint64_t session_next_seq(const Session *s) { return s->first_seq + s->count; }
-// Attaches c; it will be sent every held event from from_seq on.
-void session_attach(Session *s, Conn *c, uint64_t from_seq);
-// Detaches c; the last one starts the grace period.
-void session_detach(Session *s, Conn *c);
-// Marks the user logged in, sends `auth` and runs the scripts' auth hook.
-// The session gets a new id, and only login_conn (the connection that logged
-// in; 0 = not known) stays attached: see session.cpp.
-void session_logged_in(Session *s, int64_t account_id, const char *handle, bool sysop, uint32_t login_conn);
-// Ends the session on the next loop turn (after the current event is done).
-void session_end_soon(Session *s);
-// Ends it now: scripts' end hook, room leave, connections close.
+static inline uint64_t session_next_seq(const Session *s) { return s->first_seq + s->ring_len; }
+
+// Attaches p; it will be sent every held event from from_seq on.
+void session_attach(Session *s, Port *p, uint64_t from_seq);
+// Detaches p (and releases its own copy of an event); the last one out
+// starts the grace period (g_up.detached), or frees an ending session.
+void session_detach(Session *s, Port *p);
+// Ends s now: the scripts' session_end hook, then it leaves its room and
+// node, g_up.ended, and its ports close after their queues are written.
+// Safe to call twice.
 void session_end(Session *s);
-// A line of input from connection conn (any transport); cleaned here before
-// scripts see it.
-void session_input(Session *s, uint32_t conn, const char *line, size_t len);
+// A line of input from port (any transport); cut to max_line and cleaned of
+// controls here before the scripts see it. While a password check runs the
+// line waits (typeahead) and is replayed afterwards.
+void session_input(Session *s, uint32_t port, const char *line, size_t len);
 // Runs the lines typed ahead while auth_busy was set.
 void session_replay_typeahead(Session *s);
+// Keeps only the typeahead of one port (a login: board/auth.cpp).
+void session_keep_typeahead_of(Session *s, uint32_t port);
 
 // The ignore list (case-insensitive handles; at most 256).
 bool session_ignores(const Session *s, const char *handle);
@@ -84,15 +105,7 @@ static inline bool session_hears(const Session *s, const Session *sender) {
     return !s->nignore || !sender || !session_ignores(s, sender->handle);
 }
 
-Session *session_by_node(uint32_t node);
-Session *session_by_id(const char *id);
-// The live session with this sid, or NULL: for work that finishes later.
-Session *session_by_sid(uint32_t node, uint32_t sid);
-uint32_t session_max_node(void);
-
-void sessions_init(uv_loop_t *loop);
-// Shutdown, in this order: close every connection after its queue is
-// written, close our timers, and once the loop has drained, free everything.
+// Shutdown: every port closes after its queue is written; once the loop has
+// drained, every session is freed (the scripts' tables went with the state).
 void sessions_close_all(void);
-void sessions_stop_timers(void);
 void sessions_free_all(void);

@@ -15,7 +15,7 @@
 #define PREFIX_MAX 96
 
 struct SpyLink {
-    uint32_t watcher_node, watcher_sid, target_node, target_sid;
+    SessionRef watcher, target;
     char prefix[PREFIX_MAX];
 };
 
@@ -28,17 +28,15 @@ bool spy_start(Session *watcher, Session *target, const char *prefix) {
     spy_stop(watcher);
     if (g_spy_count == SPY_MAX) return false;
     SpyLink *l = &g_links[g_spy_count++];
-    l->watcher_node = watcher->node;
-    l->watcher_sid = watcher->sid;
-    l->target_node = target->node;
-    l->target_sid = target->sid;
+    l->watcher = session_ref(watcher);
+    l->target = session_ref(target);
     snprintf(l->prefix, sizeof l->prefix, "%s", prefix ? prefix : "");
     return true;
 }
 
 void spy_stop(Session *watcher) {
     for (uint32_t i = 0; i < g_spy_count; i++)
-        if (g_links[i].watcher_sid == watcher->sid) {
+        if (g_links[i].watcher.serial == watcher->serial) {
             drop(i);
             return;
         }
@@ -46,15 +44,15 @@ void spy_stop(Session *watcher) {
 
 uint32_t spy_target(const Session *watcher) {
     for (uint32_t i = 0; i < g_spy_count; i++)
-        if (g_links[i].watcher_sid == watcher->sid) return g_links[i].target_node;
+        if (g_links[i].watcher.serial == watcher->serial) return g_links[i].target.node;
     return 0;
 }
 
 uint32_t spy_watchers(const Session *target, Session **out, uint32_t max) {
     uint32_t n = 0;
     for (uint32_t i = 0; i < g_spy_count && n < max; i++) {
-        if (g_links[i].target_sid != target->sid) continue;
-        Session *w = session_by_sid(g_links[i].watcher_node, g_links[i].watcher_sid);
+        if (g_links[i].target.serial != target->serial) continue;
+        Session *w = session_deref(g_links[i].watcher);
         if (w) out[n++] = w;
     }
     return n;
@@ -62,7 +60,7 @@ uint32_t spy_watchers(const Session *target, Session **out, uint32_t max) {
 
 void spy_forget(const Session *s) {
     for (uint32_t i = 0; i < g_spy_count;)
-        if (g_links[i].watcher_sid == s->sid || g_links[i].target_sid == s->sid) drop(i);
+        if (g_links[i].watcher.serial == s->serial || g_links[i].target.serial == s->serial) drop(i);
         else i++;
 }
 
@@ -70,12 +68,7 @@ void spy_forget(const Session *s) {
 // is rare, so the parse costs nothing that matters), its text led by prefix,
 // encoded like every other event (so it has its own ts).
 static Msg *spy_event(const Session *target, const Msg *m, const char *prefix) {
-    char *json = (char *)malloc(m->json_len + 2);
-    if (!json) return NULL;
-    json[0] = '{';
-    memcpy(json + 1, msg_json(m), m->json_len + 1);
-    cJSON *inner = cJSON_ParseWithLength(json, m->json_len + 1);
-    free(json);
+    cJSON *inner = msg_parse(m);
     if (!inner) return NULL;
     cJSON *t = cJSON_GetObjectItem(inner, "text");
     const char *tx = cJSON_IsString(t) ? t->valuestring : "";
@@ -104,8 +97,8 @@ void spy_copy(Session *target, Msg *m) {
     if (m->flags & (MSG_SILENT | MSG_SPY | MSG_TYPING)) return;
     for (uint32_t i = 0; i < g_spy_count; i++) {
         SpyLink *l = &g_links[i];
-        if (l->target_sid != target->sid) continue;
-        Session *w = session_by_sid(l->watcher_node, l->watcher_sid);
+        if (l->target.serial != target->serial) continue;
+        Session *w = session_deref(l->watcher);
         if (!w) continue;
         Msg *copy = spy_event(target, m, l->prefix);
         if (!copy) return;

@@ -2,22 +2,71 @@
 
 #include <libwebsockets.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "base/config.h"
+#include "base/text.h"
+#include "board/addrban.h"
+#include "board/login.h"
+#include "base/log.h"
+#include "net/net.h"
 #include "model/event.h"
+#include "board/lifecycle.h"
 #include "script/lua_host.h"
 #include "net/pace.h"
 #include "model/session.h"
+#include "model/up.h"
 #include "base/stats.h"
 #include "net/transport.h"
 
 uint32_t g_conn_count;
-static uint32_t g_conn_ids;
 
-uint32_t conn_next_id(void) {
-    if (++g_conn_ids == 0) g_conn_ids = 1; // 0 means "every connection"
-    return g_conn_ids;
+
+const char *conn_screen(Conn *c, struct lws *wsi) {
+    memset(c, 0, sizeof *c);
+    net_peer(wsi, c->port.addr, sizeof c->port.addr);
+    // the address first, whatever credentials come after it
+    if (addrban_match(c->port.addr, text_now_ms())) return "banned";
+    if (!net_admit_session(wsi)) return "too many connections from your address";
+    return NULL;
+}
+
+void conn_open(Conn *c, struct lws *wsi, PortKind kind) {
+    c->wsi = wsi;
+    c->port.kind = kind;
+    c->port.id = port_next_id();
+    c->live = true;
+    g_conn_count++;
+}
+
+Session *conn_start_session(Conn *c, const char *token_handle) {
+    Session *s = session_new();
+    if (!s) return NULL;
+    memcpy(s->addr, c->port.addr, sizeof s->addr);
+    s->script_ref = lua_host_session_new(s);
+    c->hello_due = true; // before attaching: nothing may be written ahead of it
+    session_attach(s, &c->port, 1);
+    log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_connect" : "telnet_connect", s->node, c->port.addr,
+              "connection %u", c->port.id);
+    // a token skips the login prompts: straight to the scripts' auth hook
+    if (token_handle) login_by_token(s, token_handle, c->port.id);
+    else lua_hook("connect", s, NULL);
+    return s;
+}
+
+void conn_closed(Conn *c) {
+    if (!c->live) return;
+    c->live = false;
+    log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_disconnect" : "telnet_disconnect",
+              c->port.session ? c->port.session->node : 0, c->port.addr, "connection %u closed", c->port.id);
+    pace_forget(c);
+    if (c->port.session) session_detach(c->port.session, &c->port);
+    conn_batch_forget(c);
+    c->wsi = NULL;
+    free(c->rx);
+    c->rx = NULL;
+    g_conn_count--;
 }
 
 void conn_wake(Conn *c) {
@@ -30,7 +79,7 @@ void conn_wake(Conn *c) {
 int conn_flush(Conn *c) {
     c->want_write = false;
     c->flushing = true;
-    int rc = c->type == CONN_TELNET ? telnet_flush(c) : ws_flush(c);
+    int rc = c->port.kind == PORT_TELNET ? telnet_flush(c) : ws_flush(c);
     c->flushing = false;
     return rc;
 }
@@ -43,9 +92,9 @@ int conn_flush(Conn *c) {
 // lws_partial_buffered() reports. Telnet goes through the end-of-iteration
 // batch below instead, which renders several events into one write.
 static bool can_write_now(const Conn *c) {
-    const Session *s = c->session;
-    return c->type == CONN_WS && c->wsi && s && !c->want_write && !c->flushing && !c->closing && !c->hello_due &&
-           !c->missed && !g_server_stopping && c->cursor + 1 == session_next_seq(s) && !lws_partial_buffered(c->wsi);
+    const Session *s = c->port.session;
+    return c->port.kind == PORT_WEB && c->wsi && s && !c->want_write && !c->flushing && !c->port.closing && !c->hello_due &&
+           !c->port.missed && lifecycle_state() != BOARD_STOPPED && c->port.cursor + 1 == session_next_seq(s) && !lws_partial_buffered(c->wsi);
 }
 
 // Telnet output waits for the end of the loop iteration (a uv_check handle,
@@ -120,8 +169,8 @@ void conn_batch_stop(void) {
 }
 
 void conn_deliver(Conn *c) {
-    if (c->type == CONN_TELNET) {
-        if (g_batch_on && c->wsi && !c->want_write && !c->flushing && !c->closing && !g_server_stopping) batch_add(c);
+    if (c->port.kind == PORT_TELNET) {
+        if (g_batch_on && c->wsi && !c->want_write && !c->flushing && !c->port.closing && lifecycle_state() != BOARD_STOPPED) batch_add(c);
         else conn_wake(c);
     } else if (!can_write_now(c)) {
         conn_wake(c);
@@ -131,8 +180,8 @@ void conn_deliver(Conn *c) {
 }
 
 void conn_close_soon(Conn *c) {
-    if (c->closing || !c->wsi) return;
-    c->closing = true;
+    if (c->port.closing || !c->wsi) return;
+    c->port.closing = true;
     // a reader that never drains its queue is closed anyway
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, 5);
     conn_wake(c);
@@ -148,32 +197,13 @@ void conn_close_why(Conn *c, uint16_t code, const char *reason) {
     conn_close_with(c, code);
 }
 
-static uint64_t soft_bound(void) {
-    return g_cfg.queue_soft ? (uint64_t)g_cfg.queue_soft : (uint64_t)g_cfg.queue_max / 2;
-}
-
-bool conn_skip_slow(Conn *c, const Msg *m, uint64_t seq, uint64_t next) {
-    if (!(m->flags & (MSG_TYPING | MSG_CHATTER))) return false;
-    uint64_t behind = next - seq, soft = soft_bound();
-    if ((m->flags & MSG_TYPING) && behind > soft / 2) {
-        g_stats.slow_typing_dropped++;
-        return true;
-    }
-    if ((m->flags & MSG_CHATTER) && behind > soft) {
-        g_stats.slow_chatter_dropped++;
-        c->missed++;
-        return true;
-    }
-    return false;
-}
-
 Msg *conn_missed_event(Conn *c) {
     char text[512] = "";
-    lua_render_count("missed", c->missed, text, sizeof text);
+    lua_render_count("missed", c->port.missed, text, sizeof text);
     cJSON *ev = event_new("missed");
-    cJSON_AddNumberToObject(ev, "count", c->missed);
+    cJSON_AddNumberToObject(ev, "count", c->port.missed);
     if (text[0]) cJSON_AddStringToObject(ev, "text", text);
-    c->missed = 0;
+    c->port.missed = 0;
     return event_encode(ev);
 }
 
@@ -188,7 +218,7 @@ Msg *conn_missed_event(Conn *c) {
 
 int conn_linger(Conn *c) {
     if (!c->wsi) return -1;
-    if (c->type == CONN_TELNET) shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
+    if (c->port.kind == PORT_TELNET) shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
     c->lingering = true;
     pace_forget(c);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, LINGER_S);
@@ -197,6 +227,24 @@ int conn_linger(Conn *c) {
 
 void conn_kill(Conn *c) {
     if (!c->wsi) return;
-    c->closing = true;
+    c->port.closing = true;
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, LWS_TO_KILL_ASYNC);
+}
+
+// ---------------------------------------------------------------- g_up
+
+void conn_port_deliver(Port *p) { conn_deliver(conn_of(p)); }
+
+void conn_port_close(Port *p, uint16_t code, const char *reason) {
+    Conn *c = conn_of(p);
+    if (reason) conn_close_why(c, code, reason);
+    else if (code) conn_close_with(c, code);
+    else conn_close_soon(c);
+}
+
+void conn_port_drop(Port *p) {
+    Conn *c = conn_of(p);
+    // a close frame if it still reads at all; gone in 2 s either way
+    conn_close_with(c, CLOSE_TOO_SLOW);
+    if (c->wsi) lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, 2);
 }

@@ -1,52 +1,61 @@
 // A connection: one WebSocket or telnet socket attached to a session.
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+#include "model/port.h"
 
 struct lws;
 struct Session;
 struct Telnet;
 struct Msg;
 
-enum ConnType { CONN_WS = 1, CONN_TELNET = 2 };
-
+// A connection: lws's per-connection user data for the WebSocket and telnet
+// protocols. The Port (what the model sees: its session, cursor, id, kind,
+// address) comes first, so a Port* of ours is a Conn* (conn_of).
 struct Conn {
+    Port port;
     struct lws *wsi;
-    Session *session;
-    Conn *next;       // in the session's list
-    uint32_t id;
-    uint8_t type;
     bool live;        // reached ESTABLISHED/ADOPT: lws also closes ones it rejected
     bool want_write;  // a WRITEABLE callback is already requested
-    bool closing;     // close once the queue is written
-    bool typing;      // opted in to typing events
     bool hello_due;   // `hello` is written before anything else in the stream
     bool resumed;     // ...and says the stream continues an older session
     bool flushing;    // inside conn_flush: no direct write may cut in
     bool batched;     // telnet: waiting in the end-of-iteration batch (conn.cpp)
-    uint16_t close_code; // WebSocket close code once closing (0 = 1000)
-    const char *close_reason; // its reason (a static string), or NULL for the code's usual one
-    uint64_t cursor;  // next seq of the session to write
-    float rate_tokens; // input rate limit (limits.cpp)
-    uint64_t rate_ms;
-    uint32_t rate_strikes;
     bool paced;       // input waits for the rate limit (pace.cpp)
     bool lingering;   // closed on our side: reading and discarding until the client closes
+    uint16_t close_code; // WebSocket close code once closing (0 = 1000)
+    const char *close_reason; // its reason (a static string), or NULL for the code's usual one
+    float rate_tokens; // the input rate's token bucket (pace.cpp)
+    uint64_t rate_ms;
+    uint32_t rate_strikes;
     char *inq;        // the input that waits: records from inq_head to inq_len
     uint32_t inq_len, inq_cap, inq_head;
     uint32_t inq_cost; // bytes charged against flood_bytes
-    uint32_t missed;  // chatter skipped as a slow reader, not yet reported
     char *rx;         // WebSocket message being reassembled from fragments
     uint32_t rx_len, rx_cap;
     Telnet *tn;       // telnet state, for telnet connections
-    Msg *auth_token;  // `auth` with its token, written in place of the stream's at auth_seq
-    uint64_t auth_seq;
-    char addr[48];
 };
+
+static_assert(offsetof(Conn, port) == 0, "a Port* of a connection is its Conn*");
+static inline Conn *conn_of(Port *p) { return (Conn *)p; }
 
 extern uint32_t g_conn_count;
 
-uint32_t conn_next_id(void);
+// The accept sequence both transports share, in two steps. conn_screen
+// clears c and looks at the client's address: banned, or over
+// max_conns_per_addr, gives the refusal in protocol words for the transport
+// to say and close; NULL lets it go on (the web checks its token next).
+// conn_open then makes c a live connection of that kind with a port id.
+const char *conn_screen(Conn *c, struct lws *wsi);
+void conn_open(Conn *c, struct lws *wsi, PortKind kind);
+// A new connection's session: a node, `hello` due, and the scripts' connect
+// hook; or, when a verified token named token_handle, logged in at once.
+Session *conn_start_session(Conn *c, const char *token_handle);
+// Either transport's connection is closing (lws's close callback): it leaves
+// its session, which starts the grace period when it was the last.
+void conn_closed(Conn *c);
 // Asks lws for one WRITEABLE callback; cheap to call repeatedly.
 void conn_wake(Conn *c);
 // c has something new to write. A WebSocket is written at once when nothing
@@ -72,12 +81,11 @@ void conn_close_with(Conn *c, uint16_t code);
 // The same with a reason of its own (a static string; short, protocol words).
 void conn_close_why(Conn *c, uint16_t code, const char *reason);
 
-#define CLOSE_TOO_SLOW 4008      // a reader that fell queue_max events behind
-#define CLOSE_SESSION_MOVED 4009 // attached before the session logged in on another connection
-
-// The soft tier for slow readers: whether c should skip event m at seq, with
-// next the session's next seq. Typing goes first (half the soft bound), then
-// room chatter older than the bound; skipped chatter is counted in c->missed.
-bool conn_skip_slow(Conn *c, const Msg *m, uint64_t seq, uint64_t next);
-// The `missed` event telling c how much it skipped (resets the count).
+// The `missed` event telling c how much room chatter it skipped as a slow
+// reader (resets the count; the wording is the scripts').
 Msg *conn_missed_event(Conn *c);
+
+// What the model asks of a port (model/up.h), installed by main.cpp.
+void conn_port_deliver(Port *p);
+void conn_port_close(Port *p, uint16_t code, const char *reason);
+void conn_port_drop(Port *p);

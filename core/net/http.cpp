@@ -23,7 +23,6 @@
 #include "script/store.h"
 #include "net/transport.h"
 
-Stats g_stats;
 
 static void metric(Buf *b, const char *name, const char *type, const char *help, unsigned long long v) {
     char line[512];

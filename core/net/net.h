@@ -32,6 +32,9 @@ void net_wsi_destroyed(struct lws *wsi);
 // address was already at max_conns_per_addr when it connected: the caller
 // refuses it in its protocol's words and closes it.
 bool net_admit_session(struct lws *wsi);
+// The client's address as the listener saw it (an IPv4 peer on the
+// dual-stack socket as plain IPv4): the one every rule and log line uses.
+void net_peer(struct lws *wsi, char *out, size_t outlen);
 // Whether an HTTP request on this connection must be refused: its address
 // was at max_conns_per_addr when it connected.
 bool net_over_limit(struct lws *wsi);
@@ -57,14 +60,3 @@ void net_refuse(struct lws *wsi, const char *msg, size_t len);
 #define HTTP_HEADERS_MAX 64
 #define HTTP_ARGS_MAX 24
 int net_http_head_check(const char *buf, size_t n, bool *complete);
-
-// Parses a list of addresses and ranges ("127.0.0.0/8, ::1"); false with
-// the offending item in err. Exposed for the unit tests.
-struct NetRange {
-    uint8_t family; // 4 or 6
-    uint8_t bits;
-    uint8_t addr[16];
-};
-bool net_parse_ranges(const char *list, NetRange *out, int max, int *n, char *err, size_t errlen);
-// Whether a textual address (IPv4, IPv6, or IPv4-mapped IPv6) is in one of the ranges.
-bool net_ranges_match(const NetRange *r, int n, const char *addr);

@@ -1,5 +1,6 @@
 #include "net/pace.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,7 +8,6 @@
 #include "net/conn.h"
 #include "model/event.h"
 #include "base/histogram.h"
-#include "board/limits.h"
 #include "base/log.h"
 #include "net/requests.h"
 #include "model/session.h"
@@ -26,9 +26,66 @@ static uint32_t g_npaced, g_cap;
 static uv_timer_t g_timer;
 static bool g_on;
 
+// ---------------------------------------------------------------- the bucket
+
+// A token bucket per connection: rate_per_s tokens a second, up to
+// rate_burst. A message that waits its turn takes one when it is due.
+static void refill(Conn *c, uint64_t now_ms) {
+    if (c->rate_ms == 0) {
+        c->rate_tokens = (float)g_cfg.rate_burst;
+        c->rate_ms = now_ms;
+    }
+    if (now_ms > c->rate_ms) c->rate_tokens += (float)(now_ms - c->rate_ms) * (float)g_cfg.rate_per_s / 1000.0f;
+    if (c->rate_tokens > (float)g_cfg.rate_burst) c->rate_tokens = (float)g_cfg.rate_burst;
+    c->rate_ms = now_ms;
+}
+
+// 0 when a token was taken and the message may be handled now, else the ms
+// until one is due.
+static uint32_t rate_wait(Conn *c, uint64_t now_ms) {
+    if (g_cfg.rate_per_s <= 0) return 0;
+    refill(c, now_ms);
+    if (c->rate_tokens >= 1.0f) {
+        c->rate_tokens -= 1.0f;
+        return 0;
+    }
+    return (uint32_t)((1.0f - c->rate_tokens) * 1000.0f / (float)g_cfg.rate_per_s) + 1;
+}
+
+// The same bucket for what cannot wait: past the rate it is dropped, and a
+// client that keeps on (flood_max in a row) is flooding.
+static RateVerdict rate_take(Conn *c, uint64_t now_ms) {
+    if (g_cfg.rate_per_s <= 0) return RATE_OK;
+    refill(c, now_ms);
+    if (c->rate_tokens >= 1.0f) {
+        c->rate_tokens -= 1.0f;
+        if (c->rate_tokens >= (float)g_cfg.rate_burst / 2) c->rate_strikes = 0; // calm again
+        return RATE_OK;
+    }
+    g_stats.rate_limited++;
+    return ++c->rate_strikes > (uint32_t)g_cfg.flood_max ? RATE_FLOOD : RATE_DROP;
+}
+
+// The one way a flooding client goes: told why (when it still has a session
+// to be told in), then closed 1008 with a lingering close, so the frame and
+// the reason reach it.
+static void flood_close(Conn *c, const char *how) {
+    if (c->port.closing) return;
+    log_event(LOG_WARN, "kick", c->port.session ? c->port.session->node : 0, c->port.addr,
+              "connection %u %s; closing it (1008)", c->port.id, how);
+    g_stats.flood_disconnects++;
+    pace_forget(c);
+    if (c->port.session)
+        session_send(c->port.session, event_error("rate_limited", "flooding: too much input waiting; disconnecting"),
+                     c->port.id);
+    conn_close_with(c, 1008);
+}
+
+// ---------------------------------------------------------------- the queue
+
 static void handle(Conn *c, PaceKind kind, const char *data, size_t len) {
     uint64_t t0 = uv_hrtime();
-    if (kind == PACE_LINE) session_input(c->session, c->id, data, len);
+    if (kind == PACE_LINE) session_input(c->port.session, c->port.id, data, len);
     else if (kind == PACE_BINARY) requests_binary(c);
     else requests_handle(c, data, len);
     hist_observe(&g_event_hist, (double)(uv_hrtime() - t0) / 1e9);
@@ -50,7 +107,7 @@ void pace_forget(Conn *c) {
         if (g_paced[i] == c) g_paced[i] = NULL;
 }
 
-static bool usable(const Conn *c) { return c->session && !c->session->ending && !c->closing && c->wsi; }
+static bool usable(const Conn *c) { return c->port.session && !c->port.session->ending && !c->port.closing && c->wsi; }
 
 static void tick(uv_timer_t *);
 
@@ -65,7 +122,7 @@ static void arm(uint32_t ms) {
 // due, or 0 when nothing waits any more.
 static uint32_t drain(Conn *c, uint64_t now) {
     while (waiting(c) && usable(c)) {
-        uint32_t wait = limits_rate_wait(c, now);
+        uint32_t wait = rate_wait(c, now);
         if (wait) return wait;
         const char *rec = c->inq + c->inq_head;
         uint32_t len;
@@ -132,25 +189,21 @@ int pace_input(Conn *c, PaceKind kind, const char *data, size_t len) {
     g_stats.messages_in++;
     if (!usable(c)) return 0;
     uint64_t now = text_now_ms();
-    if (!waiting(c) && limits_rate_wait(c, now) == 0) {
+    if (!waiting(c) && rate_wait(c, now) == 0) {
         handle(c, kind, data, len);
         return 0;
     }
     g_stats.rate_limited++;
     if ((uint64_t)c->inq_cost + REC_COST + len > (uint64_t)g_cfg.flood_bytes || !enqueue(c, kind, data, len)) {
-        log_event(LOG_WARN, "kick", c->session->node, c->addr,
-                  "connection %u is flooding: over %d bytes of input waiting; closing it (1008)", c->id,
-                  g_cfg.flood_bytes);
-        g_stats.flood_disconnects++;
-        pace_forget(c);
-        session_send(c->session, event_error("rate_limited", "flooding: too much input waiting; disconnecting"), c->id);
-        conn_close_with(c, 1008);
+        char how[80];
+        snprintf(how, sizeof how, "is flooding: over %d bytes of input waiting", g_cfg.flood_bytes);
+        flood_close(c, how);
         return -1;
     }
     if (!c->paced) {
         // told once per wait, not once per line of a paste
-        session_send(c->session, event_error("rate_limited", "slow down: your input waits and is handled at the rate limit"),
-                     c->id);
+        session_send(c->port.session, event_error("rate_limited", "slow down: your input waits and is handled at the rate limit"),
+                     c->port.id);
         if (g_npaced == g_cap) {
             uint32_t cap = g_cap ? g_cap * 2 : 64;
             Conn **p = (Conn **)realloc(g_paced, cap * sizeof *p);
@@ -163,6 +216,13 @@ int pace_input(Conn *c, PaceKind kind, const char *data, size_t len) {
     }
     arm(g_cfg.rate_per_s > 0 ? 1000u / (uint32_t)g_cfg.rate_per_s + 1 : 1);
     return 0;
+}
+
+void pace_pong(Conn *c) {
+    if (!c->port.session || c->port.closing) return;
+    // past the rate a pong is counted, not answered: an error event would
+    // give the flooder more than it sent
+    if (rate_take(c, text_now_ms()) == RATE_FLOOD) flood_close(c, "keeps flooding");
 }
 
 void pace_init(uv_loop_t *loop) {

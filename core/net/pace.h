@@ -12,12 +12,16 @@
 struct Conn;
 
 enum PaceKind { PACE_JSON = 1, PACE_BINARY = 2, PACE_LINE = 3 };
+enum RateVerdict { RATE_OK, RATE_DROP, RATE_FLOOD };
 
 // One complete input message from c: a WebSocket text or binary message, or
 // a telnet line. Handled now when nothing waits before it and the rate
 // allows; else queued. Returns -1 when c went over its budget and is being
 // closed for flooding (the caller reads on and discards).
 int pace_input(Conn *c, PaceKind kind, const char *data, size_t len);
+// A pong frame (the server sends no pings, so each is unasked for): it
+// costs the client a message of its rate; one that floods them is closed.
+void pace_pong(Conn *c);
 // c is closing or closed: its waiting input goes.
 void pace_forget(Conn *c);
 void pace_init(uv_loop_t *loop);

@@ -10,24 +10,19 @@
 #include "net/conn.h"
 #include "model/event.h"
 #include "board/jwt.h"
-#include "board/limits.h"
+#include "board/login.h"
 #include "base/log.h"
 #include "script/lua_host.h"
 #include "model/room.h"
+#include "model/route.h"
 #include "model/session.h"
 #include "base/stats.h"
 #include "base/text.h"
 
 static void reply_error(Conn *c, const char *code, const char *message) {
-    if (c->session) session_send(c->session, event_error(code, message), c->id);
+    if (c->port.session) session_send(c->port.session, event_error(code, message), c->port.id);
 }
 
-static void flood_close(Conn *c) {
-    if (c->closing) return;
-    log_event(LOG_WARN, "kick", c->session->node, c->addr, "connection %u keeps flooding; closing it (1008)", c->id);
-    g_stats.flood_disconnects++;
-    conn_close_with(c, 1008);
-}
 
 static const char *str_field(cJSON *req, const char *name, bool *bad) {
     cJSON *f = cJSON_GetObjectItem(req, name);
@@ -40,36 +35,39 @@ static const char *str_field(cJSON *req, const char *name, bool *bad) {
 
 // Who may attach to a session. Before login, only its own address: a
 // session id handed to someone else (a link with ?resume=ID) attaches them to
-// nothing, and login changes the id anyway (session_logged_in). After login
+// nothing, and login changes the id anyway (board/login.cpp). After login
 // the id alone is not enough either (it shows in logs, URLs, a shared
 // screen): the same address, or a token for the session's user. A phone that
 // moves from Wi-Fi to mobile data has a new address, and the web client its
 // token; a client without tokens logs in again.
 static bool resume_allowed(const Conn *c, const Session *to, const char *token_handle) {
-    if (c->session == to || addr_same(c->addr, to->addr)) return true;
+    if (c->port.session == to || addr_same(c->port.addr, to->addr)) return true;
     return to->handle[0] && token_handle && !strcasecmp(token_handle, to->handle);
 }
 
 bool requests_resume(Conn *c, Session *to, uint64_t last, const char *token_handle) {
     if (!resume_allowed(c, to, token_handle)) {
-        log_event(LOG_WARN, "resume_refused", to->node, c->addr, "connection %u may not resume this session", c->id);
+        log_event(LOG_WARN, "resume_refused", to->node, c->port.addr, "connection %u may not resume this session", c->port.id);
         return false;
     }
-    Session *from = c->session;
-    if (from && from != to) {
-        session_detach(from, c);
-        // the connection's own new session ends unseen
-        if (!from->handle[0]) session_end(from);
-    }
-    if (from != to) session_attach(to, c, last + 1);
-    c->cursor = last + 1 < to->first_seq ? to->first_seq : last + 1;
-    if (c->cursor > session_next_seq(to)) c->cursor = session_next_seq(to);
-    c->hello_due = true;
+    Session *from = c->port.session;
+    c->hello_due = true; // before attaching: nothing may be written ahead of it
     c->resumed = true;
-    conn_wake(c);
-    log_event(LOG_INFO, "resume", to->node, c->addr, "connection %u resumed after seq %llu", c->id,
+    if (from != to) {
+        if (from) {
+            session_detach(from, &c->port);
+            // the connection's own new session ends unseen
+            if (!from->handle[0]) session_end(from);
+        }
+        session_attach(to, &c->port, last + 1);
+    } else {
+        c->port.cursor = last + 1 < to->first_seq ? to->first_seq : last + 1;
+        if (c->port.cursor > session_next_seq(to)) c->port.cursor = session_next_seq(to);
+        conn_wake(c);
+    }
+    log_event(LOG_INFO, "resume", to->node, c->port.addr, "connection %u resumed after seq %llu", c->port.id,
              (unsigned long long)last);
-    if (to->handle[0]) session_send_auth(to, c->id);
+    if (to->handle[0]) login_send_auth(to, c->port.id);
     return true;
 }
 
@@ -80,7 +78,7 @@ static bool token_handle(const char *token, char *out, size_t outlen) {
     int64_t iat_ms;
     int64_t now = (int64_t)(text_now_ms() / 1000);
     return jwt_verify(token, strlen(token), g_cfg.jwt_secret, now, out, outlen, &iat_ms, &why) == 0 &&
-           auth_handle_valid(out) && !auth_token_problem(out, iat_ms);
+           auth_handle_valid(out) && !login_token_problem(out, iat_ms);
 }
 
 static void do_resume(Conn *c, cJSON *req) {
@@ -92,14 +90,14 @@ static void do_resume(Conn *c, cJSON *req) {
         reply_error(c, "bad_request", "resume needs session (string) and last_seq (number); token is a string");
         return;
     }
-    if (addrban_match(c->addr, text_now_ms())) { // banned since this connection came in
-        log_event(LOG_WARN, "resume_refused", 0, c->addr, "connection %u: address banned", c->id);
+    if (addrban_match(c->port.addr, text_now_ms())) { // banned since this connection came in
+        log_event(LOG_WARN, "resume_refused", 0, c->port.addr, "connection %u: address banned", c->port.id);
         conn_close_why(c, 1008, "banned");
         return;
     }
     char handle[HANDLE_MAX + 1] = "";
     if (tok && !token_handle(tok->valuestring, handle, sizeof handle)) handle[0] = 0;
-    Session *to = session_by_id(id);
+    Session *to = session_by_resume_id(id);
     // a session that exists but may not be resumed from here looks like one
     // that does not: the answer tells a guesser nothing
     if (!to || !requests_resume(c, to, ls && ls->valuedouble > 0 ? (uint64_t)ls->valuedouble : 0,
@@ -114,7 +112,7 @@ static void do_typing(Conn *c, cJSON *req) {
         reply_error(c, "bad_request", "typing needs state \"start\" or \"stop\"");
         return;
     }
-    Session *s = c->session;
+    Session *s = c->port.session;
     if (!s->handle[0] || !s->room) return; // nobody to tell
     cJSON *ev = event_new("typing");
     cJSON_AddStringToObject(ev, "room", s->room->name);
@@ -122,9 +120,7 @@ static void do_typing(Conn *c, cJSON *req) {
     cJSON_AddStringToObject(ev, "state", state);
     Msg *m = event_encode(ev);
     if (!m) return;
-    Room *r = s->room;
-    for (uint32_t i = 0; i < r->count; i++)
-        if (r->members[i] != s && session_hears(r->members[i], s)) session_push(r->members[i], m);
+    route_room(s->room, m, s);
     msg_unref(m);
 }
 
@@ -144,22 +140,16 @@ static bool has_nul(const char *data, size_t len) {
     return false;
 }
 
-void requests_pong(Conn *c) {
-    if (!c->session || c->closing) return;
-    // past the rate a pong is counted, not answered: an error event would
-    // give the flooder more than it sent
-    if (limits_rate_take(c, text_now_ms()) == 2) flood_close(c);
-}
 
 // Input arrives here at the rate limit's pace (pace.h).
 void requests_binary(Conn *c) {
-    if (!c->session || c->closing) return;
+    if (!c->port.session || c->port.closing) return;
     reply_error(c, "bad_request", "binary frames are not accepted; send JSON text");
 }
 
 void requests_handle(Conn *c, const char *data, size_t len) {
-    Session *s = c->session;
-    if (!s || s->ending || c->closing) return;
+    Session *s = c->port.session;
+    if (!s || s->ending || c->port.closing) return;
     cJSON *req = cJSON_ParseWithLength(data, len);
     if (!req || !cJSON_IsObject(req)) {
         cJSON_Delete(req);
@@ -175,12 +165,12 @@ void requests_handle(Conn *c, const char *data, size_t len) {
     } else if (!strcmp(type, "input")) {
         cJSON *t = cJSON_GetObjectItem(req, "text");
         if (!cJSON_IsString(t)) reply_error(c, "bad_request", "input needs text (string)");
-        else session_input(s, c->id, t->valuestring, strlen(t->valuestring));
+        else session_input(s, c->port.id, t->valuestring, strlen(t->valuestring));
     } else if (!strcmp(type, "login") || !strcmp(type, "register")) {
         const char *handle = str_field(req, "handle", &bad);
         const char *password = str_field(req, "password", &bad);
         if (bad) reply_error(c, "bad_request", "needs handle and password (strings)");
-        else auth_start(s, c->id, type[0] == 'l' ? AUTH_LOGIN : AUTH_REGISTER, handle, password);
+        else auth_start(s, c->port.id, type[0] == 'l' ? AUTH_LOGIN : AUTH_REGISTER, handle, password);
     } else if (!strcmp(type, "resume")) {
         do_resume(c, req);
     } else if (!strcmp(type, "typing")) {

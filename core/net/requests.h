@@ -8,9 +8,6 @@ struct Session;
 
 void requests_handle(Conn *c, const char *data, size_t len);
 void requests_binary(Conn *c);
-// A pong frame (the server sends no pings, so each is unasked for): it costs
-// the client a message of its input rate; a client that floods them is closed.
-void requests_pong(Conn *c);
 // Attaches c to session s from last_seq on (c may have no session yet).
 // token_handle: the user a valid token on c vouches for, or NULL. Returns
 // false, changing nothing, when c may not attach to s (requests.cpp).

@@ -104,10 +104,7 @@ int server_start(uv_loop_t *loop) {
     return 0;
 }
 
-bool g_server_stopping;
-
 void server_stop(void) {
-    g_server_stopping = true;
     net_stop();
     if (g_ctx) lws_context_destroy(g_ctx); // first call: starts closing everything
 }

@@ -35,7 +35,7 @@ static void render_missed(Conn *c, Telnet *t, bool color) {
 
 int telnet_flush(Conn *c) {
     Telnet *t = c->tn;
-    Session *s = c->session;
+    Session *s = c->port.session;
     bool color = telnet_color(t, (int)g_cfg.telnet_color);
     g_out.len = 0;
     buf_reserve(&g_out, LWS_PRE, TN_OUT_MAX);
@@ -43,41 +43,39 @@ int telnet_flush(Conn *c) {
     // negotiation replies and echo come first, in the order they arose
     buf_add(&g_out, t->out.p, t->out.len, TN_OUT_MAX + LWS_PRE);
     t->out.len = 0;
-    bool events = s && c->cursor < session_next_seq(s);
-    if (events) {
+    if (s && c->port.cursor < session_next_seq(s)) {
         telnet_render_begin(t, &g_out, color);
+        Msg *m;
+        uint64_t seq;
         // a batch is bounded so one slow terminal cannot grow the buffer without end
-        while (c->cursor < session_next_seq(s) && g_out.len < 64 * 1024) {
-            uint64_t seq = c->cursor++;
-            Msg *m = session_event_at(s, seq);
-            if (!m || (m->target && m->target != c->id) || (m->flags & MSG_TYPING)) continue;
-            if (conn_skip_slow(c, m, seq, session_next_seq(s))) continue;
-            if (c->missed) render_missed(c, t, color);
+        while (g_out.len < 64 * 1024 && (m = port_next(&c->port, &seq))) {
+            if (c->port.missed) render_missed(c, t, color);
             uint32_t tl;
             const char *tx = msg_text(m, &tl);
             telnet_render(t, &g_out, tx, tl, m->flags, color);
             g_stats.messages_out++;
             hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
         }
-        if (c->missed) render_missed(c, t, color);
+        if (c->port.missed) render_missed(c, t, color);
         telnet_render_end(t, &g_out, color);
     }
     size_t n = g_out.len - LWS_PRE;
     if (n && lws_write(c->wsi, (unsigned char *)g_out.p + LWS_PRE, n, LWS_WRITE_RAW) < 0) return -1;
-    if (s && c->cursor < session_next_seq(s)) conn_wake(c);
-    else if (c->closing && lws_partial_buffered(c->wsi)) conn_wake(c); // the rest goes before the end
-    else if (c->closing) return conn_linger(c);
+    if (s && c->port.cursor < session_next_seq(s)) conn_wake(c);
+    else if (c->port.closing && lws_partial_buffered(c->wsi)) conn_wake(c); // the rest goes before the end
+    else if (c->port.closing) return conn_linger(c);
     return 0;
 }
 
-// A banned address hears why, in the scripts' words (hooks.banned; there is
-// no session to send an event to), and is closed.
-static int refuse_banned(struct lws *wsi, const char *addr) {
+// A refused caller reads why, then is closed: a ban in the scripts' words
+// (hooks.banned; there is no session to send an event to), anything else in
+// the protocol's.
+static int refuse(struct lws *wsi, const char *addr, const char *why) {
     char text[480] = "";
-    lua_hook_text("banned", addr, text, sizeof text);
+    if (!strcmp(why, "banned")) lua_hook_text("banned", addr, text, sizeof text);
     unsigned char buf[LWS_PRE + 2 * sizeof text + 2];
     size_t n = 0;
-    for (const char *p = text[0] ? text : "banned"; *p; p++) { // a telnet line ends in CR LF
+    for (const char *p = text[0] ? text : why; *p; p++) { // a telnet line ends in CR LF
         if (*p == '\n') buf[LWS_PRE + n++] = '\r';
         buf[LWS_PRE + n++] = (unsigned char)*p;
     }
@@ -90,31 +88,19 @@ static int refuse_banned(struct lws *wsi, const char *addr) {
 static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     Conn *c = (Conn *)user;
     switch (reason) {
-    case LWS_CALLBACK_RAW_ADOPT:
-        memset(c, 0, sizeof *c);
-        lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
-        if (addrban_match(c->addr, text_now_ms())) {
-            log_event(LOG_WARN, "telnet_refused", 0, c->addr, "refused: banned");
-            return refuse_banned(wsi, c->addr);
+    case LWS_CALLBACK_RAW_ADOPT: {
+        const char *why = conn_screen(c, wsi);
+        if (why) {
+            log_event(LOG_WARN, "telnet_refused", 0, c->port.addr, "refused: %s", why);
+            return refuse(wsi, c->port.addr, why);
         }
-        if (!net_admit_session(wsi)) {
-            log_event(LOG_WARN, "telnet_refused", 0, c->addr, "refused: too many connections from that address");
-            static const char why[] = "too many connections from your address\r\n";
-            unsigned char buf[LWS_PRE + sizeof why];
-            memcpy(buf + LWS_PRE, why, sizeof why - 1);
-            lws_write(wsi, buf + LWS_PRE, sizeof why - 1, LWS_WRITE_RAW);
-            return -1;
-        }
-        c->wsi = wsi;
-        c->type = CONN_TELNET;
-        c->id = conn_next_id();
-        c->live = true;
+        conn_open(c, wsi, PORT_TELNET);
         c->tn = (Telnet *)malloc(sizeof(Telnet));
         if (!c->tn) return -1;
         telnet_init(c->tn, (uint32_t)g_cfg.max_line);
-        g_conn_count++;
-        if (!transport_open_session(c, NULL)) return -1;
+        if (!conn_start_session(c, NULL)) return -1;
         return 0;
+    }
     case LWS_CALLBACK_RAW_RX:
         if (c->lingering) return 0; // closed on our side: read on until the client closes
         if (!c->live) return -1;
@@ -131,7 +117,7 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
             free(c->tn);
             c->tn = NULL;
         }
-        transport_closed(c);
+        conn_closed(c);
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
         net_wsi_destroyed(wsi);

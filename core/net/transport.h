@@ -12,18 +12,11 @@ int server_start(uv_loop_t *loop);
 void server_stop(void);
 // Frees the lws context once the loop has drained (LWS-NOTES: destroy twice).
 void server_free(void);
-// Set by server_stop: lws is closing everything, write nothing outside WRITEABLE.
-extern bool g_server_stopping;
 
 // Per-transport writers, called from WRITEABLE; -1 closes the connection.
 int ws_flush(Conn *c);
 int telnet_flush(Conn *c);
 
-// A new connection's session: node, hello, and the scripts' connect hook.
-// token_handle: the handle a verified token names, which logs it in at once.
-Session *transport_open_session(Conn *c, const char *token_handle);
-// Closing a connection of either transport.
-void transport_closed(Conn *c);
 
 // What lws may hand the kernel in one send. Left at 0, lws cuts every write at
 // the rx buffer size (+ LWS_PRE + 4) and keeps the rest for a POLLOUT round

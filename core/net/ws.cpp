@@ -6,6 +6,7 @@
 
 #include "board/addrban.h"
 #include "board/auth.h"
+#include "board/login.h"
 #include "base/config.h"
 #include "net/conn.h"
 #include "model/event.h"
@@ -18,6 +19,7 @@
 #include "net/net.h"
 #include "net/requests.h"
 #include "model/session.h"
+#include "model/up.h"
 #include "base/stats.h"
 #include "base/text.h"
 #include "net/transport.h"
@@ -39,27 +41,14 @@ static unsigned char *scratch(size_t need) {
     return g_scratch;
 }
 
-Session *transport_open_session(Conn *c, const char *token_handle) {
-    Session *s = session_new();
-    if (!s) return NULL;
-    memcpy(s->addr, c->addr, sizeof s->addr);
-    s->lua_ref = lua_host_session_new(s);
-    session_attach(s, c, 1);
-    c->hello_due = true;
-    log_event(LOG_INFO, c->type == CONN_WS ? "ws_connect" : "telnet_connect", s->node, c->addr, "connection %u", c->id);
-    // a token skips the login prompts: straight to the scripts' auth hook
-    if (token_handle) auth_token_login(s, token_handle, c->id);
-    else lua_hook("connect", s, NULL);
-    return s;
-}
 
 // `hello` belongs to the connection, not the session's stream: its seq is the
 // last event before the stream this connection gets (0 for a new session,
 // last_seq after a resume), so it always comes first and never needs replay.
 static int write_hello(Conn *c) {
-    Session *s = c->session;
+    Session *s = c->port.session;
     cJSON *ev = event_new("hello");
-    cJSON_AddStringToObject(ev, "session", s->id);
+    cJSON_AddStringToObject(ev, "session", s->resume_id);
     cJSON_AddNumberToObject(ev, "node", s->node);
     cJSON *server = cJSON_AddObjectToObject(ev, "server");
     cJSON_AddStringToObject(server, "name", g_cfg.name);
@@ -72,7 +61,7 @@ static int write_hello(Conn *c) {
     unsigned char *p = scratch(LWS_PRE + 32 + m->json_len);
     int rc = -1;
     if (p) {
-        int n = snprintf((char *)p + LWS_PRE, 32, "{\"seq\":%llu,", (unsigned long long)(c->cursor - 1));
+        int n = snprintf((char *)p + LWS_PRE, 32, "{\"seq\":%llu,", (unsigned long long)(c->port.cursor - 1));
         memcpy(p + LWS_PRE + n, msg_json(m), m->json_len);
         rc = lws_write(c->wsi, p + LWS_PRE, (size_t)n + m->json_len, LWS_WRITE_TEXT) < 0 ? -1 : 0;
         g_stats.messages_out++;
@@ -81,21 +70,6 @@ static int write_hello(Conn *c) {
     return rc;
 }
 
-void transport_closed(Conn *c) {
-    if (!c->live) return;
-    c->live = false;
-    log_event(LOG_INFO, c->type == CONN_WS ? "ws_disconnect" : "telnet_disconnect", c->session ? c->session->node : 0,
-              c->addr, "connection %u closed", c->id);
-    pace_forget(c);
-    if (c->session) session_detach(c->session, c);
-    conn_batch_forget(c);
-    c->wsi = NULL;
-    msg_unref(c->auth_token);
-    c->auth_token = NULL;
-    free(c->rx);
-    c->rx = NULL;
-    g_conn_count--;
-}
 
 // Sends a close frame and tells lws to drop the connection. lws 4.1 forgets
 // the frame that lws_close_reason() prepares when a callback returns -1
@@ -138,35 +112,30 @@ static int write_missed(Conn *c, uint64_t seq) {
 #define WS_BATCH_BYTES 16384
 
 int ws_flush(Conn *c) {
-    Session *s = c->session;
+    Session *s = c->port.session;
     if (s && c->hello_due && write_hello(c) < 0) return -1;
     size_t batch = 0;
-    while (s && c->cursor < session_next_seq(s) && !(c->closing && c->close_code == CLOSE_TOO_SLOW)) {
+    // a reader dropped for falling behind is written nothing more
+    bool dropped = c->port.closing && c->close_code == CLOSE_TOO_SLOW;
+    while (s && !dropped) {
         // lws_partial_buffered() is a flag: the kernel did not take the last
         // write whole, and lws must send the rest before anything else
-        if (lws_partial_buffered(c->wsi) || (batch >= WS_BATCH_BYTES && lws_send_pipe_choked(c->wsi))) {
+        if (c->port.cursor < session_next_seq(s) &&
+            (lws_partial_buffered(c->wsi) || (batch >= WS_BATCH_BYTES && lws_send_pipe_choked(c->wsi)))) {
             conn_wake(c);
             return 0;
         }
         if (batch >= WS_BATCH_BYTES) batch = 0;
-        uint64_t seq = c->cursor++;
-        Msg *m = session_event_at(s, seq);
-        if (!m || (m->target && m->target != c->id) || ((m->flags & MSG_TYPING) && !c->typing)) continue;
-        if (conn_skip_slow(c, m, seq, session_next_seq(s))) continue;
-        if (c->missed && write_missed(c, seq - 1) < 0) return -1;
-        // this connection's own copy of `auth`, with the token (session_send_auth)
-        Msg *own = (m->flags & MSG_AUTH) && seq == c->auth_seq ? c->auth_token : NULL;
-        int rc = write_event(c, own ? own : m, seq);
-        if (own) {
-            msg_unref(own);
-            c->auth_token = NULL;
-        }
-        if (rc < 0) return -1;
+        uint64_t seq;
+        Msg *m = port_next(&c->port, &seq);
+        if (!m) break;
+        if (c->port.missed && write_missed(c, seq - 1) < 0) return -1;
+        if (write_event(c, m, seq) < 0) return -1;
         batch += m->json_len + 24;
         hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
     }
-    if (c->missed && write_missed(c, c->cursor - 1) < 0) return -1;
-    if (c->closing) {
+    if (c->port.missed && write_missed(c, c->port.cursor - 1) < 0) return -1;
+    if (c->port.closing) {
         ws_close_with(c->wsi, c->close_code ? c->close_code : (uint16_t)LWS_CLOSE_STATUS_NORMAL,
                       c->close_reason                                   ? c->close_reason
                       : c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION ? "flooding"
@@ -213,15 +182,15 @@ static bool resume_from_query(Conn *c, struct lws *wsi, const char *token_handle
     char id[64], seq[24] = "0";
     if (!query_arg(wsi, "resume", id, sizeof id)) return false;
     query_arg(wsi, "last_seq", seq, sizeof seq);
-    Session *s = session_by_id(id);
+    Session *s = session_by_resume_id(id);
     return s && requests_resume(c, s, strtoull(seq, NULL, 10), token_handle);
 }
 
 static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
     if (c->rx_len + len > (size_t)g_cfg.max_frame) {
-        log_event(LOG_WARN, "kick", c->session ? c->session->node : 0, c->addr, "connection %u: message over %d bytes, closing (1009)", c->id, g_cfg.max_frame);
+        log_event(LOG_WARN, "kick", c->port.session ? c->port.session->node : 0, c->port.addr, "connection %u: message over %d bytes, closing (1009)", c->port.id, g_cfg.max_frame);
         ws_close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
-        c->closing = true;
+        c->port.closing = true;
         return conn_linger(c); // the rest of that message is still coming
     }
     bool whole = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
@@ -274,61 +243,49 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     }
     case LWS_CALLBACK_ESTABLISHED: {
         // a banned address, a bad token, or none where one is required, is a
-        // policy violation (1008); the ban first, whatever the credentials
-        char tok[JWT_MAX + 1], handle[HANDLE_MAX + 1] = "", addr[48];
-        const char *why = NULL;
-        lws_get_peer_simple(wsi, addr, sizeof addr);
-        if (addrban_match(addr, text_now_ms())) {
-            why = "banned";
+        // policy violation (1008), before any session exists
+        char tok[JWT_MAX + 1], handle[HANDLE_MAX + 1] = "";
+        const char *why = conn_screen(c, wsi);
+        if (why) {
         } else if (request_token(wsi, tok, sizeof tok)) {
             int64_t now = (int64_t)(text_now_ms() / 1000), iat_ms;
             if (jwt_verify(tok, strlen(tok), g_cfg.jwt_secret, now, handle, sizeof handle, &iat_ms, &why) == 0) {
                 if (!auth_handle_valid(handle)) why = "bad sub";
-                else why = auth_token_problem(handle, iat_ms);
+                else why = login_token_problem(handle, iat_ms);
             }
         } else if (g_cfg.require_token) {
             why = "a token is required";
         }
         if (why) {
-            log_event(LOG_WARN, "ws_refused", 0, addr, "refused: %s", why);
+            log_event(LOG_WARN, "ws_refused", 0, c->port.addr, "refused: %s", why);
             return ws_close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, why);
         }
-        memset(c, 0, sizeof *c);
-        lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
-        if (!net_admit_session(wsi)) {
-            log_event(LOG_WARN, "ws_refused", 0, c->addr, "refused: too many connections from that address");
-            return ws_close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many connections from your address");
-        }
-        c->wsi = wsi;
-        c->type = CONN_WS;
-        c->id = conn_next_id();
-        c->live = true;
-        c->typing = query_flag(wsi, "typing");
-        g_conn_count++;
+        conn_open(c, wsi, PORT_WEB);
+        c->port.typing = query_flag(wsi, "typing");
         if (resume_from_query(c, wsi, handle[0] ? handle : NULL)) return 0;
-        if (!transport_open_session(c, handle[0] ? handle : NULL)) return -1;
+        if (!conn_start_session(c, handle[0] ? handle : NULL)) return -1;
         char id[64];
         if (query_arg(wsi, "resume", id, sizeof id))
-            session_send(c->session, event_error("no_session", "no such session, or it has ended"), c->id);
+            session_send(c->port.session, event_error("no_session", "no such session, or it has ended"), c->port.id);
         return 0;
     }
     case LWS_CALLBACK_RECEIVE:
         if (c->lingering) return 0; // our close frame is out: read on until the client's comes
-        if (!c->live || !c->session) return -1;
-        if (c->closing) return 0;   // closing after its queue: input is no longer handled
+        if (!c->live || !c->port.session) return -1;
+        if (c->port.closing) return 0;   // closing after its queue: input is no longer handled
         return ws_receive(c, wsi, (const char *)in, len);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return ws_peer_close(wsi, (const char *)in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
         // lws answers pings itself, with no callback: see PROTOCOL.md
-        if (c->live && c->session) requests_pong(c);
+        if (c->live && c->port.session) pace_pong(c);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (c->lingering) return 0;
         if (!c->live) return -1;
         return conn_flush(c);
     case LWS_CALLBACK_CLOSED:
-        transport_closed(c); // also fires for upgrades the filter refused
+        conn_closed(c); // also fires for upgrades the filter refused
         return 0;
     // this is protocols[0] of the web vhost: its HTTP connections come here too
     case LWS_CALLBACK_FILTER_HTTP_CONNECTION:

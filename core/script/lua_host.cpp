@@ -1,4 +1,7 @@
 #include "script/lua_host.h"
+#include "model/up.h"
+#include "board/lifecycle.h"
+#include "model/route.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,7 +17,6 @@
 #include "board/auth.h"
 #include "base/buf.h"
 #include "base/config.h"
-#include "net/conn.h"
 #include "model/event.h"
 #include "base/log.h"
 #include "board/policy.h"
@@ -141,7 +143,7 @@ static Session *check_session(lua_State *l, int idx) {
     return to_session(l, idx);
 }
 
-static void push_session(lua_State *l, Session *s) { lua_rawgeti(l, LUA_REGISTRYINDEX, s->lua_ref); }
+static void push_session(lua_State *l, Session *s) { lua_rawgeti(l, LUA_REGISTRYINDEX, s->script_ref); }
 
 static cJSON *to_json(lua_State *l, int idx, int depth) {
     idx = lua_absindex(l, idx);
@@ -217,7 +219,7 @@ static int l_publish(lua_State *l) {
     }
     Msg *m = event_encode(ev);
     if (m) {
-        room_publish(r, m, sender);
+        route_room(r, m, sender);
         msg_unref(m);
     }
     lua_pushinteger(l, r->count);
@@ -227,15 +229,9 @@ static int l_publish(lua_State *l) {
 static int l_broadcast(lua_State *l) {
     cJSON *ev = check_event(l, 1);
     Msg *m = event_encode(ev);
-    int n = 0;
+    uint32_t n = 0;
     if (m) {
-        for (uint32_t node = 1; node <= session_max_node(); node++) {
-            Session *s = session_by_node(node);
-            if (s && !s->ending && s->handle[0]) {
-                session_push(s, m);
-                n++;
-            }
-        }
+        n = route_all(m);
         msg_unref(m);
     }
     lua_pushinteger(l, n);
@@ -367,7 +363,7 @@ static int l_change_password(lua_State *l) {
 
 static int l_logoff(lua_State *l) {
     Session *s = check_session(l, 1);
-    if (s) session_end_soon(s);
+    if (s) lifecycle_end_soon(s);
     return 0;
 }
 
@@ -469,10 +465,10 @@ static int l_set_address_bans(lua_State *l) {
     for (uint32_t node = 1; node <= session_max_node(); node++) {
         Session *s = session_by_node(node);
         if (!s || s->ending || s->sysop) continue;
-        for (Conn *c = s->conns; c; c = c->next)
-            if (!c->closing && addrban_match(c->addr, now)) {
-                log_event(LOG_WARN, "kick", s->node, c->addr, "connection %u: address banned", c->id);
-                conn_close_why(c, 1008, "banned");
+        for (Port *p = s->ports; p; p = p->next)
+            if (!p->closing && addrban_match(p->addr, now)) {
+                log_event(LOG_WARN, "kick", s->node, p->addr, "connection %u: address banned", p->id);
+                g_up.close(p, 1008, "banned");
             }
     }
     lua_pushinteger(l, kept);
@@ -781,17 +777,17 @@ static int session_index(lua_State *l) {
         else if (!strcmp(k, "handle")) s->handle[0] ? (void)lua_pushstring(l, s->handle) : lua_pushnil(l);
         else if (!strcmp(k, "sysop")) lua_pushboolean(l, s->sysop);
         else if (!strcmp(k, "room")) s->room ? (void)lua_pushstring(l, s->room->name) : lua_pushnil(l);
-        else if (!strcmp(k, "id")) lua_pushstring(l, s->id);
+        else if (!strcmp(k, "id")) lua_pushstring(l, s->resume_id);
         else if (!strcmp(k, "address")) lua_pushstring(l, s->addr); // scripts show it to sysops only
         else if (!strcmp(k, "idle")) lua_pushinteger(l, (lua_Integer)((text_now_ms() - s->last_input_ms) / 1000));
-        else if (!strcmp(k, "connected")) lua_pushboolean(l, s->nconns > 0);
+        else if (!strcmp(k, "connected")) lua_pushboolean(l, s->nports > 0);
         else if (!strcmp(k, "spying")) {
             uint32_t n = spy_target(s);
             n ? lua_pushinteger(l, n) : lua_pushnil(l);
         }
         else if (!strcmp(k, "transport")) {
-            if (!s->conns) lua_pushnil(l);
-            else lua_pushstring(l, s->conns->type == CONN_TELNET ? "telnet" : "websocket");
+            if (!s->ports) lua_pushnil(l);
+            else lua_pushstring(l, s->ports->kind == PORT_TELNET ? "telnet" : "websocket");
         }
         return 1;
     }
@@ -824,14 +820,14 @@ int lua_host_session_new(Session *s) {
 }
 
 void lua_host_session_free(Session *s) {
-    if (s->lua_ref < 0 || !L) return;
+    if (s->script_ref < 0 || !L) return;
     lua_rawgeti(L, LUA_REGISTRYINDEX, g_owner_ref);
     push_session(L, s);
     lua_pushnil(L);
     lua_rawset(L, -3);
     lua_pop(L, 1);
-    luaL_unref(L, LUA_REGISTRYINDEX, s->lua_ref);
-    s->lua_ref = -1;
+    luaL_unref(L, LUA_REGISTRYINDEX, s->script_ref);
+    s->script_ref = -1;
 }
 
 // ---------------------------------------------------------------- hooks

@@ -17,6 +17,9 @@
 #include "model/session.h"
 #include "script/store.h"
 #include "net/transport.h"
+#include "board/lifecycle.h"
+#include "board/login.h"
+#include "wire.h"
 
 static uv_loop_t g_loop;
 
@@ -31,7 +34,8 @@ static void setup(void) {
     g_cfg.login_attempts = 1;
     log_set_level(LOG_ERROR);
     uv_loop_init(&g_loop);
-    sessions_init(&g_loop);
+    wire_up();
+    lifecycle_init(&g_loop);
     char err[1024];
     char dir[] = "/tmp/pl-fuzz-XXXXXX";
     if (!mkdtemp(dir) || accounts_open(dir, err, sizeof err) || store_open(dir, err, sizeof err)) abort();
@@ -46,22 +50,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     (void)ready;
     Conn c;
     memset(&c, 0, sizeof c);
-    c.type = CONN_WS;
-    c.id = conn_next_id();
+    c.port.kind = PORT_WEB;
+    c.port.id = port_next_id();
     c.live = true;
-    snprintf(c.addr, sizeof c.addr, "127.0.0.1");
-    Session *s = transport_open_session(&c, NULL);
+    snprintf(c.port.addr, sizeof c.port.addr, "127.0.0.1");
+    Session *s = conn_start_session(&c, NULL);
     if (!s) return 0;
     s->login_failures = 1; // every login is throttled at once: no work for the thread pool
     if (size && (data[0] & 1)) {
-        session_logged_in(s, 0, "fuzzer", false, 0);
+        login_complete(s, 0, "fuzzer", false, 0);
         session_input(s, 0, "c", 1);
     }
     requests_handle(&c, (const char *)data, size);
-    if (c.session) {
-        Session *t = c.session;
+    if (c.port.session) {
+        Session *t = c.port.session;
         session_end(t);
-        session_detach(t, &c);
+        session_detach(t, &c.port);
     }
     return 0;
 }

@@ -5,7 +5,9 @@
 
 #include "check.h"
 #include "base/config.h"
-#include "net/conn.h"
+#include "board/login.h"
+#include "model/up.h"
+#include "model/up_stub.h"
 #include "model/room.h"
 #include "model/session.h"
 #include "base/text.h"
@@ -154,61 +156,51 @@ TEST(config_file_reports_file_and_line) {
 // resumed into another session) gives back the token copy it was handed: the
 // copy belongs to that attachment (make fuzz found the leak through here).
 TEST(detach_releases_the_unwritten_token) {
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    sessions_init(&loop);
+    up_stub_install();
     char secret[sizeof g_cfg.jwt_secret];
     memcpy(secret, g_cfg.jwt_secret, sizeof secret);
     snprintf(g_cfg.jwt_secret, sizeof g_cfg.jwt_secret, "0123456789abcdef0123456789abcdef");
     Session *s = session_new();
-    Conn c = {};
-    c.type = CONN_WS;
-    c.id = conn_next_id();
-    session_attach(s, &c, 1);
+    Port p = {};
+    p.kind = PORT_WEB;
+    p.id = port_next_id();
+    session_attach(s, &p, 1);
     snprintf(s->handle, sizeof s->handle, "alice");
-    session_send_auth(s, 0);
-    CHECK(c.auth_token != NULL);
-    Msg *held = c.auth_token;
+    login_send_auth(s, 0);
+    CHECK(p.own != NULL);
+    Msg *held = p.own;
     msg_ref(held);
-    session_detach(s, &c);
-    CHECK(c.auth_token == NULL);
+    session_detach(s, &p);
+    CHECK(p.own == NULL);
     CHECK(held->refs == 1); // only ours is left
     msg_unref(held);
     memcpy(g_cfg.jwt_secret, secret, sizeof secret);
-    sessions_stop_timers();
-    sessions_free_all();
-    uv_run(&loop, UV_RUN_DEFAULT);
-    CHECK(uv_loop_close(&loop) == 0);
+    session_end(s);
 }
 
 // Session fixation (issue 9.9): at login the id changes, every connection but
 // the one that logged in is let go, and what the others typed ahead during
 // the password check is dropped rather than run as the user.
 TEST(login_rotates_the_id_and_lets_the_other_connections_go) {
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    sessions_init(&loop);
+    up_stub_install();
     Session *s = session_new();
-    Conn mine = {}, fixer = {};
-    mine.type = fixer.type = CONN_WS;
-    mine.id = conn_next_id();
-    fixer.id = conn_next_id();
+    Port mine = {}, fixer = {};
+    mine.kind = fixer.kind = PORT_WEB;
+    mine.id = port_next_id();
+    fixer.id = port_next_id();
     session_attach(s, &fixer, 1);
     session_attach(s, &mine, 1);
-    char before[sizeof s->id];
-    memcpy(before, s->id, sizeof before);
+    char before[sizeof s->resume_id];
+    memcpy(before, s->resume_id, sizeof before);
     s->auth_busy = true;
     session_input(s, fixer.id, "/msg bob from the fixer", 23);
     session_input(s, mine.id, "c", 1);
     s->auth_busy = false;
-    session_logged_in(s, 7, "alice", false, mine.id);
-    CHECK(strcmp(s->id, before) != 0);
-    CHECK(s->nconns == 1 && s->conns == &mine && fixer.session == NULL);
-    CHECK(fixer.close_code == CLOSE_SESSION_MOVED);
+    login_complete(s, 7, "alice", false, mine.id);
+    CHECK(strcmp(s->resume_id, before) != 0);
+    CHECK(s->nports == 1 && s->ports == &mine && fixer.session == NULL);
+    CHECK(g_uplog.closed == 1 && g_uplog.close_code == CLOSE_SESSION_MOVED);
     CHECK(s->typeahead.len == 2 * sizeof(uint32_t) + 1); // only "c" from the login connection
     session_detach(s, &mine);
-    sessions_stop_timers();
-    sessions_free_all();
-    uv_run(&loop, UV_RUN_DEFAULT);
-    CHECK(uv_loop_close(&loop) == 0);
+    session_end(s);
 }

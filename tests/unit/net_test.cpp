@@ -6,38 +6,39 @@
 #include "base/config.h"
 #include "board/limits.h"
 #include "net/net.h"
+#include "base/addr.h"
 
 TEST(ranges_parse_and_match_both_families) {
-    NetRange r[8];
+    AddrRange r[8];
     int n;
     char err[200];
-    CHECK(net_parse_ranges("127.0.0.0/8, ::1  10.1.2.3", r, 8, &n, err, sizeof err) && n == 3);
-    CHECK(net_ranges_match(r, n, "127.0.0.1") && net_ranges_match(r, n, "127.255.1.2"));
-    CHECK(net_ranges_match(r, n, "::1") && net_ranges_match(r, n, "10.1.2.3"));
-    CHECK(!net_ranges_match(r, n, "128.0.0.1") && !net_ranges_match(r, n, "10.1.2.4") && !net_ranges_match(r, n, "::2"));
-    CHECK(net_ranges_match(r, n, "::ffff:127.0.0.1")); // an IPv4 peer on a dual-stack socket
-    CHECK(!net_ranges_match(r, n, "not an address") && !net_ranges_match(r, n, ""));
-    CHECK(net_parse_ranges("192.168.1.0/25, fd00::/8, ::ffff:172.16.0.0/108", r, 8, &n, err, sizeof err) && n == 3);
-    CHECK(net_ranges_match(r, n, "192.168.1.127") && !net_ranges_match(r, n, "192.168.1.128"));
-    CHECK(net_ranges_match(r, n, "fd12:3456::1") && !net_ranges_match(r, n, "fe80::1"));
-    CHECK(net_ranges_match(r, n, "172.31.255.255") && !net_ranges_match(r, n, "172.32.0.0"));
-    CHECK(net_parse_ranges("*", r, 8, &n, err, sizeof err) && n == 2);
-    CHECK(net_ranges_match(r, n, "8.8.8.8") && net_ranges_match(r, n, "2001:db8::1"));
-    CHECK(net_parse_ranges("", r, 8, &n, err, sizeof err) && n == 0); // nobody
-    CHECK(!net_ranges_match(r, n, "127.0.0.1"));
+    CHECK(addr_parse_ranges("127.0.0.0/8, ::1  10.1.2.3", r, 8, &n, err, sizeof err) && n == 3);
+    CHECK(addr_in_ranges(r, n, "127.0.0.1") && addr_in_ranges(r, n, "127.255.1.2"));
+    CHECK(addr_in_ranges(r, n, "::1") && addr_in_ranges(r, n, "10.1.2.3"));
+    CHECK(!addr_in_ranges(r, n, "128.0.0.1") && !addr_in_ranges(r, n, "10.1.2.4") && !addr_in_ranges(r, n, "::2"));
+    CHECK(addr_in_ranges(r, n, "::ffff:127.0.0.1")); // an IPv4 peer on a dual-stack socket
+    CHECK(!addr_in_ranges(r, n, "not an address") && !addr_in_ranges(r, n, ""));
+    CHECK(addr_parse_ranges("192.168.1.0/25, fd00::/8, ::ffff:172.16.0.0/108", r, 8, &n, err, sizeof err) && n == 3);
+    CHECK(addr_in_ranges(r, n, "192.168.1.127") && !addr_in_ranges(r, n, "192.168.1.128"));
+    CHECK(addr_in_ranges(r, n, "fd12:3456::1") && !addr_in_ranges(r, n, "fe80::1"));
+    CHECK(addr_in_ranges(r, n, "172.31.255.255") && !addr_in_ranges(r, n, "172.32.0.0"));
+    CHECK(addr_parse_ranges("*", r, 8, &n, err, sizeof err) && n == 2);
+    CHECK(addr_in_ranges(r, n, "8.8.8.8") && addr_in_ranges(r, n, "2001:db8::1"));
+    CHECK(addr_parse_ranges("", r, 8, &n, err, sizeof err) && n == 0); // nobody
+    CHECK(!addr_in_ranges(r, n, "127.0.0.1"));
 }
 
 TEST(ranges_refuse_what_is_not_an_address) {
-    NetRange r[4];
+    AddrRange r[4];
     int n;
     char err[200];
     const char *bad[] = {"localhost", "127.0.0.1/33", "::1/129", "10.0.0.0/", "10.0.0.0/x", "1.2.3.4/-1",
                          "300.1.1.1", "1.2.3.4, nope"};
     for (const char *b : bad) {
-        CHECK(!net_parse_ranges(b, r, 4, &n, err, sizeof err));
+        CHECK(!addr_parse_ranges(b, r, 4, &n, err, sizeof err));
         CHECK(strstr(err, "is not an address or range") != NULL);
     }
-    CHECK(!net_parse_ranges("1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4 5.5.5.5", r, 4, &n, err, sizeof err));
+    CHECK(!addr_parse_ranges("1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4 5.5.5.5", r, 4, &n, err, sizeof err));
     Config c;
     config_defaults(&c);
     CHECK_STR(c.metrics_allow, "127.0.0.0/8, ::1");
@@ -80,22 +81,22 @@ TEST(request_head_limits) {
 TEST(connections_per_address_count_refusals_in_flight) {
     int saved = g_cfg.max_conns_per_addr;
     g_cfg.max_conns_per_addr = 2;
-    CHECK(limits_addr_open("192.0.2.1") == 0);
-    CHECK(limits_addr_open("192.0.2.1") == 0);
+    CHECK(limits_addr_open("192.0.2.1") == ADDR_OK);
+    CHECK(limits_addr_open("192.0.2.1") == ADDR_OK);
     int over = 0, closed = 0;
     for (int i = 0; i < 20; i++) {
-        int r = limits_addr_open("192.0.2.1");
-        over += r == 1;
-        closed += r < 0;
+        AddrVerdict r = limits_addr_open("192.0.2.1");
+        over += r == ADDR_REFUSE;
+        closed += r == ADDR_DROP;
     }
     CHECK(over == 8 && closed == 12); // a few refused with a reason, the rest at once
-    CHECK(limits_addr_open("192.0.2.2") == 0); // another address is untouched
+    CHECK(limits_addr_open("192.0.2.2") == ADDR_OK); // another address is untouched
     for (int i = 0; i < 2 + 8; i++) limits_addr_close("192.0.2.1");
-    CHECK(limits_addr_open("192.0.2.1") == 0); // all given back
+    CHECK(limits_addr_open("192.0.2.1") == ADDR_OK); // all given back
     limits_addr_close("192.0.2.1");
     limits_addr_close("192.0.2.2");
     g_cfg.max_conns_per_addr = 0;
-    for (int i = 0; i < 100; i++) CHECK(limits_addr_open("192.0.2.3") == 0);
+    for (int i = 0; i < 100; i++) CHECK(limits_addr_open("192.0.2.3") == ADDR_OK);
     for (int i = 0; i < 100; i++) limits_addr_close("192.0.2.3");
     g_cfg.max_conns_per_addr = saved;
 }

@@ -1,0 +1,3 @@
+#include "base/stats.h"
+
+Stats g_stats;

@@ -1,0 +1,131 @@
+#include "board/login.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/config.h"
+#include "base/log.h"
+#include "base/text.h"
+#include "board/accounts.h"
+#include "board/auth.h"
+#include "board/jwt.h"
+#include "board/lifecycle.h"
+#include "model/event.h"
+#include "model/session.h"
+#include "model/up.h"
+
+// Session fixation: whoever knew the session's resume id before login (it is
+// in `hello`, and a link with ?resume=ID can hand someone else's to a victim)
+// must not ride on the login. So the id changes, and every port but the one
+// that logged in is let go before `auth` is sent: it hears nothing more of
+// this session and is closed with CLOSE_SESSION_MOVED.
+static void rotate_for_login(Session *s, uint32_t login_port) {
+    text_random_id(s->resume_id);
+    if (!login_port) return; // a login the scripts started on their own: nobody to tell apart
+    // lines the others typed ahead during the password check would run as
+    // the user who just logged in: only the login port's are kept
+    session_keep_typeahead_of(s, login_port);
+    for (;;) { // detaching changes the list: look again from the start each time
+        Port *other = s->ports;
+        while (other && other->id == login_port) other = other->next;
+        if (!other) return;
+        log_event(LOG_INFO, "session_moved", s->node, other->addr,
+                  "connection %u let go: its session logged in on connection %u", other->id, login_port);
+        session_detach(s, other);
+        g_up.close(other, CLOSE_SESSION_MOVED, "session logged in elsewhere");
+    }
+}
+
+void login_complete(Session *s, int64_t account_id, const char *handle, bool sysop, uint32_t login_port) {
+    rotate_for_login(s, login_port);
+    s->account_id = account_id;
+    snprintf(s->handle, sizeof s->handle, "%s", handle);
+    // the configuration names accounts, made with `partyline user add`; a
+    // token for such a handle without an account is not its sysop
+    s->sysop = sysop || (account_id > 0 && config_is_sysop(&g_cfg, handle));
+    s->login_failures = 0;
+    login_send_auth(s, 0);
+    log_event(LOG_INFO, "login", s->node, s->addr, "logged in as %s%s", s->handle, s->sysop ? " (sysop)" : "");
+    up_hook("auth", s, NULL);
+}
+
+void login_by_token(Session *s, const char *handle, uint32_t login_port) {
+    Account a;
+    int found = account_find(handle, &a);
+    if (found < 0) {
+        // not knowing whether the account exists (nor its sysop flag), the
+        // token cannot be honoured now: the prompts, and why
+        session_send(s, event_error("unavailable", auth_message("unavailable")), 0);
+        up_hook("connect", s, NULL);
+        return;
+    }
+    if (found == 1) login_complete(s, a.id, a.handle, a.sysop, login_port);
+    else login_complete(s, 0, handle, false, login_port); // a bot or bridge vouched for by the token's issuer
+    log_event(LOG_INFO, "login", s->node, s->addr, "logged in by token as %s", s->handle);
+}
+
+const char *login_token_problem(const char *handle, int64_t iat_ms) {
+    Account a;
+    int found = account_find(handle, &a);
+    int64_t void_before = found < 0 ? -1 : tokens_void_before(handle);
+    if (void_before < 0) return "server error"; // the database cannot say: refuse
+    if (found == 1 && a.locked) return "account locked";
+    // a token without iat cannot show it came after the revocation
+    if (void_before > 0 && iat_ms < void_before) return "token revoked";
+    return NULL;
+}
+
+cJSON *login_auth_event(const Session *s, bool with_token) {
+    cJSON *ev = event_new("auth");
+    cJSON_AddStringToObject(ev, "handle", s->handle);
+    cJSON_AddBoolToObject(ev, "sysop", s->sysop);
+    cJSON_AddStringToObject(ev, "session", s->resume_id); // new at login (rotate_for_login)
+    if (with_token && g_cfg.jwt_secret[0]) {
+        char tok[JWT_MAX];
+        int64_t now_ms = (int64_t)text_now_ms();
+        if (jwt_issue(s->handle, now_ms / 1000 + g_cfg.token_ttl_s, now_ms, g_cfg.jwt_secret, tok, sizeof tok) > 0)
+            cJSON_AddStringToObject(ev, "token", tok);
+    }
+    return ev;
+}
+
+// The stream holds `auth` without its token; each web port attached now is
+// written the copy with the token in its place (Port.own). What the stream
+// holds is what resume replays and what an idle session keeps in memory: a
+// bearer token need not sit there for the session's life. A port that
+// resumes later is sent a fresh token (net/requests.cpp).
+void login_send_auth(Session *s, uint32_t port) {
+    cJSON *ev = login_auth_event(s, false);
+    Msg *full = g_cfg.jwt_secret[0] ? event_encode(login_auth_event(s, true)) : NULL;
+    if (full)
+        for (Port *p = s->ports; p; p = p->next) {
+            if (p->kind != PORT_WEB || (port && p->id != port)) continue;
+            msg_unref(p->own);
+            msg_ref(full);
+            p->own = full;
+            p->own_seq = session_next_seq(s);
+        }
+    msg_unref(full);
+    session_send(s, ev, port);
+}
+
+void login_end_sessions_of(const char *handle, const char *why, const Session *except) {
+    for (uint32_t node = 1; node <= session_max_node(); node++) {
+        Session *s = session_by_node(node);
+        if (!s || s == except || s->ending || s->account_id <= 0 || strcasecmp(s->handle, handle)) continue;
+        log_event(LOG_INFO, "logoff", s->node, s->addr, "%s logged off: %s", s->handle, why);
+        SessionRef ref = session_ref(s);
+        up_hook("account_action", s, why);
+        if (session_deref(ref)) lifecycle_end_soon(s); // whatever the scripts did
+    }
+}
+
+static int64_t g_action_id = -1; // the last `partyline user` action acted on
+
+static void on_action(const char *handle, const char *action) {
+    log_info("account_action", "%s: %s (partyline user)", handle, action);
+    login_end_sessions_of(handle, !strcmp(action, "lock") ? "locked" : "password_reset", NULL);
+}
+
+void login_poll(void) { account_actions_since(&g_action_id, on_action); }

@@ -1,0 +1,33 @@
+// Completing a login, whatever proved it (a password: board/auth.cpp; a
+// token: net/ws.cpp), and what follows an account's changes: tokens, the
+// `auth` event, logging off an account's other sessions.
+#pragma once
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+struct Session;
+
+// Marks s logged in, sends `auth` and runs the scripts' auth hook. The
+// session gets a new resume id, and only login_port (the port that logged
+// in; 0 = not known) stays attached: see login.cpp.
+void login_complete(Session *s, int64_t account_id, const char *handle, bool sysop, uint32_t login_port);
+// Logs s in as the handle a verified token named (its account, if any,
+// gives the display case and sysop flag); login_port brought the token.
+void login_by_token(Session *s, const char *handle, uint32_t login_port);
+// Why a token that verified (jwt_verify) is still refused, or NULL: "account
+// locked", "token revoked" (issued before a password change, ban, lock or
+// kick: tokens_revoke; iat_ms -1 = no iat), "server error".
+const char *login_token_problem(const char *handle, int64_t iat_ms);
+// Sends `auth` to s: port = one port's id, or 0 for all. The stream holds it
+// without a token; each web port attached now gets its own copy with one.
+void login_send_auth(Session *s, uint32_t port);
+// The `auth` event for s; with_token adds a fresh token when tokens are enabled.
+cJSON *login_auth_event(const Session *s, bool with_token);
+// Logs off every live session of an account's handle but except, the
+// scripts saying why first (hooks.account_action: "locked",
+// "password_reset", "password_changed").
+void login_end_sessions_of(const char *handle, const char *why, const Session *except);
+// Acts on what `partyline user` did meanwhile (ends the sessions of an
+// account it locked or reset). Once a second; the first call only notes
+// where the queue stands.
+void login_poll(void);

@@ -1,0 +1,43 @@
+// A port: one connection as the model sees it. A session's events leave
+// through its ports, each with a cursor into the session's ring. The net
+// layer's Conn embeds a Port as its first member; the model never sees more
+// of a connection than this, and asks the net layer for writes and closes
+// through the callbacks in model/up.h.
+#pragma once
+#include <stdint.h>
+
+struct Session;
+struct Msg;
+
+// What kind of connection a port is (scripts see it as s.transport).
+enum PortKind : uint8_t { PORT_WEB = 1, PORT_TELNET = 2 };
+
+struct Port {
+    Session *session;  // NULL while attached to none
+    Port *next;        // in the session's list
+    uint32_t id;       // unique among live ports; Msg.target names one (0 = every port)
+    PortKind kind;
+    bool typing;       // opted in to typing events
+    bool closing;      // closes once what it holds is written
+    uint64_t cursor;   // the next seq of the session to write
+    uint32_t missed;   // room chatter skipped as a slow reader, not yet reported
+    // This port's own copy of the event at own_seq, written in its place (the
+    // `auth` with a token: board/auth.cpp). Owned by the port: released once
+    // the cursor has passed own_seq, or when the port leaves its session.
+    Msg *own;
+    uint64_t own_seq;
+    char addr[48];     // the client's address, as the listener saw it
+};
+
+// A fresh port id (never 0).
+uint32_t port_next_id(void);
+
+// The next event to write to p, with its seq in *seq, or NULL when p is
+// written up to date. This is the one place that decides what a connection
+// is sent: it passes over events meant for another port and typing p did not
+// ask for, and for a slow reader what the soft bound lets it skip (typing
+// past half the bound, room chatter past it, counted in p->missed: the
+// transport writes the `missed` notice before the next event, and after the
+// last). Returns p's own copy where it has one. Advances p->cursor. Call it
+// until it returns NULL: that last call also lets go of an own copy written.
+Msg *port_next(Port *p, uint64_t *seq);

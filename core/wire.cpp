@@ -1,0 +1,28 @@
+#include "wire.h"
+
+#include <string.h>
+
+#include "board/lifecycle.h"
+#include "model/up.h"
+#include "net/conn.h"
+#include "script/lua_host.h"
+
+static void hook(const char *name, Session *s, const char *arg, size_t len) {
+    if (!strcmp(name, "input")) lua_hook_input(s, arg, len);
+    else lua_hook(name, s, arg);
+}
+
+static void ended(Session *s) {
+    lifecycle_ended(s);
+    lua_host_session_free(s);
+}
+
+void wire_up(void) {
+    g_up.deliver = conn_port_deliver;
+    g_up.close = conn_port_close;
+    g_up.drop = conn_port_drop;
+    g_up.hook = hook;
+    g_up.detached = lifecycle_detached;
+    g_up.attached = lifecycle_attached;
+    g_up.ended = ended;
+}
