@@ -154,20 +154,24 @@ void text_random_id(char out[23]) {
     sodium_bin2base64(out, 23, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+size_t text_escape_len(const char *s, size_t n) {
+    if (!n || s[0] != 0x1B) return 0;
+    if (n < 2) return 1;
+    if (s[1] != '[') return 2; // a two-byte escape (ESC 7, ESC c, ...)
+    size_t i = 2; // CSI: parameters and intermediates, then one final byte in 0x40-0x7E
+    while (i < n && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7E)) i++;
+    return i < n ? i + 1 : n;
+}
+
 size_t text_columns(const char *s, size_t len) {
     size_t cols = 0;
     for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == 0x1B) {
-            i++;
-            if (i < len && s[i] == '[') {
-                i++;
-                while (i < len && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7E)) i++;
-                if (i < len) i++;
-            }
+        size_t esc = text_escape_len(s + i, len - i);
+        if (esc) {
+            i += esc;
             continue;
         }
-        if ((c & 0xC0) != 0x80) cols++; // count lead bytes only
+        if (((unsigned char)s[i] & 0xC0) != 0x80) cols++; // count lead bytes only
         i++;
     }
     return cols;

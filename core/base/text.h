@@ -28,5 +28,9 @@ uint64_t text_now_ms(void);
 // Random URL-safe id with 128 bits (22 characters + NUL).
 void text_random_id(char out[23]);
 
+// The length of the ANSI escape sequence at s (ESC [ ... final, or ESC and
+// one more byte), or 0 when s does not start with ESC. The one place that
+// knows what an escape sequence looks like.
+size_t text_escape_len(const char *s, size_t n);
 // Number of display columns in UTF-8 text, skipping ANSI escape sequences.
 size_t text_columns(const char *s, size_t len);

@@ -34,12 +34,13 @@ static void set_him(Telnet *t, uint8_t opt, uint8_t st) { t->q[opt] = (uint8_t)(
 static bool we_do(uint8_t opt) { return opt == TN_OPT_ECHO || opt == TN_OPT_SGA; }
 static bool we_want_him(uint8_t opt) { return opt == TN_OPT_NAWS || opt == TN_OPT_TTYPE; }
 
-void telnet_init(Telnet *t, uint32_t max_line) {
+int telnet_init(Telnet *t, uint32_t max_line) {
     memset(t, 0, sizeof *t);
     t->width = 80;
     t->height = 24;
     t->max_line = max_line;
     t->line = (char *)malloc(max_line + 1);
+    if (!t->line) return -1;
     out3(t, TN_WILL, TN_OPT_ECHO);
     out3(t, TN_WILL, TN_OPT_SGA);
     out3(t, TN_DO, TN_OPT_NAWS);
@@ -48,6 +49,7 @@ void telnet_init(Telnet *t, uint32_t max_line) {
     set_us(t, TN_OPT_SGA, Q_WANTYES);
     set_him(t, TN_OPT_NAWS, Q_WANTYES);
     set_him(t, TN_OPT_TTYPE, Q_WANTYES);
+    return 0;
 }
 
 void telnet_free(Telnet *t) {
@@ -277,13 +279,9 @@ static void add_visible(Buf *out, const char *s, size_t n, bool color) {
         return;
     }
     for (size_t i = 0; i < n;) {
-        if (s[i] == 0x1B) {
-            i++;
-            if (i < n && s[i] == '[') {
-                i++;
-                while (i < n && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7E)) i++;
-            }
-            i++;
+        size_t esc = text_escape_len(s + i, n - i);
+        if (esc) {
+            i += esc;
             continue;
         }
         size_t j = i;
@@ -301,13 +299,9 @@ static void add_wrapped(Buf *out, const char *s, size_t n, unsigned width, bool 
         bool have_space = false;
         while (i < n) {
             unsigned char c = (unsigned char)s[i];
-            if (c == 0x1B) { // an escape sequence takes no columns
-                size_t j = i + 1;
-                if (j < n && s[j] == '[') {
-                    j++;
-                    while (j < n && !((unsigned char)s[j] >= 0x40 && (unsigned char)s[j] <= 0x7E)) j++;
-                }
-                i = j < n ? j + 1 : n;
+            size_t esc = text_escape_len(s + i, n - i);
+            if (esc) { // an escape sequence takes no columns
+                i += esc;
                 continue;
             }
             if ((c & 0xC0) != 0x80) {

@@ -43,8 +43,9 @@ struct Telnet {
 
 typedef void (*TelnetLineFn)(void *ud, const char *line, size_t len);
 
-// Sets up state and queues our opening offers in t->out.
-void telnet_init(Telnet *t, uint32_t max_line);
+// Sets up state and queues our opening offers in t->out; -1 when out of
+// memory (then telnet_free still may be called).
+int telnet_init(Telnet *t, uint32_t max_line);
 void telnet_free(Telnet *t);
 // Feeds bytes from the client; calls fn for each completed line.
 void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *ud);
