@@ -38,18 +38,23 @@ static uv_signal_t g_sigint, g_sigterm;
 static uv_timer_t g_drain;
 static uint64_t g_drain_started;
 
-static void usage(FILE *f) {
+// --help lists every key (from the table in base/config_keys.h); a mistake
+// gets the short form, so the error stays on the screen.
+static void usage(FILE *f, bool keys) {
     fprintf(f,
             "usage: partyline [options]\n"
             "       partyline user COMMAND ...  (accounts: add, list, lock, unlock, reset; user --help)\n"
-            "  --config FILE       read settings from FILE (key = value lines)\n"
-            "  --ws-port N         HTTP and WebSocket port (default 8080)\n"
-            "  --telnet-port N     telnet port (default 2323)\n"
-            "  --data DIR          data directory (default var)\n"
-            "  --scripts DIR       Lua scripts directory (default lua)\n"
-            "  --www DIR           web client directory (default etc/www)\n"
-            "  --set KEY=VALUE     any configuration key (see etc/partyline.conf)\n"
-            "  --version           print the version\n");
+            "  --config FILE       read settings from FILE (key = value lines; see etc/partyline.conf)\n"
+            "  --set KEY=VALUE     set any configuration key%s; flags win over the file\n"
+            "  --ws-port N         --set ws_port=N\n"
+            "  --telnet-port N     --set telnet_port=N\n"
+            "  --data DIR          --set data_dir=DIR\n"
+            "  --scripts DIR       --set scripts_dir=DIR\n"
+            "  --www DIR           --set www_dir=DIR\n"
+            "  --help, -h          this, with every configuration key\n"
+            "  --version           print the version and exit (after reading the settings before it)\n",
+            keys ? " (below)" : " (partyline --help lists them)");
+    if (keys) config_print_keys(f);
 }
 
 static void finish_stop(void) {
@@ -132,7 +137,7 @@ static int parse_args(int argc, char **argv) {
         const char *a = argv[i];
         const char *key = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
+            usage(stdout, true);
             exit(0);
         }
         if (!strcmp(a, "--version")) {
@@ -141,7 +146,7 @@ static int parse_args(int argc, char **argv) {
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "partyline: unknown or incomplete option '%s'\n", a);
-            usage(stderr);
+            usage(stderr, false);
             return -1;
         }
         const char *v = argv[++i];
@@ -167,7 +172,7 @@ static int parse_args(int argc, char **argv) {
             continue;
         } else {
             fprintf(stderr, "partyline: unknown option '%s'\n", a);
-            usage(stderr);
+            usage(stderr, false);
             return -1;
         }
         if (config_set(&g_cfg, key, v, err, sizeof err)) {
@@ -186,10 +191,10 @@ int main(int argc, char **argv) {
     config_defaults(&g_cfg);
     if (argc > 1 && !strcmp(argv[1], "user")) return cli_user_main(argc - 1, argv + 1);
     if (parse_args(argc, argv)) return 2;
-    log_set_level(log_level_from_name(g_cfg.log_level));
+    log_set_level(g_cfg.log_level);
     log_set_json(g_cfg.log_json);
     if (g_cfg.log_file[0] && log_open_file(g_cfg.log_file) < 0) {
-        fprintf(stderr, "partyline: cannot open log file %s: %s\n", g_cfg.log_file, strerror(errno));
+        fprintf(stderr, "partyline: log_file: cannot open %s: %s\n", g_cfg.log_file, strerror(errno));
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

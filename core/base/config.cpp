@@ -13,126 +13,160 @@
 
 Config g_cfg;
 
-void config_defaults(Config *c) {
-    memset(c, 0, sizeof *c);
-    snprintf(c->name, sizeof c->name, "partyline");
-    c->ws_port = 8080;
-    c->telnet_port = 2323;
-    snprintf(c->data_dir, sizeof c->data_dir, "var");
-    snprintf(c->scripts_dir, sizeof c->scripts_dir, "lua");
-    snprintf(c->www_dir, sizeof c->www_dir, "etc/www");
-    c->grace_s = 60;
-    c->max_frame = 64 * 1024;
-    c->max_line = 1024;
-    c->queue_max = 256;
-    c->slow_policy = SLOW_DISCONNECT;
-    c->registration = true;
-    snprintf(c->reserved_handles, sizeof c->reserved_handles, "%s", CONFIG_RESERVED_DEFAULT);
-    snprintf(c->password_list, sizeof c->password_list, "/usr/share/john/password.lst");
-    c->password_min = 8;
-    c->telnet_color = COLOR_AUTO;
-    c->login_attempts = 5;
-    c->pwhash_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
-    c->pwhash_mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
-    snprintf(c->log_level, sizeof c->log_level, "info");
-    c->log_json = true;
-    c->token_ttl_s = 7 * 86400;
-    snprintf(c->jwt_secret, sizeof c->jwt_secret, "auto");
-    c->rate_per_s = 10;
-    c->rate_burst = 30;
-    c->flood_max = 60;
-    c->flood_bytes = 32768;
-    c->max_conns_per_addr = 32;
-    c->http_conn_max_s = 60;
-    snprintf(c->metrics_allow, sizeof c->metrics_allow, "127.0.0.0/8, ::1");
-    c->login_timeout_s = 120;
-    c->idle_timeout_s = 3600;
-    c->idle_warn_s = 60;
-    c->login_slow_after = 3;
-    c->login_lockout_after = 10;
-    c->login_lockout_s = 300;
-    c->login_window_s = 900;
-    c->register_per_hour = 3;
-    c->rooms_per_hour = 10;
-    c->history_rooms_max = 500;
-    c->history_expire_s = 30 * 86400;
-    c->mail_max_bytes = 16384;
-    c->mailbox_max = 200;
-    c->mailbox_max_kb = 1024;
-    c->script_budget_ms = 100;
-    c->script_memory_mb = 256;
+typedef bool (*CheckFn)(const char *value, char *why, size_t whylen);
+
+// metrics_allow is refused when it is read, not when the server starts, so
+// a typo is named before anything else happens.
+static bool check_ranges(const char *value, char *why, size_t whylen) {
+    AddrRange r[32];
+    int n;
+    return addr_parse_ranges(value, r, 32, &n, why, whylen);
 }
 
-enum Kind { K_STR, K_INT, K_BOOL, K_SLOW, K_COLOR, K_ULONG, K_KB };
+enum KeyKind { K_STR, K_SECRET, K_INT, K_ULONG, K_KIB, K_BOOL, K_ENUM };
+
 struct Key {
     const char *name;
-    Kind kind;
-    size_t off;
-    size_t size;
-    long min, max;
-};
-#define S(f) K_STR, offsetof(Config, f), sizeof(((Config *)0)->f), 0, 0
-#define I(f, lo, hi) K_INT, offsetof(Config, f), 0, lo, hi
-
-static const Key g_keys[] = {
-    {"name", S(name)},
-    {"bind", S(bind)},
-    {"ws_port", I(ws_port, 0, 65535)},
-    {"telnet_port", I(telnet_port, 0, 65535)},
-    {"data_dir", S(data_dir)},
-    {"scripts_dir", S(scripts_dir)},
-    {"www_dir", S(www_dir)},
-    {"grace_s", I(grace_s, 0, 86400)},
-    {"max_frame", I(max_frame, 256, 16 * 1024 * 1024)},
-    {"max_line", I(max_line, 16, 65536)},
-    {"queue_max", I(queue_max, 8, 1 << 20)},
-    {"queue_soft", I(queue_soft, 0, 1 << 20)},
-    {"slow_policy", K_SLOW, offsetof(Config, slow_policy), 0, 0, 0},
-    {"sysops", S(sysops)},
-    {"reserved_handles", S(reserved_handles)},
-    {"password_list", S(password_list)},
-    {"password_min", I(password_min, 8, 64)},
-    {"registration", K_BOOL, offsetof(Config, registration), 0, 0, 0},
-    {"telnet_color", K_COLOR, offsetof(Config, telnet_color), 0, 0, 0},
-    {"login_attempts", I(login_attempts, 1, 1000)},
-    {"pwhash_ops", K_ULONG, offsetof(Config, pwhash_ops), 0, 1, 100},
-    {"pwhash_mem_kb", K_KB, offsetof(Config, pwhash_mem), 0, 8, 4 * 1024 * 1024},
-    {"hash_threads", I(hash_threads, 0, 64)},
-    {"log_level", S(log_level)},
-    {"log_json", K_BOOL, offsetof(Config, log_json), 0, 0, 0},
-    {"log_file", S(log_file)},
-    {"jwt_secret", S(jwt_secret)},
-    {"require_token", K_BOOL, offsetof(Config, require_token), 0, 0, 0},
-    {"token_ttl_s", I(token_ttl_s, 60, 365 * 86400)},
-    {"rate_per_s", I(rate_per_s, 0, 100000)},
-    {"rate_burst", I(rate_burst, 1, 100000)},
-    {"flood_max", I(flood_max, 1, 100000)},
-    {"flood_bytes", I(flood_bytes, 1024, 16 * 1024 * 1024)},
-    {"max_conns_per_addr", I(max_conns_per_addr, 0, 1000000)},
-    {"http_conn_max_s", I(http_conn_max_s, 1, 86400)},
-    {"metrics_allow", S(metrics_allow)},
-    {"login_timeout_s", I(login_timeout_s, 0, 86400)},
-    {"idle_timeout_s", I(idle_timeout_s, 0, 7 * 86400)},
-    {"idle_warn_s", I(idle_warn_s, 0, 86400)},
-    {"login_slow_after", I(login_slow_after, 0, 1000)},
-    {"login_lockout_after", I(login_lockout_after, 1, 1000)},
-    {"login_lockout_s", I(login_lockout_s, 1, 7 * 86400)},
-    {"login_window_s", I(login_window_s, 1, 7 * 86400)},
-    {"register_per_hour", I(register_per_hour, 0, 100000)},
-    {"rooms_per_hour", I(rooms_per_hour, 0, 100000)},
-    {"history_rooms_max", I(history_rooms_max, 1, 1000000)},
-    {"history_expire_s", I(history_expire_s, 0, 10 * 365 * 86400)},
-    {"mail_max_bytes", I(mail_max_bytes, 256, 1 << 20)},
-    {"mailbox_max", I(mailbox_max, 1, 1000000)},
-    {"mailbox_max_kb", I(mailbox_max_kb, 16, 1 << 20)},
-    {"script_budget_ms", I(script_budget_ms, 1, 60000)},
-    {"script_memory_mb", I(script_memory_mb, 8, 65536)},
+    KeyKind kind;
+    size_t size;        // text: the field's size, terminator included
+    long min, max;      // numbers
+    const char *values; // ENUM: the names of the values in order, '|' between
+    CheckFn check;      // text: NULL or what refuses bad values
+    const char *help;
 };
 
-static const Key *find_key(const char *name) {
-    for (size_t i = 0; i < sizeof g_keys / sizeof g_keys[0]; i++)
-        if (strcmp(g_keys[i].name, name) == 0) return &g_keys[i];
-    return NULL;
+// The keys' positions in g_keys, to reach each typed field from a name.
+enum KeyId {
+#define ID_(key, ...) KEY_##key,
+    CONFIG_KEYS(ID_, ID_, ID_, ID_, ID_, ID_, ID_)
+#undef ID_
+        KEY_COUNT
+};
+
+#define SIZE_(key) sizeof(((Config *)0)->key)
+#define T_STR(key, size, def, check, help) {#key, K_STR, SIZE_(key), 0, 0, NULL, check, help},
+#define T_SECRET(key, size, def, help) {#key, K_SECRET, SIZE_(key), 0, 0, NULL, NULL, help},
+#define T_INT(key, def, lo, hi, help) {#key, K_INT, 0, lo, hi, NULL, NULL, help},
+#define T_ULONG(key, def, lo, hi, help) {#key, K_ULONG, 0, lo, hi, NULL, NULL, help},
+#define T_KIB(key, field, def, lo, hi, help) {#key, K_KIB, 0, lo, hi, NULL, NULL, help},
+#define T_BOOL(key, def, help) {#key, K_BOOL, 0, 0, 1, NULL, NULL, help},
+#define T_ENUM(key, type, def, values, help) {#key, K_ENUM, 0, 0, 0, values, NULL, help},
+static const Key g_keys[KEY_COUNT] = {CONFIG_KEYS(T_STR, T_SECRET, T_INT, T_ULONG, T_KIB, T_BOOL, T_ENUM)};
+#undef T_STR
+#undef T_SECRET
+#undef T_INT
+#undef T_ULONG
+#undef T_KIB
+#undef T_BOOL
+#undef T_ENUM
+
+void config_defaults(Config *c) {
+    memset(c, 0, sizeof *c);
+#define D_STR(key, size, def, check, help) snprintf(c->key, sizeof c->key, "%s", def);
+#define D_SECRET(key, size, def, help) snprintf(c->key, sizeof c->key, "%s", def);
+#define D_INT(key, def, lo, hi, help) c->key = def;
+#define D_ULONG(key, def, lo, hi, help) c->key = def;
+#define D_KIB(key, field, def, lo, hi, help) c->field = (size_t)(def)*1024;
+#define D_BOOL(key, def, help) c->key = def;
+#define D_ENUM(key, type, def, values, help) c->key = def;
+    CONFIG_KEYS(D_STR, D_SECRET, D_INT, D_ULONG, D_KIB, D_BOOL, D_ENUM)
+#undef D_STR
+#undef D_SECRET
+#undef D_INT
+#undef D_ULONG
+#undef D_KIB
+#undef D_BOOL
+#undef D_ENUM
+}
+
+// Writes a value already checked against its key into the typed field:
+// text in s, anything else (numbers, yes/no, an enum's position) in n.
+static void store(Config *c, int id, const char *s, long n) {
+    switch (id) {
+#define S_STR(key, size, def, check, help)                                                                             \
+    case KEY_##key: snprintf(c->key, sizeof c->key, "%s", s); break;
+#define S_SECRET(key, size, def, help)                                                                                 \
+    case KEY_##key: snprintf(c->key, sizeof c->key, "%s", s); break;
+#define S_INT(key, def, lo, hi, help)                                                                                  \
+    case KEY_##key: c->key = (int)n; break;
+#define S_ULONG(key, def, lo, hi, help)                                                                                \
+    case KEY_##key: c->key = (unsigned long)n; break;
+#define S_KIB(key, field, def, lo, hi, help)                                                                           \
+    case KEY_##key: c->field = (size_t)n * 1024; break;
+#define S_BOOL(key, def, help)                                                                                         \
+    case KEY_##key: c->key = n != 0; break;
+#define S_ENUM(key, type, def, values, help)                                                                           \
+    case KEY_##key: c->key = (type)n; break;
+        CONFIG_KEYS(S_STR, S_SECRET, S_INT, S_ULONG, S_KIB, S_BOOL, S_ENUM)
+#undef S_STR
+#undef S_SECRET
+#undef S_INT
+#undef S_ULONG
+#undef S_KIB
+#undef S_BOOL
+#undef S_ENUM
+    }
+}
+
+// The idx-th name in "a|b|c"; "?" past the end (a value no parse can give).
+static void enum_name(const char *values, long idx, char *out, size_t outlen) {
+    const char *p = values;
+    for (long i = 0; i < idx && p; i++) {
+        p = strchr(p, '|');
+        if (p) p++;
+    }
+    if (!p || idx < 0) {
+        snprintf(out, outlen, "?");
+        return;
+    }
+    snprintf(out, outlen, "%.*s", (int)strcspn(p, "|"), p);
+}
+
+// The position of word in "a|b|c" (any case), or -1.
+static long enum_index(const char *values, const char *word) {
+    size_t wl = strlen(word);
+    long i = 0;
+    for (const char *p = values;; i++) {
+        size_t l = strcspn(p, "|");
+        if (l == wl && wl && strncasecmp(p, word, l) == 0) return i;
+        if (!p[l]) return -1;
+        p += l + 1;
+    }
+}
+
+// The value of a key as the file would spell it.
+static void format(const Config *c, int id, char *out, size_t outlen) {
+    switch (id) {
+#define F_STR(key, size, def, check, help)                                                                             \
+    case KEY_##key: snprintf(out, outlen, "%s", c->key); break;
+#define F_SECRET(key, size, def, help)                                                                                 \
+    case KEY_##key: snprintf(out, outlen, "%s", c->key); break;
+#define F_INT(key, def, lo, hi, help)                                                                                  \
+    case KEY_##key: snprintf(out, outlen, "%d", c->key); break;
+#define F_ULONG(key, def, lo, hi, help)                                                                                \
+    case KEY_##key: snprintf(out, outlen, "%lu", c->key); break;
+#define F_KIB(key, field, def, lo, hi, help)                                                                           \
+    case KEY_##key: snprintf(out, outlen, "%zu", c->field / 1024); break;
+#define F_BOOL(key, def, help)                                                                                         \
+    case KEY_##key: snprintf(out, outlen, "%s", c->key ? "yes" : "no"); break;
+#define F_ENUM(key, type, def, values, help)                                                                           \
+    case KEY_##key: enum_name(values, (long)c->key, out, outlen); break;
+        CONFIG_KEYS(F_STR, F_SECRET, F_INT, F_ULONG, F_KIB, F_BOOL, F_ENUM)
+#undef F_STR
+#undef F_SECRET
+#undef F_INT
+#undef F_ULONG
+#undef F_KIB
+#undef F_BOOL
+#undef F_ENUM
+    default: snprintf(out, outlen, "?");
+    }
+}
+
+static int find_key(const char *name) {
+    for (int i = 0; i < KEY_COUNT; i++)
+        if (strcmp(g_keys[i].name, name) == 0) return i;
+    return -1;
 }
 
 static bool parse_bool(const char *v, bool *out) {
@@ -150,91 +184,89 @@ static bool parse_bool(const char *v, bool *out) {
 }
 
 int config_set(Config *c, const char *key, const char *value, char *err, size_t errlen) {
-    const Key *k = find_key(key);
-    if (!k) {
-        snprintf(err, errlen, "unknown key '%s'", key);
+    int id = find_key(key);
+    if (id < 0) {
+        snprintf(err, errlen, "unknown key '%.64s'", key);
         return -1;
     }
-    char *base = (char *)c;
+    const Key *k = &g_keys[id];
     switch (k->kind) {
     case K_STR:
+    case K_SECRET:
         if (strlen(value) >= k->size) {
-            snprintf(err, errlen, "value of '%s' is too long", key);
+            snprintf(err, errlen, "value of '%s' is too long (at most %zu bytes)", key, k->size - 1);
             return -1;
         }
-        if (!strcmp(key, "metrics_allow")) {
-            AddrRange r[32];
-            int n;
+        if (k->check) {
             char why[200];
-            if (!addr_parse_ranges(value, r, 32, &n, why, sizeof why)) {
+            if (!k->check(value, why, sizeof why)) {
                 snprintf(err, errlen, "'%s': %s", key, why);
                 return -1;
             }
         }
-        snprintf(base + k->off, k->size, "%s", value);
+        store(c, id, value, 0);
         return 0;
     case K_INT:
     case K_ULONG:
-    case K_KB: {
+    case K_KIB: {
         char *end;
         errno = 0;
         long n = strtol(value, &end, 10);
         if (errno || end == value || *end || n < k->min || n > k->max) {
-            snprintf(err, errlen, "'%s' wants a number from %ld to %ld", key, k->min, k->max);
+            snprintf(err, errlen, "'%s' wants a number from %ld to %ld, not '%.40s'", key, k->min, k->max, value);
             return -1;
         }
-        if (k->kind == K_INT) *(int *)(base + k->off) = (int)n;
-        else if (k->kind == K_ULONG) *(unsigned long *)(base + k->off) = (unsigned long)n;
-        else *(size_t *)(base + k->off) = (size_t)n * 1024;
+        store(c, id, NULL, n);
         return 0;
     }
     case K_BOOL: {
         bool b;
         if (!parse_bool(value, &b)) {
-            snprintf(err, errlen, "'%s' wants yes or no", key);
+            snprintf(err, errlen, "'%s' wants yes or no, not '%.40s'", key, value);
             return -1;
         }
-        *(bool *)(base + k->off) = b;
+        store(c, id, NULL, b);
         return 0;
     }
-    case K_SLOW:
-        if (!strcmp(value, "disconnect")) c->slow_policy = SLOW_DISCONNECT;
-        else if (!strcmp(value, "skip")) c->slow_policy = SLOW_SKIP;
-        else {
-            snprintf(err, errlen, "'%s' wants disconnect or skip", key);
+    case K_ENUM: {
+        long n = enum_index(k->values, value);
+        if (n < 0) {
+            snprintf(err, errlen, "'%s' wants one of %s, not '%.40s'", key, k->values, value);
             return -1;
         }
+        store(c, id, NULL, n);
         return 0;
-    case K_COLOR:
-        if (!strcmp(value, "auto")) c->telnet_color = COLOR_AUTO;
-        else if (!strcmp(value, "always")) c->telnet_color = COLOR_ALWAYS;
-        else if (!strcmp(value, "never")) c->telnet_color = COLOR_NEVER;
-        else {
-            snprintf(err, errlen, "'%s' wants auto, always or never", key);
-            return -1;
-        }
-        return 0;
+    }
     }
     return -1;
 }
 
 bool config_get(const Config *c, const char *key, char *out, size_t outlen) {
-    const Key *k = find_key(key);
-    if (!k || !strcmp(key, "jwt_secret")) return false; // secrets are not for scripts
-    const char *base = (const char *)c;
-    switch (k->kind) {
-    case K_STR: snprintf(out, outlen, "%s", base + k->off); break;
-    case K_INT: snprintf(out, outlen, "%d", *(const int *)(base + k->off)); break;
-    case K_ULONG: snprintf(out, outlen, "%lu", *(const unsigned long *)(base + k->off)); break;
-    case K_KB: snprintf(out, outlen, "%zu", *(const size_t *)(base + k->off) / 1024); break;
-    case K_BOOL: snprintf(out, outlen, "%s", *(const bool *)(base + k->off) ? "yes" : "no"); break;
-    case K_SLOW: snprintf(out, outlen, "%s", c->slow_policy == SLOW_SKIP ? "skip" : "disconnect"); break;
-    case K_COLOR:
-        snprintf(out, outlen, "%s",
-                 c->telnet_color == COLOR_ALWAYS ? "always" : c->telnet_color == COLOR_NEVER ? "never" : "auto");
-        break;
-    }
+    int id = find_key(key);
+    if (id < 0 || g_keys[id].kind == K_SECRET) return false; // secrets are not for scripts
+    format(c, id, out, outlen);
     return true;
+}
+
+void config_print_keys(FILE *f) {
+    Config d;
+    config_defaults(&d);
+    fprintf(f, "\nconfiguration keys, with their defaults (--set KEY=VALUE, or KEY = VALUE lines in --config FILE):\n");
+    for (int i = 0; i < KEY_COUNT; i++) {
+        const Key *k = &g_keys[i];
+        char def[1100];
+        format(&d, i, def, sizeof def);
+        fprintf(f, "  %s = %s\n      %s", k->name, def, k->help);
+        switch (k->kind) {
+        case K_INT:
+        case K_ULONG:
+        case K_KIB: fprintf(f, " [%ld..%ld]\n", k->min, k->max); break;
+        case K_BOOL: fprintf(f, " [yes|no]\n"); break;
+        case K_ENUM: fprintf(f, " [%s]\n", k->values); break;
+        case K_STR:
+        case K_SECRET: fprintf(f, "\n"); break;
+        }
+    }
 }
 
 static char *trim(char *s) {
@@ -250,9 +282,12 @@ int config_load_file(Config *c, const char *path, char *err, size_t errlen) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    char line[1024];
-    int lineno = 0;
-    while (fgets(line, sizeof line, f)) {
+    // lines of any length: a fixed buffer would cut a long one in two and
+    // read its tail as a line of its own
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, rc = 0;
+    while (getline(&line, &cap, f) >= 0) {
         lineno++;
         char *hash = strchr(line, '#');
         if (hash) *hash = 0;
@@ -261,19 +296,20 @@ int config_load_file(Config *c, const char *path, char *err, size_t errlen) {
         char *eq = strchr(s, '=');
         if (!eq) {
             snprintf(err, errlen, "%s:%d: expected key = value", path, lineno);
-            fclose(f);
-            return -1;
+            rc = -1;
+            break;
         }
         *eq = 0;
-        char why[256];
+        char why[300];
         if (config_set(c, trim(s), trim(eq + 1), why, sizeof why) < 0) {
             snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-            fclose(f);
-            return -1;
+            rc = -1;
+            break;
         }
     }
+    free(line);
     fclose(f);
-    return 0;
+    return rc;
 }
 
 bool config_is_sysop(const Config *c, const char *handle) {

@@ -23,12 +23,6 @@ int log_open_file(const char *path) {
     return 0;
 }
 
-LogLevel log_level_from_name(const char *name) {
-    for (int i = 0; i < 4; i++)
-        if (strcmp(name, g_names[i]) == 0) return (LogLevel)i;
-    return LOG_INFO;
-}
-
 void log_event(LogLevel level, const char *event, uint32_t node, const char *addr, const char *fmt, ...) {
     if (level < g_level) return;
     FILE *out = g_out ? g_out : stderr;

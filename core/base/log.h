@@ -4,13 +4,13 @@
 #pragma once
 #include <stdint.h>
 
+// The names of the levels are in base/config_keys.h (log_level), in this order.
 enum LogLevel { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
 
 void log_set_level(LogLevel level);
 void log_set_json(bool json);
 // Sends log lines to a file instead of stderr; returns -1 if it cannot open it.
 int log_open_file(const char *path);
-LogLevel log_level_from_name(const char *name);
 
 // node 0 and addr NULL mean "not about a node / an address".
 void log_event(LogLevel level, const char *event, uint32_t node, const char *addr, const char *fmt, ...)

@@ -58,9 +58,9 @@ void telnet_free(Telnet *t) {
     buf_free(&t->out);
 }
 
-bool telnet_color(const Telnet *t, int mode) {
-    if (mode == 1) return true;
-    if (mode == 2) return false;
+bool telnet_color(const Telnet *t, ColorMode mode) {
+    if (mode == COLOR_ALWAYS) return true;
+    if (mode == COLOR_NEVER) return false;
     if (!t->term[0]) return false;
     char lower[sizeof t->term];
     size_t i = 0;

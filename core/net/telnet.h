@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/config.h"
 
 enum {
     TN_IAC = 255, TN_DONT = 254, TN_DO = 253, TN_WONT = 252, TN_WILL = 251,
@@ -49,8 +50,8 @@ int telnet_init(Telnet *t, uint32_t max_line);
 void telnet_free(Telnet *t);
 // Feeds bytes from the client; calls fn for each completed line.
 void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *ud);
-// Whether this terminal gets ANSI colour under the configured mode (0 auto, 1 always, 2 never).
-bool telnet_color(const Telnet *t, int mode);
+// Whether this terminal gets ANSI colour under the configured mode.
+bool telnet_color(const Telnet *t, ColorMode mode);
 
 // Rendering a batch of events: begin clears the input line the user sees,
 // render adds one event, end puts the prompt and typed text back.

@@ -36,7 +36,7 @@ static void render_missed(Conn *c, Telnet *t, bool color) {
 int telnet_flush(Conn *c) {
     Telnet *t = c->tn;
     Session *s = c->port.session;
-    bool color = telnet_color(t, (int)g_cfg.telnet_color);
+    bool color = telnet_color(t, g_cfg.telnet_color);
     g_out.len = 0;
     buf_reserve(&g_out, LWS_PRE, TN_OUT_MAX);
     g_out.len = LWS_PRE;

@@ -152,6 +152,84 @@ TEST(config_file_reports_file_and_line) {
     unlink(path);
 }
 
+// Every key's default, written out as config_get spells it, reads back as
+// the same value, and setting every key so gives exactly the defaults: the
+// table in config_keys.h leaves no field without a key and no default its
+// own parser refuses.
+TEST(config_every_default_reads_back_as_itself) {
+#define NAME_(key, ...) #key,
+    static const char *keys[] = {CONFIG_KEYS(NAME_, NAME_, NAME_, NAME_, NAME_, NAME_, NAME_)};
+#undef NAME_
+    Config d, c;
+    config_defaults(&d);
+    memset(&c, 0, sizeof c);
+    char v[1100], again[1100], err[300];
+    int secrets = 0;
+    for (const char *k : keys) {
+        if (!config_get(&d, k, v, sizeof v)) {
+            secrets++; // not for scripts: set it as the default says
+            CHECK_STR(k, "jwt_secret");
+            snprintf(v, sizeof v, "%s", d.jwt_secret);
+        }
+        if (config_set(&c, k, v, err, sizeof err)) {
+            printf("  %s = %s: %s\n", k, v, err);
+            CHECK(!"a default its own key refuses");
+        }
+        if (config_get(&c, k, again, sizeof again)) CHECK_STR(again, v);
+    }
+    CHECK(secrets == 1);
+    CHECK(memcmp(&c, &d, sizeof c) == 0);
+}
+
+// Names become the enums the code reads; anything else is refused with the
+// key's name and leaves the value as it was (log_level used to turn any
+// unknown word into info).
+TEST(config_enums_take_their_names_and_refuse_the_rest) {
+    Config c;
+    config_defaults(&c);
+    char err[300], v[32];
+    const char *levels[] = {"debug", "info", "warn", "error"};
+    const LogLevel want[] = {LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR};
+    for (int i = 0; i < 4; i++) {
+        CHECK(config_set(&c, "log_level", levels[i], err, sizeof err) == 0 && c.log_level == want[i]);
+        CHECK(config_get(&c, "log_level", v, sizeof v));
+        CHECK_STR(v, levels[i]);
+    }
+    CHECK(config_set(&c, "log_level", "WARN", err, sizeof err) == 0 && c.log_level == LOG_WARN);
+    CHECK(config_set(&c, "log_level", "verbose", err, sizeof err) < 0);
+    CHECK(strstr(err, "log_level") && strstr(err, "verbose") && strstr(err, "debug|info|warn|error"));
+    CHECK(c.log_level == LOG_WARN);
+    CHECK(config_set(&c, "log_level", "", err, sizeof err) < 0);
+    CHECK(config_set(&c, "log_level", "info ", err, sizeof err) < 0);
+    CHECK(config_set(&c, "telnet_color", "always", err, sizeof err) == 0 && c.telnet_color == COLOR_ALWAYS);
+    CHECK(config_set(&c, "telnet_color", "never", err, sizeof err) == 0 && c.telnet_color == COLOR_NEVER);
+    CHECK(config_set(&c, "telnet_color", "auto", err, sizeof err) == 0 && c.telnet_color == COLOR_AUTO);
+    CHECK(config_set(&c, "telnet_color", "yes", err, sizeof err) < 0 && strstr(err, "telnet_color"));
+    CHECK(config_set(&c, "slow_policy", "disconnect", err, sizeof err) == 0 && c.slow_policy == SLOW_DISCONNECT);
+    CHECK(config_set(&c, "slow_policy", "skip", err, sizeof err) == 0 && c.slow_policy == SLOW_SKIP);
+    CHECK(config_set(&c, "log_json", "maybe", err, sizeof err) < 0 && strstr(err, "log_json"));
+    CHECK(config_set(&c, "pwhash_mem_kb", "8192", err, sizeof err) == 0 && c.pwhash_mem == 8192 * 1024);
+    CHECK(config_set(&c, "grace_s", "30s", err, sizeof err) < 0 && strstr(err, "grace_s"));
+}
+
+// A line longer than any buffer (a long comment) is one line: its tail is
+// not read as a line of its own.
+TEST(config_file_reads_long_lines_whole) {
+    char path[] = "/tmp/pl-conf-XXXXXX";
+    int fd = mkstemp(path);
+    std::string text = "# " + std::string(3000, 'x') + " a = b\nname = long\nreserved_handles = " +
+                       std::string(1100, 'y') + "\n";
+    CHECK(write(fd, text.data(), text.size()) == (ssize_t)text.size());
+    close(fd);
+    Config c;
+    config_defaults(&c);
+    char err[512];
+    CHECK(config_load_file(&c, path, err, sizeof err) < 0);
+    CHECK_STR(c.name, "long");
+    CHECK(strstr(err, ":3:") && strstr(err, "reserved_handles") && strstr(err, "too long"));
+    unlink(path);
+}
+
 // A connection that leaves a session before writing its `auth` (detached, or
 // resumed into another session) gives back the token copy it was handed: the
 // copy belongs to that attachment (make fuzz found the leak through here).

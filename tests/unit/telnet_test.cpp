@@ -124,11 +124,11 @@ TEST(terminal_type_is_asked_once_and_read) {
     CHECK(out(&t).empty());
     feed(&t, IAC + "\xfa\x18" + std::string("\0", 1) + "XTERM-256COLOR" + IAC + "\xf0", &l);
     CHECK_STR(t.term, "XTERM-256COLOR");
-    CHECK(telnet_color(&t, 0));
-    CHECK(!telnet_color(&t, 2));
+    CHECK(telnet_color(&t, COLOR_AUTO));
+    CHECK(!telnet_color(&t, COLOR_NEVER));
     feed(&t, IAC + "\xfa\x18" + std::string("\0", 1) + "dumb" + IAC + "\xf0", &l);
-    CHECK(!telnet_color(&t, 0));
-    CHECK(telnet_color(&t, 1));
+    CHECK(!telnet_color(&t, COLOR_AUTO));
+    CHECK(telnet_color(&t, COLOR_ALWAYS));
     telnet_free(&t);
 }
 
