@@ -1,5 +1,5 @@
 // The account tool works on the database directly, so it needs no running
-// server and may run beside one (SQLite in WAL mode; accounts.h). What a
+// server and may run beside one (SQLite in WAL mode; board/accounts.h). What a
 // running server must act on at once, such as logging off a user just
 // locked, goes through account_action_add, which the server polls.
 //

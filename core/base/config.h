@@ -8,7 +8,7 @@
 #include "base/config_keys.h"
 #include "base/log.h"
 
-// The names of these values are in config_keys.h (the ENUM lines), in this order.
+// The names of these values are in base/config_keys.h (the ENUM lines), in this order.
 enum SlowPolicy { SLOW_DISCONNECT, SLOW_SKIP };
 enum ColorMode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 

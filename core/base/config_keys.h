@@ -6,7 +6,7 @@
 //
 // One line per key, in the order --help prints them:
 //   STR(key, size, default, check, help)  text; check is NULL or a function in
-//                                         config.cpp that refuses bad values
+//                                         base/config.cpp that refuses bad values
 //   SECRET(key, size, default, help)      text that config_get never hands to scripts
 //   INT(key, default, min, max, help)     an int from min to max
 //   ULONG(key, default, min, max, help)   the same, kept as unsigned long

@@ -14,7 +14,7 @@ struct Stats {
     uint64_t rate_limited;  // messages dropped by the rate limit
     uint64_t flood_disconnects;
     uint64_t addr_refused;  // connections refused: too many from one address
-    uint64_t accept_pauses; // accepting paused at the open-file limit (net.cpp)
+    uint64_t accept_pauses; // accepting paused at the open-file limit (net/net.cpp)
     uint64_t login_failures;
     uint64_t login_timeouts;
     uint64_t idle_timeouts;

@@ -65,7 +65,7 @@ const char *auth_message(const char *code) {
     return "login failed";
 }
 
-// The protocol's words for why a password was refused (policy.h reasons).
+// The protocol's words for why a password was refused (board/policy.h reasons).
 static const char *weak_message(const char *reason, char *buf, size_t len) {
     if (!strcmp(reason, "too_short")) snprintf(buf, len, "a password needs at least %d characters", g_cfg.password_min);
     else if (!strcmp(reason, "too_long")) snprintf(buf, len, "a password may have at most %d bytes", PASSWORD_MAX);
@@ -141,7 +141,7 @@ static void done(HashJob *job) {
         if (!strcmp(result, "ok")) {
             // whoever holds a token or a login of the old password is out;
             // this session stays, and its WebSockets get a token issued after
-            // the revocation (its iat has milliseconds: jwt.h)
+            // the revocation (its iat has milliseconds: board/jwt.h)
             tokens_revoke(s->handle, (int64_t)text_now_ms());
             login_end_sessions_of(s->handle, "password_changed", s);
             login_send_auth(s, 0);

@@ -1,5 +1,5 @@
 // Logging in and registering: checks on the loop, hashing on the hashing
-// threads (hashpool.h).
+// threads (board/hashpool.h).
 #pragma once
 #include <cjson/cJSON.h>
 #include <stdint.h>

@@ -9,7 +9,7 @@ struct Session;
 
 // Marks s logged in, sends `auth` and runs the scripts' auth hook. The
 // session gets a new resume id, and only login_port (the port that logged
-// in; 0 = not known) stays attached: see login.cpp.
+// in; 0 = not known) stays attached: see board/login.cpp.
 void login_complete(Session *s, int64_t account_id, const char *handle, bool sysop, uint32_t login_port);
 // Logs s in as the handle a verified token named (its account, if any,
 // gives the display case and sysop flag); login_port brought the token.

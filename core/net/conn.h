@@ -22,12 +22,12 @@ struct Conn {
     bool hello_due;   // `hello` is written before anything else in the stream
     bool resumed;     // ...and says the stream continues an older session
     bool flushing;    // inside conn_flush: no direct write may cut in
-    bool batched;     // telnet: waiting in the end-of-iteration batch (conn.cpp)
-    bool paced;       // input waits for the rate limit (pace.cpp)
+    bool batched;     // telnet: waiting in the end-of-iteration batch (net/conn.cpp)
+    bool paced;       // input waits for the rate limit (net/pace.cpp)
     bool lingering;   // closed on our side: reading and discarding until the client closes
     uint16_t close_code; // WebSocket close code once closing (0 = 1000)
     const char *close_reason; // its reason (a static string), or NULL for the code's usual one
-    float rate_tokens; // the input rate's token bucket (pace.cpp)
+    float rate_tokens; // the input rate's token bucket (net/pace.cpp)
     uint64_t rate_ms;
     uint32_t rate_strikes;
     char *inq;        // the input that waits: records from inq_head to inq_len

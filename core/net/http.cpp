@@ -185,7 +185,7 @@ int http_refuse_raw(struct lws *wsi) {
 
 // ------------------------------------------------------------ static files
 
-// The web client, from www_dir. lws's file mount is not used (server.cpp):
+// The web client, from www_dir. lws's file mount is not used (net/server.cpp):
 // files are read whole and answered like the other routes. Every file
 // opened must lie below www_dir's real path, symbolic links or not.
 #define FILE_MAX (16 << 20)
@@ -354,5 +354,5 @@ void http_init(struct lws_context *) {
 
 // tx_packet_size: left at 0, lws would cut the /metrics answer at its rx
 // buffer size and keep the rest for later, and a pipelined request parsed
-// meanwhile would find the transaction still open (transport.h)
+// meanwhile would find the transaction still open (net/transport.h)
 const struct lws_protocols g_http_protocol = {"partyline-http", cb_http, sizeof(HttpTx), 0, 0, NULL, TX_PACKET_MAX};

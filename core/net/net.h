@@ -53,7 +53,7 @@ void net_refuse(struct lws *wsi, const char *msg, size_t len);
 // word): HTTP_HEAD_MAX bytes at most, HTTP_HEADERS_MAX header lines, a
 // request target under HTTP_URI_MAX with at most HTTP_ARGS_MAX query
 // arguments (lws also cuts a longer target on later requests at
-// HTTP_URI_MAX, which http.cpp answers 414). Returns 0 (fine, or not complete yet), 414 or 431; *complete
+// HTTP_URI_MAX, which net/http.cpp answers 414). Returns 0 (fine, or not complete yet), 414 or 431; *complete
 // says whether buf holds the whole head.
 #define HTTP_HEAD_MAX 8192
 #define HTTP_URI_MAX 4096

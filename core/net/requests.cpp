@@ -141,7 +141,7 @@ static bool has_nul(const char *data, size_t len) {
 }
 
 
-// Input arrives here at the rate limit's pace (pace.h).
+// Input arrives here at the rate limit's pace (net/pace.h).
 void requests_binary(Conn *c) {
     if (!c->port.session || c->port.closing) return;
     reply_error(c, "bad_request", "binary frames are not accepted; send JSON text");

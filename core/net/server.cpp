@@ -1,5 +1,5 @@
 // The lws context on our libuv loop, with one vhost per listener
-// (LWS-NOTES.md: foreign loop, explicit vhosts, raw-socket telnet).
+// (libwebsockets on a foreign libuv loop with explicit vhosts; telnet as a raw-socket role).
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +23,7 @@ static const struct lws_protocols g_telnet_protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-// Every path is answered by http.cpp: the web client's files, /healthz and
+// Every path is answered by net/http.cpp: the web client's files, /healthz and
 // /metrics. lws's own file mount is not used: it follows symbolic links out
 // of www_dir, and after serving a file it misparses the next pipelined
 // request on the connection (403, then a close).
@@ -32,10 +32,10 @@ static struct lws_http_mount g_mount;
 // Request limits. lws keeps a request's headers in one buffer per
 // connection while they arrive, and drops a head that overflows it without
 // an answer. The first head on a connection is measured before lws reads it
-// (net.cpp: 431, 414); the buffer holds any head that passes, with room for
+// (net/net.cpp: 431, 414); the buffer holds any head that passes, with room for
 // lws's own bookkeeping (8 bytes per unknown header). On a kept-alive
 // connection lws reads the next heads itself: a request target is cut at
-// HTTP_URI_MAX and answered 414 (http.cpp); a bigger head is dropped.
+// HTTP_URI_MAX and answered 414 (net/http.cpp); a bigger head is dropped.
 #define HEADER_BUF (HTTP_HEAD_MAX + 16 * HTTP_HEADERS_MAX + 1024)
 static struct lws_token_limits g_token_limits;
 
@@ -72,7 +72,7 @@ int server_start(uv_loop_t *loop) {
     g_mount.origin = g_http_protocol.name;
     g_mount.origin_protocol = LWSMPRO_CALLBACK;
 
-    // the vhosts listen nowhere: net.cpp accepts and hands sockets over
+    // the vhosts listen nowhere: net/net.cpp accepts and hands sockets over
     memset(&info, 0, sizeof info);
     info.vhost_name = "web";
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;

@@ -20,7 +20,7 @@ enum {
 struct Telnet {
     uint8_t state;
     uint8_t opt;
-    // RFC 1143 state of every option, both sides (telnet.cpp: Q_*)
+    // RFC 1143 state of every option, both sides (net/telnet.cpp: Q_*)
     uint8_t q[256];
     uint8_t sb[64];
     uint32_t sb_len;

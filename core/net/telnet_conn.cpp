@@ -1,4 +1,4 @@
-// Telnet connections: lws raw sockets driving the telnet engine (telnet.h).
+// Telnet connections: lws raw sockets driving the telnet engine (net/telnet.h).
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>

@@ -10,7 +10,7 @@ struct Session;
 int server_start(uv_loop_t *loop);
 // Closes every connection and stops listening; the loop then drains.
 void server_stop(void);
-// Frees the lws context once the loop has drained (LWS-NOTES: destroy twice).
+// Frees the lws context once the loop has drained (lws 4.1: the first lws_context_destroy starts closing, a second one after the loop drained frees; one call leaks, two back to back crash).
 void server_free(void);
 
 // Per-transport writers, called from WRITEABLE; -1 closes the connection.
@@ -23,7 +23,7 @@ int telnet_flush(Conn *c);
 // trip, even when the socket would take it all.
 #define TX_PACKET_MAX (1 << 17)
 
-// HTTP (http.cpp; the request limits are in net.h).
+// HTTP (net/http.cpp; the request limits are in net/net.h).
 // The static files' opens are checked to stay inside www_dir.
 void http_init(struct lws_context *ctx);
 // LWS_CALLBACK_FILTER_HTTP_CONNECTION: 414 or 503 and -1, or 0 to go on.
