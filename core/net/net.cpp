@@ -1,16 +1,19 @@
+// Every accepted connection, held to its rules from accept to lws's destroy
+// callback: connections per address, the lifetime of connections that are
+// not sessions, the first request head checked before lws reads it, and
+// refusals the client gets to read (a lingering close). The listening
+// sockets themselves are net/listen.cpp's.
 #include "net/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -228,58 +231,6 @@ void net_refuse(struct lws *wsi, const char *msg, size_t len) {
     if (d >= 0) linger(d);
 }
 
-// ------------------------------------------------------------ listening
-
-#define MAX_LISTENERS 16
-#define PAUSE_MS 500
-#define FD_REPORT_MS 10000
-
-struct Listener {
-    uv_poll_t poll;
-    int fd;
-    bool telnet;
-    bool dual; // the empty bind's IPv6 wildcard, which takes IPv4 too
-    struct sockaddr_storage sa;
-};
-
-static Listener *g_listeners[MAX_LISTENERS];
-static int g_nlisteners;
-static uv_timer_t g_resume;
-static bool g_paused;
-static int g_fd_limit, g_fd_reserve;
-// At the open-file limit: reported at once, then at most every FD_REPORT_MS.
-static uint32_t g_fd_hits;     // pauses since the last report
-static uint64_t g_fd_report_ms;
-static bool g_fd_short;        // short of descriptors, recovery not yet reported
-
-static void on_accept(uv_poll_t *p, int status, int events);
-
-static void resume(uv_timer_t *) {
-    g_paused = false;
-    for (int i = 0; i < g_nlisteners; i++) uv_poll_start(&g_listeners[i]->poll, UV_READABLE, on_accept);
-}
-
-// Out of descriptors (or at the reserve kept for the database, scripts and
-// files): stop accepting for a moment, as nginx does, instead of retrying
-// accept() in a loop. Waiting clients stay in the kernel's queue.
-static void fd_short(int err) {
-    g_stats.accept_pauses++;
-    g_fd_hits++;
-    uint64_t now = text_now_ms();
-    // at most two lines in any FD_REPORT_MS: a recovery (adopt) and this
-    if (!g_fd_short || now - g_fd_report_ms >= FD_REPORT_MS) {
-        log_warn("fd_limit", "out of file descriptors (%d at most%s): accepting paused %d ms at a time; %u pauses since the last report",
-                 g_fd_limit, err ? "" : ", less a reserve for files", PAUSE_MS, g_fd_hits);
-        g_fd_report_ms = now;
-        g_fd_hits = 0;
-    }
-    g_fd_short = true;
-    if (g_paused) return;
-    g_paused = true;
-    for (int i = 0; i < g_nlisteners; i++) uv_poll_stop(&g_listeners[i]->poll);
-    uv_timer_start(&g_resume, resume, PAUSE_MS, 0);
-}
-
 static void hand_to_lws(NetConn *c, int fd) {
     lws_adopt_desc_t info;
     memset(&info, 0, sizeof info);
@@ -390,18 +341,12 @@ int net_http_head_check(const char *buf, size_t n, bool *complete) {
     return n > HTTP_HEAD_MAX ? 431 : 0;
 }
 
-static void adopt(Listener *l, int fd, const struct sockaddr *sa) {
-    if (g_fd_short && text_now_ms() - g_fd_report_ms >= FD_REPORT_MS) {
-        log_info("fd_limit", "accepting connections again (%u pauses since the last report)", g_fd_hits);
-        g_fd_report_ms = text_now_ms();
-        g_fd_short = false;
-        g_fd_hits = 0;
-    }
+void net_accepted(int fd, const struct sockaddr *sa, bool telnet) {
     int one = 1; // interactive lines, not bulk: no Nagle delay (as lws's listener does)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     NetConn *c = (NetConn *)calloc(1, sizeof *c);
-    uv_poll_t *peek = l->telnet ? NULL : (uv_poll_t *)malloc(sizeof *peek);
-    if (!c || (!l->telnet && !peek)) {
+    uv_poll_t *peek = telnet ? NULL : (uv_poll_t *)malloc(sizeof *peek);
+    if (!c || (!telnet && !peek)) {
         free(c);
         free(peek);
         close(fd);
@@ -416,14 +361,14 @@ static void adopt(Listener *l, int fd, const struct sockaddr *sa) {
         return;
     }
     c->over = r == ADDR_REFUSE;
-    c->telnet = l->telnet;
+    c->telnet = telnet;
     c->fd = fd;
     c->opened_ms = text_now_ms();
     c->prev = g_plain_tail;
     if (g_plain_tail) g_plain_tail->next = c;
     else g_plain = c;
     g_plain_tail = c;
-    if (l->telnet && c->over) {
+    if (telnet && c->over) {
         // said here, before lws or a session exists for it (a protocol reason, not prose)
         static const char why[] = "too many connections from your address\r\n";
         log_event(LOG_WARN, "telnet_refused", 0, c->addr, "refused: too many connections from that address");
@@ -432,134 +377,11 @@ static void adopt(Listener *l, int fd, const struct sockaddr *sa) {
         else linger(fd);
         return;
     }
-    if (l->telnet) return hand_to_lws(c, fd);
+    if (telnet) return hand_to_lws(c, fd);
     c->peek = peek;
     uv_poll_init(g_loop, peek, fd);
     peek->data = c;
     uv_poll_start(peek, UV_READABLE, on_peek);
-}
-
-static void on_accept(uv_poll_t *p, int status, int) {
-    Listener *l = (Listener *)p->data;
-    if (status < 0) return;
-    // a bounded batch per wakeup, so one busy port cannot starve the loop
-    for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage sa;
-        socklen_t sl = sizeof sa;
-        int fd = accept4(l->fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) return fd_short(errno);
-            log_warn("accept", "accept failed: %s", strerror(errno));
-            return fd_short(errno);
-        }
-        // accept returns the lowest free descriptor: this high means at most
-        // the reserve is left for everything else the server opens
-        if (fd >= g_fd_limit - g_fd_reserve) {
-            close(fd);
-            return fd_short(0);
-        }
-        adopt(l, fd, (struct sockaddr *)&sa);
-    }
-}
-
-// One bind address as written in the configuration: "*" (or nothing) for
-// every address, an IPv4 or IPv6 address (IPv6 may be in brackets), or a
-// host name, which stands for each address it resolves to.
-static int resolve(const char *item, struct sockaddr_storage *out, int max, int *n, char *err, size_t errlen) {
-    char host[256];
-    size_t len = strlen(item);
-    if (len >= sizeof host) {
-        snprintf(err, errlen, "bind: '%.40s...' is too long", item);
-        return -1;
-    }
-    if (item[0] == '[' && len > 2 && item[len - 1] == ']') {
-        memcpy(host, item + 1, len - 2);
-        host[len - 2] = 0;
-    } else {
-        memcpy(host, item, len + 1);
-    }
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    int rc = getaddrinfo(host, "0", &hints, &res);
-    if (rc) {
-        snprintf(err, errlen, "bind: '%s' is not an address or a known host name (%s)", item, gai_strerror(rc));
-        return -1;
-    }
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
-        bool dup = false;
-        for (int i = 0; i < *n && !dup; i++) dup = !memcmp(&out[i], ai->ai_addr, ai->ai_addrlen);
-        if (dup) continue;
-        if (*n == max) {
-            freeaddrinfo(res);
-            snprintf(err, errlen, "bind: more than %d addresses", max);
-            return -1;
-        }
-        memset(&out[*n], 0, sizeof out[*n]);
-        memcpy(&out[(*n)++], ai->ai_addr, ai->ai_addrlen);
-    }
-    freeaddrinfo(res);
-    return 0;
-}
-
-static void describe(const struct sockaddr_storage *sa, bool dual, char *out, size_t outlen) {
-    char a[64];
-    addr_text((const struct sockaddr *)sa, a, sizeof a);
-    int port = ntohs(sa->ss_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port
-                                              : ((const struct sockaddr_in6 *)sa)->sin6_port);
-    if (dual) snprintf(out, outlen, "*:%d", port);
-    else if (sa->ss_family == AF_INET6) snprintf(out, outlen, "[%s]:%d", a, port);
-    else snprintf(out, outlen, "%s:%d", a, port);
-}
-
-// dual: the wildcard of an empty bind, which takes IPv4 too.
-static int open_listener(const struct sockaddr_storage *sa, int port, bool telnet, bool dual, char *err, size_t errlen) {
-    struct sockaddr_storage a = *sa;
-    socklen_t alen;
-    if (a.ss_family == AF_INET) {
-        ((struct sockaddr_in *)&a)->sin_port = htons((uint16_t)port);
-        alen = sizeof(struct sockaddr_in);
-    } else {
-        ((struct sockaddr_in6 *)&a)->sin6_port = htons((uint16_t)port);
-        alen = sizeof(struct sockaddr_in6);
-    }
-    char where[96];
-    describe(&a, dual, where, sizeof where);
-    int fd = socket(a.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", where, strerror(errno));
-        return -1;
-    }
-    int one = 1, v6only = dual ? 0 : 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    // exactly the address asked for: an IPv6 socket takes no IPv4 unless it is the empty bind's
-    if (a.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
-    if (bind(fd, (struct sockaddr *)&a, alen) < 0 || listen(fd, SOMAXCONN) < 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", where, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    Listener *l = (Listener *)calloc(1, sizeof *l);
-    if (!l) {
-        close(fd);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    l->fd = fd;
-    l->telnet = telnet;
-    l->dual = dual;
-    socklen_t sl = sizeof l->sa;
-    getsockname(fd, (struct sockaddr *)&l->sa, &sl); // the real port when port was 0
-    uv_poll_init(g_loop, &l->poll, fd);
-    l->poll.data = l;
-    uv_poll_start(&l->poll, UV_READABLE, on_accept);
-    g_listeners[g_nlisteners++] = l;
-    return 0;
 }
 
 int net_listen(uv_loop_t *loop, struct lws_vhost *web, struct lws_vhost *telnet, char *err, size_t errlen) {
@@ -571,51 +393,9 @@ int net_listen(uv_loop_t *loop, struct lws_vhost *web, struct lws_vhost *telnet,
         snprintf(err, errlen, "metrics_allow: %s", why);
         return -1;
     }
-    struct rlimit rl;
-    g_fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)(1 << 30) ? (int)rl.rlim_cur : 1 << 30;
-    // what the database, the scripts, the static files and the hashing
-    // threads may still open when connections have taken the rest
-    g_fd_reserve = g_fd_limit / 8;
-    if (g_fd_reserve < 16) g_fd_reserve = 16;
-    if (g_fd_reserve > 256) g_fd_reserve = 256;
-    g_linger_max = g_fd_reserve / 2 < 64 ? g_fd_reserve / 2 : 64;
-
-    struct sockaddr_storage addrs[MAX_LISTENERS / 2];
-    int n = 0;
-    bool wildcard = false;
-    const char *p = g_cfg.bind;
-    while (*p == ',' || *p == ' ' || *p == '\t') p++;
-    if (!*p || !strcmp(p, "*")) {
-        wildcard = true;
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addrs[0];
-        memset(&addrs[0], 0, sizeof addrs[0]);
-        a6->sin6_family = AF_INET6;
-        a6->sin6_addr = in6addr_any;
-        n = 1;
-    }
-    while (!wildcard && *p) {
-        const char *e = p;
-        while (*e && *e != ',' && *e != ' ' && *e != '\t') e++;
-        char item[300];
-        snprintf(item, sizeof item, "%.*s", (int)(e - p), p);
-        if (resolve(item, addrs, MAX_LISTENERS / 2, &n, err, errlen)) return -1;
-        p = e;
-        while (*p == ',' || *p == ' ' || *p == '\t') p++;
-    }
-    for (int t = 0; t < 2; t++) {
-        int port = t ? g_cfg.telnet_port : g_cfg.ws_port;
-        for (int i = 0; i < n; i++) {
-            if (open_listener(&addrs[i], port, t == 1, wildcard, err, errlen) == 0) continue;
-            if (!wildcard || addrs[i].ss_family != AF_INET6) return -1;
-            // no IPv6 on this machine: every IPv4 address instead
-            struct sockaddr_in *a4 = (struct sockaddr_in *)&addrs[i];
-            memset(&addrs[i], 0, sizeof addrs[i]);
-            a4->sin_family = AF_INET;
-            a4->sin_addr.s_addr = htonl(INADDR_ANY);
-            if (open_listener(&addrs[i], port, t == 1, false, err, errlen)) return -1;
-        }
-    }
-    uv_timer_init(loop, &g_resume);
+    int reserve = net_listen_start(loop, err, errlen);
+    if (reserve < 0) return -1;
+    g_linger_max = reserve / 2 < 64 ? reserve / 2 : 64;
     uv_timer_init(loop, &g_sweep);
     uv_timer_start(&g_sweep, sweep, 1000, 1000);
     uv_unref((uv_handle_t *)&g_sweep);
@@ -623,39 +403,17 @@ int net_listen(uv_loop_t *loop, struct lws_vhost *web, struct lws_vhost *telnet,
     return 0;
 }
 
-void net_describe(bool telnet, char *out, size_t outlen) {
-    size_t o = 0;
-    out[0] = 0;
-    for (int i = 0; i < g_nlisteners; i++) {
-        if (g_listeners[i]->telnet != telnet) continue;
-        char one[96];
-        describe(&g_listeners[i]->sa, g_listeners[i]->dual, one, sizeof one);
-        int w = snprintf(out + o, outlen - o, "%s%s", o ? ", " : "", one);
-        if (w < 0 || (size_t)w >= outlen - o) return;
-        o += (size_t)w;
-    }
-}
-
-static void listener_closed(uv_handle_t *h) {
-    Listener *l = (Listener *)h->data;
-    close(l->fd);
-    free(l);
-}
-
 void net_stop(void) {
+    net_listen_stop();
     for (NetConn *c = g_plain, *next; c; c = next) {
         next = c->next;
         if (c->peek) peek_drop(c); // lws never had these
     }
-    for (int i = 0; i < g_nlisteners; i++) uv_close((uv_handle_t *)&g_listeners[i]->poll, listener_closed);
-    g_nlisteners = 0;
     for (int i = 0; i < 64; i++)
         if (g_lingers[i]) linger_end(g_lingers[i]);
     if (!g_started) return;
     g_started = false;
-    uv_timer_stop(&g_resume);
     uv_timer_stop(&g_sweep);
-    uv_close((uv_handle_t *)&g_resume, NULL);
     uv_close((uv_handle_t *)&g_sweep, NULL);
 }
 

@@ -20,6 +20,15 @@ struct lws_vhost;
 int net_listen(uv_loop_t *loop, struct lws_vhost *web, struct lws_vhost *telnet, char *err, size_t errlen);
 // Stops accepting and closes the listening sockets (shutdown).
 void net_stop(void);
+
+// net/listen.cpp: opens the listening sockets of g_cfg.bind on both ports
+// and starts accepting; returns the descriptors kept in reserve for what
+// is not a connection, or -1 with a reason in err. net_listen_stop closes them.
+int net_listen_start(uv_loop_t *loop, char *err, size_t errlen);
+void net_listen_stop(void);
+// net/net.cpp: a socket just accepted, from sa, on the telnet port or the web one.
+struct sockaddr;
+void net_accepted(int fd, const struct sockaddr *sa, bool telnet);
 // After the lws context is gone: frees what records remain.
 void net_free(void);
 // For the log line: "127.0.0.1:8080, [::1]:8080" for the web or telnet port.
