@@ -21,7 +21,7 @@
 #include "board/hashpool.h"
 #include "board/limits.h"
 #include "base/log.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "net/pace.h"
 #include "board/policy.h"
 #include "model/session.h"
@@ -54,7 +54,7 @@ static void finish_stop(void) {
     uv_close((uv_handle_t *)&g_drain, NULL);
     uv_close((uv_handle_t *)&g_sigint, NULL);
     uv_close((uv_handle_t *)&g_sigterm, NULL);
-    lua_host_stop_watching();
+    script_stop_watching();
     sessions_stop_timers();
     conn_batch_stop();
     pace_stop();
@@ -76,7 +76,7 @@ static void on_stop_signal(uv_signal_t *, int signum) {
     }
     g_stopping = true;
     log_info("shutdown", "signal %d: shutting down", signum);
-    lua_hook_global("shutdown"); // the scripts tell everyone
+    script_hook_global("shutdown"); // the scripts tell everyone
     sessions_close_all();
     g_drain_started = uv_now(&g_loop);
     uv_timer_start(&g_drain, on_drain, 20, 50);
@@ -220,7 +220,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (g_cfg.require_token && !g_cfg.jwt_secret[0]) log_warn("config", "require_token is set but jwt_secret is empty: no WebSocket client can connect");
-    if (lua_host_init(&g_loop, err, sizeof err)) {
+    if (script_init(&g_loop, err, sizeof err)) {
         log_error("script_load", "%s", err);
         return 1;
     }
@@ -238,7 +238,7 @@ int main(int argc, char **argv) {
     hashpool_free();
     server_free();
     sessions_free_all();
-    lua_host_close();
+    script_close();
     store_close();
     accounts_close();
     limits_free();

@@ -15,7 +15,7 @@
 #include "base/stats.h"
 #include "base/text.h"
 #include "base/log.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "board/policy.h"
 #include "model/session.h"
 
@@ -77,7 +77,7 @@ static const char *weak_message(const char *reason, char *buf, size_t len) {
 // carries it as `reason`; scripts ask pl.check_password themselves).
 static void fail_why(Session *s, uint32_t reply_conn, const char *code, const char *weak) {
     if (!strcmp(code, "throttled")) g_stats.login_failures++;
-    if (!reply_conn) return lua_hook("login_failed", s, code);
+    if (!reply_conn) return script_hook("login_failed", s, code);
     char buf[96];
     cJSON *ev = event_error(code, weak ? weak_message(weak, buf, sizeof buf) : message_for(code));
     if (weak) cJSON_AddStringToObject(ev, "reason", weak);
@@ -95,7 +95,7 @@ static void end_sessions_of(const char *handle, const char *why, const Session *
         if (!s || s == except || s->ending || s->account_id <= 0 || strcasecmp(s->handle, handle)) continue;
         log_event(LOG_INFO, "logoff", s->node, s->addr, "%s logged off: %s", s->handle, why);
         uint32_t sid = s->sid;
-        lua_hook("account_action", s, why);
+        script_hook("account_action", s, why);
         if (session_by_sid(node, sid)) session_end_soon(s); // whatever the scripts did
     }
 }
@@ -157,7 +157,7 @@ static void done(HashJob *job) {
             end_sessions_of(s->handle, "password_changed", s);
             session_send_auth(s, 0);
         }
-        lua_hook("password_changed", s, result);
+        script_hook("password_changed", s, result);
         session_replay_typeahead(s);
         return;
     }
@@ -286,7 +286,7 @@ void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
     else if (policy_password_problem(s->handle, new_pw)) code = "weak_password";
     if (code) {
         free(w);
-        lua_hook("password_changed", s, code);
+        script_hook("password_changed", s, code);
         return;
     }
     w->node = s->node;
@@ -294,7 +294,7 @@ void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
     w->kind = AUTH_CHANGE;
     snprintf(w->password, sizeof w->password, "%s", strlen(old_pw) > PASSWORD_MAX ? "" : old_pw);
     snprintf(w->new_password, sizeof w->new_password, "%s", new_pw);
-    if (!submit(s, w)) lua_hook("password_changed", s, "busy");
+    if (!submit(s, w)) script_hook("password_changed", s, "busy");
 }
 
 void auth_token_login(Session *s, const char *handle, uint32_t login_conn) {
@@ -304,7 +304,7 @@ void auth_token_login(Session *s, const char *handle, uint32_t login_conn) {
         // not knowing whether the account exists (nor its sysop flag), the
         // token cannot be honoured now: the prompts, and why
         session_send(s, event_error("unavailable", message_for("unavailable")), 0);
-        lua_hook("connect", s, NULL);
+        script_hook("connect", s, NULL);
         return;
     }
     if (found == 1) session_logged_in(s, a.id, a.handle, a.sysop, login_conn);

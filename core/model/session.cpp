@@ -11,7 +11,7 @@
 #include "model/event.h"
 #include "board/limits.h"
 #include "base/log.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "model/room.h"
 #include "model/spy.h"
 #include "base/stats.h"
@@ -71,7 +71,7 @@ Session *session_new(void) {
     text_random_id(s->id);
     s->first_seq = 1;
     s->last_input_ms = s->created_ms = text_now_ms();
-    s->lua_ref = -1;
+    s->script_ref = -1;
     g_session_count++;
     return s;
 }
@@ -315,20 +315,20 @@ void session_logged_in(Session *s, int64_t account_id, const char *handle, bool 
     s->login_failures = 0;
     session_send_auth(s, 0);
     log_event(LOG_INFO, "login", s->node, s->addr, "logged in as %s%s", s->handle, s->sysop ? " (sysop)" : "");
-    lua_hook("auth", s, NULL);
+    script_hook("auth", s, NULL);
 }
 
 void session_end(Session *s) {
     if (s->ending) return;
     // scripts see the session whole one last time (to announce the leave)
-    lua_hook("session_end", s, NULL);
+    script_hook("session_end", s, NULL);
     s->ending = true;
     if (g_spy_count) spy_forget(s);
     grace_stop(s);
     room_leave(s);
     g_nodes[s->node - 1] = NULL;
     g_session_count--;
-    lua_host_session_free(s);
+    script_session_free(s);
     log_event(LOG_INFO, "session_end", s->node, s->addr, "session ended%s%s", s->handle[0] ? " for " : "", s->handle);
     if (!s->nconns) {
         session_free(s);
@@ -381,7 +381,7 @@ void session_input(Session *s, uint32_t conn, const char *line, size_t len) {
     s->last_input_ms = text_now_ms();
     s->idle_warned = false;
     uint32_t node = s->node, sid = s->sid;
-    lua_hook_input(s, clean, n);
+    script_input(s, clean, n);
     if (clean != stackbuf) free(clean);
     Session *still = session_by_sid(node, sid);
     if (still) still->input_conn = 0;
@@ -422,13 +422,13 @@ static void tick(uv_timer_t *) {
         if (idle >= (uint64_t)g_cfg.idle_timeout_s) {
             log_event(LOG_INFO, "idle_timeout", s->node, s->addr, "%s idle for %llus, logging off", s->handle, (unsigned long long)idle);
             g_stats.idle_timeouts++;
-            lua_hook("idle_timeout", s, NULL); // the scripts say goodbye
+            script_hook("idle_timeout", s, NULL); // the scripts say goodbye
             session_end(s);
         } else if (!s->idle_warned && idle + (uint64_t)g_cfg.idle_warn_s >= (uint64_t)g_cfg.idle_timeout_s) {
             s->idle_warned = true;
             char left[24];
             snprintf(left, sizeof left, "%llu", (unsigned long long)(g_cfg.idle_timeout_s - idle));
-            lua_hook("idle_warning", s, left);
+            script_hook("idle_warning", s, left);
         }
     }
     auth_poll(); // what `partyline user` did meanwhile (a lock logs its user off)
@@ -467,7 +467,7 @@ void sessions_free_all(void) {
         if (!s) continue;
         g_nodes[i] = NULL;
         room_leave(s);
-        lua_host_session_free(s);
+        script_session_free(s);
         // connections are gone with the lws context by now
         s->conns = NULL;
         s->nconns = 0;

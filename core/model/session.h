@@ -41,7 +41,7 @@ struct Session {
     bool idle_warned;
     char addr[48];       // of the connection that made it (who may resume: requests.cpp)
     uint32_t input_conn; // the connection the line being handled came from (0: none)
-    int lua_ref;
+    int script_ref;
     Buf typeahead;       // lines typed while a password check runs, replayed after it
     char (*ignores)[HANDLE_MAX + 1]; // handles whose room lines and typing this user does not get
     uint16_t nignore;

@@ -6,7 +6,7 @@
 
 #include "base/config.h"
 #include "model/event.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "net/pace.h"
 #include "model/session.h"
 #include "base/stats.h"
@@ -169,7 +169,7 @@ bool conn_skip_slow(Conn *c, const Msg *m, uint64_t seq, uint64_t next) {
 
 Msg *conn_missed_event(Conn *c) {
     char text[512] = "";
-    lua_render_count("missed", c->missed, text, sizeof text);
+    script_render_count("missed", c->missed, text, sizeof text);
     cJSON *ev = event_new("missed");
     cJSON_AddNumberToObject(ev, "count", c->missed);
     if (text[0]) cJSON_AddStringToObject(ev, "text", text);

@@ -12,7 +12,7 @@
 #include "board/jwt.h"
 #include "board/limits.h"
 #include "base/log.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "model/room.h"
 #include "model/session.h"
 #include "base/stats.h"

@@ -11,7 +11,7 @@
 #include "board/limits.h"
 #include "base/log.h"
 #include "net/pace.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "net/net.h"
 #include "model/session.h"
 #include "base/stats.h"
@@ -74,7 +74,7 @@ int telnet_flush(Conn *c) {
 // no session to send an event to), and is closed.
 static int refuse_banned(struct lws *wsi, const char *addr) {
     char text[480] = "";
-    lua_hook_text("banned", addr, text, sizeof text);
+    script_hook_text("banned", addr, text, sizeof text);
     unsigned char buf[LWS_PRE + 2 * sizeof text + 2];
     size_t n = 0;
     for (const char *p = text[0] ? text : "banned"; *p; p++) { // a telnet line ends in CR LF

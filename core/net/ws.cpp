@@ -14,7 +14,7 @@
 #include "board/limits.h"
 #include "base/log.h"
 #include "net/pace.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "net/net.h"
 #include "net/requests.h"
 #include "model/session.h"
@@ -43,13 +43,13 @@ Session *transport_open_session(Conn *c, const char *token_handle) {
     Session *s = session_new();
     if (!s) return NULL;
     memcpy(s->addr, c->addr, sizeof s->addr);
-    s->lua_ref = lua_host_session_new(s);
+    s->script_ref = script_session_new(s);
     session_attach(s, c, 1);
     c->hello_due = true;
     log_event(LOG_INFO, c->type == CONN_WS ? "ws_connect" : "telnet_connect", s->node, c->addr, "connection %u", c->id);
     // a token skips the login prompts: straight to the scripts' auth hook
     if (token_handle) auth_token_login(s, token_handle, c->id);
-    else lua_hook("connect", s, NULL);
+    else script_hook("connect", s, NULL);
     return s;
 }
 
