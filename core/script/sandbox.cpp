@@ -6,6 +6,7 @@
 // statement.
 #include "script/sandbox.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,32 +49,50 @@ size_t sandbox_memory_bytes(void) { return g_bytes; }
 // could make, so the error reaches the host whatever the script catches.
 static unsigned long long g_deadline_ms; // 0 = no script running; also stops SQL (store.cpp)
 static bool g_expired;                   // the deadline has passed: stop at every call
+// Calls with a budget of their own (an event's listeners) do not spend their
+// caller's, but everything one outermost call sets off ends by this ceiling,
+// so a script that emits events in a loop cannot hold the loop for long.
+static unsigned long long g_ceiling_ms;
+#define CEILING 10 // times script_budget_ms
 
 #define HOOK_COUNT 10000
 
+static lua_State *g_main;
+
+static void budget_hook(lua_State *l, lua_Debug *ar);
+
+static char g_stop_msg[320]; // the first stop's message: the code that ran too long is blamed, not a pcall around it
+
+// Raises the budget error; the first time, with level's position ("file:line: ").
+static void stop(lua_State *l, int level) {
+    if (!g_expired) {
+        g_expired = true;
+        // this thread, and the main one (a coroutine that ran out hands its
+        // error to a caller that may catch it)
+        lua_sethook(l, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, HOOK_COUNT / 10);
+        if (g_main && l != g_main) lua_sethook(g_main, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, HOOK_COUNT / 10);
+        luaL_where(l, level); // ... "file:line: "
+        snprintf(g_stop_msg, sizeof g_stop_msg, "%sscript ran longer than %d ms and was stopped", lua_tostring(l, -1),
+                 g_cfg.script_budget_ms);
+        lua_pop(l, 1);
+    }
+    lua_pushstring(l, g_stop_msg);
+    lua_error(l);
+}
+
 static void budget_hook(lua_State *l, lua_Debug *ar) {
     if (!g_deadline_ms) return;
-    if (!g_expired) {
-        if (ar->event != LUA_HOOKCOUNT || text_now_ms() <= g_deadline_ms) return;
-        g_expired = true;
-        lua_sethook(l, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, HOOK_COUNT / 10);
-    }
     if (ar->event == LUA_HOOKCALL || ar->event == LUA_HOOKTAILCALL) {
+        if (!g_expired) return;
         // the message handler is called for the error itself: let it add the traceback
         lua_getinfo(l, "f", ar); // ... called-function
         bool handler = lua_tocfunction(l, -1) == sandbox_traceback;
         lua_pop(l, 1);
-        if (handler) return;
-        luaL_where(l, 1); // ... "file:line: " of the caller
-    } else {
-        luaL_where(l, 0); // ... "file:line: " that was running, not the hook
+        if (!handler) stop(l, 1);
+        return;
     }
-    lua_pushfstring(l, "script ran longer than %d ms and was stopped", g_cfg.script_budget_ms);
-    lua_concat(l, 2); // ... message
-    lua_error(l);
+    if (g_expired || text_now_ms() > g_deadline_ms) stop(l, 0); // the line that was running, not the hook
 }
-
-static lua_State *g_main;
 
 // Back to the cheap hook once the outermost call is over (a coroutine that
 // ran out of time keeps its own hook until it runs again, where the call
@@ -84,10 +103,7 @@ static void reset_hook(lua_State *l) {
 }
 
 void sandbox_check_budget(lua_State *l) {
-    if (g_expired || (g_deadline_ms && text_now_ms() > g_deadline_ms)) {
-        g_expired = true;
-        luaL_error(l, "script ran longer than %d ms and was stopped", g_cfg.script_budget_ms);
-    }
+    if (g_expired || (g_deadline_ms && text_now_ms() > g_deadline_ms)) stop(l, 1);
 }
 
 int sandbox_traceback(lua_State *l) {
@@ -98,11 +114,16 @@ int sandbox_traceback(lua_State *l) {
 }
 
 int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget) {
-    unsigned long long saved = g_deadline_ms;
+    unsigned long long saved = g_deadline_ms, now = text_now_ms();
     bool saved_expired = g_expired;
     bool outer = saved == 0;
-    if (outer || own_budget) {
-        g_deadline_ms = text_now_ms() + (uint64_t)g_cfg.script_budget_ms;
+    if (outer) {
+        g_ceiling_ms = now + (uint64_t)g_cfg.script_budget_ms * CEILING;
+        g_deadline_ms = now + (uint64_t)g_cfg.script_budget_ms;
+        g_expired = false;
+    } else if (own_budget) {
+        g_deadline_ms = now + (uint64_t)g_cfg.script_budget_ms;
+        if (g_deadline_ms > g_ceiling_ms) g_deadline_ms = g_ceiling_ms;
         g_expired = false;
     }
     int fn = lua_gettop(l) - nargs;
@@ -110,10 +131,16 @@ int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget) {
     lua_insert(l, fn); // ... handler fn args
     int rc = lua_pcall(l, nargs, nresults, fn);
     lua_remove(l, fn); // ... results | message
-    if (outer || own_budget) {
-        g_deadline_ms = saved;
+    if (outer) {
+        g_deadline_ms = g_ceiling_ms = 0;
+        g_expired = false;
+        reset_hook(l);
+    } else if (own_budget) {
+        // the time the call took is not the caller's: its deadline moves on by
+        // as much, up to the ceiling
+        g_deadline_ms = saved + (text_now_ms() - now);
+        if (g_deadline_ms > g_ceiling_ms) g_deadline_ms = g_ceiling_ms;
         g_expired = saved_expired;
-        if (outer) reset_hook(l);
     }
     return rc;
 }

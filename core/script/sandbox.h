@@ -21,8 +21,9 @@ void sandbox_push_library(lua_State *l);
 // protected mode, with a traceback added to errors. The outermost of nested
 // calls sets the deadline; own_budget gives this call a fresh one of its own
 // (an event's listeners: one slow listener does not eat the next one's
-// time), and the caller's deadline holds again afterwards. Leaves nresults
-// results, or the error message, where the function was.
+// time), and the caller's deadline moves on by the time it took. Leaves nresults
+// results, or the error message, where the function was. Whatever one
+// outermost call sets off, own budgets included, ends within ten budgets.
 int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget);
 // Raises the budget error in l when the running call has outlived its
 // deadline (for C functions that call scripts in a loop).
