@@ -61,3 +61,4 @@ void api_board_register(lua_State *l);   // config, log, now, reload, spy, serve
 void api_events_register(lua_State *l);  // on, emit (events.cpp)
 void api_timers_register(lua_State *l);  // after, every, cancel (timers.cpp)
 void api_db_register(lua_State *l);      // pl.db (api_db.cpp)
+void api_convert_register(lua_State *l); // pl.array, the JSON array marker (convert.cpp)

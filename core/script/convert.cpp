@@ -4,6 +4,8 @@
 
 #include <lua.hpp>
 
+#include "script/api.h"
+
 #define MAX_DEPTH 16
 
 static cJSON *to_json(lua_State *l, int idx, int depth) {

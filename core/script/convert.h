@@ -12,5 +12,3 @@ struct lua_State;
 cJSON *convert_to_json(lua_State *l, int idx);
 // The event table at idx as JSON; raises unless it has a string `type`.
 cJSON *convert_check_event(lua_State *l, int idx);
-// Adds pl.array (the marker above) to the core table on top of the stack.
-void api_convert_register(lua_State *l);
