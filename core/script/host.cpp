@@ -388,7 +388,17 @@ static void report_failure(const char *msg) {
 
 static void on_change(const char *why) { script_reload(why); }
 
+// A load, and the hook that tells how it went, is under way: a script asking
+// for another then (pl.reload while loading, on the reload event, or in
+// script_error) would set off loads within loads.
+static bool g_reloading;
+
 int script_reload(const char *why) {
+    if (g_reloading) {
+        log_warn("script_reload", "a reload was asked for during a reload (%s): ignored", why);
+        return -1;
+    }
+    g_reloading = true;
     char err[2048];
     int rc = load_generation(err, sizeof err);
     // folders may have come or gone (one holding the broken file, too). Watch
@@ -397,11 +407,13 @@ int script_reload(const char *why) {
     watch_refresh();
     if (rc != 0) {
         report_failure(err);
+        g_reloading = false;
         return -1;
     }
     g_stats.script_reloads++;
     log_info("script_reload", "scripts reloaded (%s)", why);
     script_hook_global("reloaded");
+    g_reloading = false;
     return 0;
 }
 
@@ -413,7 +425,10 @@ int script_init(uv_loop_t *loop, char *err, size_t errlen) {
     }
     api_session_init(L);
     timers_init(loop);
-    if (load_generation(err, errlen) != 0) return -1;
+    g_reloading = true;
+    int rc = load_generation(err, errlen);
+    g_reloading = false;
+    if (rc != 0) return -1;
     if (watch_start(loop, g_cfg.scripts_dir, on_change) != 0)
         log_warn("script_watch", "%s cannot be watched: reload with SIGHUP or /reload", g_cfg.scripts_dir);
     return 0;
