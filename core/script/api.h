@@ -11,7 +11,8 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-struct lua_State;
+#include <lua.hpp>
+
 struct Session;
 
 // ---------------------------------------------------------------- host.cpp
@@ -26,6 +27,11 @@ void host_push_pl(lua_State *l);
 // table's own names (a core function) cannot be assigned (an error names
 // "<prefix>.<name>"); any other name goes to the guard. Reads see both.
 void host_protect(lua_State *l, const char *prefix);
+// Runs fn(ud) in protected mode and logs its error with what. The host's
+// own pushing (a session's table, a hook's string argument, a generation)
+// can run out of script memory like anything else, and outside a protected
+// call that is a Lua panic, which aborts the server. Returns 0, or -1.
+int host_protected(lua_CFunction fn, void *ud, const char *what);
 // Whether an error message is the storage's (pl.db: unavailable), which is
 // no script's fault: the user hears "try again later", nothing is counted.
 bool host_storage_error(const char *msg);

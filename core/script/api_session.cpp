@@ -134,18 +134,26 @@ void api_session_init(lua_State *L) {
     g_meta_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
+static int new_table(lua_State *l) { // ud
+    Session *s = (Session *)lua_touserdata(l, 1);
+    lua_newtable(l); // ud t
+    lua_rawgeti(l, LUA_REGISTRYINDEX, g_meta_ref);
+    lua_setmetatable(l, -2);
+    lua_rawgeti(l, LUA_REGISTRYINDEX, g_owner_ref); // ud t owners
+    lua_pushvalue(l, -2);
+    lua_pushlightuserdata(l, s);
+    lua_rawset(l, -3); // ud t owners
+    lua_pop(l, 1);     // ud t
+    s->script_ref = luaL_ref(l, LUA_REGISTRYINDEX); // ud
+    return 0;
+}
+
 int script_session_new(Session *s) {
-    lua_State *L = host_state();
-    if (!L) return -1;
-    lua_newtable(L); // t
-    lua_rawgeti(L, LUA_REGISTRYINDEX, g_meta_ref);
-    lua_setmetatable(L, -2);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, g_owner_ref); // t owners
-    lua_pushvalue(L, -2);
-    lua_pushlightuserdata(L, s);
-    lua_rawset(L, -3); // t owners
-    lua_pop(L, 1);     // t
-    return luaL_ref(L, LUA_REGISTRYINDEX);
+    s->script_ref = -1;
+    // no table (out of script memory): the session is there, and the
+    // scripts' hooks for it fail with an error the user sees
+    host_protected(new_table, s, "a session's table");
+    return s->script_ref;
 }
 
 void script_session_free(Session *s) {

@@ -175,70 +175,103 @@ static bool push_hook(const char *name) {
     return true;
 }
 
-static void call_hook(const char *name, Session *s, const char *arg, size_t arglen) {
-    if (!L) return;
+int host_protected(lua_CFunction fn, void *ud, const char *what) {
+    if (!L) return -1;
     int base = lua_gettop(L);
-    if (!push_hook(name)) return;
-    int nargs = 0;
-    if (s) {
-        api_push_session(L, s);
-        nargs++;
-    }
-    if (arg) {
-        lua_pushlstring(L, arg, arglen);
-        nargs++;
-    }
-    if (sandbox_pcall(L, nargs, 0, false) != LUA_OK) { // message
+    lua_pushcfunction(L, fn);
+    lua_pushlightuserdata(L, ud);
+    int rc = lua_pcall(L, 1, 0, 0); // | message
+    if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
-        char what[80];
-        snprintf(what, sizeof what, "in hook '%s'", name);
-        if (host_storage_error(msg)) {
-            // the storage failed, not the script: counted as a storage error
-            // (store.cpp), and the user hears to try again later
-            log_event(LOG_WARN, "script_storage", s ? s->node : 0, s ? s->addr : NULL, "%s: storage unavailable", what);
-            if (s && !s->ending)
-                session_send(s, event_error("unavailable", "storage is unavailable; try again later"), 0);
-        } else {
-            host_fault(L, 0, what, msg, NULL, s);
-            if (s && !s->ending)
-                session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
-        }
+        log_error("script_error", "%s: %s", what, msg ? msg : "(error object is not a string)");
     }
     lua_settop(L, base);
+    return rc == LUA_OK ? 0 : -1;
 }
 
-void script_hook(const char *name, Session *s, const char *arg) { call_hook(name, s, arg, arg ? strlen(arg) : 0); }
-void script_input(Session *s, const char *line, size_t len) { call_hook("input", s, line, len); }
-void script_hook_global(const char *name) { call_hook(name, NULL, NULL, 0); }
+struct HookCall {
+    const char *name;
+    Session *s;
+    const char *arg; // NULL: none
+    size_t arglen;
+    char *out; // hook_text: the text it returns
+    size_t outlen;
+    bool told; // the user got an error event
+};
 
-// hooks[name](the value on top of the stack) -> the text it returns, into out.
-static void hook_text(const char *name, char *out, size_t outlen) {
-    int base = lua_gettop(L) - 1; // the argument goes too
-    if (push_hook(name)) {
-        lua_insert(L, -2); // fn arg
-        int rc = sandbox_pcall(L, 1, 1, false); // text|message
-        if (rc == LUA_OK && lua_type(L, -1) == LUA_TSTRING) snprintf(out, outlen, "%s", lua_tostring(L, -1));
-        else if (rc != LUA_OK) {
-            char what[80];
-            snprintf(what, sizeof what, "in hook '%s'", name);
-            host_fault(L, 0, what, lua_tostring(L, -1), NULL, NULL);
-        }
+static int call_hook(lua_State *l) {
+    HookCall *c = (HookCall *)lua_touserdata(l, 1);
+    if (!push_hook(c->name)) return 0; // ud fn
+    int nargs = 0;
+    if (c->s) {
+        api_push_session(l, c->s);
+        nargs++;
     }
-    lua_settop(L, base);
+    if (c->arg) {
+        lua_pushlstring(l, c->arg, c->arglen);
+        nargs++;
+    }
+    if (sandbox_pcall(l, nargs, 0, false) == LUA_OK) return 0; // ud message
+    const char *msg = lua_tostring(l, -1);
+    char what[80];
+    snprintf(what, sizeof what, "in hook '%s'", c->name);
+    Session *s = c->s;
+    if (host_storage_error(msg)) {
+        // the storage failed, not the script: counted as a storage error
+        // (store.cpp), and the user hears to try again later
+        log_event(LOG_WARN, "script_storage", s ? s->node : 0, s ? s->addr : NULL, "%s: storage unavailable", what);
+        if (s && !s->ending) session_send(s, event_error("unavailable", "storage is unavailable; try again later"), 0);
+    } else {
+        host_fault(l, 0, what, msg, NULL, s); // logged before the user hears of it
+        if (s && !s->ending)
+            session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
+    }
+    c->told = true;
+    return 0;
+}
+
+static void hook(const char *name, Session *s, const char *arg, size_t arglen) {
+    HookCall c = {name, s, arg, arglen, NULL, 0, false};
+    char what[80];
+    snprintf(what, sizeof what, "in hook '%s'", name);
+    // out of memory before the hook could run, or while telling of its fault
+    if (host_protected(call_hook, &c, what) != 0) {
+        g_stats.script_errors++;
+        if (!c.told && s && !s->ending)
+            session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
+    }
+}
+
+void script_hook(const char *name, Session *s, const char *arg) { hook(name, s, arg, arg ? strlen(arg) : 0); }
+void script_input(Session *s, const char *line, size_t len) { hook("input", s, line, len); }
+void script_hook_global(const char *name) { hook(name, NULL, NULL, 0); }
+
+// hooks[name](arg, or the number in arglen when arg is NULL) -> the text it returns, into out.
+static int call_hook_text(lua_State *l) {
+    HookCall *c = (HookCall *)lua_touserdata(l, 1);
+    if (!push_hook(c->name)) return 0; // ud fn
+    if (c->arg) lua_pushstring(l, c->arg);
+    else lua_pushinteger(l, (lua_Integer)c->arglen);
+    int rc = sandbox_pcall(l, 1, 1, false); // ud text|message
+    if (rc == LUA_OK && lua_type(l, -1) == LUA_TSTRING) snprintf(c->out, c->outlen, "%s", lua_tostring(l, -1));
+    else if (rc != LUA_OK) {
+        char what[80];
+        snprintf(what, sizeof what, "in hook '%s'", c->name);
+        host_fault(l, 0, what, lua_tostring(l, -1), NULL, NULL);
+    }
+    return 0;
 }
 
 void script_render_count(const char *name, uint32_t n, char *out, size_t outlen) {
     out[0] = 0;
-    if (!L) return;
-    lua_pushinteger(L, n);
-    hook_text(name, out, outlen);
+    HookCall c = {name, NULL, NULL, n, out, outlen, false};
+    if (host_protected(call_hook_text, &c, "in a hook for text") != 0) g_stats.script_errors++;
 }
 
 void script_hook_text(const char *name, const char *arg, char *out, size_t outlen) {
     out[0] = 0;
-    if (!L) return;
-    lua_pushstring(L, arg);
-    hook_text(name, out, outlen);
+    HookCall c = {name, NULL, arg, 0, out, outlen, false};
+    if (host_protected(call_hook_text, &c, "in a hook for text") != 0) g_stats.script_errors++;
 }
 
 // ---------------------------------------------------------------- loading
@@ -345,43 +378,61 @@ static bool load_file(int gen, const char *path, char *err, size_t errlen) {
     return false;
 }
 
+struct Load {
+    FileList fl;
+    char *err;
+    size_t errlen;
+    bool ok;
+};
+
+// Builds the new generation and loads every file into it; when all loaded,
+// it becomes the running one.
+static int load_all(lua_State *l) {
+    Load *ld = (Load *)lua_touserdata(l, 1);
+    push_generation(); // ud gen
+    int gen = lua_gettop(l);
+    ld->ok = ld->fl.n > 0;
+    if (!ld->ok) snprintf(ld->err, ld->errlen, "no .lua files in %s", g_cfg.scripts_dir);
+    for (int i = 0; i < ld->fl.n && ld->ok; i++) ld->ok = load_file(gen, ld->fl.paths[i], ld->err, ld->errlen);
+    if (!ld->ok) return 0;
+    lua_pushvalue(l, gen);
+    int ref = luaL_ref(l, LUA_REGISTRYINDEX); // ud gen
+    if (g_gen_ref != LUA_NOREF) luaL_unref(l, LUA_REGISTRYINDEX, g_gen_ref);
+    g_gen_ref = ref;
+    return 0;
+}
+
 static int load_generation(char *err, size_t errlen) {
     timers_begin_generation(); // timers the files start while loading belong to the new generation
-    FileList fl;
-    fl.n = 0;
-    scan(&fl, g_cfg.scripts_dir, "", 0);
-    qsort(fl.paths, (size_t)fl.n, sizeof fl.paths[0], path_cmp);
-    int base = lua_gettop(L);
-    bool ok = fl.n > 0;
-    if (!ok) snprintf(err, errlen, "no .lua files in %s", g_cfg.scripts_dir);
-    push_generation(); // gen
-    int gen = lua_gettop(L);
-    for (int i = 0; i < fl.n && ok; i++) ok = load_file(gen, fl.paths[i], err, errlen);
-    for (int i = 0; i < fl.n; i++) free(fl.paths[i]);
-    timers_end_generation(ok);
-    if (ok) {
-        lua_pushvalue(L, gen);
-        int ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        if (g_gen_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, g_gen_ref);
-        g_gen_ref = ref;
-        log_info("script_load", "scripts loaded: %d files from %s", fl.n, g_cfg.scripts_dir);
+    Load ld;
+    ld.fl.n = 0;
+    ld.err = err;
+    ld.errlen = errlen;
+    ld.ok = false;
+    scan(&ld.fl, g_cfg.scripts_dir, "", 0);
+    qsort(ld.fl.paths, (size_t)ld.fl.n, sizeof ld.fl.paths[0], path_cmp);
+    if (host_protected(load_all, &ld, "loading the scripts") != 0) {
+        snprintf(err, errlen, "not enough memory for the scripts");
+        ld.ok = false;
     }
-    lua_settop(L, base);
-    return ok ? 0 : -1;
+    for (int i = 0; i < ld.fl.n; i++) free(ld.fl.paths[i]);
+    timers_end_generation(ld.ok);
+    if (ld.ok) log_info("script_load", "scripts loaded: %d files from %s", ld.fl.n, g_cfg.scripts_dir);
+    return ld.ok ? 0 : -1;
+}
+
+static int call_script_error(lua_State *l) {
+    if (!push_hook("script_error")) return 0; // ud fn
+    lua_pushstring(l, (const char *)lua_touserdata(l, 1));
+    if (sandbox_pcall(l, 1, 0, false) != LUA_OK) host_fault(l, 0, "in hook 'script_error'", lua_tostring(l, -1), NULL, NULL);
+    return 0;
 }
 
 static void report_failure(const char *msg) {
     g_stats.script_errors++;
     log_error("script_reload_failed", "script reload failed, the previous scripts stay: %s", msg);
     // the running generation tells the sysops who are online
-    if (!L || g_gen_ref == LUA_NOREF) return;
-    int base = lua_gettop(L);
-    if (push_hook("script_error")) {
-        lua_pushstring(L, msg);
-        if (sandbox_pcall(L, 1, 0, false) != LUA_OK)
-            host_fault(L, 0, "in hook 'script_error'", lua_tostring(L, -1), NULL, NULL);
-    }
-    lua_settop(L, base);
+    if (g_gen_ref != LUA_NOREF) host_protected(call_script_error, (void *)msg, "in hook 'script_error'");
 }
 
 // ---------------------------------------------------------------- lifecycle

@@ -13,6 +13,7 @@
 
 #include <lua.hpp>
 
+#include "base/stats.h"
 #include "script/api.h"
 #include "script/sandbox.h"
 
@@ -75,17 +76,19 @@ void timers_stop_all(void) {
     while (g_timers) timer_cancel(g_timers);
 }
 
-static void call_timer(uv_timer_t *h) {
-    ScriptTimer *t = (ScriptTimer *)h->data;
-    lua_State *L = host_state();
-    int base = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref); // fn
+static int call_timer_protected(lua_State *l) {
+    ScriptTimer *t = (ScriptTimer *)lua_touserdata(l, 1);
+    lua_rawgeti(l, LUA_REGISTRYINDEX, t->fn_ref); // ud fn
     if (!t->repeat) timer_cancel(t); // one-shot: gone before it runs, so it may start another
-    if (sandbox_pcall(L, 0, 0, false) != LUA_OK) { // message
-        const char *msg = lua_tostring(L, -1);
-        if (!host_storage_error(msg)) host_fault(L, 0, "in a timer", msg, NULL, NULL);
+    if (sandbox_pcall(l, 0, 0, false) != LUA_OK) { // ud message
+        const char *msg = lua_tostring(l, -1);
+        if (!host_storage_error(msg)) host_fault(l, 0, "in a timer", msg, NULL, NULL);
     }
-    lua_settop(L, base);
+    return 0;
+}
+
+static void call_timer(uv_timer_t *h) {
+    if (host_protected(call_timer_protected, h->data, "in a timer") != 0) g_stats.script_errors++;
 }
 
 static int start_timer(lua_State *l, bool repeat) {

@@ -126,6 +126,34 @@ pl.command{ name = "emitter", run = function(s) for i = 1, 1000 do pl.emit("tick
     },
   },
   {
+    name: 'scripts that keep their memory at the cap: new connections, input and reloads fail with errors, and the server carries on',
+    // a small cap, and time enough to fill it to the last bytes
+    opts: { set: { script_memory_mb: '16', script_budget_ms: '3000' } },
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      // fills the memory to the last bytes, in ever smaller pieces, and keeps it
+      write(srv, 'commands/hold.lua', `pl.command{ name = "hold", run = function(s)
+  local function fill(size)
+    pcall(function() while true do pl.held = { pl.held, string.rep("x", size) .. pl.now() .. math.random() } end end)
+  end
+  fill(1 << 20) fill(1 << 12) fill(64) fill(1)
+  error("memory held")
+end }
+`);
+      await until(srv, /scripts reloaded/g, 1, 'reload');
+      a.input('/hold');
+      eq((await a.waitFor((e) => e.type === 'error', 'error', 10000)).code, 'script_error', 'the hold fails');
+      // what is held stays held: every new call into the scripts runs short
+      const c = await srv.ws();
+      await c.waitFor((e) => e.type === 'error' || e.type === 'prompt', 'an answer to a new connection');
+      a.input('/me still here');
+      await a.waitFor((e) => e.type === 'error' || (e.type === 'chat' && e.kind === 'action'), 'an answer to input');
+      write(srv, 'zz_more.lua', 'pl.more = true\n');
+      await until(srv, /script reload failed|scripts reloaded/g, 2, 'a reload attempt');
+      eq((await fetch(srv.http('/healthz'))).status, 200, 'the server answers');
+    },
+  },
+  {
     name: 'a command that keeps failing is disabled and the sysop told; reloading its file enables it again',
     fn: async ({ srv }) => {
       const root = await srv.sysop('root');

@@ -1,11 +1,16 @@
-// The script layer's parts that need no scripts: the file watcher.
+// The script layer in process: the file watcher, and the host when the
+// scripts' memory runs out.
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "base/config.h"
 #include "check.h"
+#include "model/session.h"
+#include "script/host.h"
 #include "script/watch.h"
 
 static uv_loop_t *g_wloop;
@@ -92,5 +97,68 @@ TEST(watcher_refresh_misses_no_change_and_follows_folders) {
         unlink(path);
     }
     rmdir(sub);
+    rmdir(dir);
+}
+
+static void write_file(const char *dir, const char *name, const char *text) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+// With the scripts' memory used up, what the host itself allocates (a new
+// session's table, the string of a line of input, a new generation) fails
+// with an error; outside a protected call it was a Lua panic, which aborts.
+TEST(the_host_survives_running_out_of_script_memory) {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sessions_init(&loop);
+    char dir[] = "/tmp/pl-scripts-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    write_file(dir, "init.lua",
+               "pl.hooks.input = function(s, line) s.last = line end\n"
+               "pl.hooks.missed = function(n) return 'missed ' .. n end\n");
+    char saved_dir[sizeof g_cfg.scripts_dir];
+    memcpy(saved_dir, g_cfg.scripts_dir, sizeof saved_dir);
+    snprintf(g_cfg.scripts_dir, sizeof g_cfg.scripts_dir, "%s", dir);
+    char err[512];
+    CHECK(script_init(&loop, err, sizeof err) == 0);
+    Session *s = session_new();
+    s->script_ref = script_session_new(s);
+    CHECK(s->script_ref >= 0);
+    char out[64];
+    script_render_count("missed", 3, out, sizeof out);
+    CHECK_STR(out, "missed 3");
+
+    int mb = g_cfg.script_memory_mb;
+    g_cfg.script_memory_mb = 0; // every allocation of the Lua state fails from now on
+    Session *t = session_new();
+    t->script_ref = script_session_new(t);
+    CHECK(t->script_ref == -1);
+    const char line[] = "a line long enough that Lua must allocate a new string for it";
+    script_input(s, line, sizeof line - 1);
+    script_render_count("missed", 4, out, sizeof out);
+    CHECK_STR(out, "");
+    CHECK(script_reload("test") == -1);
+
+    g_cfg.script_memory_mb = mb;
+    CHECK(script_reload("test") == 0);
+    script_render_count("missed", 5, out, sizeof out);
+    CHECK_STR(out, "missed 5");
+
+    script_stop_watching();
+    sessions_stop_timers();
+    sessions_free_all();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    script_close();
+    CHECK(uv_loop_close(&loop) == 0);
+    memcpy(g_cfg.scripts_dir, saved_dir, sizeof saved_dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/init.lua", dir);
+    unlink(path);
     rmdir(dir);
 }
