@@ -24,12 +24,12 @@
 #include "board/login.h"
 #include "board/limits.h"
 #include "base/log.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "net/pace.h"
 #include "board/policy.h"
 #include "model/session.h"
 #include "model/up.h"
-#include "script/store.h"
+#include "board/store.h"
 #include "net/transport.h"
 #include "base/version.h"
 
@@ -62,7 +62,7 @@ static void finish_stop(void) {
     uv_close((uv_handle_t *)&g_drain, NULL);
     uv_close((uv_handle_t *)&g_sigint, NULL);
     uv_close((uv_handle_t *)&g_sigterm, NULL);
-    lua_host_stop_watching();
+    script_stop_watching();
     lifecycle_stop();
     conn_batch_stop();
     pace_stop();
@@ -83,7 +83,7 @@ static void on_stop_signal(uv_signal_t *, int signum) {
         return;
     }
     log_info("shutdown", "signal %d: shutting down", signum);
-    lua_hook_global("shutdown"); // the scripts tell everyone
+    script_hook_global("shutdown"); // the scripts tell everyone
     lifecycle_drain();
     g_drain_started = uv_now(&g_loop);
     uv_timer_start(&g_drain, on_drain, 20, 50);
@@ -228,7 +228,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (g_cfg.require_token && !g_cfg.jwt_secret[0]) log_warn("config", "require_token is set but jwt_secret is empty: no WebSocket client can connect");
-    if (lua_host_init(&g_loop, err, sizeof err)) {
+    if (script_init(&g_loop, err, sizeof err)) {
         log_error("script_load", "%s", err);
         return 1;
     }
@@ -246,7 +246,7 @@ int main(int argc, char **argv) {
     hashpool_free();
     server_free();
     sessions_free_all();
-    lua_host_close();
+    script_close();
     store_close();
     accounts_close();
     limits_free();

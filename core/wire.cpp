@@ -5,16 +5,16 @@
 #include "board/lifecycle.h"
 #include "model/up.h"
 #include "net/conn.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 
 static void hook(const char *name, Session *s, const char *arg, size_t len) {
-    if (!strcmp(name, "input")) lua_hook_input(s, arg, len);
-    else lua_hook(name, s, arg);
+    if (!strcmp(name, "input")) script_input(s, arg, len);
+    else script_hook(name, s, arg);
 }
 
 static void ended(Session *s) {
     lifecycle_ended(s);
-    lua_host_session_free(s);
+    script_session_free(s);
 }
 
 void wire_up(void) {

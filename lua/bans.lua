@@ -99,6 +99,12 @@ function pl.bans.refuse(s, b)
   pl.logoff(s)
 end
 
+-- A banned handle is sent away as it logs in (by password or token).
+pl.on("admit", function(s)
+  local ban = pl.bans.for_handle(s.handle)
+  if ban then pl.bans.refuse(s, ban) end
+end)
+
 -- What a telnet caller from a banned address reads before the core hangs up
 -- (a WebSocket is closed with 1008 "banned"; the web page words that itself).
 function pl.hooks.banned(address)

@@ -1,5 +1,6 @@
 -- chat.lua: the chat service. Lines starting with / are commands
--- (lua/commands/); anything else is said to the room.
+-- (lua/commands/); anything else is said to the room. Emits the events
+-- join (s, room), leave (s, room, reason) and line (s, ev).
 local c = pl.color
 
 pl.chat = {}
@@ -43,7 +44,8 @@ function pl.chat.join(s, room)
   if s.room then pl.chat.leave(s) end
   pl.join(s, name)
   s.last_room = name
-  if pl.history then pl.history.replay(s, name) end
+  -- before the room hears of it: history.lua shows the earlier lines here
+  pl.emit("join", s, name)
   pl.publish(name, pl.chat_event("join", { room = name, from = s.handle }))
   return name
 end
@@ -54,6 +56,7 @@ function pl.chat.leave(s, reason)
   if not room then return end
   pl.publish(room, pl.chat_event("leave", { room = room, from = s.handle, reason = reason }))
   pl.leave(s)
+  pl.emit("leave", s, room, reason)
 end
 
 function pl.chat.say(s, kind, body)
@@ -62,7 +65,7 @@ function pl.chat.say(s, kind, body)
   if not body then return end
   local ev = pl.chat_event(kind, { room = s.room, from = s.handle, body = body, ts = pl.iso_time() })
   pl.publish(s.room, ev, s) -- those ignoring s do not get it
-  if pl.history then pl.history.record(ev) end
+  pl.emit("line", s, ev) -- history.lua keeps it
 end
 
 pl.service{

@@ -1,6 +1,7 @@
 -- history.lua: the last lines of each room, kept in the database (so they
 -- survive a restart) and shown to whoever joins, marked "history": true with
--- their original time. Built on pl.db; change KEEP to keep more or fewer.
+-- their original time. Built on pl.db and the chat events (join, line);
+-- change KEEP to keep more or fewer.
 --
 -- Bounded, so that nobody can grow the database by opening rooms: history
 -- is kept for at most `history_rooms_max` rooms (lines said in rooms past
@@ -104,6 +105,9 @@ function pl.history.expire()
   if gone > 0 then pl.log("history of " .. gone .. " empty " .. (gone == 1 and "room" or "rooms") .. " expired", "history_expired") end
   return gone
 end
+
+pl.on("join", function(s, room) pl.history.replay(s, room) end)
+pl.on("line", function(_, ev) pl.history.record(ev) end)
 
 -- swept every minute, or more often when the expiry is short
 local every = math.max(1000, math.min(60000, setting("history_expire_s", 2592000) * 500))

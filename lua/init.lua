@@ -1,7 +1,8 @@
 -- init.lua: the framework the other scripts build on. Loaded first; every
 -- other .lua file under lua/ is loaded after it in path order. The core calls
--- the functions in pl.hooks; everything a user sees is decided here and in
--- the files beside it. See README.md in this folder for the whole API.
+-- the functions in pl.hooks, which emit the events feature files listen to
+-- (pl.on); everything a user sees is decided here and in the files beside
+-- it. See README.md in this folder for the whole API.
 
 pl.commands = {}    -- chat commands by name: see pl.command
 pl.services = {}    -- services by id: see pl.service
@@ -27,6 +28,17 @@ end
 
 ------------------------------------------------------------------ registries
 
+-- Which file is registering: the one loading now (pl.loading_file), for
+-- refusing a name another file took. Registering after load is allowed.
+local function registrar() return pl.loading_file() or "a script running after load" end
+
+-- A name taken twice is refused with both files named: the load fails, so
+-- the reload does, and the scripts that were running stay (a later file no
+-- longer silently wins).
+local function refuse_twice(what, old, file)
+  error(what .. " is registered twice: in " .. (old.file or "?") .. " and in " .. file, 3)
+end
+
 -- pl.command{ name = "me", args = "<action>", help = "...", run = function(s, args) end,
 --             aliases = {"emote"}, sysop = false }
 function pl.command(def)
@@ -35,9 +47,19 @@ function pl.command(def)
   def.name = def.name:lower()
   def.args = def.args or ""
   def.help = def.help or ""
+  def.file = registrar()
+  local names = { def.name }
+  for _, alias in ipairs(def.aliases or {}) do names[#names + 1] = alias:lower() end
+  for i, name in ipairs(names) do
+    local old = pl.commands[name]
+    if old then refuse_twice("command /" .. name, old, def.file) end
+    for j = 1, i - 1 do
+      if names[j] == name then refuse_twice("command /" .. name, def, def.file) end
+    end
+  end
   pl.commands[def.name] = def
-  for _, alias in ipairs(def.aliases or {}) do
-    pl.commands[alias:lower()] = setmetatable({ alias_of = def.name }, { __index = def })
+  for i = 2, #names do
+    pl.commands[names[i]] = setmetatable({ alias_of = def.name }, { __index = def })
   end
   return def
 end
@@ -46,6 +68,9 @@ end
 --             leave = fn(s, why), login_failed = fn(s, code) }
 function pl.service(def)
   assert(type(def.id) == "string", "service needs an id")
+  def.file = registrar()
+  local old = pl.services[def.id]
+  if old then refuse_twice("service " .. def.id, old, def.file) end
   pl.services[def.id] = def
   return def
 end
@@ -56,8 +81,9 @@ function pl.menu_item(def)
   assert(type(def.key) == "string" and #def.key == 1, "menu item needs a one-letter key")
   def.key = def.key:upper()
   def.order = def.order or 50
-  for i, item in ipairs(pl.menu_items) do
-    if item.key == def.key then table.remove(pl.menu_items, i) break end
+  def.file = registrar()
+  for _, item in ipairs(pl.menu_items) do
+    if item.key == def.key then refuse_twice("menu key " .. def.key, item, def.file) end
   end
   pl.menu_items[#pl.menu_items + 1] = def
   table.sort(pl.menu_items, function(a, b) return a.order < b.order end)
@@ -264,6 +290,49 @@ function pl.run_command(s, line)
   return true
 end
 
+------------------------------------------------------------------ events
+
+-- Feature files listen with pl.on(event, fn) (README.md, "Events"); the
+-- hooks below, which the core calls, emit admit, register, login, logoff
+-- and reload; chat.lua emits join, leave and line; the core emits fault.
+
+-- The scripts' own record of logins. The core's account keeps only the
+-- latest login (already this one when the auth hook runs), so the previous
+-- one, and whether this is an account's first, come from here. The row with
+-- the empty key says since when logins are recorded: an account made before
+-- then has no row either, without being new.
+pl.db.exec([[CREATE TABLE IF NOT EXISTS s_logins (
+  handle_key TEXT PRIMARY KEY,
+  last_login TEXT NOT NULL,
+  logins INTEGER NOT NULL)]])
+pl.db.defer("INSERT OR IGNORE INTO s_logins (handle_key, last_login, logins) VALUES ('', ?, 0)",
+  os.date("!%Y-%m-%dT%H:%M:%SZ", pl.now() // 1000))
+
+-- What the login event says about s logging in now: { first = bool,
+-- previous = ISO time or nil }. Records this login. With storage away it
+-- knows less (first = false, no previous), and the user still gets in.
+local function login_info(s)
+  local info, key = { first = false }, s.handle:lower()
+  pl.try("reading the login record", function()
+    local since, row
+    for _, r in ipairs(pl.db.query("SELECT handle_key, last_login FROM s_logins WHERE handle_key IN ('', ?)", key)) do
+      if r.handle_key == "" then since = r.last_login else row = r end
+    end
+    if row then
+      info.previous = row.last_login
+    else
+      local acct = pl.account(s.handle)
+      info.first = acct ~= nil and since ~= nil and acct.created >= since
+    end
+  end)
+  pl.db.defer([[INSERT INTO s_logins (handle_key, last_login, logins) VALUES (?, ?, 1)
+    ON CONFLICT(handle_key) DO UPDATE SET last_login = excluded.last_login, logins = logins + 1]], key, pl.iso_time())
+  return info
+end
+
+-- "2026-12-04T18:53:50.591Z" -> "2026-12-04 18:53 UTC"
+local function when(iso) return iso:sub(1, 10) .. " " .. iso:sub(12, 16) .. " UTC" end
+
 ------------------------------------------------------------------ hooks
 
 local function current(s) return pl.services[s.service] end
@@ -287,13 +356,22 @@ function pl.hooks.input(s, line)
   pl.guarded(svc, "Service " .. svc.id, svc.input, s, line)
 end
 
+-- Gatekeepers (bans.lua) listen to `admit` and send a user away with
+-- pl.logoff (then s.leaving is true). One that fails could not decide, so
+-- the door stays shut, except for sysops: they must be able to get in and
+-- mend it. Then `register` for an account's first login, and `login`.
 function pl.hooks.auth(s)
-  local ban = pl.bans and pl.bans.for_handle(s.handle)
-  if ban then return pl.bans.refuse(s, ban) end
-  -- with storage away a user still gets in, without these for now
-  if pl.ignores then pl.try("loading the ignore list", pl.ignores.load, s) end
-  if pl.profiles then pl.try("last seen", pl.profiles.seen, s) end
-  s:enter("menu", "login")
+  if pl.emit("admit", s) > 0 and not s.leaving and not s.sysop then
+    s:send{ type = "bye", reason = "unavailable", text = "The system cannot let you in right now. Please try again in a little while." }
+    pl.logoff(s)
+  end
+  if s.leaving then return end
+  local info = login_info(s)
+  s:text("Welcome, " .. pl.color("bright_white", s.handle) .. "! You are on node " .. s.node .. "." ..
+    (info.previous and (" Your last login was " .. when(info.previous) .. ".") or ""))
+  if info.first then pl.emit("register", s) end
+  pl.emit("login", s, info)
+  if not s.leaving then s:enter("menu") end
 end
 
 -- The core logs a user off because of something done to their account
@@ -321,14 +399,17 @@ function pl.hooks.session_end(s)
   for _, w in ipairs(pl.watchers(s)) do
     w:send(pl.chat_event("system", { body = "Node " .. s.node .. " logged off; you are no longer watching it." }))
   end
-  if pl.profiles then pl.try("last seen", pl.profiles.seen, s) end
+  if s.handle then pl.emit("logoff", s) end
 end
 
 function pl.hooks.script_error(message)
   pl.tell_sysops("Script reload failed; the previous scripts keep running: " .. message)
 end
 
-function pl.hooks.reloaded() pl.tell_sysops("Scripts reloaded.") end
+function pl.hooks.reloaded()
+  pl.tell_sysops("Scripts reloaded.")
+  pl.emit("reload")
+end
 
 function pl.hooks.idle_warning(s, seconds)
   s:send(pl.chat_event("system", { body = "You have been idle a while; you will be logged off in " .. seconds .. " seconds unless you type something." }))

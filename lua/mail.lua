@@ -63,6 +63,7 @@ function pl.mail.announce(s)
   s:send(pl.mail.event(s, text))
   s:bell()
 end
+pl.on("login", function(s) pl.mail.announce(s) end)
 
 -- Why mail was not sent, in words for the sender.
 function pl.mail.refusal(to, why)

@@ -8,13 +8,7 @@ end
 pl.service{
   id = "menu",
   activity = "Main Menu",
-  enter = function(s, from)
-    if from == "login" then
-      s:text("Welcome, " .. c("bright_white", s.handle) .. "! You are on node " .. s.node .. ".")
-      if pl.mail then pl.try("the new mail count", pl.mail.announce, s) end
-    end
-    show(s)
-  end,
+  enter = function(s) show(s) end,
   input = function(s, line)
     local key = line:match("^%s*(%S)") -- the first letter picks
     for _, item in ipairs(pl.menu_items) do

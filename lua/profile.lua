@@ -23,7 +23,7 @@ function pl.profiles.get(handle)
   return pl.db.query("SELECT * FROM s_profiles WHERE handle_key = ?", handle:lower())[1]
 end
 
--- Called at login and when a session ends: keeps the row and "last seen".
+-- At login and logoff: keeps the row and "last seen".
 function pl.profiles.seen(s)
   if not s.handle then return end
   -- kept and written later when storage is away (pl.db.defer)
@@ -31,6 +31,9 @@ function pl.profiles.seen(s)
     ON CONFLICT(handle_key) DO UPDATE SET handle = excluded.handle, last_seen = excluded.last_seen]],
     s.handle:lower(), s.handle, pl.iso_time())
 end
+
+pl.on("login", function(s) pl.profiles.seen(s) end)
+pl.on("logoff", function(s) pl.profiles.seen(s) end)
 
 local function show(s, p)
   local lines = { c("bright_white", "Profile of " .. p.handle) }

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "base/log.h"
-#include "script/store.h"
+#include "board/store.h"
 #include "board/policy.h"
 #include "base/text.h"
 

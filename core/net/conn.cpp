@@ -13,7 +13,7 @@
 #include "net/net.h"
 #include "model/event.h"
 #include "board/lifecycle.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "net/pace.h"
 #include "model/session.h"
 #include "model/up.h"
@@ -44,14 +44,14 @@ Session *conn_start_session(Conn *c, const char *token_handle) {
     Session *s = session_new();
     if (!s) return NULL;
     memcpy(s->addr, c->port.addr, sizeof s->addr);
-    s->script_ref = lua_host_session_new(s);
+    s->script_ref = script_session_new(s);
     c->hello_due = true; // before attaching: nothing may be written ahead of it
     session_attach(s, &c->port, 1);
     log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_connect" : "telnet_connect", s->node, c->port.addr,
               "connection %u", c->port.id);
     // a token skips the login prompts: straight to the scripts' auth hook
     if (token_handle) login_by_token(s, token_handle, c->port.id);
-    else lua_hook("connect", s, NULL);
+    else script_hook("connect", s, NULL);
     return s;
 }
 
@@ -199,7 +199,7 @@ void conn_close_why(Conn *c, uint16_t code, const char *reason) {
 
 Msg *conn_missed_event(Conn *c) {
     char text[512] = "";
-    lua_render_count("missed", c->port.missed, text, sizeof text);
+    script_render_count("missed", c->port.missed, text, sizeof text);
     cJSON *ev = event_new("missed");
     cJSON_AddNumberToObject(ev, "count", c->port.missed);
     if (text[0]) cJSON_AddStringToObject(ev, "text", text);

@@ -15,12 +15,12 @@
 #include "net/conn.h"
 #include "base/histogram.h"
 #include "base/log.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "net/net.h"
 #include "model/room.h"
 #include "model/session.h"
 #include "base/stats.h"
-#include "script/store.h"
+#include "board/store.h"
 #include "net/transport.h"
 
 
@@ -61,7 +61,7 @@ static void metrics_text(Buf *b) {
     metric(b, "partyline_rooms", "gauge", "Rooms with at least one member.", room_total());
     for (size_t i = 0; i < sizeof g_counters / sizeof g_counters[0]; i++)
         metric(b, g_counters[i].name, "counter", g_counters[i].help, *g_counters[i].value);
-    lua_host_fault_metrics(b);
+    script_fault_metrics(b);
     store_metrics(b);
     hist_text(&g_event_hist, b);
     hist_text(&g_fanout_hist, b);

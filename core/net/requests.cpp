@@ -12,7 +12,7 @@
 #include "board/jwt.h"
 #include "board/login.h"
 #include "base/log.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "model/room.h"
 #include "model/route.h"
 #include "model/session.h"

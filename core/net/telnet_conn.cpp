@@ -11,7 +11,7 @@
 #include "board/limits.h"
 #include "base/log.h"
 #include "net/pace.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "net/net.h"
 #include "model/session.h"
 #include "base/stats.h"
@@ -72,7 +72,7 @@ int telnet_flush(Conn *c) {
 // the protocol's.
 static int refuse(struct lws *wsi, const char *addr, const char *why) {
     char text[480] = "";
-    if (!strcmp(why, "banned")) lua_hook_text("banned", addr, text, sizeof text);
+    if (!strcmp(why, "banned")) script_hook_text("banned", addr, text, sizeof text);
     unsigned char buf[LWS_PRE + 2 * sizeof text + 2];
     size_t n = 0;
     for (const char *p = text[0] ? text : why; *p; p++) { // a telnet line ends in CR LF

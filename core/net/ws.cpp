@@ -15,7 +15,7 @@
 #include "board/limits.h"
 #include "base/log.h"
 #include "net/pace.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "net/net.h"
 #include "net/requests.h"
 #include "model/session.h"

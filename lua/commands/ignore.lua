@@ -12,6 +12,7 @@ function pl.ignores.load(s)
     pl.ignore(s, r.ignored)
   end
 end
+pl.on("login", function(s) pl.ignores.load(s) end)
 
 -- Whether who (online or not) ignores handle: for mail, which waits.
 function pl.ignores.has(who, handle)

@@ -12,10 +12,10 @@
 #include "base/config.h"
 #include "net/conn.h"
 #include "base/log.h"
-#include "script/lua_host.h"
+#include "script/host.h"
 #include "net/requests.h"
 #include "model/session.h"
-#include "script/store.h"
+#include "board/store.h"
 #include "net/transport.h"
 #include "board/lifecycle.h"
 #include "board/login.h"
@@ -39,7 +39,7 @@ static void setup(void) {
     char err[1024];
     char dir[] = "/tmp/pl-fuzz-XXXXXX";
     if (!mkdtemp(dir) || accounts_open(dir, err, sizeof err) || store_open(dir, err, sizeof err)) abort();
-    if (lua_host_init(&g_loop, err, sizeof err)) {
+    if (script_init(&g_loop, err, sizeof err)) {
         fprintf(stderr, "scripts: %s\n", err);
         abort();
     }

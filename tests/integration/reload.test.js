@@ -119,6 +119,23 @@ exports.tests = [
     },
   },
   {
+    name: 'a script that asks for a reload while the scripts load, or when they reloaded, does not set off more reloads',
+    fn: async ({ srv }) => {
+      const root = await srv.sysop('root');
+      fs.writeFileSync(path.join(srv.scripts, 'zz_again.lua'),
+        'pl.log("asked for a reload while loading: " .. tostring(pl.reload()))\n' +
+        'pl.on("reload", function() pl.log("asked for a reload on reload: " .. tostring(pl.reload())) end)\n');
+      await reloaded(srv, 1);
+      await root.chat('system', { body: /Scripts reloaded/ });
+      await srv.waitLog(/asked for a reload on reload: false/);
+      await sleep(300);
+      eq((srv.log.match(/scripts reloaded/g) || []).length, 1, 'one reload');
+      assert(/asked for a reload while loading: false/.test(srv.log), 'refused while loading');
+      await root.none((e) => e.type === 'chat' && /Scripts reloaded/.test(e.body || ''), 100, 'sysops told once');
+      assert(/a reload was asked for during a reload/.test(srv.log), 'logged');
+    },
+  },
+  {
     name: 'SIGHUP and the sysop /reload command reload the scripts',
     fn: async ({ srv }) => {
       const root = await srv.sysop('root');

@@ -59,6 +59,45 @@ exports.tests = [
     },
   },
   {
+    name: 'a command that catches the budget error and carries on is stopped all the same (pcall, coroutines)',
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      const b = await srv.chatter('bob');
+      write(srv, 'commands/swallow.lua', `pl.command{ name = "swallow", run = function(s)
+  while true do pcall(function() while true do end end) end
+end }
+pl.command{ name = "swallow2", run = function(s)
+  while true do pcall(coroutine.wrap(function() while true do end end)) end
+end }
+`);
+      await until(srv, /scripts reloaded/g, 1, 'reload');
+      for (const cmd of ['/swallow', '/swallow2']) {
+        a.input(cmd);
+        eq((await a.waitFor((e) => e.type === 'error', 'error for ' + cmd, 10000)).code, 'script_error', cmd);
+        b.input('not stuck after ' + cmd);
+        await a.chat('say', { from: 'bob', body: 'not stuck after ' + cmd });
+      }
+      assert(/in hook 'input': commands\/swallow\.lua:\d+: script ran longer than 100 ms/.test(srv.log), 'logged: ' + srv.log.slice(-400));
+    },
+  },
+  {
+    name: 'listeners have a budget each, but a call and everything it sets off is stopped within ten budgets',
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      const b = await srv.chatter('bob');
+      write(srv, 'commands/emitter.lua', `pl.on("tick", function() local t = pl.now() while pl.now() - t < 60 do end end)
+pl.command{ name = "emitter", run = function(s) for i = 1, 1000 do pl.emit("tick") end s:text("all done") end }
+`);
+      await until(srv, /scripts reloaded/g, 1, 'reload');
+      a.input('/emitter');
+      eq((await a.waitFor((e) => e.type === 'error', 'error', 20000)).code, 'script_error', 'stopped');
+      b.input('not stuck');
+      await a.chat('say', { from: 'bob', body: 'not stuck' });
+      await a.none((e) => e.type === 'text' && e.text === 'all done', 100, 'the loop did not finish');
+      assert(/in hook 'input': commands\/emitter\.lua:2: script ran longer than 100 ms/.test(srv.log), 'logged: ' + srv.log.slice(-400));
+    },
+  },
+  {
     name: 'a file that loops forever while loading is refused; the old scripts keep running',
     fn: async ({ srv }) => {
       const a = await srv.chatter('alice');
@@ -84,6 +123,34 @@ exports.tests = [
       const m = await (await fetch(srv.http('/metrics'))).text();
       const bytes = Number(/^partyline_script_memory_bytes (\d+)$/m.exec(m)[1]);
       assert(bytes <= 64 * 1024 * 1024, 'within the cap: ' + bytes);
+    },
+  },
+  {
+    name: 'scripts that keep their memory at the cap: new connections, input and reloads fail with errors, and the server carries on',
+    // a small cap, and time enough to fill it to the last bytes
+    opts: { set: { script_memory_mb: '16', script_budget_ms: '3000' } },
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      // fills the memory to the last bytes, in ever smaller pieces, and keeps it
+      write(srv, 'commands/hold.lua', `pl.command{ name = "hold", run = function(s)
+  local function fill(size)
+    pcall(function() while true do pl.held = { pl.held, string.rep("x", size) .. pl.now() .. math.random() } end end)
+  end
+  fill(1 << 20) fill(1 << 12) fill(64) fill(1)
+  error("memory held")
+end }
+`);
+      await until(srv, /scripts reloaded/g, 1, 'reload');
+      a.input('/hold');
+      eq((await a.waitFor((e) => e.type === 'error', 'error', 10000)).code, 'script_error', 'the hold fails');
+      // what is held stays held: every new call into the scripts runs short
+      const c = await srv.ws();
+      await c.waitFor((e) => e.type === 'error' || e.type === 'prompt', 'an answer to a new connection');
+      a.input('/me still here');
+      await a.waitFor((e) => e.type === 'error' || (e.type === 'chat' && e.kind === 'action'), 'an answer to input');
+      write(srv, 'zz_more.lua', 'pl.more = true\n');
+      await until(srv, /script reload failed|scripts reloaded/g, 2, 'a reload attempt');
+      eq((await fetch(srv.http('/healthz'))).status, 200, 'the server answers');
     },
   },
   {

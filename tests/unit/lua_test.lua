@@ -4,6 +4,8 @@
 
 local sent = {}
 local sessions = {}
+local loading -- the file being loaded, as pl.loading_file() says
+local listeners = {}
 local pl = {
   Session = {}, hooks = {}, server = { name = "testboard", version = "0" },
   send = function(s, ev) sent[#sent + 1] = { to = s, ev = ev } return true end,
@@ -23,11 +25,25 @@ local pl = {
   join = function() end, leave = function() end, config = function() return nil end,
   ignoring = function() return false end,
   message_hooks = {},
+  loading_file = function() return loading end,
+  on = function(ev, fn) listeners[ev] = listeners[ev] or {} table.insert(listeners[ev], fn) end,
+  emit = function(ev, ...)
+    local failed = 0
+    for _, fn in ipairs(listeners[ev] or {}) do if not pcall(fn, ...) then failed = failed + 1 end end
+    return failed
+  end,
+  account = function() return nil end,
+  db = {
+    exec = function() return 0, 0 end, query = function() return {} end,
+    defer = function() return true end, unavailable = function() return false end,
+  },
 }
 local env = setmetatable({ pl = pl }, { __index = _G })
 for _, f in ipairs({ "init.lua", "render.lua", "who.lua", "chat.lua", "commands/basic.lua", "commands/private.lua", "commands/rooms.lua" }) do
   local chunk = assert(loadfile("lua/" .. f, "t", env))
+  loading = f
   chunk()
+  loading = nil
 end
 
 local function session(fields)
@@ -135,6 +151,22 @@ test("pl.cut counts characters and never cuts inside one", function()
     end
   end
   assert(valid(pl.cut("\u{1f600}x", 1)) and pl.cut("\u{1f600}x", 1) == "\u{1f600}", "a four-byte character is whole")
+end)
+
+test("a command, alias, service or menu key taken twice is refused, naming both files", function()
+  loading = "commands/dup.lua"
+  local ok, err = pcall(pl.command, { name = "me", run = function() end })
+  assert(not ok and err:find("command /me is registered twice: in commands/basic.lua and in commands/dup.lua", 1, true), err)
+  ok, err = pcall(pl.command, { name = "wave", aliases = { "emote" }, run = function() end })
+  assert(not ok and err:find("command /emote is registered twice: in commands/basic.lua and in commands/dup.lua", 1, true), err)
+  eq(pl.commands.wave, nil, "a refused command is not registered")
+  ok, err = pcall(pl.service, { id = "chat" })
+  assert(not ok and err:find("service chat is registered twice: in chat.lua and in commands/dup.lua", 1, true), err)
+  pl.menu_item{ key = "z", label = "Zed", run = function() end }
+  loading = "zz_other.lua"
+  ok, err = pcall(pl.menu_item, { key = "Z", label = "Zed again", run = function() end })
+  assert(not ok and err:find("menu key Z is registered twice: in commands/dup.lua and in zz_other.lua", 1, true), err)
+  loading = nil
 end)
 
 print(passed .. " passed, " .. failed .. " failed")

@@ -1,4 +1,11 @@
-#include "script/store.h"
+// The scripts' database as a whole: the connection (with the authorizer that
+// keeps scripts to their s_* tables, and the progress handler that stops a
+// statement past its call's deadline), a cache of prepared statements, the
+// health of storage for both connections (up or down, errors, for /metrics
+// and the log), and the writes kept in memory while storage is away, retried
+// in order every second. Owns the connection, the cache and the queue; the
+// Lua binding is api_db.cpp.
+#include "board/store.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -6,13 +13,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include <lua.hpp>
-
 #include "base/log.h"
 #include "base/text.h"
 
 static sqlite3 *g_db;
-static const unsigned long long *g_deadline; // the Lua host's call deadline
+static const unsigned long long *g_deadline; // the running script call's deadline (sandbox.cpp)
 
 #define CACHE 32
 static struct {
@@ -92,6 +97,8 @@ void store_close(void) {
 
 void store_set_deadline(const unsigned long long *deadline_ms) { g_deadline = deadline_ms; }
 
+sqlite3 *store_db(void) { return g_db; }
+
 // ---------------------------------------------------------------- health
 
 static bool g_up = true;         // the last statement reached the storage
@@ -137,10 +144,7 @@ void store_note_ok(void) {
              g_dq_count ? "; writing what was kept" : "");
 }
 
-// A prepared statement for sql, from the cache when it was seen before.
-// Returns the SQLite result; *why is set when the SQL itself is at fault in
-// a way SQLite does not report (more than one statement).
-static int prepare_rc(const char *sql, sqlite3_stmt **out, const char **why) {
+int store_prepare(const char *sql, sqlite3_stmt **out, const char **why) {
     *why = NULL;
     for (int i = 0; i < CACHE; i++)
         if (g_cache[i].sql && !strcmp(g_cache[i].sql, sql)) {
@@ -168,98 +172,6 @@ static int prepare_rc(const char *sql, sqlite3_stmt **out, const char **why) {
     return SQLITE_OK;
 }
 
-// Raises the error for rc. Storage failures read "pl.db: unavailable: ...",
-// which the scripts (pl.db.unavailable) and the Lua host tell apart from a
-// script's own mistakes: the user hears "try again later", and no script is
-// blamed for it.
-static int raise_rc(lua_State *L, int rc) {
-    const char *msg = sqlite3_errmsg(g_db);
-    if (store_rc_unavailable(rc)) {
-        store_note_failure(rc, msg);
-        return luaL_error(L, "pl.db: unavailable: %s", msg);
-    }
-    return luaL_error(L, "pl.db: %s", msg);
-}
-
-static sqlite3_stmt *prepare(lua_State *L, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    const char *why;
-    int rc = prepare_rc(sql, &st, &why);
-    if (why) luaL_error(L, "pl.db: %s", why);
-    if (rc != SQLITE_OK) raise_rc(L, rc);
-    return st;
-}
-
-static void bind_values(lua_State *L, sqlite3_stmt *st) {
-    int n = lua_gettop(L);
-    if (n - 1 > sqlite3_bind_parameter_count(st)) luaL_error(L, "pl.db: more values than parameters");
-    for (int i = 2; i <= n; i++) {
-        int rc;
-        switch (lua_type(L, i)) {
-        case LUA_TNIL: rc = sqlite3_bind_null(st, i - 1); break;
-        case LUA_TBOOLEAN: rc = sqlite3_bind_int(st, i - 1, lua_toboolean(L, i)); break;
-        case LUA_TNUMBER:
-            rc = lua_isinteger(L, i) ? sqlite3_bind_int64(st, i - 1, lua_tointeger(L, i))
-                                     : sqlite3_bind_double(st, i - 1, lua_tonumber(L, i));
-            break;
-        case LUA_TSTRING: {
-            size_t len;
-            const char *s = lua_tolstring(L, i, &len);
-            rc = sqlite3_bind_text(st, i - 1, s, (int)len, SQLITE_TRANSIENT);
-            break;
-        }
-        default: luaL_error(L, "pl.db: value %d is a %s", i - 1, luaL_typename(L, i)); return;
-        }
-        if (rc != SQLITE_OK) luaL_error(L, "pl.db: %s", sqlite3_errmsg(g_db));
-    }
-}
-
-static sqlite3_stmt *bind_all(lua_State *L) {
-    sqlite3_stmt *st = prepare(L, luaL_checkstring(L, 1));
-    bind_values(L, st);
-    return st;
-}
-
-static void push_column(lua_State *L, sqlite3_stmt *st, int col) {
-    switch (sqlite3_column_type(st, col)) {
-    case SQLITE_INTEGER: lua_pushinteger(L, sqlite3_column_int64(st, col)); break;
-    case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(st, col)); break;
-    case SQLITE_NULL: lua_pushnil(L); break;
-    default: lua_pushlstring(L, (const char *)sqlite3_column_text(st, col), (size_t)sqlite3_column_bytes(st, col));
-    }
-}
-
-// pl.db.exec(sql, ...) -> changes, last_insert_rowid
-static int l_exec(lua_State *L) {
-    sqlite3_stmt *st = bind_all(L);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return raise_rc(L, rc);
-    if (!sqlite3_stmt_readonly(st)) store_note_ok(); // reads work with a write lock held elsewhere
-    lua_pushinteger(L, sqlite3_changes(g_db));
-    lua_pushinteger(L, sqlite3_last_insert_rowid(g_db));
-    return 2;
-}
-
-// pl.db.query(sql, ...) -> { {col = value, ...}, ... } (at most 10000 rows)
-static int l_query(lua_State *L) {
-    sqlite3_stmt *st = bind_all(L);
-    lua_newtable(L);
-    int rc, row = 0, cols = sqlite3_column_count(st);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && row < 10000) {
-        lua_createtable(L, 0, cols);
-        for (int c = 0; c < cols; c++) {
-            push_column(L, st, c);
-            lua_setfield(L, -2, sqlite3_column_name(st, c));
-        }
-        lua_rawseti(L, -2, ++row);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return raise_rc(L, rc);
-    return 1;
-}
-
 // ---------------------------------------------------------------- deferred writes
 
 // pl.db.defer keeps a write that storage could not take (a lock held
@@ -270,18 +182,11 @@ static int l_query(lua_State *L) {
 #define DEFER_RETRY_MS 1000
 #define DEFER_BATCH 256 // statements per retry, in one transaction
 
-struct DVal {
-    int type; // SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT
-    sqlite3_int64 i;
-    double d;
-    char *s;
-    int len;
-};
-
+// A kept write owns copies of its SQL and values.
 struct Deferred {
     Deferred *next;
     char *sql;
-    DVal *v;
+    StoreValue *v; // text values point at copies this write owns
     int n;
     size_t bytes;
 };
@@ -292,7 +197,7 @@ static uv_timer_t g_retry;
 static bool g_retry_on;
 
 static void deferred_free(Deferred *d) {
-    for (int i = 0; i < d->n; i++) free(d->v[i].s);
+    for (int i = 0; i < d->n; i++) free((char *)d->v[i].s);
     free(d->v);
     free(d->sql);
     free(d);
@@ -309,39 +214,31 @@ static void deferred_pop(void) {
 
 static void retry(uv_timer_t *);
 
-// Copies sql and the values at 2.. of the Lua stack to the end of the queue.
-static void defer_push(lua_State *L, const char *sql) {
-    int n = lua_gettop(L) - 1;
+bool store_deferring(void) { return g_dq_head != NULL; }
+
+bool store_defer(const char *sql, const StoreValue *vals, int n, int rc) {
+    if (rc) store_note_failure(rc, sqlite3_errmsg(g_db));
+    else g_errors++; // not tried: behind writes already waiting
     Deferred *d = (Deferred *)calloc(1, sizeof *d);
-    if (!d) return (void)luaL_error(L, "pl.db: out of memory");
+    if (!d) return false;
     d->sql = strdup(sql);
-    d->v = n ? (DVal *)calloc((size_t)n, sizeof *d->v) : NULL;
+    d->v = n ? (StoreValue *)calloc((size_t)n, sizeof *d->v) : NULL;
     d->n = n;
+    if (!d->sql || (n && !d->v)) {
+        d->n = 0;
+        deferred_free(d);
+        return false;
+    }
     d->bytes = sizeof *d + strlen(sql) + 1 + (size_t)n * sizeof *d->v;
     for (int i = 0; i < n; i++) {
-        DVal *v = &d->v[i];
-        switch (lua_type(L, i + 2)) {
-        case LUA_TNIL: v->type = SQLITE_NULL; break;
-        case LUA_TBOOLEAN: v->type = SQLITE_INTEGER; v->i = lua_toboolean(L, i + 2); break;
-        case LUA_TNUMBER:
-            if (lua_isinteger(L, i + 2)) {
-                v->type = SQLITE_INTEGER;
-                v->i = lua_tointeger(L, i + 2);
-            } else {
-                v->type = SQLITE_FLOAT;
-                v->d = lua_tonumber(L, i + 2);
-            }
-            break;
-        default: { // strings (other types were refused by bind_values already)
-            size_t len;
-            const char *str = lua_tolstring(L, i + 2, &len);
-            v->type = SQLITE_TEXT;
-            v->s = (char *)malloc(len ? len : 1);
-            if (v->s) memcpy(v->s, str, len);
-            v->len = (int)len;
-            d->bytes += len;
-        }
-        }
+        d->v[i] = vals[i];
+        d->v[i].s = NULL;
+        if (vals[i].type != SQLITE_TEXT) continue;
+        char *copy = (char *)malloc(vals[i].len ? (size_t)vals[i].len : 1);
+        if (copy && vals[i].len) memcpy(copy, vals[i].s, (size_t)vals[i].len);
+        d->v[i].s = copy;
+        if (!copy) d->v[i].len = 0; // kept as '' rather than read from nowhere
+        d->bytes += (size_t)vals[i].len;
     }
     while (g_dq_head && g_dq_bytes + d->bytes > DEFER_MAX_BYTES) {
         deferred_pop();
@@ -357,12 +254,13 @@ static void defer_push(lua_State *L, const char *sql) {
     g_dq_bytes += d->bytes;
     g_dq_count++;
     if (g_retry_on && !uv_is_active((uv_handle_t *)&g_retry)) uv_timer_start(&g_retry, retry, DEFER_RETRY_MS, DEFER_RETRY_MS);
+    return true;
 }
 
 static int bind_deferred(sqlite3_stmt *st, const Deferred *d) {
     if (d->n > sqlite3_bind_parameter_count(st)) return SQLITE_RANGE;
     for (int i = 0; i < d->n; i++) {
-        const DVal *v = &d->v[i];
+        const StoreValue *v = &d->v[i];
         int rc = v->type == SQLITE_INTEGER ? sqlite3_bind_int64(st, i + 1, v->i)
                  : v->type == SQLITE_FLOAT ? sqlite3_bind_double(st, i + 1, v->d)
                  : v->type == SQLITE_TEXT  ? sqlite3_bind_text(st, i + 1, v->s ? v->s : "", v->len, SQLITE_STATIC)
@@ -390,7 +288,7 @@ static void retry(uv_timer_t *) {
     for (Deferred *d = g_dq_head; d && n < DEFER_BATCH; d = d->next, n++) {
         sqlite3_stmt *st = NULL;
         const char *why;
-        rc = prepare_rc(d->sql, &st, &why);
+        rc = store_prepare(d->sql, &st, &why);
         if (rc == SQLITE_OK) rc = bind_deferred(st, d);
         if (rc == SQLITE_OK) {
             while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
@@ -416,46 +314,6 @@ static void retry(uv_timer_t *) {
         log_info("storage_up", "every kept write is stored");
         uv_timer_stop(&g_retry);
     }
-}
-
-// pl.db.defer(sql, ...) -> true when written now, false when kept for later.
-// Errors in the statement itself are raised as with exec.
-static int l_defer(lua_State *L) {
-    const char *sql = luaL_checkstring(L, 1);
-    int rc = SQLITE_BUSY; // behind writes already waiting: they stay in order
-    const char *why = NULL;
-    sqlite3_stmt *st = NULL;
-    if (!g_dq_head) rc = prepare_rc(sql, &st, &why);
-    if (why) return luaL_error(L, "pl.db: %s", why);
-    if (st) {
-        bind_values(L, st);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE) {
-            store_note_ok();
-            lua_pushboolean(L, 1);
-            return 1;
-        }
-    }
-    if (!store_rc_unavailable(rc)) return raise_rc(L, rc);
-    if (!g_dq_head) store_note_failure(rc, sqlite3_errmsg(g_db));
-    else g_errors++;
-    for (int i = 2; i <= lua_gettop(L); i++) {
-        int t = lua_type(L, i);
-        if (t != LUA_TNIL && t != LUA_TBOOLEAN && t != LUA_TNUMBER && t != LUA_TSTRING)
-            return luaL_error(L, "pl.db: value %d is a %s", i - 1, luaL_typename(L, i));
-    }
-    defer_push(L, sql);
-    lua_pushboolean(L, 0);
-    return 1;
-}
-
-// pl.db.unavailable(err) -> whether an error raised by pl.db was the
-// storage's (try again later) rather than the statement's.
-static int l_unavailable(lua_State *L) {
-    const char *e = lua_tostring(L, 1);
-    lua_pushboolean(L, e && strstr(e, "pl.db: unavailable") != NULL);
-    return 1;
 }
 
 void store_start(uv_loop_t *loop) {
@@ -490,17 +348,4 @@ void store_metrics(Buf *b) {
                      "# TYPE partyline_storage_dropped_total counter\npartyline_storage_dropped_total %llu\n",
                      g_up ? 1 : 0, (unsigned long long)g_errors, g_dq_count, (unsigned long long)g_dropped);
     buf_add(b, text, (size_t)n, 1 << 20);
-}
-
-void store_register(lua_State *L) {
-    lua_createtable(L, 0, 4);
-    lua_pushcfunction(L, l_exec);
-    lua_setfield(L, -2, "exec");
-    lua_pushcfunction(L, l_query);
-    lua_setfield(L, -2, "query");
-    lua_pushcfunction(L, l_defer);
-    lua_setfield(L, -2, "defer");
-    lua_pushcfunction(L, l_unavailable);
-    lua_setfield(L, -2, "unavailable");
-    lua_setfield(L, -2, "db");
 }

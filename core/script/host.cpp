@@ -1,0 +1,497 @@
+// The Lua host: loads the scripts into generations, switches to a new one
+// only when every file loaded, calls the scripts' hooks, and counts their
+// faults.
+//
+// Each load of the scripts is a "generation": a table (api.h) with the `pl`
+// the scripts fill with hooks, commands and services, and the listeners of
+// its events. A reload builds a whole new generation and switches to it
+// only when every file has loaded, so a broken file leaves the running
+// generation untouched. The host owns the running generation (a registry
+// reference) and the fault counters; the Lua state is the sandbox's
+// (sandbox.cpp), the session tables api_session.cpp's.
+#include "script/host.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lua.hpp>
+
+#include "base/buf.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/stats.h"
+#include "model/event.h"
+#include "model/session.h"
+#include "script/api.h"
+#include "script/convert.h"
+#include "script/events.h"
+#include "script/sandbox.h"
+#include "script/timers.h"
+#include "script/watch.h"
+
+static lua_State *L;
+static int g_gen_ref = LUA_NOREF; // the running generation
+
+lua_State *host_state(void) { return L; }
+
+void host_push_generation(lua_State *l) { lua_rawgeti(l, LUA_REGISTRYINDEX, g_gen_ref); }
+
+void host_push_pl(lua_State *l) {
+    if (lua_rawgeti(l, LUA_REGISTRYINDEX, g_gen_ref) != LUA_TTABLE) return; // nil
+    lua_getfield(l, -1, "pl"); // gen pl
+    lua_remove(l, -2);         // pl
+}
+
+// ---------------------------------------------------------------- the core's names
+
+// __newindex of a guard: upvalues are the protected table and its name.
+static int guard_newindex(lua_State *l) { // guard key value
+    lua_pushvalue(l, 2);
+    if (lua_rawget(l, lua_upvalueindex(1)) != LUA_TNIL) { // guard key value core-value
+        const char *k = lua_type(l, 2) == LUA_TSTRING ? lua_tostring(l, 2) : "?";
+        return luaL_error(l, "%s.%s belongs to the core and cannot be replaced", lua_tostring(l, lua_upvalueindex(2)), k);
+    }
+    lua_settop(l, 3);
+    lua_rawset(l, 1); // guard
+    return 0;
+}
+
+void host_protect(lua_State *l, const char *prefix) {
+    lua_newtable(l);          // ... t guard
+    lua_createtable(l, 0, 3); // ... t guard mt
+    lua_pushvalue(l, -3);
+    lua_setfield(l, -2, "__index"); // reads fall through to t
+    lua_pushvalue(l, -3);
+    lua_pushstring(l, prefix);
+    lua_pushcclosure(l, guard_newindex, 2);
+    lua_setfield(l, -2, "__newindex");
+    lua_pushboolean(l, 0);
+    lua_setfield(l, -2, "__metatable"); // and no script takes the guard away
+    lua_setmetatable(l, -2);            // ... t guard
+    lua_remove(l, -2);                  // ... guard
+}
+
+// ---------------------------------------------------------------- faults
+
+// Script faults per file, for /metrics.
+#define FAULT_FILES 64
+static struct {
+    char file[64];
+    uint64_t count;
+} g_faults[FAULT_FILES];
+
+static void count_fault(const char *file) {
+    for (int i = 0; i < FAULT_FILES; i++) {
+        if (!g_faults[i].file[0]) {
+            // a label value: no quote, backslash or line break may break the exposition
+            snprintf(g_faults[i].file, sizeof g_faults[i].file, "%.63s", file);
+            for (char *p = g_faults[i].file; *p; p++)
+                if (*p == '"' || *p == '\\' || *p == '\n') *p = '_';
+        }
+        if (!strncmp(g_faults[i].file, file, sizeof g_faults[i].file - 1)) {
+            g_faults[i].count++;
+            return;
+        }
+    }
+}
+
+void script_fault_metrics(Buf *b) {
+    buf_adds(b, "# HELP partyline_script_faults_total Errors raised by scripts, by file.\n", 1 << 20);
+    buf_adds(b, "# TYPE partyline_script_faults_total counter\n", 1 << 20);
+    for (int i = 0; i < FAULT_FILES && g_faults[i].file[0]; i++) {
+        char line[160];
+        int n = snprintf(line, sizeof line, "partyline_script_faults_total{file=\"%s\"} %llu\n", g_faults[i].file,
+                         (unsigned long long)g_faults[i].count);
+        buf_add(b, line, (size_t)n, 1 << 20);
+    }
+    char line[256];
+    int n = snprintf(line, sizeof line,
+                     "# HELP partyline_script_memory_bytes Memory held by the Lua state.\n"
+                     "# TYPE partyline_script_memory_bytes gauge\npartyline_script_memory_bytes %zu\n",
+                     sandbox_memory_bytes());
+    buf_add(b, line, (size_t)n, 1 << 20);
+}
+
+bool host_storage_error(const char *msg) { return msg && strstr(msg, "pl.db: unavailable"); }
+
+// The file and line an error message starts with ("commands/x.lua:3: ...",
+// the chunk name is the path under the scripts folder); false when it does
+// not start with a script's position.
+static bool error_position(const char *msg, char *file, size_t filelen, int *line) {
+    const char *colon = msg ? strstr(msg, ".lua:") : NULL;
+    if (!colon || memchr(msg, '\n', (size_t)(colon - msg))) return false;
+    size_t n = (size_t)(colon - msg) + 4;
+    char *end;
+    long ln = strtol(colon + 5, &end, 10);
+    if (end == colon + 5 || *end != ':' || n >= filelen) return false;
+    memcpy(file, msg, n);
+    file[n] = 0;
+    *line = (int)ln;
+    return true;
+}
+
+void host_fault(lua_State *l, int gen, const char *what, const char *msg, const char *file, Session *s) {
+    if (!msg) msg = "(error object is not a string)";
+    g_stats.script_errors++;
+    char at[256];
+    int line = 0;
+    bool placed = error_position(msg, at, sizeof at, &line);
+    if (!file) file = placed ? at : "(unknown)";
+    else if (!placed || strcmp(at, file)) line = 0; // raised elsewhere than the blamed file
+    count_fault(file);
+    log_event(LOG_ERROR, "script_error", s ? s->node : 0, s ? s->addr : NULL, "%s: %s", what, msg);
+    // the fault listeners get the message without the traceback
+    const char *tb = strstr(msg, "\nstack traceback:");
+    char message[1024];
+    snprintf(message, sizeof message, "%.*s", tb ? (int)(tb - msg) : (int)strlen(msg), msg);
+    events_fault(l, gen, file, line, message, s);
+}
+
+// ---------------------------------------------------------------- hooks
+
+// Pushes hooks[name] of the running generation; false (nothing pushed) when there is none.
+static bool push_hook(const char *name) {
+    host_push_pl(L); // pl|nil
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_getfield(L, -1, "hooks"); // pl hooks
+    lua_remove(L, -2);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_getfield(L, -1, name); // hooks fn
+    lua_remove(L, -2);
+    if (!lua_isfunction(L, -1)) {
+        lua_pop(L, 1);
+        return false;
+    }
+    return true;
+}
+
+int host_protected(lua_CFunction fn, void *ud, const char *what) {
+    if (!L) return -1;
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, fn);
+    lua_pushlightuserdata(L, ud);
+    int rc = lua_pcall(L, 1, 0, 0); // | message
+    if (rc != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        log_error("script_error", "%s: %s", what, msg ? msg : "(error object is not a string)");
+    }
+    lua_settop(L, base);
+    return rc == LUA_OK ? 0 : -1;
+}
+
+struct HookCall {
+    const char *name;
+    Session *s;
+    const char *arg; // NULL: none
+    size_t arglen;
+    char *out; // hook_text: the text it returns
+    size_t outlen;
+    bool told; // the user got an error event
+};
+
+static int call_hook(lua_State *l) {
+    HookCall *c = (HookCall *)lua_touserdata(l, 1);
+    if (!push_hook(c->name)) return 0; // ud fn
+    int nargs = 0;
+    if (c->s) {
+        api_push_session(l, c->s);
+        nargs++;
+    }
+    if (c->arg) {
+        lua_pushlstring(l, c->arg, c->arglen);
+        nargs++;
+    }
+    if (sandbox_pcall(l, nargs, 0, false) == LUA_OK) return 0; // ud message
+    const char *msg = lua_tostring(l, -1);
+    char what[80];
+    snprintf(what, sizeof what, "in hook '%s'", c->name);
+    Session *s = c->s;
+    if (host_storage_error(msg)) {
+        // the storage failed, not the script: counted as a storage error
+        // (store.cpp), and the user hears to try again later
+        log_event(LOG_WARN, "script_storage", s ? s->node : 0, s ? s->addr : NULL, "%s: storage unavailable", what);
+        if (s && !s->ending) session_send(s, event_error("unavailable", "storage is unavailable; try again later"), 0);
+    } else {
+        host_fault(l, 0, what, msg, NULL, s); // logged before the user hears of it
+        if (s && !s->ending)
+            session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
+    }
+    c->told = true;
+    return 0;
+}
+
+static void hook(const char *name, Session *s, const char *arg, size_t arglen) {
+    HookCall c = {name, s, arg, arglen, NULL, 0, false};
+    char what[80];
+    snprintf(what, sizeof what, "in hook '%s'", name);
+    // out of memory before the hook could run, or while telling of its fault
+    if (host_protected(call_hook, &c, what) != 0) {
+        g_stats.script_errors++;
+        if (!c.told && s && !s->ending)
+            session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
+    }
+}
+
+void script_hook(const char *name, Session *s, const char *arg) { hook(name, s, arg, arg ? strlen(arg) : 0); }
+void script_input(Session *s, const char *line, size_t len) { hook("input", s, line, len); }
+void script_hook_global(const char *name) { hook(name, NULL, NULL, 0); }
+
+// hooks[name](arg, or the number in arglen when arg is NULL) -> the text it returns, into out.
+static int call_hook_text(lua_State *l) {
+    HookCall *c = (HookCall *)lua_touserdata(l, 1);
+    if (!push_hook(c->name)) return 0; // ud fn
+    if (c->arg) lua_pushstring(l, c->arg);
+    else lua_pushinteger(l, (lua_Integer)c->arglen);
+    int rc = sandbox_pcall(l, 1, 1, false); // ud text|message
+    if (rc == LUA_OK && lua_type(l, -1) == LUA_TSTRING) snprintf(c->out, c->outlen, "%s", lua_tostring(l, -1));
+    else if (rc != LUA_OK) {
+        char what[80];
+        snprintf(what, sizeof what, "in hook '%s'", c->name);
+        host_fault(l, 0, what, lua_tostring(l, -1), NULL, NULL);
+    }
+    return 0;
+}
+
+void script_render_count(const char *name, uint32_t n, char *out, size_t outlen) {
+    out[0] = 0;
+    HookCall c = {name, NULL, NULL, n, out, outlen, false};
+    if (host_protected(call_hook_text, &c, "in a hook for text") != 0) g_stats.script_errors++;
+}
+
+void script_hook_text(const char *name, const char *arg, char *out, size_t outlen) {
+    out[0] = 0;
+    HookCall c = {name, NULL, arg, 0, out, outlen, false};
+    if (host_protected(call_hook_text, &c, "in a hook for text") != 0) g_stats.script_errors++;
+}
+
+// ---------------------------------------------------------------- loading
+
+#define MAX_SCRIPTS 512
+#define MAX_DEPTH 4
+
+struct FileList {
+    char *paths[MAX_SCRIPTS];
+    int n;
+};
+
+static int path_cmp(const void *a, const void *b) {
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    // init.lua at the top comes first: it defines what the others use
+    bool xi = !strcmp(x, "init.lua"), yi = !strcmp(y, "init.lua");
+    if (xi != yi) return xi ? -1 : 1;
+    return strcmp(x, y);
+}
+
+static void scan(FileList *fl, const char *root, const char *rel, int depth) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) && fl->n < MAX_SCRIPTS) {
+        if (e->d_name[0] == '.') continue;
+        char sub[1024], full[2100];
+        snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
+        snprintf(full, sizeof full, "%s/%s", root, sub);
+        struct stat st;
+        if (stat(full, &st)) continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (depth < MAX_DEPTH) scan(fl, root, sub, depth + 1);
+        } else {
+            size_t n = strlen(e->d_name);
+            if (n > 4 && !strcmp(e->d_name + n - 4, ".lua")) fl->paths[fl->n++] = strdup(sub);
+        }
+    }
+    closedir(d);
+}
+
+// Pushes a new generation: { pl = guard of the core's table, listeners = {} }.
+static void push_generation(void) {
+    lua_createtable(L, 0, 3); // gen
+    lua_newtable(L);
+    lua_setfield(L, -2, "listeners");
+    lua_createtable(L, 0, 64); // gen core
+    lua_newtable(L);
+    lua_setfield(L, -2, "Session");
+    lua_newtable(L);
+    lua_setfield(L, -2, "hooks");
+    api_session_register(L);
+    api_room_register(L);
+    api_account_register(L);
+    api_board_register(L);
+    api_events_register(L);
+    api_timers_register(L);
+    api_convert_register(L);
+    api_db_register(L);
+    host_protect(L, "pl");   // gen pl
+    lua_setfield(L, -2, "pl"); // gen
+}
+
+// Loads and runs one file in an environment of its own that sees the
+// generation's pl and the safe library. Returns false with the error in err.
+static bool load_file(int gen, const char *path, char *err, size_t errlen) {
+    char full[1100];
+    snprintf(full, sizeof full, "%s/%s", g_cfg.scripts_dir, path);
+    // the chunk name is the path relative to the scripts folder, as errors show it
+    char name[600];
+    snprintf(name, sizeof name, "@%s", path);
+    FILE *f = fopen(full, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    Buf src = {};
+    char chunk[8192];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) buf_add(&src, chunk, got, 16 << 20);
+    fclose(f);
+    int st = luaL_loadbufferx(L, src.p ? src.p : "", src.len, name, "t"); // ... chunk|message
+    buf_free(&src);
+    if (st == LUA_OK) {
+        lua_createtable(L, 0, 1); // ... chunk env
+        lua_getfield(L, gen, "pl");
+        lua_setfield(L, -2, "pl");
+        lua_createtable(L, 0, 1); // ... chunk env mt
+        sandbox_push_library(L);
+        lua_setfield(L, -2, "__index");
+        lua_setmetatable(L, -2);   // ... chunk env
+        lua_setupvalue(L, -2, 1);  // ... chunk (_ENV of a main chunk is its first upvalue)
+        lua_pushstring(L, path);
+        lua_setfield(L, gen, "loading"); // pl.loading_file()
+        st = sandbox_pcall(L, 0, 0, false); // ... | message
+        lua_pushnil(L);
+        lua_setfield(L, gen, "loading");
+    }
+    if (st == LUA_OK) return true;
+    snprintf(err, errlen, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return false;
+}
+
+struct Load {
+    FileList fl;
+    char *err;
+    size_t errlen;
+    bool ok;
+};
+
+// Builds the new generation and loads every file into it; when all loaded,
+// it becomes the running one.
+static int load_all(lua_State *l) {
+    Load *ld = (Load *)lua_touserdata(l, 1);
+    push_generation(); // ud gen
+    int gen = lua_gettop(l);
+    ld->ok = ld->fl.n > 0;
+    if (!ld->ok) snprintf(ld->err, ld->errlen, "no .lua files in %s", g_cfg.scripts_dir);
+    for (int i = 0; i < ld->fl.n && ld->ok; i++) ld->ok = load_file(gen, ld->fl.paths[i], ld->err, ld->errlen);
+    if (!ld->ok) return 0;
+    lua_pushvalue(l, gen);
+    int ref = luaL_ref(l, LUA_REGISTRYINDEX); // ud gen
+    if (g_gen_ref != LUA_NOREF) luaL_unref(l, LUA_REGISTRYINDEX, g_gen_ref);
+    g_gen_ref = ref;
+    return 0;
+}
+
+static int load_generation(char *err, size_t errlen) {
+    timers_begin_generation(); // timers the files start while loading belong to the new generation
+    Load ld;
+    ld.fl.n = 0;
+    ld.err = err;
+    ld.errlen = errlen;
+    ld.ok = false;
+    scan(&ld.fl, g_cfg.scripts_dir, "", 0);
+    qsort(ld.fl.paths, (size_t)ld.fl.n, sizeof ld.fl.paths[0], path_cmp);
+    if (host_protected(load_all, &ld, "loading the scripts") != 0) {
+        snprintf(err, errlen, "not enough memory for the scripts");
+        ld.ok = false;
+    }
+    for (int i = 0; i < ld.fl.n; i++) free(ld.fl.paths[i]);
+    timers_end_generation(ld.ok);
+    if (ld.ok) log_info("script_load", "scripts loaded: %d files from %s", ld.fl.n, g_cfg.scripts_dir);
+    return ld.ok ? 0 : -1;
+}
+
+static int call_script_error(lua_State *l) {
+    if (!push_hook("script_error")) return 0; // ud fn
+    lua_pushstring(l, (const char *)lua_touserdata(l, 1));
+    if (sandbox_pcall(l, 1, 0, false) != LUA_OK) host_fault(l, 0, "in hook 'script_error'", lua_tostring(l, -1), NULL, NULL);
+    return 0;
+}
+
+static void report_failure(const char *msg) {
+    g_stats.script_errors++;
+    log_error("script_reload_failed", "script reload failed, the previous scripts stay: %s", msg);
+    // the running generation tells the sysops who are online
+    if (g_gen_ref != LUA_NOREF) host_protected(call_script_error, (void *)msg, "in hook 'script_error'");
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+static void on_change(const char *why) { script_reload(why); }
+
+// A load, and the hook that tells how it went, is under way: a script asking
+// for another then (pl.reload while loading, on the reload event, or in
+// script_error) would set off loads within loads.
+static bool g_reloading;
+
+int script_reload(const char *why) {
+    if (g_reloading) {
+        log_warn("script_reload", "a reload was asked for during a reload (%s): ignored", why);
+        return -1;
+    }
+    g_reloading = true;
+    char err[2048];
+    int rc = load_generation(err, sizeof err);
+    // folders may have come or gone (one holding the broken file, too). Watch
+    // them before anyone hears the outcome: a file saved right after that must
+    // be seen (issue 10: it was missed while the watchers were re-armed)
+    watch_refresh();
+    if (rc != 0) {
+        report_failure(err);
+        g_reloading = false;
+        return -1;
+    }
+    g_stats.script_reloads++;
+    log_info("script_reload", "scripts reloaded (%s)", why);
+    script_hook_global("reloaded");
+    g_reloading = false;
+    return 0;
+}
+
+int script_init(uv_loop_t *loop, char *err, size_t errlen) {
+    L = sandbox_open();
+    if (!L) {
+        snprintf(err, errlen, "cannot create the Lua state");
+        return -1;
+    }
+    api_session_init(L);
+    timers_init(loop);
+    g_reloading = true;
+    int rc = load_generation(err, errlen);
+    g_reloading = false;
+    if (rc != 0) return -1;
+    if (watch_start(loop, g_cfg.scripts_dir, on_change) != 0)
+        log_warn("script_watch", "%s cannot be watched: reload with SIGHUP or /reload", g_cfg.scripts_dir);
+    return 0;
+}
+
+void script_stop_watching(void) {
+    watch_stop();
+    timers_stop_all();
+}
+
+void script_close(void) {
+    if (L) sandbox_close(L);
+    L = NULL;
+    g_gen_ref = LUA_NOREF;
+}

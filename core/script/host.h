@@ -1,0 +1,41 @@
+// The script layer as the rest of the core sees it: start, reload and stop
+// the Lua scripts, give each session its table, and call the scripts' hooks
+// (pl.hooks.*) when something happens. Everything a user sees is decided by
+// the scripts (lua/README.md); the core only says what happened.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct Buf;
+struct Session;
+
+// Loads the scripts (and watches them for changes, and SIGHUP).
+int script_init(uv_loop_t *loop, char *err, size_t errlen);
+// Loads every script afresh; on any failure the running scripts stay.
+int script_reload(const char *why);
+// Stops the file watcher, SIGHUP handler and script timers (before the loop drains).
+void script_stop_watching(void);
+void script_close(void);
+
+// The registry reference of a new session's table (Session.script_ref), or
+// -1 before script_init; script_session_free lets it go.
+int script_session_new(Session *s);
+void script_session_free(Session *s);
+
+// Calls hooks[name](session[, arg]) in the running scripts. A missing hook
+// is not an error; a failing one is logged and its user told.
+void script_hook(const char *name, Session *s, const char *arg);
+// A line of input: hooks.input(session, line).
+void script_input(Session *s, const char *line, size_t len);
+// A hook with no session (shutdown).
+void script_hook_global(const char *name);
+// Text from hooks[name](n), for notices the core raises (a count of missed
+// lines); out stays empty when there is no such hook or it fails.
+void script_render_count(const char *name, uint32_t n, char *out, size_t outlen);
+// Text from hooks[name](arg), with no session (what a banned address is
+// told); out stays empty when there is no such hook, it fails or returns no string.
+void script_hook_text(const char *name, const char *arg, char *out, size_t outlen);
+// Appends the per-file script fault counters and the Lua state's memory
+// (Prometheus text) to b.
+void script_fault_metrics(Buf *b);

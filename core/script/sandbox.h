@@ -1,0 +1,32 @@
+// The sandbox every script runs in: the one Lua state, whose memory is
+// capped (script_memory_mb), whose calls are stopped when they outlive
+// their time budget (script_budget_ms), and the standard library scripts
+// may use. Owns the state; host.cpp opens and closes it.
+#pragma once
+#include <stddef.h>
+
+struct lua_State;
+
+// A new state with the cap, the budget hook and the safe library, or NULL.
+lua_State *sandbox_open(void);
+void sandbox_close(lua_State *L);
+// Bytes the Lua state holds now, for /metrics.
+size_t sandbox_memory_bytes(void);
+
+// Pushes the library scripts see (built once; files' environments read
+// through to it).
+void sandbox_push_library(lua_State *l);
+
+// Calls the function under its nargs arguments on top of the stack in
+// protected mode, with a traceback added to errors. The outermost of nested
+// calls sets the deadline; own_budget gives this call a fresh one of its own
+// (an event's listeners: one slow listener does not eat the next one's
+// time), and the caller's deadline moves on by the time it took. Leaves nresults
+// results, or the error message, where the function was. Whatever one
+// outermost call sets off, own budgets included, ends within ten budgets.
+int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget);
+// Raises the budget error in l when the running call has outlived its
+// deadline (for C functions that call scripts in a loop).
+void sandbox_check_budget(lua_State *l);
+// A message handler that adds a stack traceback (also pl.traceback).
+int sandbox_traceback(lua_State *l);
