@@ -24,12 +24,10 @@ const SECRET = 'bench-secret-' + process.pid;
 const TICK = os.constants ? 100 : 100; // USER_HZ on Linux
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
+// Ports below the kernel's ephemeral range, as the tests pick them: a port
+// from inside it can be the local port of one of the load generator's own
+// outgoing connections by the time the server binds it.
+const { freePort } = require('../../tests/lib/harness');
 
 function cpuSeconds(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
