@@ -751,7 +751,7 @@ static void build_safe_library(void) {
 // ---------------------------------------------------------------- sessions
 
 static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle", "transport", "connected", "ended",
-                                "address", "spying", NULL};
+                                "address", "spying", "secure", NULL};
 
 static bool is_prop(const char *k) {
     for (int i = 0; g_props[i]; i++)
@@ -785,6 +785,7 @@ static int session_index(lua_State *l) {
             uint32_t n = spy_target(s);
             n ? lua_pushinteger(l, n) : lua_pushnil(l);
         }
+        else if (!strcmp(k, "secure")) lua_pushboolean(l, s->ports && s->ports->secure);
         else if (!strcmp(k, "transport")) {
             if (!s->ports) lua_pushnil(l);
             else lua_pushstring(l, s->ports->kind == PORT_TELNET ? "telnet" : "websocket");
