@@ -80,7 +80,7 @@ bench: bench-deps $(BIN) $(LOADGEN)
 # Fuzzing (libFuzzer, clang): each target runs FUZZ_SECONDS from its seed
 # corpus in tests/fuzz/corpus; new finds go to build-fuzz/corpus.
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS  = telnet jwt text requests head
+FUZZ_TARGETS  = telnet jwt text requests head proxy
 FUZZ_CXXFLAGS = -g -O1 -std=c++17 -Wall -Wextra -fno-exceptions -fno-rtti -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJ      = $(CORE_SRC:core/%.cpp=build-fuzz/%.o)

@@ -88,7 +88,7 @@ static ProxyVerdict v2(const uint8_t *buf, size_t n, ProxyInfo *out) {
     const uint8_t *b = buf + 16;
     size_t alen;
     switch (buf[13] >> 4) {
-    case 0: alen = 0; break;   // UNSPEC
+    case 0: return PROXY_OK;   // UNSPEC: whatever follows is to be ignored
     case 1: alen = 12; break;  // INET: two addresses, two ports
     case 2: alen = 36; break;  // INET6
     case 3: alen = 216; break; // UNIX: paths, no address of ours

@@ -104,7 +104,10 @@ int server_start(uv_loop_t *loop) {
     vh.web = lws_create_vhost(g_ctx, &info);
 
     memset(&info, 0, sizeof info);
-    info.vhost_name = "telnet.invalid"; // a name no Host header of a real board ends in
+    // lws moves an HTTP request to a vhost of the same port whose name
+    // starts with its Host header (or ends it, after a dot): a name that
+    // starts with a dot is no real host's
+    info.vhost_name = ".telnet";
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = g_telnet_protocols;
     info.options = LWS_SERVER_OPTION_LIBUV;
@@ -112,7 +115,7 @@ int server_start(uv_loop_t *loop) {
     bool ok = vh.web && vh.telnet;
 
     if (g_cfg.telnet_tls_port) {
-        info.vhost_name = "telnet-tls.invalid";
+        info.vhost_name = ".telnet-tls";
         info.options = LWS_SERVER_OPTION_LIBUV | TLS_VHOST;
         info.alpn = TLS_ALPN_TELNET;
         // the session starts when the handshake is done (net/telnet_conn.cpp)
@@ -122,10 +125,9 @@ int server_start(uv_loop_t *loop) {
     if (tls) { // plain HTTP on the HTTPS port, and on http_redirect_port
         memset(&info, 0, sizeof info);
         info.vhost_name = "redirect";
-        // lws moves an HTTP request to the first vhost of the same "port"
-        // whose name its Host header starts with, or else to the first one
-        // of that port: this one has a port value of its own so that its
-        // requests stay here (it never listens either way)
+        // failing a name, lws moves an HTTP request to the first vhost of
+        // the same "port" (the web one): this one has a port value of its
+        // own so that its requests stay here (it never listens either way)
         info.port = CONTEXT_PORT_NO_LISTEN;
         info.protocols = g_redirect_protocols;
         info.options = LWS_SERVER_OPTION_LIBUV;
