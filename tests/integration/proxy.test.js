@@ -92,25 +92,38 @@ stream {
   return { proc, ports, cert: fs.readFileSync(cert) };
 }
 
+// HAProxy in front of srv: telnet with PROXY v2 on port, HTTP and WebSocket
+// with option forwardfor on http.
 async function startHaproxy(srv, dir) {
-  const port = await freePort();
+  const port = await freePort(), http = await freePort();
   const cf = path.join(dir, 'haproxy.cfg');
   fs.writeFileSync(cf, `
 defaults
-  mode tcp
   timeout connect 5s
   timeout client 1h
   timeout server 1h
+  timeout tunnel 1h
 frontend telnet
+  mode tcp
   bind 127.0.0.1:${port}
-  default_backend partyline
-backend partyline
+  default_backend partyline_telnet
+backend partyline_telnet
+  mode tcp
   server pl 127.0.0.1:${srv.telnetPort} send-proxy-v2
+frontend web
+  mode http
+  bind 127.0.0.1:${http}
+  option forwardfor
+  default_backend partyline_web
+backend partyline_web
+  mode http
+  server pl 127.0.0.1:${srv.wsPort}
 `);
   const logf = path.join(dir, 'haproxy.log');
   const proc = spawn('haproxy', ['-db', '-f', cf], { stdio: ['ignore', fs.openSync(logf, 'w'), fs.openSync(logf, 'a')] });
   await waitPort(port, 'haproxy', proc, logf);
-  return { proc, port };
+  await waitPort(http, 'haproxy', proc, logf);
+  return { proc, port, http };
 }
 
 exports.setup = async (t) => {
@@ -255,6 +268,18 @@ exports.tests = [
     },
   },
   {
+    name: 'register_per_hour counts per forwarded address: one address used up, the next one registers',
+    opts: { set: { register_per_hour: '1' } },
+    fn: async ({ srv, nginx }) => {
+      await register(await viaNginx(srv, nginx, '127.0.0.90'), 'one');
+      const two = await viaNginx(srv, nginx, '127.0.0.90');
+      await two.waitFor((e) => e.type === 'prompt');
+      two.send({ type: 'register', handle: 'two', password: 'secret-two' });
+      eq((await two.waitFor((e) => e.type === 'error')).code, 'register_limited', 'a second account from 127.0.0.90');
+      await register(await viaNginx(srv, nginx, '127.0.0.91'), 'three');
+    },
+  },
+  {
     name: 'X-Forwarded-For from anyone but a trusted proxy changes nothing (sent straight, or through nginx); /metrics goes by the client\'s address',
     opts: { set: { metrics_allow: '127.0.0.1, ::1' } },
     fn: async ({ srv, nginx }) => {
@@ -299,15 +324,20 @@ exports.tests = [
     },
   },
   {
-    name: 'telnet through nginx\'s stream module (PROXY v1) and HAProxy (PROXY v2): /nodes shows each caller\'s own address',
+    name: 'telnet through nginx\'s stream module (PROXY v1) and HAProxy (PROXY v2), the web through HAProxy: /nodes shows each caller\'s own address',
     fn: async ({ srv, nginx, dir }) => {
       srv.haproxy = await startHaproxy(srv, dir);
       const root = await sysop(srv);
+      const w = new WsClient(`ws://127.0.0.1:${srv.haproxy.http}/ws`, { localAddress: '127.0.0.72', headers: { 'X-Forwarded-For': '203.0.113.1' } });
+      srv.clients.push(w);
+      await w.opened;
+      await register(w, 'hazel');
       const tn = await srv.telnetUser('tess', { port: nginx.ports.telnet, bind: '127.0.0.70', chat: true });
       const hp = await srv.telnetUser('hank', { port: srv.haproxy.port, bind: '127.0.0.71', chat: true });
       const n = await root.nodes();
       assert(/tess\s+127\.0\.0\.70\s.*telnet/.test(n), 'tess through nginx: ' + n);
       assert(/hank\s+127\.0\.0\.71\s.*telnet/.test(n), 'hank through HAProxy: ' + n);
+      assert(/hazel\s+127\.0\.0\.72\s.*websocket/.test(n), 'hazel through HAProxy: ' + n);
       tn.line('hello via nginx');
       await hp.expect(/<tess> hello via nginx/);
       await srv.waitLog(/"event":"telnet_connect","node":\d+,"addr":"127\.0\.0\.70"/);

@@ -50,9 +50,16 @@ exports.setup = async (t) => {
   fs.copyFileSync(a.cert, live.cert);
   fs.copyFileSync(a.key, live.key);
   const conf = permissiveConf(certs);
+  // a www_dir with an ACME HTTP-01 challenge in it, as certbot --webroot leaves it
+  const www = path.join(certs, 'www');
+  fs.mkdirSync(path.join(www, '.well-known', 'acme-challenge'), { recursive: true });
+  fs.writeFileSync(path.join(www, '.well-known', 'acme-challenge', 'Tok3n_-x'), 'Tok3n_-x.thumbprint');
+  fs.writeFileSync(path.join(www, 'secret.txt'), 'not for plain http');
+  fs.symlinkSync('/etc/passwd', path.join(www, '.well-known', 'acme-challenge', 'linked'));
   const telnetTls = await freePort(), redirect = await freePort();
   const srv = await Server.start({
-    set: { tls_cert: live.cert, tls_key: live.key, telnet_tls_port: telnetTls, http_redirect_port: redirect, ...((t.opts && t.opts.set) || {}) },
+    set: { tls_cert: live.cert, tls_key: live.key, telnet_tls_port: telnetTls, http_redirect_port: redirect,
+      ...(t.opts && t.opts.acme ? { www_dir: www } : {}), ...((t.opts && t.opts.set) || {}) },
     env: { OPENSSL_CONF: conf },
   });
   const orig = srv.stop.bind(srv);
@@ -174,8 +181,20 @@ exports.tests = [
     },
   },
   {
-    name: 'http_redirect_port answers every request with a redirect to https:// (301, 308 for other methods); no usable Host: 400',
+    name: 'http_redirect_port answers every request with a redirect to https:// (301, 308 for other methods); no usable Host: 400; ACME challenges are served',
+    opts: { acme: true },
     fn: async ({ srv, redirect }) => {
+      // certbot --webroot: the token's file, over plain HTTP, nothing else
+      const tok = curl([`http://localhost:${redirect}/.well-known/acme-challenge/Tok3n_-x`]);
+      assert(/^HTTP\/1\.1 200/.test(tok.stdout) && tok.stdout.endsWith('\r\n\r\nTok3n_-x.thumbprint'), 'the challenge: ' + tok.stdout);
+      for (const p of ['/.well-known/acme-challenge/missing', '/.well-known/acme-challenge/linked']) {
+        const r = curl([`http://localhost:${redirect}${p}`]);
+        assert(/^HTTP\/1\.1 404/.test(r.stdout) && !/root:/.test(r.stdout), p + ': ' + r.stdout);
+      }
+      for (const p of ['/.well-known/acme-challenge/../../secret.txt', '/.well-known/acme-challenge/a.b', '/secret.txt']) {
+        const r = curl(['--path-as-is', `http://localhost:${redirect}${p}`]);
+        assert(/^HTTP\/1\.1 301/.test(r.stdout) && !/not for plain/.test(r.stdout), p + ' is only redirected: ' + r.stdout);
+      }
       const get = curl([`http://localhost:${redirect}/`]);
       assert(/^HTTP\/1\.1 301/.test(get.stdout) && get.stdout.includes(`location: https://localhost:${srv.wsPort}/\r\n`), get.stdout);
       const post = curl(['-X', 'POST', '-d', 'x=1', `http://localhost:${redirect}/form`]);
