@@ -1,7 +1,8 @@
-// Behind a reverse proxy: a real nginx from Debian (HTTP and WebSocket with
-// X-Forwarded-For, TLS ended at nginx with X-Forwarded-Proto, and the stream
-// module with the PROXY protocol for telnet) and a real HAProxy (PROXY v2),
-// started here on free ports in a temporary directory. Clients call from
+// Behind a reverse proxy: a real nginx from Debian (HTTPS and WebSocket with
+// X-Forwarded-For and X-Forwarded-Proto, and the stream module with the PROXY
+// protocol for telnet) and a real HAProxy (the same, and PROXY v2), each run
+// from the example configuration shipped in etc/proxy, moved to free ports
+// in a temporary directory. Clients call from
 // several loopback addresses (127.0.0.x), so each user has an address of
 // their own, as on the internet; the proxies call from 127.0.0.1, the one
 // trusted_proxies names. Every per-address rule must see the user's address.
@@ -11,7 +12,7 @@ const fs = require('fs');
 const net = require('net');
 const os = require('os');
 const path = require('path');
-const { Server, WsClient, sleep, strip, assert, eq, freePort } = require('../lib/harness');
+const { Server, WsClient, sleep, strip, assert, eq, freePort, ROOT } = require('../lib/harness');
 
 const NGINX_STREAM = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
@@ -30,24 +31,37 @@ async function waitPort(port, what, proc, logf) {
   }
 }
 
-// nginx in front of srv: HTTP and WebSocket on http, the same over TLS
-// (nginx's own certificate) on https, telnet with the PROXY protocol on telnet.
-async function startNginx(srv, dir) {
-  const ports = { http: await freePort(), https: await freePort(), telnet: await freePort() };
-  const key = path.join(dir, 'nginx.key'), cert = path.join(dir, 'nginx.pem');
+// The example configurations shipped in etc/proxy, moved to free loopback
+// ports: each replacement must find its text, so the files and the tests
+// cannot drift apart.
+function adapt(file, pairs) {
+  let text = fs.readFileSync(path.join(ROOT, 'etc', 'proxy', file), 'utf8');
+  for (const [from, to] of pairs) {
+    assert(text.includes(from), `etc/proxy/${file} has ${JSON.stringify(from)}`);
+    text = text.split(from).join(to);
+  }
+  return text.replace(/^.*listen \[::\].*\n/gm, ''); // loopback IPv4 is enough here
+}
+
+function makeCert(dir, name) {
+  const key = path.join(dir, name + '.key'), cert = path.join(dir, name + '.pem');
   const r = spawnSync('openssl', ['req', '-x509', '-nodes', '-days', '2', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
     '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert]);
   if (r.status !== 0) throw new Error('openssl req failed');
-  const proxied = `
-      proxy_pass http://127.0.0.1:${srv.wsPort};
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $connection_upgrade;
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_read_timeout 1h;
-      proxy_send_timeout 1h;`;
+  return { key, cert, pem: fs.readFileSync(cert) };
+}
+
+// nginx in front of srv, from etc/proxy/nginx-site.conf and nginx-stream.conf.
+async function startNginx(srv, dir) {
+  const ports = { http: await freePort(), https: await freePort(), telnet: await freePort(), telnets: await freePort() };
+  const c = makeCert(dir, 'nginx');
+  const certs = [['/etc/letsencrypt/live/bbs.example.org/fullchain.pem', c.cert], ['/etc/letsencrypt/live/bbs.example.org/privkey.pem', c.key]];
+  fs.writeFileSync(path.join(dir, 'site.conf'), adapt('nginx-site.conf', [['listen 80;', `listen 127.0.0.1:${ports.http};`],
+    ['listen 443 ssl;', `listen 127.0.0.1:${ports.https} ssl;`], ['127.0.0.1:8080', `127.0.0.1:${srv.wsPort}`],
+    ['/var/www/letsencrypt', path.join(dir, 'acme')], ...certs]));
+  fs.writeFileSync(path.join(dir, 'stream.conf'), adapt('nginx-stream.conf', [['listen 23;', `listen 127.0.0.1:${ports.telnet};`],
+    ['listen 992 ssl;', `listen 127.0.0.1:${ports.telnets} ssl;`], ['127.0.0.1:2323', `127.0.0.1:${srv.telnetPort}`], ...certs]));
+  // what Debian's /etc/nginx/nginx.conf gives, in a directory of our own
   const conf = `
 load_module ${NGINX_STREAM};
 daemon off;
@@ -60,70 +74,32 @@ http {
   access_log off;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
-  server {
-    listen 127.0.0.1:${ports.http};
-    location / {${proxied}
-    }
-  }
-  server {
-    listen 127.0.0.1:${ports.https} ssl;
-    ssl_certificate ${cert};
-    ssl_certificate_key ${key};
-    location / {${proxied}
-    }
-  }
+  include ${dir}/site.conf;
 }
-stream {
-  server {
-    listen 127.0.0.1:${ports.telnet};
-    proxy_pass 127.0.0.1:${srv.telnetPort};
-    proxy_protocol on;
-    proxy_timeout 1h;
-  }
-}
+include ${dir}/stream.conf;
 `;
   const cf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(cf, conf);
   const logf = path.join(dir, 'error.log');
   const proc = spawn('nginx', ['-p', dir, '-c', cf, '-e', logf], { stdio: 'ignore' });
-  await waitPort(ports.http, 'nginx', proc, logf);
-  await waitPort(ports.telnet, 'nginx', proc, logf);
-  return { proc, ports, cert: fs.readFileSync(cert) };
+  for (const p of Object.values(ports)) await waitPort(p, 'nginx', proc, logf);
+  return { proc, ports, cert: c.pem, certFile: c.cert };
 }
 
-// HAProxy in front of srv: telnet with PROXY v2 on port, HTTP and WebSocket
-// with option forwardfor on http.
+// HAProxy in front of srv, from etc/proxy/haproxy.cfg.
 async function startHaproxy(srv, dir) {
-  const port = await freePort(), http = await freePort();
+  const ports = { http: await freePort(), https: await freePort(), telnet: await freePort() };
+  const c = makeCert(dir, 'haproxy');
+  const both = path.join(dir, 'haproxy-both.pem');
+  fs.writeFileSync(both, fs.readFileSync(c.cert) + fs.readFileSync(c.key));
   const cf = path.join(dir, 'haproxy.cfg');
-  fs.writeFileSync(cf, `
-defaults
-  timeout connect 5s
-  timeout client 1h
-  timeout server 1h
-  timeout tunnel 1h
-frontend telnet
-  mode tcp
-  bind 127.0.0.1:${port}
-  default_backend partyline_telnet
-backend partyline_telnet
-  mode tcp
-  server pl 127.0.0.1:${srv.telnetPort} send-proxy-v2
-frontend web
-  mode http
-  bind 127.0.0.1:${http}
-  option forwardfor
-  default_backend partyline_web
-backend partyline_web
-  mode http
-  server pl 127.0.0.1:${srv.wsPort}
-`);
+  fs.writeFileSync(cf, adapt('haproxy.cfg', [['bind :443 ssl crt /etc/haproxy/bbs.pem', `bind 127.0.0.1:${ports.https} ssl crt ${both}`],
+    ['bind :80', `bind 127.0.0.1:${ports.http}`], ['bind :23', `bind 127.0.0.1:${ports.telnet}`],
+    ['127.0.0.1:8080', `127.0.0.1:${srv.wsPort}`], ['127.0.0.1:2323', `127.0.0.1:${srv.telnetPort}`]]));
   const logf = path.join(dir, 'haproxy.log');
   const proc = spawn('haproxy', ['-db', '-f', cf], { stdio: ['ignore', fs.openSync(logf, 'w'), fs.openSync(logf, 'a')] });
-  await waitPort(port, 'haproxy', proc, logf);
-  await waitPort(http, 'haproxy', proc, logf);
-  return { proc, port, http };
+  for (const p of Object.values(ports)) await waitPort(p, 'haproxy', proc, logf);
+  return { proc, ports, cert: c.pem };
 }
 
 exports.setup = async (t) => {
@@ -145,10 +121,10 @@ exports.setup = async (t) => {
   return { srv, nginx: srv.nginx, dir };
 };
 
-// A WebSocket through nginx from a loopback address of its own.
+// A WebSocket through nginx (wss://, trusting nginx's certificate) from a
+// loopback address of its own.
 async function viaNginx(srv, nginx, from, opts = {}) {
-  const url = opts.tls ? `wss://localhost:${nginx.ports.https}/ws` : `ws://127.0.0.1:${nginx.ports.http}/ws`;
-  const c = new WsClient(url, { localAddress: from, ca: opts.tls ? nginx.cert : undefined, headers: opts.headers });
+  const c = new WsClient(`wss://localhost:${nginx.ports.https}/ws`, { localAddress: from, ca: nginx.cert, headers: opts.headers });
   srv.clients.push(c);
   await c.opened;
   return c;
@@ -177,6 +153,9 @@ async function sysop(srv) {
 function curlFrom(from, url, extra = []) {
   return spawnSync('curl', ['-sS', '-i', '--max-time', '5', '--interface', from, ...extra, url], { encoding: 'utf8', timeout: 10000 });
 }
+
+// https:// through nginx, trusting its certificate.
+const nginxUrl = (nginx, p) => [`https://localhost:${nginx.ports.https}${p}`, ['--cacert', nginx.certFile]];
 
 exports.tests = [
   {
@@ -214,9 +193,9 @@ exports.tests = [
       const other = await viaNginx(srv, nginx, '127.0.0.21');
       await other.waitFor((e) => e.type === 'hello', 'another address is let in');
       // plain HTTP through nginx counts the same way: 503 for the full address only
-      const full = curlFrom('127.0.0.20', `http://127.0.0.1:${nginx.ports.http}/healthz`);
+      const full = curlFrom('127.0.0.20', ...nginxUrl(nginx, '/healthz'));
       assert(/^HTTP\/1\.1 503/.test(full.stdout), 'HTTP from the full address: ' + full.stdout.slice(0, 80));
-      const fine = curlFrom('127.0.0.22', `http://127.0.0.1:${nginx.ports.http}/healthz`);
+      const fine = curlFrom('127.0.0.22', ...nginxUrl(nginx, '/healthz'));
       assert(/^HTTP\/1\.1 200/.test(fine.stdout), 'HTTP from another: ' + fine.stdout.slice(0, 80));
       await srv.waitLog(/"event":"ws_refused","addr":"127\.0\.0\.20","msg":"refused: too many connections from your address"/);
     },
@@ -303,7 +282,7 @@ exports.tests = [
       direct.input('c');
       await direct.chat('join', { from: 'mallory' }, 'mallory is not banned by it');
       // /metrics is the client's: through the proxy from outside metrics_allow, 403
-      const outside = curlFrom('127.0.0.52', `http://127.0.0.1:${nginx.ports.http}/metrics`);
+      const outside = curlFrom('127.0.0.52', ...nginxUrl(nginx, '/metrics'));
       assert(/^HTTP\/1\.1 403/.test(outside.stdout), 'through nginx from 127.0.0.52: ' + outside.stdout.slice(0, 60));
       const spoofed = curlFrom('127.0.0.52', `http://127.0.0.1:${srv.wsPort}/metrics`, ['-H', 'X-Forwarded-For: 127.0.0.1']);
       assert(/^HTTP\/1\.1 403/.test(spoofed.stdout), 'naming 127.0.0.1 itself: ' + spoofed.stdout.slice(0, 60));
@@ -312,15 +291,19 @@ exports.tests = [
     },
   },
   {
-    name: 'TLS ended at nginx: X-Forwarded-Proto https makes the session secure (/nodes +tls); plain http through nginx does not',
+    name: 'TLS ended at nginx: X-Forwarded-Proto https makes the session secure (/nodes +tls); nginx\'s port 80 redirects; telnet over TLS at nginx names the caller',
     fn: async ({ srv, nginx }) => {
       const root = await sysop(srv);
-      const safe = await register(await viaNginx(srv, nginx, '127.0.0.60', { tls: true }), 'safe');
-      const plain = await register(await viaNginx(srv, nginx, '127.0.0.61'), 'plain');
+      await register(await viaNginx(srv, nginx, '127.0.0.60'), 'safe');
+      const r = curlFrom('127.0.0.61', `http://localhost:${nginx.ports.http}/x`);
+      assert(/^HTTP\/1\.1 301/.test(r.stdout) && r.stdout.includes(`Location: https://localhost/x`), 'port 80: ' + r.stdout.slice(0, 300));
+      // telnet inside TLS to nginx's stream module, PROXY v1 to partyline
+      const t = tlsRaw(nginx.ports.telnets, '127.0.0.62', nginx.cert);
+      await t.expect(/Handle/);
       const n = await root.nodes();
       assert(/safe\s+127\.0\.0\.60\s.*websocket\+tls/.test(n), 'safe: ' + n);
-      assert(/plain\s+127\.0\.0\.61\s.*websocket\s*$/m.test(n), 'plain: ' + n);
-      assert(safe && plain, 'both in');
+      assert(/127\.0\.0\.62\s.*telnet\s*$/m.test(n), 'telnet over TLS at nginx (not +tls: PROXY v1 cannot say so): ' + n);
+      t.sock.destroy();
     },
   },
   {
@@ -328,16 +311,19 @@ exports.tests = [
     fn: async ({ srv, nginx, dir }) => {
       srv.haproxy = await startHaproxy(srv, dir);
       const root = await sysop(srv);
-      const w = new WsClient(`ws://127.0.0.1:${srv.haproxy.http}/ws`, { localAddress: '127.0.0.72', headers: { 'X-Forwarded-For': '203.0.113.1' } });
+      const w = new WsClient(`wss://localhost:${srv.haproxy.ports.https}/ws`, { localAddress: '127.0.0.72', ca: srv.haproxy.cert,
+        headers: { 'X-Forwarded-For': '203.0.113.1' } });
       srv.clients.push(w);
       await w.opened;
       await register(w, 'hazel');
       const tn = await srv.telnetUser('tess', { port: nginx.ports.telnet, bind: '127.0.0.70', chat: true });
-      const hp = await srv.telnetUser('hank', { port: srv.haproxy.port, bind: '127.0.0.71', chat: true });
+      const hp = await srv.telnetUser('hank', { port: srv.haproxy.ports.telnet, bind: '127.0.0.71', chat: true });
       const n = await root.nodes();
       assert(/tess\s+127\.0\.0\.70\s.*telnet/.test(n), 'tess through nginx: ' + n);
       assert(/hank\s+127\.0\.0\.71\s.*telnet/.test(n), 'hank through HAProxy: ' + n);
-      assert(/hazel\s+127\.0\.0\.72\s.*websocket/.test(n), 'hazel through HAProxy: ' + n);
+      assert(/hazel\s+127\.0\.0\.72\s.*websocket\+tls/.test(n), 'hazel through HAProxy: ' + n);
+      const r = curlFrom('127.0.0.73', `http://localhost:${srv.haproxy.ports.http}/x`);
+      assert(/^HTTP\/1\.1 301/.test(r.stdout) && /location: https:\/\/localhost(:\d+)?\/x\r\n/i.test(r.stdout), 'HAProxy\'s port 80: ' + r.stdout.slice(0, 300));
       tn.line('hello via nginx');
       await hp.expect(/<tess> hello via nginx/);
       await srv.waitLog(/"event":"telnet_connect","node":\d+,"addr":"127\.0\.0\.70"/);
@@ -347,9 +333,10 @@ exports.tests = [
 
 // A raw TCP client (no telnet program): sends exactly the bytes given, from
 // a loopback address of its own, and waits for what comes back.
-function raw(port, from) {
+function raw(port, from, opts = {}) {
   const c = { out: '', closed: false };
-  c.sock = net.connect({ port, host: '127.0.0.1', localAddress: from });
+  c.sock = opts.tls ? require('tls').connect({ port, host: '127.0.0.1', localAddress: from, ca: opts.ca, servername: 'localhost' })
+    : net.connect({ port, host: '127.0.0.1', localAddress: from });
   c.sock.on('data', (d) => { c.out += d.toString('latin1'); });
   c.sock.on('error', () => {});
   c.sock.on('close', () => { c.closed = true; });
@@ -368,6 +355,12 @@ function raw(port, from) {
       await sleep(20);
     }
   };
+  return c;
+}
+
+// The same inside TLS, trusting ca.
+function tlsRaw(port, from, ca) {
+  const c = raw(port, from, { tls: true, ca });
   return c;
 }
 
