@@ -1,6 +1,6 @@
 # partyline: `make run` and `make test` are the whole set-up.
 CXX      ?= g++
-PKGS      = libwebsockets libuv lua5.4 libcjson sqlite3 libsodium libcrypto
+PKGS      = libwebsockets libuv lua5.4 libcjson sqlite3 libsodium libssl libcrypto
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -fno-exceptions -fno-rtti
 BUILD     = build
@@ -80,7 +80,7 @@ bench: bench-deps $(BIN) $(LOADGEN)
 # Fuzzing (libFuzzer, clang): each target runs FUZZ_SECONDS from its seed
 # corpus in tests/fuzz/corpus; new finds go to build-fuzz/corpus.
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS  = telnet jwt text requests head
+FUZZ_TARGETS  = telnet jwt text requests head proxy
 FUZZ_CXXFLAGS = -g -O1 -std=c++17 -Wall -Wextra -fno-exceptions -fno-rtti -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJ      = $(CORE_SRC:core/%.cpp=build-fuzz/%.o)

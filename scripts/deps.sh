@@ -10,7 +10,9 @@ what=${1:-build}
 # john-data: its password.lst is the common-password list (password_list)
 BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev john-data"
 # sqlite3: a test makes a database as an older server left it
-TEST="telnet chromium lua5.4 curl sqlite3"
+# openssl: throwaway certificates and s_client; nginx (with its stream module)
+# and haproxy: real reverse proxies in front of the server (tests/integration/proxy.test.js)
+TEST="telnet chromium lua5.4 curl sqlite3 openssl nginx libnginx-mod-stream haproxy"
 pkgs=$BUILD
 [ "$what" = test ] && pkgs="$BUILD $TEST"
 [ "$what" = fuzz ] && pkgs="$BUILD clang libclang-rt-14-dev"
@@ -26,7 +28,15 @@ if [ -n "$missing" ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
+  # the tests start nginx and haproxy themselves: their packages must not start
+  # system services on ports 80 and 443 (policy-rc.d is Debian's way to say so)
+  prc=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    prc=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee $prc >/dev/null && $SUDO chmod +x $prc
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  if [ -n "$prc" ]; then $SUDO rm -f $prc; fi
 fi
 if { [ "$what" = test ] || [ "$what" = bench ]; } && [ ! -d tests/node_modules/playwright-core ]; then
   echo "deps: installing playwright-core (npm) in tests/"

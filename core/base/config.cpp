@@ -23,6 +23,12 @@ static bool check_ranges(const char *value, char *why, size_t whylen) {
     return addr_parse_ranges(value, r, 32, &n, why, whylen);
 }
 
+static bool check_proxies(const char *value, char *why, size_t whylen) {
+    AddrRange r[CONFIG_PROXIES_MAX];
+    int n;
+    return addr_parse_ranges(value, r, CONFIG_PROXIES_MAX, &n, why, whylen);
+}
+
 enum KeyKind { K_STR, K_SECRET, K_INT, K_ULONG, K_KIB, K_BOOL, K_ENUM };
 
 struct Key {

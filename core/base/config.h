@@ -11,6 +11,7 @@
 // The names of these values are in base/config_keys.h (the ENUM lines), in this order.
 enum SlowPolicy { SLOW_DISCONNECT, SLOW_SKIP };
 enum ColorMode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+enum ForwardedHeader { FWD_X_FORWARDED_FOR, FWD_FORWARDED };
 
 // One field per key, named as the key (pwhash_mem_kb is pwhash_mem, in bytes).
 struct Config {

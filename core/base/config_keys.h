@@ -24,12 +24,21 @@
     "sysop,admin,administrator,root,new,guest,system,server,operator,moderator,mod,staff,support,help,info,all,"     \
     "everyone,nobody,anonymous,partyline,postmaster,webmaster,hostmaster,abuse,security"
 
+// Addresses and ranges trusted_proxies may list (a CDN publishes a few dozen).
+#define CONFIG_PROXIES_MAX 64
+
 // clang-format off
 #define CONFIG_KEYS(STR, SECRET, INT, ULONG, KIB, BOOL, ENUM) \
     STR(name, 64, "partyline", NULL, "the board's name, sent in `hello` and shown in the banner") \
     STR(bind, 256, "", NULL, "addresses or host names to listen on, comma-separated; empty or * = every address") \
     INT(ws_port, 8080, 0, 65535, "HTTP and WebSocket port: web client, /ws, /healthz, /metrics (0 = any free port)") \
     INT(telnet_port, 2323, 0, 65535, "telnet port (0 = any free port)") \
+    STR(tls_cert, 512, "", NULL, "PEM certificate file (its chain after it) for HTTPS and wss:// on ws_port; empty = no TLS") \
+    STR(tls_key, 512, "", NULL, "PEM private key file of tls_cert; both are read again on SIGHUP") \
+    INT(telnet_tls_port, 0, 0, 65535, "telnet over TLS port, with the same certificate (0 = off)") \
+    INT(http_redirect_port, 0, 0, 65535, "plain HTTP port that only redirects to HTTPS on ws_port (0 = off)") \
+    STR(trusted_proxies, 1024, "", check_proxies, "reverse proxies (addresses, CIDR ranges) trusted to name the client; empty = none") \
+    ENUM(forwarded_header, ForwardedHeader, FWD_X_FORWARDED_FOR, "x-forwarded-for|forwarded", "the header a trusted proxy names the client in on HTTP and WebSocket") \
     STR(data_dir, 512, "var", NULL, "directory of the SQLite database and the token key") \
     STR(scripts_dir, 512, "lua", NULL, "the Lua scripts (changes are picked up live)") \
     STR(www_dir, 512, "etc/www", NULL, "the web client's static files") \

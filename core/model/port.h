@@ -26,7 +26,8 @@ struct Port {
     // the cursor has passed own_seq, or when the port leaves its session.
     Msg *own;
     uint64_t own_seq;
-    char addr[48];     // the client's address, as the listener saw it
+    char addr[48];     // the client's address (the one a trusted proxy named, behind one)
+    bool secure;       // the client's connection is encrypted (TLS here, or at a trusted proxy)
 };
 
 // A fresh port id (never 0).

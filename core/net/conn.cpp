@@ -26,6 +26,7 @@ uint32_t g_conn_count;
 const char *conn_screen(Conn *c, struct lws *wsi) {
     memset(c, 0, sizeof *c);
     net_peer(wsi, c->port.addr, sizeof c->port.addr);
+    c->port.secure = net_secure(wsi);
     // the address first, whatever credentials come after it
     if (addrban_match(c->port.addr, text_now_ms())) return "banned";
     if (!net_admit_session(wsi)) return "too many connections from your address";

@@ -146,15 +146,16 @@ static bool target_too_long(struct lws *wsi) {
 }
 
 int http_filter(struct lws *wsi) {
+    net_request(wsi); // first: every rule below is about the client, not its proxy
     if (target_too_long(wsi)) {
         char addr[48];
-        lws_get_peer_simple(wsi, addr, sizeof addr);
+        net_peer(wsi, addr, sizeof addr);
         log_event(LOG_WARN, "http_refused", 0, addr, "request target too long (414)");
         return refuse(wsi, "414 URI Too Long", "request target too long\n");
     }
     if (net_over_limit(wsi)) {
         char addr[48];
-        lws_get_peer_simple(wsi, addr, sizeof addr);
+        net_peer(wsi, addr, sizeof addr);
         log_event(LOG_WARN, "http_refused", 0, addr, "refused: too many connections from that address (503)");
         return refuse(wsi, "503 Service Unavailable", "too many connections from your address\n");
     }
@@ -162,6 +163,7 @@ int http_filter(struct lws *wsi) {
 }
 
 int http_confirm_upgrade(struct lws *wsi, const char *upgrade) {
+    net_request(wsi); // an upgrade has no FILTER_HTTP_CONNECTION of its own
     if (target_too_long(wsi)) return http_filter(wsi);
     if (strcasecmp(upgrade, "websocket")) return 0; // h2c: the same routes over HTTP/2
     char uri[16], proto[256] = "";

@@ -21,14 +21,15 @@
 #include "base/text.h"
 #include "net/net.h"
 
-#define MAX_LISTENERS 16
+#define MAX_LISTENERS 32 // MAX_ADDRS on each of the four kinds of port
+#define MAX_ADDRS 8
 #define PAUSE_MS 500
 #define FD_REPORT_MS 10000
 
 struct Listener {
     uv_poll_t poll;
     int fd;
-    bool telnet;
+    NetKind kind;
     bool dual; // the empty bind's IPv6 wildcard, which takes IPv4 too
     struct sockaddr_storage sa;
 };
@@ -101,7 +102,7 @@ static void on_accept(uv_poll_t *p, int status, int) {
             g_fd_short = false;
             g_fd_hits = 0;
         }
-        net_accepted(fd, (struct sockaddr *)&sa, l->telnet);
+        net_accepted(fd, (struct sockaddr *)&sa, l->kind);
     }
 }
 
@@ -159,7 +160,7 @@ static void describe(const struct sockaddr_storage *sa, bool dual, char *out, si
 }
 
 // dual: the wildcard of an empty bind, which takes IPv4 too.
-static int open_listener(const struct sockaddr_storage *sa, int port, bool telnet, bool dual, char *err, size_t errlen) {
+static int open_listener(const struct sockaddr_storage *sa, int port, NetKind kind, bool dual, char *err, size_t errlen) {
     struct sockaddr_storage a = *sa;
     socklen_t alen;
     if (a.ss_family == AF_INET) {
@@ -192,7 +193,7 @@ static int open_listener(const struct sockaddr_storage *sa, int port, bool telne
         return -1;
     }
     l->fd = fd;
-    l->telnet = telnet;
+    l->kind = kind;
     l->dual = dual;
     socklen_t sl = sizeof l->sa;
     getsockname(fd, (struct sockaddr *)&l->sa, &sl); // the real port when port was 0
@@ -213,7 +214,7 @@ int net_listen_start(uv_loop_t *loop, char *err, size_t errlen) {
     if (g_fd_reserve < 16) g_fd_reserve = 16;
     if (g_fd_reserve > 256) g_fd_reserve = 256;
 
-    struct sockaddr_storage addrs[MAX_LISTENERS / 2];
+    struct sockaddr_storage addrs[MAX_ADDRS];
     int n = 0;
     bool wildcard = false;
     const char *p = g_cfg.bind;
@@ -231,21 +232,30 @@ int net_listen_start(uv_loop_t *loop, char *err, size_t errlen) {
         while (*e && *e != ',' && *e != ' ' && *e != '\t') e++;
         char item[300];
         snprintf(item, sizeof item, "%.*s", (int)(e - p), p);
-        if (resolve(item, addrs, MAX_LISTENERS / 2, &n, err, errlen)) return -1;
+        if (resolve(item, addrs, MAX_ADDRS, &n, err, errlen)) return -1;
         p = e;
         while (*p == ',' || *p == ' ' || *p == '\t') p++;
     }
-    for (int t = 0; t < 2; t++) {
-        int port = t ? g_cfg.telnet_port : g_cfg.ws_port;
+    // the web port, telnet, and (0 = off) telnet over TLS and the redirect
+    const struct {
+        NetKind kind;
+        int port;
+        bool on;
+    } ports[] = {{NET_WEB, g_cfg.ws_port, true},
+                 {NET_TELNET, g_cfg.telnet_port, true},
+                 {NET_TELNET_TLS, g_cfg.telnet_tls_port, g_cfg.telnet_tls_port != 0},
+                 {NET_REDIRECT, g_cfg.http_redirect_port, g_cfg.http_redirect_port != 0}};
+    for (const auto &pt : ports) {
+        if (!pt.on) continue;
         for (int i = 0; i < n; i++) {
-            if (open_listener(&addrs[i], port, t == 1, wildcard, err, errlen) == 0) continue;
+            if (open_listener(&addrs[i], pt.port, pt.kind, wildcard, err, errlen) == 0) continue;
             if (!wildcard || addrs[i].ss_family != AF_INET6) return -1;
             // no IPv6 on this machine: every IPv4 address instead
             struct sockaddr_in *a4 = (struct sockaddr_in *)&addrs[i];
             memset(&addrs[i], 0, sizeof addrs[i]);
             a4->sin_family = AF_INET;
             a4->sin_addr.s_addr = htonl(INADDR_ANY);
-            if (open_listener(&addrs[i], port, t == 1, false, err, errlen)) return -1;
+            if (open_listener(&addrs[i], pt.port, pt.kind, false, err, errlen)) return -1;
         }
     }
     uv_timer_init(loop, &g_resume);
@@ -253,11 +263,11 @@ int net_listen_start(uv_loop_t *loop, char *err, size_t errlen) {
     return g_fd_reserve;
 }
 
-void net_describe(bool telnet, char *out, size_t outlen) {
+void net_describe(NetKind kind, char *out, size_t outlen) {
     size_t o = 0;
     out[0] = 0;
     for (int i = 0; i < g_nlisteners; i++) {
-        if (g_listeners[i]->telnet != telnet) continue;
+        if (g_listeners[i]->kind != kind) continue;
         char one[96];
         describe(&g_listeners[i]->sa, g_listeners[i]->dual, one, sizeof one);
         int w = snprintf(out + o, outlen - o, "%s%s", o ? ", " : "", one);

@@ -1,13 +1,12 @@
 // Every accepted connection, held to its rules from accept to lws's destroy
 // callback: connections per address, the lifetime of connections that are
-// not sessions, the first request head checked before lws reads it, and
-// refusals the client gets to read (a lingering close). The listening
-// sockets themselves are net/listen.cpp's.
+// not sessions, and what is read before lws has the socket: a trusted
+// proxy's PROXY preamble, whether the HTTPS port got TLS or plain HTTP, and
+// the first request head. The listening sockets are net/listen.cpp's, the
+// lingering close net/linger.cpp's, forwarding headers net/forwarded.cpp's.
 #include "net/net.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,32 +18,18 @@
 
 #include "base/addr.h"
 #include "base/config.h"
-#include "board/limits.h"
 #include "base/log.h"
-#include "base/stats.h"
 #include "base/text.h"
+#include "board/limits.h"
+#include "net/netconn.h"
+#include "net/proxy.h"
+#include "net/tls.h"
 
 // ------------------------------------------------------------ connections
 
-// What we know of every accepted socket, from accept to LWS_CALLBACK_WSI_DESTROY.
-struct NetConn {
-    NetConn *prev, *next; // in g_plain, or g_sessions once a session
-    struct lws *wsi;
-    uv_poll_t *peek;      // web: waiting for the first request head (on_peek)
-    int fd;
-    uint32_t peeked;      // bytes of it seen so far
-    uint64_t opened_ms;
-    bool telnet;
-    bool over;     // its address was at max_conns_per_addr: refused politely
-    bool session;  // a WebSocket or telnet session (own timeouts)
-    bool doomed;   // its lifetime ran out; lws is closing it
-    bool orphan;   // adoption failed: lws may still destroy the wsi it made (async)
-    char addr[48];
-};
-
 static uv_loop_t *g_loop;
 static bool g_started;          // listening; timers and check handles set up
-static struct lws_vhost *g_web_vh, *g_telnet_vh;
+static NetVhosts g_vh;
 static NetConn *g_plain;        // connections that are not sessions, oldest first
 static NetConn *g_plain_tail;
 static NetConn *g_sessions;     // the rest (only walked to free them at exit)
@@ -54,9 +39,18 @@ static uv_timer_t g_sweep;
 static AddrRange g_metrics[32];
 static int g_metrics_n;
 
-static NetConn *conn_of(struct lws *wsi) {
+NetConn *netconn_of(struct lws *wsi) {
     struct lws *nwsi = lws_get_network_wsi(wsi); // an h2 stream's record is its connection's
     return (NetConn *)lws_get_opaque_user_data(nwsi ? nwsi : wsi);
+}
+
+void netconn_count_as(NetConn *c, const char *a) {
+    if (c->counted && !strcmp(c->addr, a)) return;
+    if (c->counted) limits_addr_close(c->addr);
+    if (a != c->addr) snprintf(c->addr, sizeof c->addr, "%s", a);
+    AddrVerdict v = limits_addr_open(c->addr);
+    c->counted = v != ADDR_DROP;
+    c->over = v != ADDR_OK;
 }
 
 static void unlink_conn(NetConn *c) {
@@ -70,7 +64,7 @@ static void unlink_conn(NetConn *c) {
 
 static void conn_release(NetConn *c) {
     unlink_conn(c);
-    limits_addr_close(c->addr);
+    if (c->counted) limits_addr_close(c->addr);
     free(c);
 }
 
@@ -83,7 +77,7 @@ void net_wsi_destroyed(struct lws *wsi) {
 }
 
 bool net_admit_session(struct lws *wsi) {
-    NetConn *c = conn_of(wsi);
+    NetConn *c = netconn_of(wsi);
     if (!c) return true; // not one of ours (cannot happen): let the protocol carry on
     c->wsi = wsi;
     if (c->over) return false;
@@ -98,18 +92,28 @@ bool net_admit_session(struct lws *wsi) {
 }
 
 void net_peer(struct lws *wsi, char *out, size_t outlen) {
-    NetConn *c = conn_of(wsi);
+    NetConn *c = netconn_of(wsi);
     if (c) snprintf(out, outlen, "%s", c->addr);
     else lws_get_peer_simple(wsi, out, outlen);
 }
 
+bool net_secure(struct lws *wsi) {
+    NetConn *c = netconn_of(wsi);
+    return c && c->secure;
+}
+
+bool net_tls(struct lws *wsi) {
+    NetConn *c = netconn_of(wsi);
+    return c && c->tls;
+}
+
 bool net_over_limit(struct lws *wsi) {
-    NetConn *c = conn_of(wsi);
+    NetConn *c = netconn_of(wsi);
     return c && c->over;
 }
 
 bool net_metrics_allowed(struct lws *wsi) {
-    NetConn *c = conn_of(wsi);
+    NetConn *c = netconn_of(wsi);
     return c && addr_in_ranges(g_metrics, g_metrics_n, c->addr);
 }
 
@@ -120,13 +124,27 @@ bool net_metrics_allowed(struct lws *wsi) {
 
 #define HEAD_TIMEOUT_MS 10000 // as lws allows for a head it reads itself
 #define ORPHAN_MS 3000        // far longer than the iteration lws's close takes
+// A telnet client may wait for the server to speak first, so a trusted
+// proxy's connection that has sent nothing this long (the sweep's second
+// at most later) is taken for a direct one from that host: a proxy sends
+// its preamble as it connects.
+#define PROXY_WAIT_MS 1000
 
 static void peek_drop(NetConn *c);
+static void peek_stop(NetConn *c);
+static void start_telnet(NetConn *c);
 
 static void sweep(uv_timer_t *) {
     uint64_t now = text_now_ms();
     for (NetConn *c = g_plain, *next; c; c = next) {
         next = c->next;
+        if (c->peek && c->want_proxy && !c->peeked && c->kind != NET_WEB && c->kind != NET_REDIRECT &&
+            now - c->opened_ms >= PROXY_WAIT_MS) {
+            c->want_proxy = false;
+            peek_stop(c);
+            start_telnet(c);
+            continue;
+        }
         if (c->peek && now - c->opened_ms >= HEAD_TIMEOUT_MS) {
             peek_drop(c);
             continue;
@@ -143,101 +161,16 @@ static void sweep(uv_timer_t *) {
     }
 }
 
-// ------------------------------------------------------------ lingering close
-
-// A refused client may still be sending (the rest of a huge header); closing
-// a socket with unread input sends a reset, and a reset makes the client's
-// kernel throw away our answer. So the answer goes out, then our side is
-// shut, then what still arrives is read and dropped until the client closes
-// or LINGER_MS pass. The socket is a dup of lws's, which lws closes as usual.
-#define LINGER_MS 2000
-#define LINGER_BYTES (1 << 20)
-
-struct Linger {
-    uv_poll_t poll;
-    uv_timer_t timer;
-    int fd;
-    int handles; // closed handles still to come back
-    size_t drained;
-};
-
-static int g_linger_max;
-static Linger *g_lingers[64];
-
-static void linger_closed(uv_handle_t *h) {
-    Linger *l = (Linger *)h->data;
-    if (--l->handles) return;
-    close(l->fd);
-    free(l);
-}
-
-static void linger_end(Linger *l) {
-    if (uv_is_closing((uv_handle_t *)&l->poll)) return;
-    for (int i = 0; i < 64; i++)
-        if (g_lingers[i] == l) g_lingers[i] = NULL;
-    uv_close((uv_handle_t *)&l->poll, linger_closed);
-    uv_close((uv_handle_t *)&l->timer, linger_closed);
-}
-
-static void linger_read(uv_poll_t *p, int status, int) {
-    Linger *l = (Linger *)p->data;
-    char buf[16384];
-    for (;;) {
-        ssize_t n = status < 0 ? 0 : recv(l->fd, buf, sizeof buf, 0);
-        if (n > 0) {
-            l->drained += (size_t)n;
-            if (l->drained < LINGER_BYTES) continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            return;
-        }
-        return linger_end(l); // closed, failed, or sending without end
-    }
-}
-
-static void linger_timeout(uv_timer_t *t) { linger_end((Linger *)t->data); }
-
-static int linger_slot(void) {
-    for (int i = 0; i < g_linger_max; i++)
-        if (!g_lingers[i]) return i;
-    return -1;
-}
-
-// Takes d (a socket whose answer is written) and closes it once drained.
-static void linger(int d) {
-    int slot = linger_slot();
-    Linger *l = slot < 0 ? NULL : (Linger *)calloc(1, sizeof *l);
-    if (!l) { // too many at once: closed now, and a reset may cost the answer
-        close(d);
-        return;
-    }
-    shutdown(d, SHUT_WR);
-    l->fd = d;
-    l->handles = 2;
-    uv_poll_init(g_loop, &l->poll, d);
-    uv_timer_init(g_loop, &l->timer);
-    l->poll.data = l->timer.data = l;
-    uv_poll_start(&l->poll, UV_READABLE, linger_read);
-    uv_timer_start(&l->timer, linger_timeout, LINGER_MS, 0);
-    g_lingers[slot] = l;
-}
-
-void net_refuse(struct lws *wsi, const char *msg, size_t len) {
-    int fd = lws_get_socket_fd(lws_get_network_wsi(wsi));
-    if (fd < 0) return;
-    // after a partly written answer our bytes would land inside it
-    if (!lws_partial_buffered(wsi) && send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) return;
-    // lws closes its descriptor; the socket lives on in the copy until drained
-    int d = linger_slot() < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (d >= 0) linger(d);
-}
-
-static void hand_to_lws(NetConn *c, int fd) {
+static void hand_to_lws(NetConn *c) {
+    bool telnet = c->kind == NET_TELNET || c->kind == NET_TELNET_TLS;
     lws_adopt_desc_t info;
     memset(&info, 0, sizeof info);
-    info.vh = c->telnet ? g_telnet_vh : g_web_vh;
-    info.type = c->telnet ? LWS_ADOPT_SOCKET : (lws_adoption_type)(LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP);
-    info.fd.sockfd = fd;
-    info.vh_prot_name = c->telnet ? "telnet" : NULL;
+    info.vh = c->kind == NET_TELNET ? g_vh.telnet : c->kind == NET_TELNET_TLS ? g_vh.telnet_tls
+              : c->kind == NET_REDIRECT || c->to_redirect ? g_vh.redirect : g_vh.web;
+    int type = LWS_ADOPT_SOCKET | (telnet ? 0 : LWS_ADOPT_HTTP) | (c->tls ? LWS_ADOPT_ALLOW_SSL : 0);
+    info.type = (lws_adoption_type)type;
+    info.fd.sockfd = c->fd;
+    info.vh_prot_name = telnet ? "telnet" : NULL;
     info.opaque = c;
     g_adopting = c;
     g_adopting_gone = false;
@@ -257,11 +190,36 @@ static void hand_to_lws(NetConn *c, int fd) {
     if (!c->wsi) c->wsi = wsi;
 }
 
-// ---- the first request head, before lws reads it
+// A last line before lws ever has the socket (a protocol reason, not prose).
+static void refuse_now(NetConn *c, const char *event, const char *why, size_t len, const char *logline) {
+    log_event(LOG_WARN, event, 0, c->addr, "%s", logline);
+    int fd = c->fd;
+    conn_release(c);
+    if (send(fd, why, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) close(fd);
+    else net_linger(fd, true);
+}
+
+// A telnet connection whose client is known (the PROXY preamble read, or
+// none to read): counted, and refused here when its address is over the
+// limit (inside TLS, the refusal waits for the handshake: net_admit_session).
+static void start_telnet(NetConn *c) {
+    if (!c->counted) netconn_count_as(c, c->addr);
+    if (!c->counted) return peek_drop(c); // far past the limit: not a word
+    c->tls = c->kind == NET_TELNET_TLS;
+    c->secure = c->tls || c->proxy_tls;
+    if (c->kind == NET_TELNET && c->over) {
+        static const char why[] = "too many connections from your address\r\n";
+        return refuse_now(c, "telnet_refused", why, sizeof why - 1, "refused: too many connections from that address");
+    }
+    hand_to_lws(c);
+}
+
+// ---- what is read before lws has the socket
 
 static void peek_closed(uv_handle_t *h) { free(h); }
 
 static void peek_stop(NetConn *c) {
+    if (!c->peek) return;
     uv_close((uv_handle_t *)c->peek, peek_closed); // unregisters the fd at once: lws may poll it next
     c->peek = NULL;
 }
@@ -272,42 +230,97 @@ static void peek_drop(NetConn *c) {
     conn_release(c);
 }
 
+// Wake again only when more than n bytes wait (the data stays unread).
+static void wait_more(NetConn *c, int n) {
+    int lowat = n + 1;
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+    c->peeked = (uint32_t)n;
+}
+
+// The first bytes from a trusted proxy: its PROXY preamble, taken off the
+// stream, names the client. Returns the bytes left in buf after it, or -1
+// when c is gone (a broken preamble) or must wait for more.
+static int read_preamble(NetConn *c, uint8_t *buf, int n) {
+    ProxyInfo pi;
+    ProxyVerdict v = proxy_preamble(buf, (size_t)n, &pi);
+    if (v == PROXY_MORE) {
+        wait_more(c, n);
+        return -1;
+    }
+    if (v == PROXY_BAD) {
+        log_event(LOG_WARN, "proxy_refused", 0, c->addr, "a broken PROXY protocol preamble from trusted proxy %s: closed", c->origin);
+        peek_drop(c);
+        return -1;
+    }
+    c->want_proxy = false;
+    if (v == PROXY_NONE) return n; // a connection of the trusted host's own, e.g. the sysop's telnet
+    if (recv(c->fd, buf, pi.len, 0) != (ssize_t)pi.len) { // it was all there: peeked
+        peek_drop(c);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
+    c->peeked = 0;
+    n -= (int)pi.len;
+    memmove(buf, buf + pi.len, (size_t)n);
+    c->proxy_tls = pi.tls;
+    if (!pi.addr[0]) return n; // the proxy's own connection (a health check)
+    snprintf(c->origin, sizeof c->origin, "%s", pi.addr);
+    snprintf(c->addr, sizeof c->addr, "%s", pi.addr);
+    // a proxy behind a proxy may still name the client in a header
+    c->trusted = forwarded_trusted(c->origin);
+    if (!c->trusted) netconn_count_as(c, c->addr);
+    if (!c->trusted && !c->counted) {
+        peek_drop(c);
+        return -1;
+    }
+    return n;
+}
+
 static void on_peek(uv_poll_t *p, int status, int) {
     NetConn *c = (NetConn *)p->data;
     if (status < 0) return peek_drop(c); // the socket failed (libuv stopped the poll)
-    char buf[HTTP_HEAD_MAX + 1];
-    ssize_t n = recv(c->fd, buf, sizeof buf, MSG_PEEK);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    uint8_t buf[HTTP_HEAD_MAX + 1 > PROXY_V2_MAX ? HTTP_HEAD_MAX + 1 : PROXY_V2_MAX];
+    ssize_t got = recv(c->fd, buf, HTTP_HEAD_MAX + 1, MSG_PEEK);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     // gone, or woken without more data: the client closed mid-head
-    if (n <= 0 || (uint32_t)n == c->peeked) return peek_drop(c);
+    if (got <= 0 || (uint32_t)got == c->peeked) return peek_drop(c);
+    int n = (int)got;
+    if (c->want_proxy && (n = read_preamble(c, buf, n)) < 0) return;
+    if (c->kind == NET_TELNET || c->kind == NET_TELNET_TLS) {
+        peek_stop(c);
+        return start_telnet(c);
+    }
+    if (n == 0) return; // only a preamble so far
+    if (c->sniff_tls) {
+        c->sniff_tls = false;
+        if (buf[0] == 0x16) { // a TLS handshake record: lws reads the head inside it (net/server.cpp)
+            peek_stop(c);
+            c->tls = c->secure = true;
+            return hand_to_lws(c);
+        }
+        c->to_redirect = true; // plain HTTP on the HTTPS port: told where to go
+    }
     bool complete = false;
-    int verdict = net_http_head_check(buf, (size_t)n, &complete);
+    int verdict = net_http_head_check((const char *)buf, (size_t)n, &complete);
     if (verdict) {
-        log_event(LOG_WARN, "http_refused", 0, c->addr, "%s (%d)",
-                  verdict == 414 ? "request target too long" : "request headers too large", verdict);
+        peek_stop(c);
+        char line[80];
+        snprintf(line, sizeof line, "%s (%d)", verdict == 414 ? "request target too long" : "request headers too large", verdict);
         static const char r414[] = "HTTP/1.1 414 URI Too Long\r\ncontent-type: text/plain; charset=utf-8\r\n"
                                    "content-length: 24\r\nconnection: close\r\n\r\nrequest target too long\n";
         static const char r431[] = "HTTP/1.1 431 Request Header Fields Too Large\r\n"
                                    "content-type: text/plain; charset=utf-8\r\ncontent-length: 32\r\n"
                                    "connection: close\r\n\r\nrequest header fields too large\n";
-        const char *r = verdict == 414 ? r414 : r431;
-        size_t rl = verdict == 414 ? sizeof r414 - 1 : sizeof r431 - 1;
-        peek_stop(c);
-        int fd = c->fd;
-        conn_release(c);
-        if (send(fd, r, rl, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) close(fd);
-        else linger(fd);
+        if (verdict == 414) refuse_now(c, "http_refused", r414, sizeof r414 - 1, line);
+        else refuse_now(c, "http_refused", r431, sizeof r431 - 1, line);
         return;
     }
-    int lowat = complete ? 1 : (int)n + 1;
-    // wake again only when more has come (the data stays unread)
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
-    if (!complete) {
-        c->peeked = (uint32_t)n;
-        return;
-    }
+    if (!complete) return wait_more(c, n);
+    int one = 1;
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
     peek_stop(c);
-    hand_to_lws(c, c->fd);
+    hand_to_lws(c);
 }
 
 int net_http_head_check(const char *buf, size_t n, bool *complete) {
@@ -341,61 +354,62 @@ int net_http_head_check(const char *buf, size_t n, bool *complete) {
     return n > HTTP_HEAD_MAX ? 431 : 0;
 }
 
-void net_accepted(int fd, const struct sockaddr *sa, bool telnet) {
+
+void net_accepted(int fd, const struct sockaddr *sa, NetKind kind) {
     int one = 1; // interactive lines, not bulk: no Nagle delay (as lws's listener does)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     NetConn *c = (NetConn *)calloc(1, sizeof *c);
-    uv_poll_t *peek = telnet ? NULL : (uv_poll_t *)malloc(sizeof *peek);
-    if (!c || (!telnet && !peek)) {
-        free(c);
-        free(peek);
+    if (!c) {
         close(fd);
         return;
     }
-    addr_text(sa, c->addr, sizeof c->addr);
-    AddrVerdict r = limits_addr_open(c->addr);
-    if (r == ADDR_DROP) { // far past the limit: no polite answer, it would only cost more
-        close(fd);
-        free(c);
-        free(peek);
-        return;
-    }
-    c->over = r == ADDR_REFUSE;
-    c->telnet = telnet;
+    addr_text(sa, c->origin, sizeof c->origin);
+    memcpy(c->addr, c->origin, sizeof c->addr);
+    c->kind = kind;
     c->fd = fd;
     c->opened_ms = text_now_ms();
+    // a trusted proxy is not a client: its connections count under the
+    // client it names, once it has named one
+    c->trusted = forwarded_trusted(c->origin);
+    if (!c->trusted) {
+        netconn_count_as(c, c->addr);
+        if (!c->counted) { // far past the limit: no polite answer, it would only cost more
+            close(fd);
+            free(c);
+            return;
+        }
+    }
     c->prev = g_plain_tail;
     if (g_plain_tail) g_plain_tail->next = c;
     else g_plain = c;
     g_plain_tail = c;
-    if (telnet && c->over) {
-        // said here, before lws or a session exists for it (a protocol reason, not prose)
-        static const char why[] = "too many connections from your address\r\n";
-        log_event(LOG_WARN, "telnet_refused", 0, c->addr, "refused: too many connections from that address");
+    c->want_proxy = c->trusted;
+    c->sniff_tls = kind == NET_WEB && tls_on();
+    bool telnet = kind == NET_TELNET || kind == NET_TELNET_TLS;
+    if (telnet && !c->want_proxy) return start_telnet(c);
+    c->peek = (uv_poll_t *)malloc(sizeof *c->peek);
+    if (!c->peek) {
+        close(fd);
         conn_release(c);
-        if (send(fd, why, sizeof why - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) close(fd);
-        else linger(fd);
         return;
     }
-    if (telnet) return hand_to_lws(c, fd);
-    c->peek = peek;
-    uv_poll_init(g_loop, peek, fd);
-    peek->data = c;
-    uv_poll_start(peek, UV_READABLE, on_peek);
+    uv_poll_init(g_loop, c->peek, fd);
+    c->peek->data = c;
+    uv_poll_start(c->peek, UV_READABLE, on_peek);
 }
 
-int net_listen(uv_loop_t *loop, struct lws_vhost *web, struct lws_vhost *telnet, char *err, size_t errlen) {
+int net_listen(uv_loop_t *loop, const NetVhosts *vh, char *err, size_t errlen) {
     g_loop = loop;
-    g_web_vh = web;
-    g_telnet_vh = telnet;
+    g_vh = *vh;
     char why[200];
     if (!addr_parse_ranges(g_cfg.metrics_allow, g_metrics, 32, &g_metrics_n, why, sizeof why)) {
         snprintf(err, errlen, "metrics_allow: %s", why);
         return -1;
     }
+    if (!forwarded_init(err, errlen)) return -1;
     int reserve = net_listen_start(loop, err, errlen);
     if (reserve < 0) return -1;
-    g_linger_max = reserve / 2 < 64 ? reserve / 2 : 64;
+    net_linger_init(loop, reserve / 2);
     uv_timer_init(loop, &g_sweep);
     uv_timer_start(&g_sweep, sweep, 1000, 1000);
     uv_unref((uv_handle_t *)&g_sweep);
@@ -409,8 +423,7 @@ void net_stop(void) {
         next = c->next;
         if (c->peek) peek_drop(c); // lws never had these
     }
-    for (int i = 0; i < 64; i++)
-        if (g_lingers[i]) linger_end(g_lingers[i]);
+    net_linger_stop();
     if (!g_started) return;
     g_started = false;
     uv_timer_stop(&g_sweep);

@@ -1,4 +1,4 @@
-// The lws context on our libuv loop, with one vhost per listener
+// The lws context on our libuv loop, with one vhost per kind of listener
 // (libwebsockets on a foreign libuv loop with explicit vhosts; telnet as a raw-socket role).
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "net/net.h"
+#include "net/tls.h"
 #include "net/transport.h"
 
 static struct lws_context *g_ctx;
@@ -16,6 +17,10 @@ static void *g_foreign[1];
 static const struct lws_protocols g_web_protocols[] = {
     g_ws_protocol, // first: clients that name no subprotocol are bound to it
     g_http_protocol,
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+static const struct lws_protocols g_redirect_protocols[] = {
+    g_redirect_protocol,
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 static const struct lws_protocols g_telnet_protocols[] = {
@@ -36,6 +41,9 @@ static struct lws_http_mount g_mount;
 // lws's own bookkeeping (8 bytes per unknown header). On a kept-alive
 // connection lws reads the next heads itself: a request target is cut at
 // HTTP_URI_MAX and answered 414 (net/http.cpp); a bigger head is dropped.
+// Over TLS the first head arrives encrypted and cannot be measured before
+// lws decrypts it: it is held to the same buffer and the same cut of the
+// target (414), and one that overflows the buffer is closed unanswered.
 #define HEADER_BUF (HTTP_HEAD_MAX + 16 * HTTP_HEADERS_MAX + 1024)
 static struct lws_token_limits g_token_limits;
 
@@ -46,14 +54,25 @@ static void emit(int level, const char *line) {
     log_event(level & LLL_ERR ? LOG_ERROR : LOG_WARN, "lws", 0, NULL, "%.*s", (int)n, line);
 }
 
+// A vhost that speaks TLS: lws makes its SSL_CTX and hands it to
+// net/tls.cpp (LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS), which
+// sets it up and serves the certificate.
+#define TLS_VHOST (LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX)
+
 int server_start(uv_loop_t *loop) {
+    char terr[700];
+    if (tls_init(loop, terr, sizeof terr)) {
+        log_error("tls", "%s", terr);
+        return -1;
+    }
+    bool tls = tls_on();
     // PL_LWS_LOG=<lws level bits> shows lws's own detail when chasing a transport bug
     const char *lv = getenv("PL_LWS_LOG");
     lws_set_log_level(lv ? atoi(lv) : (LLL_ERR | LLL_WARN), emit);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     g_foreign[0] = loop;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS | (tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
     info.foreign_loops = g_foreign;
     info.max_http_header_data = HEADER_BUF;
     static const int targets[] = {WSI_TOKEN_GET_URI,     WSI_TOKEN_POST_URI,  WSI_TOKEN_OPTIONS_URI,
@@ -73,38 +92,69 @@ int server_start(uv_loop_t *loop) {
     g_mount.origin_protocol = LWSMPRO_CALLBACK;
 
     // the vhosts listen nowhere: net/net.cpp accepts and hands sockets over
+    NetVhosts vh;
+    memset(&vh, 0, sizeof vh);
     memset(&info, 0, sizeof info);
     info.vhost_name = "web";
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = g_web_protocols;
     info.mounts = &g_mount;
-    info.options = LWS_SERVER_OPTION_LIBUV;
-    struct lws_vhost *web = lws_create_vhost(g_ctx, &info);
+    info.options = LWS_SERVER_OPTION_LIBUV | (tls ? TLS_VHOST : 0);
+    info.alpn = TLS_ALPN_WEB;
+    vh.web = lws_create_vhost(g_ctx, &info);
 
     memset(&info, 0, sizeof info);
-    info.vhost_name = "telnet";
+    // lws moves an HTTP request to a vhost of the same port whose name
+    // starts with its Host header (or ends it, after a dot): a name that
+    // starts with a dot is no real host's
+    info.vhost_name = ".telnet";
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = g_telnet_protocols;
     info.options = LWS_SERVER_OPTION_LIBUV;
-    struct lws_vhost *telnet = lws_create_vhost(g_ctx, &info);
+    vh.telnet = lws_create_vhost(g_ctx, &info);
+    bool ok = vh.web && vh.telnet;
+
+    if (g_cfg.telnet_tls_port) {
+        info.vhost_name = ".telnet-tls";
+        info.options = LWS_SERVER_OPTION_LIBUV | TLS_VHOST;
+        info.alpn = TLS_ALPN_TELNET;
+        // the session starts when the handshake is done (net/telnet_conn.cpp)
+        info.ssl_info_event_mask = SSL_CB_HANDSHAKE_DONE;
+        ok = ok && (vh.telnet_tls = lws_create_vhost(g_ctx, &info));
+    }
+    if (tls) { // plain HTTP on the HTTPS port, and on http_redirect_port
+        memset(&info, 0, sizeof info);
+        info.vhost_name = "redirect";
+        // failing a name, lws moves an HTTP request to the first vhost of
+        // the same "port" (the web one): this one has a port value of its
+        // own so that its requests stay here (it never listens either way)
+        info.port = CONTEXT_PORT_NO_LISTEN;
+        info.protocols = g_redirect_protocols;
+        info.options = LWS_SERVER_OPTION_LIBUV;
+        ok = ok && (vh.redirect = lws_create_vhost(g_ctx, &info));
+    }
     char err[300];
     http_init(g_ctx);
-    if (!web || !telnet) {
+    if (!ok) {
         log_error("listen", "lws_create_vhost failed");
         return -1;
     }
-    if (net_listen(loop, web, telnet, err, sizeof err)) {
+    if (net_listen(loop, &vh, err, sizeof err)) {
         log_error("listen", "%s", err);
         return -1;
     }
-    char w[512], t[512];
-    net_describe(false, w, sizeof w);
-    net_describe(true, t, sizeof t);
-    log_info("listen", "listening: HTTP and WebSocket (/ws) on %s; telnet on %s", w, t);
+    char w[512], t[512], ts[512], r[512];
+    net_describe(NET_WEB, w, sizeof w);
+    net_describe(NET_TELNET, t, sizeof t);
+    net_describe(NET_TELNET_TLS, ts, sizeof ts);
+    net_describe(NET_REDIRECT, r, sizeof r);
+    log_info("listen", "listening: %s and WebSocket (/ws) on %s; telnet on %s%s%s%s%s", tls ? "HTTPS" : "HTTP", w, t,
+             ts[0] ? "; telnet over TLS on " : "", ts, r[0] ? "; HTTP redirecting to HTTPS on " : "", r);
     return 0;
 }
 
 void server_stop(void) {
+    tls_stop();
     net_stop();
     if (g_ctx) lws_context_destroy(g_ctx); // first call: starts closing everything
 }
@@ -113,4 +163,5 @@ void server_free(void) {
     if (g_ctx) lws_context_destroy(g_ctx); // second call, after the loop drained: frees
     g_ctx = NULL;
     net_free();
+    tls_free();
 }

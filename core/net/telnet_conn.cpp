@@ -11,12 +11,14 @@
 #include "board/limits.h"
 #include "base/log.h"
 #include "net/pace.h"
+#include "net/proxy.h"
 #include "script/host.h"
 #include "net/net.h"
 #include "model/session.h"
 #include "base/stats.h"
 #include "net/telnet.h"
 #include "base/text.h"
+#include "net/tls.h"
 #include "net/transport.h"
 
 // One rendering buffer for every telnet write, with LWS_PRE headroom.
@@ -85,28 +87,70 @@ static int refuse(struct lws *wsi, const char *addr, const char *why) {
     return -1;
 }
 
+// A new telnet connection becomes a session, or is refused.
+static int adopt(Conn *c, struct lws *wsi) {
+    const char *why = conn_screen(c, wsi);
+    if (why) {
+        log_event(LOG_WARN, "telnet_refused", 0, c->port.addr, "refused: %s", why);
+        return refuse(wsi, c->port.addr, why);
+    }
+    conn_open(c, wsi, PORT_TELNET);
+    c->tn = (Telnet *)malloc(sizeof(Telnet));
+    if (!c->tn || telnet_init(c->tn, (uint32_t)g_cfg.max_line) < 0) return -1;
+    if (!conn_start_session(c, NULL)) return -1;
+    return 0;
+}
+
+// A PROXY preamble from a proxy that is not in trusted_proxies: logged so
+// the sysop can add it, and taken off the input instead of being read as a
+// handle. The address stays the proxy's: nobody names their own.
+static size_t stray_preamble(Conn *c, const uint8_t *in, size_t len) {
+    ProxyInfo pi;
+    if (proxy_preamble(in, len, &pi) != PROXY_OK) return 0;
+    log_event(LOG_INFO, "proxy_ignored", c->port.session ? c->port.session->node : 0, c->port.addr,
+              "a PROXY protocol preamble from %s, which is not in trusted_proxies: ignored", c->port.addr);
+    return pi.len;
+}
+
 static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     Conn *c = (Conn *)user;
     switch (reason) {
-    case LWS_CALLBACK_RAW_ADOPT: {
-        const char *why = conn_screen(c, wsi);
-        if (why) {
-            log_event(LOG_WARN, "telnet_refused", 0, c->port.addr, "refused: %s", why);
-            return refuse(wsi, c->port.addr, why);
+    case LWS_CALLBACK_RAW_ADOPT:
+        // inside TLS nothing can be written before the handshake, and lws
+        // tells the raw role nothing when it is done: the SSL_INFO callback does
+        if (net_tls(wsi)) {
+            c->tls_wait = true;
+            return 0;
         }
-        conn_open(c, wsi, PORT_TELNET);
-        c->tn = (Telnet *)malloc(sizeof(Telnet));
-        if (!c->tn || telnet_init(c->tn, (uint32_t)g_cfg.max_line) < 0) return -1;
-        if (!conn_start_session(c, NULL)) return -1;
+        return adopt(c, wsi);
+    case LWS_CALLBACK_SSL_INFO: {
+        const struct lws_ssl_info *si = (const struct lws_ssl_info *)in;
+        if (c->tls_wait && (si->where & SSL_CB_HANDSHAKE_DONE)) lws_callback_on_writable(wsi);
         return 0;
     }
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        return tls_setup_ctx((SSL_CTX *)user); // user is the vhost's SSL_CTX here
     case LWS_CALLBACK_RAW_RX:
+        if (c->tls_wait) return 0; // (lws reads nothing of the stream before the handshake ends)
         if (c->lingering) return 0; // closed on our side: read on until the client closes
         if (!c->live) return -1;
+        if (!c->rx_seen) {
+            c->rx_seen = true;
+            size_t skip = stray_preamble(c, (const uint8_t *)in, len);
+            in = (uint8_t *)in + skip;
+            len -= skip;
+        }
         telnet_feed(c->tn, (const uint8_t *)in, len, on_line, c);
         if (c->tn->out.len) conn_deliver(c); // echo and negotiation replies
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:
+        if (c->tls_wait) {
+            c->tls_wait = false;
+            // lws leaves its handshake deadline on a raw connection, which
+            // would close the session at once; our own timeouts take over
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+            return adopt(c, wsi);
+        }
         if (c->lingering) return 0;
         if (!c->live) return -1;
         return conn_flush(c);
@@ -121,6 +165,12 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
     case LWS_CALLBACK_WSI_DESTROY:
         net_wsi_destroyed(wsi);
         return 0;
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+    case LWS_CALLBACK_HTTP:
+        // lws moved an HTTP request here because its Host header named this
+        // vhost ("Host: telnet"): nothing here answers HTTP
+        return -1;
     default:
         break;
     }

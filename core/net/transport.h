@@ -26,7 +26,8 @@ int telnet_flush(Conn *c);
 // HTTP (net/http.cpp; the request limits are in net/net.h).
 // The static files' opens are checked to stay inside www_dir.
 void http_init(struct lws_context *ctx);
-// LWS_CALLBACK_FILTER_HTTP_CONNECTION: 414 or 503 and -1, or 0 to go on.
+// LWS_CALLBACK_FILTER_HTTP_CONNECTION: the client's address settled
+// (net_request), then 414 or 503 and -1, or 0 to go on.
 int http_filter(struct lws *wsi);
 // LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 to upgrade, -1 when refused (answered, then closed).
 int http_confirm_upgrade(struct lws *wsi, const char *upgrade);
@@ -36,3 +37,5 @@ int http_refuse_raw(struct lws *wsi);
 extern const struct lws_protocols g_ws_protocol;
 extern const struct lws_protocols g_http_protocol;
 extern const struct lws_protocols g_telnet_protocol;
+// net/redirect.cpp: plain HTTP answered with a redirect to HTTPS.
+extern const struct lws_protocols g_redirect_protocol;

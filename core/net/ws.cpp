@@ -22,6 +22,7 @@
 #include "model/up.h"
 #include "base/stats.h"
 #include "base/text.h"
+#include "net/tls.h"
 #include "net/transport.h"
 #include "base/version.h"
 
@@ -297,6 +298,8 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_WSI_DESTROY:
         net_wsi_destroyed(wsi);
         return 0;
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        return tls_setup_ctx((SSL_CTX *)user); // user is the web vhost's SSL_CTX here
     default:
         break;
     }

@@ -53,7 +53,7 @@ Session *api_next_of_handle(const char *h, uint32_t *node) {
 // ---------------------------------------------------------------- the tables
 
 static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle", "transport", "connected", "ended",
-                                "leaving", "address", "spying", NULL};
+                                "leaving", "address", "spying", "secure", NULL};
 
 static bool is_prop(const char *k) {
     for (int i = 0; g_props[i]; i++)
@@ -91,6 +91,7 @@ static int session_index(lua_State *l) {
             uint32_t n = spy_target(s);
             n ? lua_pushinteger(l, n) : lua_pushnil(l);
         }
+        else if (!strcmp(k, "secure")) lua_pushboolean(l, s->ports && s->ports->secure);
         else if (!strcmp(k, "transport")) {
             if (!s->ports) lua_pushnil(l);
             else lua_pushstring(l, s->ports->kind == PORT_TELNET ? "telnet" : "websocket");

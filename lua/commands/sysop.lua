@@ -34,12 +34,13 @@ pl.command{
 }
 
 pl.command{
-  name = "nodes", help = "Every node: handle, address, activity, room, idle, transport", sysop = true,
+  name = "nodes", help = "Every node: handle, address, activity, room, idle, transport (+tls when encrypted)", sysop = true,
   run = function(s)
     local lines = { string.format("%-5s %-20s %-24s %-16s %-12s %-6s %s", "Node", "Handle", "Address", "Activity", "Room", "Idle", "Via") }
     for _, n in ipairs(pl.sessions()) do
       lines[#lines + 1] = string.format("%-5d %-20s %-24s %-16s %-12s %-6s %s", n.node, n.handle or "(logging in)",
-        n.address, n.activity or "", n.room and ("#" .. n.room) or "-", n.idle .. "s", n.transport or "detached")
+        n.address, n.activity or "", n.room and ("#" .. n.room) or "-", n.idle .. "s",
+        n.transport and (n.transport .. (n.secure and "+tls" or "")) or "detached")
     end
     s:text(table.concat(lines, "\n"))
     logged(s, "listed the nodes")

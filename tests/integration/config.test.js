@@ -92,7 +92,7 @@ function samples(name, allowed) {
     return { good: [lo, hi], bad: [lo - 1, hi + 1, '', 'many', `${lo}x`, '1.5', `${hi}0000000000000000000`] };
   }
   const words = allowed.split('|');
-  assert(words.length >= 2 && words.every((w) => /^[a-z]+$/.test(w)), `${name}: ${allowed}`);
+  assert(words.length >= 2 && words.every((w) => /^[a-z]+(-[a-z]+)*$/.test(w)), `${name}: ${allowed}`); // words, or words-with-hyphens
   return { good: words.concat(words[0].toUpperCase()), bad: ['', 'bogus', words[0] + 'x', words.join('|')] };
 }
 

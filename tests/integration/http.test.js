@@ -262,3 +262,16 @@ exports.tests = [
     },
   },
 ];
+
+// lws moves an HTTP request to whichever of the server's vhosts its Host
+// header names (by prefix); the telnet one answers no HTTP, so the request
+// hung until the connection's lifetime ran out.
+exports.tests.push({
+  name: 'a Host header that spells the start of an inner vhost\'s name ("t", "telnet", "r") is served like any other',
+  fn: async ({ srv }) => {
+    for (const host of ['t', 'telnet', 'tel:80', 'r', 'redirect', 'web']) {
+      const r = await exchange(srv.wsPort, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, { want: 1 });
+      assert(/^HTTP\/1\.1 200 [^]*\r\n\r\nok\n$/.test(r.text), `Host: ${host}: ${JSON.stringify(r.text.slice(0, 120))}`);
+    }
+  },
+});

@@ -77,7 +77,8 @@ class Server {
     s.log = '';
     // opts.wrap: a command the server runs under, e.g. ['prlimit', '--nofile=128:128', '--'] (it must exec, keeping the pid)
     const argv = (opts.wrap || []).concat([BIN], args.map(String));
-    s.proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...SAN_ENV } });
+    // opts.env: more environment for the server (e.g. OPENSSL_CONF)
+    s.proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...SAN_ENV, ...(opts.env || {}) } });
     s.proc.stdout.on('data', (d) => { s.log += d; });
     s.proc.stderr.on('data', (d) => { s.log += d; });
     // 'close', not 'exit': the last lines (an abort message) may still be in the pipes at exit
@@ -112,8 +113,9 @@ class Server {
     return c;
   }
 
-  async telnet(term = 'dumb') {
-    const c = new TelnetClient(this.telnetPort, term);
+  // opts.bind: the local address to call from (127.0.0.x); opts.port: another port
+  async telnet(term = 'dumb', opts = {}) {
+    const c = new TelnetClient(opts.port || this.telnetPort, term, opts.bind ? ['-b', opts.bind] : [], opts.argv);
     this.clients.push(c);
     await c.expect(/Handle/);
     return c;
@@ -122,7 +124,7 @@ class Server {
   // A new telnet user registered through the real prompts, at the main menu
   // (or in chat with opts.chat).
   async telnetUser(handle, opts = {}) {
-    const c = await this.telnet(opts.term || 'dumb');
+    const c = await this.telnet(opts.term || 'dumb', opts);
     const password = opts.password || handle + '-pass';
     c.line('new');
     await c.expect(/New handle: /);
@@ -297,13 +299,16 @@ class WsClient {
   close() { this._closeOk = true; try { this.ws.terminate(); } catch (e) { /* already gone */ } }
 }
 
-// A real telnet process (Debian's telnet), fed through a pipe.
+// A real telnet process (Debian's telnet), fed through a pipe; flags go
+// before the address (-b 127.0.0.5). argv: another client instead (e.g.
+// openssl s_client for telnet over TLS), its whole command line.
 class TelnetClient {
-  constructor(port, term) {
+  constructor(port, term, flags = [], argv = null) {
     this.out = '';
     this.pos = 0;
     this.waiters = [];
-    this.proc = spawn('telnet', ['127.0.0.1', String(port)], { env: { ...process.env, TERM: term } });
+    const cmd = argv || ['telnet', ...flags, '127.0.0.1', String(port)];
+    this.proc = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, TERM: term } });
     this.proc.stdout.on('data', (d) => { this.out += d.toString('latin1'); this._wake(); });
     this.proc.stderr.on('data', (d) => { this.out += d.toString('latin1'); this._wake(); });
     this.exited = new Promise((r) => this.proc.on('exit', () => { this.gone = true; this._wake(); r(); }));
