@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "base/stats.h"
 #include "base/text.h"
+#include "net/keepalive.h"
 
 // ------------------------------------------------------------ connections
 
@@ -344,6 +345,9 @@ int net_http_head_check(const char *buf, size_t n, bool *complete) {
 void net_accepted(int fd, const struct sockaddr *sa, bool telnet) {
     int one = 1; // interactive lines, not bulk: no Nagle delay (as lws's listener does)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // telnet has no pings of its own: the kernel watches the peer too (a
+    // WebSocket has ours, and an HTTP connection its lifetime)
+    if (telnet) keepalive_socket(fd);
     NetConn *c = (NetConn *)calloc(1, sizeof *c);
     uv_poll_t *peek = telnet ? NULL : (uv_poll_t *)malloc(sizeof *peek);
     if (!c || (!telnet && !peek)) {

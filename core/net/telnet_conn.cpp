@@ -10,6 +10,7 @@
 #include "base/histogram.h"
 #include "board/limits.h"
 #include "base/log.h"
+#include "net/keepalive.h"
 #include "net/pace.h"
 #include "script/lua_host.h"
 #include "net/net.h"
@@ -67,6 +68,16 @@ int telnet_flush(Conn *c) {
     return 0;
 }
 
+// Keepalive's probe: a NOP, which the client ignores but its TCP must
+// acknowledge (net/keepalive.cpp asks the kernel whether it did). Unlike the
+// kernel's keepalive probes it is data, so a proxy in between (a TLS
+// tunnel) passes it on and finds out for itself when the terminal is gone.
+void telnet_probe(Conn *c) {
+    if (!c->tn) return;
+    telnet_nop(c->tn);
+    conn_deliver(c);
+}
+
 // A refused caller reads why, then is closed: a ban in the scripts' words
 // (hooks.banned; there is no session to send an event to), anything else in
 // the protocol's.
@@ -103,6 +114,7 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
     case LWS_CALLBACK_RAW_RX:
         if (c->lingering) return 0; // closed on our side: read on until the client closes
         if (!c->live) return -1;
+        keepalive_heard(c);
         telnet_feed(c->tn, (const uint8_t *)in, len, on_line, c);
         if (c->tn->out.len) conn_deliver(c); // echo and negotiation replies
         return 0;

@@ -101,19 +101,22 @@ class Server {
     }
   }
 
-  url(query = '') { return `ws://127.0.0.1:${this.wsPort}/ws${query}`; }
+  url(query = '', host = '127.0.0.1') { return `ws://${host}:${this.wsPort}/ws${query}`; }
   http(p) { return `http://127.0.0.1:${this.wsPort}${p}`; }
 
-  // options go to the ws library (localAddress: connect from 127.0.0.x)
+  // options go to the ws library (localAddress: connect from 127.0.0.x);
+  // options.netns: connect from that network namespace instead (tests/lib/netns.js)
   async ws(query, options) {
-    const c = new WsClient(this.url(query), options);
+    const ns = options && options.netns;
+    const c = ns ? new WsClient(null, null, ns.ws(this.url(query, ns.hostAddr))) : new WsClient(this.url(query), options);
     this.clients.push(c);
     await c.opened;
     return c;
   }
 
-  async telnet(term = 'dumb') {
-    const c = new TelnetClient(this.telnetPort, term);
+  // netns: connect from that network namespace (tests/lib/netns.js)
+  async telnet(term = 'dumb', netns = null) {
+    const c = new TelnetClient(this.telnetPort, term, netns ? { host: netns.hostAddr, prefix: netns.prefix() } : {});
     this.clients.push(c);
     await c.expect(/Handle/);
     return c;
@@ -122,7 +125,7 @@ class Server {
   // A new telnet user registered through the real prompts, at the main menu
   // (or in chat with opts.chat).
   async telnetUser(handle, opts = {}) {
-    const c = await this.telnet(opts.term || 'dumb');
+    const c = await this.telnet(opts.term || 'dumb', opts.netns);
     const password = opts.password || handle + '-pass';
     c.line('new');
     await c.expect(/New handle: /);
@@ -196,8 +199,8 @@ class Server {
   }
 
   // A user already in chat (in the lobby).
-  async chatter(handle) {
-    const c = await this.user(handle);
+  async chatter(handle, options) {
+    const c = await this.user(handle, undefined, options);
     c.input('c');
     await c.waitFor((e) => e.type === 'chat' && e.kind === 'join' && e.from === handle, 'own join');
     return c;
@@ -218,13 +221,16 @@ class Server {
 }
 
 // A WebSocket client that records every event and waits for ones that match.
+// socket: something that behaves as the ws library's client does (open,
+// message, close and error events; send, terminate), used instead of one:
+// a client in another network namespace (tests/lib/netns.js).
 class WsClient {
-  constructor(url, options) {
+  constructor(url, options, socket) {
     this.events = [];
     this.pos = 0;
     this.waiters = [];
     this.closed = null;
-    this.ws = new WebSocket(url, options);
+    this.ws = socket || new WebSocket(url, options);
     this.opened = new Promise((resolve, reject) => {
       this.ws.on('open', resolve);
       this.ws.on('error', reject);
@@ -297,13 +303,16 @@ class WsClient {
   close() { this._closeOk = true; try { this.ws.terminate(); } catch (e) { /* already gone */ } }
 }
 
-// A real telnet process (Debian's telnet), fed through a pipe.
+// A real telnet process (Debian's telnet), fed through a pipe. opts.host:
+// the server's address; opts.prefix: a command it runs under (`ip netns
+// exec NAME`: a client in another network namespace, tests/lib/netns.js).
 class TelnetClient {
-  constructor(port, term) {
+  constructor(port, term, opts = {}) {
     this.out = '';
     this.pos = 0;
     this.waiters = [];
-    this.proc = spawn('telnet', ['127.0.0.1', String(port)], { env: { ...process.env, TERM: term } });
+    const argv = (opts.prefix || []).concat(['telnet', opts.host || '127.0.0.1', String(port)]);
+    this.proc = spawn(argv[0], argv.slice(1), { env: { ...process.env, TERM: term } });
     this.proc.stdout.on('data', (d) => { this.out += d.toString('latin1'); this._wake(); });
     this.proc.stderr.on('data', (d) => { this.out += d.toString('latin1'); this._wake(); });
     this.exited = new Promise((r) => this.proc.on('exit', () => { this.gone = true; this._wake(); r(); }));
