@@ -19,6 +19,7 @@
 #include "wire.h"
 #include "base/config.h"
 #include "net/conn.h"
+#include "net/keepalive.h"
 #include "board/hashpool.h"
 #include "board/lifecycle.h"
 #include "board/login.h"
@@ -66,6 +67,7 @@ static void finish_stop(void) {
     lifecycle_stop();
     conn_batch_stop();
     pace_stop();
+    keepalive_stop();
     hashpool_stop();
     store_stop();
     server_stop();
@@ -207,6 +209,7 @@ int main(int argc, char **argv) {
     lifecycle_init(&g_loop);
     conn_batch_init(&g_loop);
     pace_init(&g_loop);
+    keepalive_init(&g_loop);
     if (auth_init(&g_loop)) return 1;
 
     char err[2048];

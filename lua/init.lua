@@ -425,9 +425,18 @@ function pl.hooks.missed(count)
   return pl.color("yellow", "*** You were too far behind: " .. count .. (count == 1 and " line" or " lines") .. " of room chatter skipped.")
 end
 
+-- Each line is encoded once for everyone logged in (a send per user would
+-- take too long at ten thousand); only those still at the login prompt are
+-- told one by one.
 function pl.hooks.shutdown()
+  local notice = pl.chat_event("system", { body = "The server is shutting down. See you soon!" })
+  local bye = { type = "bye", reason = "shutdown", text = "Disconnected: server shutdown." }
+  pl.broadcast(notice)
+  pl.broadcast(bye)
   for _, s in ipairs(pl.sessions()) do
-    s:send(pl.chat_event("system", { body = "The server is shutting down. See you soon!" }))
-    s:send{ type = "bye", reason = "shutdown", text = "Disconnected: server shutdown." }
+    if not s.handle then
+      s:send(notice)
+      s:send(bye)
+    end
   end
 end

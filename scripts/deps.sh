@@ -12,7 +12,8 @@ BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv l
 # sqlite3: a test makes a database as an older server left it
 # openssl: throwaway certificates and s_client; nginx (with its stream module)
 # and haproxy: real reverse proxies in front of the server (tests/integration/proxy.test.js)
-TEST="telnet chromium lua5.4 curl sqlite3 openssl nginx libnginx-mod-stream haproxy"
+# iproute2 (ip netns): clients that vanish from the network (tests/integration/keepalive.test.js)
+TEST="telnet chromium lua5.4 curl sqlite3 openssl nginx libnginx-mod-stream haproxy iproute2"
 pkgs=$BUILD
 [ "$what" = test ] && pkgs="$BUILD $TEST"
 [ "$what" = fuzz ] && pkgs="$BUILD clang libclang-rt-14-dev"

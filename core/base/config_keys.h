@@ -42,7 +42,7 @@
     STR(data_dir, 512, "var", NULL, "directory of the SQLite database and the token key") \
     STR(scripts_dir, 512, "lua", NULL, "the Lua scripts (changes are picked up live)") \
     STR(www_dir, 512, "etc/www", NULL, "the web client's static files") \
-    INT(grace_s, 60, 0, 86400, "seconds a session waits for its client to come back (`resume`)") \
+    INT(grace_s, 60, 0, 86400, "seconds a web session waits for its client to come back (`resume`); telnet sessions end at hang-up") \
     INT(max_frame, 64 * 1024, 256, 16 * 1024 * 1024, "largest WebSocket message in bytes (bigger: close 1009)") \
     INT(max_line, 1024, 16, 65536, "longest input line in bytes (telnet, `input`)") \
     INT(queue_max, 256, 8, 1 << 20, "events held per session for slow readers and `resume`") \
@@ -70,6 +70,7 @@
     INT(flood_max, 60, 1, 100000, "messages over the rate that cannot wait, dropped in a row before the connection is closed") \
     INT(max_conns_per_addr, 32, 0, 1000000, "open connections from one address, HTTP included (0 = no limit)") \
     INT(http_conn_max_s, 60, 1, 86400, "seconds an HTTP (non-session) connection may stay open") \
+    INT(ping_s, 30, 0, 3600, "seconds of silence before a connection is probed (ping, telnet NOP); no answer in as long again drops it (0 = off)") \
     STR(metrics_allow, 256, "127.0.0.0/8, ::1", check_ranges, "addresses and ranges (CIDR) that may read /metrics; * = all, empty = none") \
     INT(login_timeout_s, 120, 0, 86400, "seconds a session may take to log in before it is closed (0 = never)") \
     INT(idle_timeout_s, 3600, 0, 7 * 86400, "seconds idle before a user is logged off (0 = never; sysops exempt)") \

@@ -18,6 +18,10 @@ struct Stats {
     uint64_t login_failures;
     uint64_t login_timeouts;
     uint64_t idle_timeouts;
+    // keepalive (net/keepalive.cpp): probes of silent connections, and the
+    // connections dropped for not answering, per transport
+    uint64_t keepalive_probes_web, keepalive_probes_telnet;
+    uint64_t keepalive_drops_web, keepalive_drops_telnet;
 };
 
 extern Stats g_stats;

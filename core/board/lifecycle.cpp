@@ -32,17 +32,23 @@ static void end_list_run(uv_timer_t *) {
     }
 }
 
-void lifecycle_end_soon(Session *s) {
-    if (s->ending || g_state != BOARD_RUNNING) return;
+// False when out of memory (the caller has the session end another way).
+static bool end_soon(Session *s) {
     if (g_end_count == g_end_cap) {
         uint32_t cap = g_end_cap ? g_end_cap * 2 : 16;
         SessionRef *l = (SessionRef *)realloc(g_end_list, cap * sizeof *l);
-        if (!l) return; // it ends with its grace period or timeout instead
+        if (!l) return false;
         g_end_list = l;
         g_end_cap = cap;
     }
     g_end_list[g_end_count++] = session_ref(s);
     uv_timer_start(&g_end_timer, end_list_run, 0, 0);
+    return true;
+}
+
+void lifecycle_end_soon(Session *s) {
+    if (s->ending || g_state != BOARD_RUNNING) return;
+    end_soon(s); // out of memory: it ends with its grace period or timeout instead
 }
 
 // ---------------------------------------------------------------- grace
@@ -62,8 +68,15 @@ static void grace_expired(uv_timer_t *t) {
     session_end(s);
 }
 
-void lifecycle_detached(Session *s) {
+void lifecycle_detached(Session *s, bool can_return) {
     if (g_state != BOARD_RUNNING) return; // nobody waits for a grace period while stopping
+    // a terminal that hung up cannot resume: waiting for it would only hold
+    // its node and hide its leave (on the next loop turn: this runs inside
+    // the transport's close callback)
+    if (!can_return && !s->ending && end_soon(s)) {
+        log_event(LOG_INFO, "hangup", s->node, s->addr, "connection gone and it cannot resume: ending session");
+        return;
+    }
     if (g_cfg.grace_s == 0) return lifecycle_end_soon(s);
     uv_timer_t *t = (uv_timer_t *)malloc(sizeof *t);
     if (!t) return lifecycle_end_soon(s);

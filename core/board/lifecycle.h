@@ -26,7 +26,9 @@ void lifecycle_stop(void);
 void lifecycle_end_soon(Session *s);
 
 // Installed in g_up (model/up.h): the grace period starts when a session
-// loses its last port, stops when one comes back or the session ends.
-void lifecycle_detached(Session *s);
+// loses its last port, stops when one comes back or the session ends. A
+// session whose last client cannot come back (a telnet hang-up) ends at once
+// instead: its leave is announced and its node freed, as a BBS hangs up.
+void lifecycle_detached(Session *s, bool can_return);
 void lifecycle_attached(Session *s);
 void lifecycle_ended(Session *s);

@@ -30,6 +30,12 @@ struct Port {
     bool secure;       // the client's connection is encrypted (TLS here, or at a trusted proxy)
 };
 
+// Whether a client of this kind can come back to its session once its
+// connection is gone: a web client was told the session's id (`hello`) and
+// resumes with it; a terminal was not and cannot, so its hang-up is the end
+// of the session and nothing waits for it.
+static inline bool port_can_return(const Port *p) { return p->kind == PORT_WEB; }
+
 // A fresh port id (never 0).
 uint32_t port_next_id(void);
 

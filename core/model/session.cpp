@@ -240,7 +240,7 @@ void session_detach(Session *s, Port *p) {
     release_own(p);
     if (s->nports) return;
     if (s->ending) session_free(s);
-    else g_up.detached(s);
+    else g_up.detached(s, port_can_return(p));
 }
 
 // ---------------------------------------------------------------- ending

@@ -82,7 +82,8 @@ static inline uint64_t session_next_seq(const Session *s) { return s->first_seq 
 // Attaches p; it will be sent every held event from from_seq on.
 void session_attach(Session *s, Port *p, uint64_t from_seq);
 // Detaches p (and releases its own copy of an event); the last one out
-// starts the grace period (g_up.detached), or frees an ending session.
+// starts the grace period or, when its client cannot come back, the end
+// (g_up.detached), or frees an ending session.
 void session_detach(Session *s, Port *p);
 // Ends s now: the scripts' session_end hook, then it leaves its room and
 // node, g_up.ended, and its ports close after their queues are written.

@@ -24,9 +24,10 @@ struct Up {
     // whole), a login ("auth"), a failed one ("login_failed", code), ... The
     // names are listed in lua/README.md. arg may be NULL.
     void (*hook)(const char *name, Session *s, const char *arg, size_t len);
-    // board/lifecycle: s lost its last port (its grace period starts), or
-    // got one back while detached.
-    void (*detached)(Session *s);
+    // board/lifecycle: s lost its last port, or got one back while detached.
+    // can_return says whether that last port's client can come back
+    // (port_can_return): then its grace period starts; else it ends.
+    void (*detached)(Session *s, bool can_return);
     void (*attached)(Session *s);
     // board/lifecycle and script: s has ended; what they keep for it goes
     // (its timers, its scripts' table). Its ports are closing.

@@ -14,6 +14,7 @@
 #include "model/event.h"
 #include "board/lifecycle.h"
 #include "script/host.h"
+#include "net/keepalive.h"
 #include "net/pace.h"
 #include "model/session.h"
 #include "model/up.h"
@@ -39,6 +40,7 @@ void conn_open(Conn *c, struct lws *wsi, PortKind kind) {
     c->port.id = port_next_id();
     c->live = true;
     g_conn_count++;
+    keepalive_add(c);
 }
 
 Session *conn_start_session(Conn *c, const char *token_handle) {
@@ -62,12 +64,23 @@ void conn_closed(Conn *c) {
     log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_disconnect" : "telnet_disconnect",
               c->port.session ? c->port.session->node : 0, c->port.addr, "connection %u closed", c->port.id);
     pace_forget(c);
+    keepalive_remove(c);
     if (c->port.session) session_detach(c->port.session, &c->port);
     conn_batch_forget(c);
     c->wsi = NULL;
     free(c->rx);
     c->rx = NULL;
     g_conn_count--;
+}
+
+void conn_probe(Conn *c) {
+    if (c->port.kind == PORT_TELNET) telnet_probe(c);
+    else ws_probe(c);
+}
+
+bool conn_probe_answered(Conn *c) {
+    // a WebSocket's pong is input, which took it off the probed list
+    return c->port.kind == PORT_TELNET && c->wsi && keepalive_tcp_answered(lws_get_socket_fd(c->wsi));
 }
 
 void conn_wake(Conn *c) {
@@ -222,6 +235,7 @@ int conn_linger(Conn *c) {
     if (c->port.kind == PORT_TELNET) shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
     c->lingering = true;
     pace_forget(c);
+    keepalive_remove(c);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, LINGER_S);
     return 0;
 }

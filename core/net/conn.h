@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include "model/port.h"
+#include "net/keepalive.h"
 
 struct lws;
 struct Session;
@@ -38,6 +39,7 @@ struct Conn {
     char *rx;         // WebSocket message being reassembled from fragments
     uint32_t rx_len, rx_cap;
     Telnet *tn;       // telnet state, for telnet connections
+    KeepLink ka;      // keepalive: since when silent, probed (net/keepalive.cpp)
 };
 
 static_assert(offsetof(Conn, port) == 0, "a Port* of a connection is its Conn*");
@@ -58,6 +60,12 @@ Session *conn_start_session(Conn *c, const char *token_handle);
 // Either transport's connection is closing (lws's close callback): it leaves
 // its session, which starts the grace period when it was the last.
 void conn_closed(Conn *c);
+// Keepalive's probe of a silent connection, in its transport's way (a
+// WebSocket ping, a telnet NOP), and whether it was answered by the deadline
+// in a way that does not show as input (telnet: the client's TCP
+// acknowledged it; a pong is input).
+void conn_probe(Conn *c);
+bool conn_probe_answered(Conn *c);
 // Asks lws for one WRITEABLE callback; cheap to call repeatedly.
 void conn_wake(Conn *c);
 // c has something new to write. A WebSocket is written at once when nothing

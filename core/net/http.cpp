@@ -30,6 +30,15 @@ static void metric(Buf *b, const char *name, const char *type, const char *help,
     buf_add(b, line, (size_t)n, 1 << 20);
 }
 
+// A counter with one line per transport.
+static void by_transport(Buf *b, const char *name, const char *help, unsigned long long web,
+                         unsigned long long telnet) {
+    char line[512];
+    int n = snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s counter\n%s{transport=\"websocket\"} %llu\n%s{transport=\"telnet\"} %llu\n",
+                     name, help, name, name, web, name, telnet);
+    buf_add(b, line, (size_t)n, 1 << 20);
+}
+
 // Every counter in g_stats, with its name and help line.
 static const struct {
     const char *name, *help;
@@ -61,6 +70,11 @@ static void metrics_text(Buf *b) {
     metric(b, "partyline_rooms", "gauge", "Rooms with at least one member.", room_total());
     for (size_t i = 0; i < sizeof g_counters / sizeof g_counters[0]; i++)
         metric(b, g_counters[i].name, "counter", g_counters[i].help, *g_counters[i].value);
+    by_transport(b, "partyline_keepalive_probes_total", "Keepalive probes sent to connections silent for ping_s.",
+                 g_stats.keepalive_probes_web, g_stats.keepalive_probes_telnet);
+    by_transport(b, "partyline_keepalive_drops_total",
+                 "Connections dropped for not answering a keepalive probe (clients that vanished).",
+                 g_stats.keepalive_drops_web, g_stats.keepalive_drops_telnet);
     script_fault_metrics(b);
     store_metrics(b);
     hist_text(&g_event_hist, b);

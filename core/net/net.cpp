@@ -24,6 +24,7 @@
 #include "net/netconn.h"
 #include "net/proxy.h"
 #include "net/tls.h"
+#include "net/keepalive.h"
 
 // ------------------------------------------------------------ connections
 
@@ -358,6 +359,9 @@ int net_http_head_check(const char *buf, size_t n, bool *complete) {
 void net_accepted(int fd, const struct sockaddr *sa, NetKind kind) {
     int one = 1; // interactive lines, not bulk: no Nagle delay (as lws's listener does)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // telnet has no pings of its own: the kernel watches the peer too (a
+    // WebSocket has ours, and an HTTP connection its lifetime)
+    if (kind == NET_TELNET || kind == NET_TELNET_TLS) keepalive_socket(fd);
     NetConn *c = (NetConn *)calloc(1, sizeof *c);
     if (!c) {
         close(fd);

@@ -47,6 +47,14 @@ static struct lws_http_mount g_mount;
 #define HEADER_BUF (HTTP_HEAD_MAX + 16 * HTTP_HEADERS_MAX + 1024)
 static struct lws_token_limits g_token_limits;
 
+// lws's own keepalive off: by default lws 4.1 pings a WebSocket silent for
+// 300 s and drops it at 310 s, and re-arms that timer at every pong by an
+// insertion into one sorted list of every connection's timers, which is
+// O(n): with our pings answered at 10,000 idle sessions that insertion took
+// nearly all of a core. net/keepalive.cpp does the same job in O(1), on
+// ping_s. No hang-up time means no validity timer at all.
+static const lws_retry_bo_t g_no_validity = {NULL, 0, 0, 0, 0, 0};
+
 static void emit(int level, const char *line) {
     if (strstr(line, "exceeds limit")) return; // a request target cut at HTTP_URI_MAX: logged as its 414
     size_t n = strlen(line);
@@ -101,6 +109,7 @@ int server_start(uv_loop_t *loop) {
     info.mounts = &g_mount;
     info.options = LWS_SERVER_OPTION_LIBUV | (tls ? TLS_VHOST : 0);
     info.alpn = TLS_ALPN_WEB;
+    info.retry_and_idle_policy = &g_no_validity;
     vh.web = lws_create_vhost(g_ctx, &info);
 
     memset(&info, 0, sizeof info);
@@ -111,6 +120,7 @@ int server_start(uv_loop_t *loop) {
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = g_telnet_protocols;
     info.options = LWS_SERVER_OPTION_LIBUV;
+    info.retry_and_idle_policy = &g_no_validity;
     vh.telnet = lws_create_vhost(g_ctx, &info);
     bool ok = vh.web && vh.telnet;
 

@@ -58,6 +58,11 @@ void telnet_free(Telnet *t) {
     buf_free(&t->out);
 }
 
+void telnet_nop(Telnet *t) {
+    const uint8_t nop[] = {TN_IAC, TN_NOP};
+    buf_add(&t->out, nop, sizeof nop, TN_OUT_MAX);
+}
+
 bool telnet_color(const Telnet *t, ColorMode mode) {
     if (mode == COLOR_ALWAYS) return true;
     if (mode == COLOR_NEVER) return false;

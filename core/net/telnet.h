@@ -10,7 +10,7 @@
 
 enum {
     TN_IAC = 255, TN_DONT = 254, TN_DO = 253, TN_WONT = 252, TN_WILL = 251,
-    TN_SB = 250, TN_SE = 240,
+    TN_SB = 250, TN_SE = 240, TN_NOP = 241,
     TN_OPT_ECHO = 1, TN_OPT_SGA = 3, TN_OPT_TTYPE = 24, TN_OPT_NAWS = 31,
 };
 
@@ -50,6 +50,8 @@ int telnet_init(Telnet *t, uint32_t max_line);
 void telnet_free(Telnet *t);
 // Feeds bytes from the client; calls fn for each completed line.
 void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *ud);
+// Queues IAC NOP in t->out: a keepalive probe the client ignores (RFC 854).
+void telnet_nop(Telnet *t);
 // Whether this terminal gets ANSI colour under the configured mode.
 bool telnet_color(const Telnet *t, ColorMode mode);
 

@@ -10,6 +10,7 @@
 #include "base/histogram.h"
 #include "board/limits.h"
 #include "base/log.h"
+#include "net/keepalive.h"
 #include "net/pace.h"
 #include "net/proxy.h"
 #include "script/host.h"
@@ -67,6 +68,16 @@ int telnet_flush(Conn *c) {
     else if (c->port.closing && lws_partial_buffered(c->wsi)) conn_wake(c); // the rest goes before the end
     else if (c->port.closing) return conn_linger(c);
     return 0;
+}
+
+// Keepalive's probe: a NOP, which the client ignores but its TCP must
+// acknowledge (net/keepalive.cpp asks the kernel whether it did). Unlike the
+// kernel's keepalive probes it is data, so a proxy in between (a TLS
+// tunnel) passes it on and finds out for itself when the terminal is gone.
+void telnet_probe(Conn *c) {
+    if (!c->tn) return;
+    telnet_nop(c->tn);
+    conn_deliver(c);
 }
 
 // A refused caller reads why, then is closed: a ban in the scripts' words
@@ -134,6 +145,7 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
         if (c->tls_wait) return 0; // (lws reads nothing of the stream before the handshake ends)
         if (c->lingering) return 0; // closed on our side: read on until the client closes
         if (!c->live) return -1;
+        keepalive_heard(c);
         if (!c->rx_seen) {
             c->rx_seen = true;
             size_t skip = stray_preamble(c, (const uint8_t *)in, len);

@@ -16,6 +16,9 @@ void server_free(void);
 // Per-transport writers, called from WRITEABLE; -1 closes the connection.
 int ws_flush(Conn *c);
 int telnet_flush(Conn *c);
+// Per-transport keepalive probes (net/keepalive.h): a ping, a NOP.
+void ws_probe(Conn *c);
+void telnet_probe(Conn *c);
 
 
 // What lws may hand the kernel in one send. Left at 0, lws cuts every write at

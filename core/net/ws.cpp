@@ -14,6 +14,7 @@
 #include "board/jwt.h"
 #include "board/limits.h"
 #include "base/log.h"
+#include "net/keepalive.h"
 #include "net/pace.h"
 #include "script/host.h"
 #include "net/net.h"
@@ -105,6 +106,29 @@ static int write_missed(Conn *c, uint64_t seq) {
     return rc;
 }
 
+// Keepalive's ping (net/keepalive.h). Not empty: lws 4.1 gives no
+// RECEIVE_PONG callback for an empty pong, and the pong echoes the ping.
+static int write_ping(Conn *c) {
+    unsigned char buf[LWS_PRE + 2];
+    c->ka.ping_due = false;
+    memcpy(buf + LWS_PRE, "pl", 2);
+    return lws_write(c->wsi, buf + LWS_PRE, 2, LWS_WRITE_PING) < 0 ? -1 : 0;
+}
+
+// A ping is a frame of its own and may go between any two of ours: now,
+// unless lws still holds part of an earlier write (then it would have to
+// queue behind it) or a flush is under way; then first thing in the next
+// WRITEABLE callback.
+void ws_probe(Conn *c) {
+    c->ka.ping_out = true;
+    if (c->flushing || lws_partial_buffered(c->wsi)) {
+        c->ka.ping_due = true;
+        conn_wake(c);
+    } else if (write_ping(c) < 0) {
+        conn_kill(c);
+    }
+}
+
 // Bytes written in one WRITEABLE callback before asking whether the socket
 // is choked: lws_send_pipe_choked() is a poll() system call, and asking before
 // every event cost more than the write itself (perf: one poll per delivery).
@@ -114,6 +138,7 @@ static int write_missed(Conn *c, uint64_t seq) {
 
 int ws_flush(Conn *c) {
     Session *s = c->port.session;
+    if (c->ka.ping_due && write_ping(c) < 0) return -1;
     if (s && c->hello_due && write_hello(c) < 0) return -1;
     size_t batch = 0;
     // a reader dropped for falling behind is written nothing more
@@ -271,6 +296,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         return 0;
     }
     case LWS_CALLBACK_RECEIVE:
+        keepalive_heard(c);
         if (c->lingering) return 0; // our close frame is out: read on until the client's comes
         if (!c->live || !c->port.session) return -1;
         if (c->port.closing) return 0;   // closing after its queue: input is no longer handled
@@ -278,8 +304,11 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return ws_peer_close(wsi, (const char *)in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
-        // lws answers pings itself, with no callback: see PROTOCOL.md
-        if (c->live && c->port.session) pace_pong(c);
+        // the answer to our ping is free; one nobody asked for costs a
+        // message of the rate (lws answers the client's pings itself, with
+        // no callback: see PROTOCOL.md)
+        keepalive_heard(c);
+        if (!keepalive_pong(c) && c->live && c->port.session) pace_pong(c);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (c->lingering) return 0;

@@ -23,6 +23,11 @@ const ONLY = process.argv[2] === 'only' ? process.argv[3].split(',') : null;
 const SECRET = 'bench-secret-' + process.pid;
 const TICK = os.constants ? 100 : 100; // USER_HZ on Linux
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// The largest run: as many sessions as one process may hold here. The
+// server keeps an eighth of its descriptors (at most 256) for files, and a
+// few more go to listeners, the database and the loop.
+const FD_LIMIT = Number(execFileSync('sh', ['-c', 'ulimit -n']).toString());
+const BIG = Math.min(19800, Math.floor((FD_LIMIT - Math.min(256, Math.floor(FD_LIMIT / 8)) - 200) / 100) * 100);
 
 // Ports below the kernel's ephemeral range, as the tests pick them: a port
 // from inside it can be the local port of one of the load generator's own
@@ -185,7 +190,8 @@ function record(scenario, server, params, r) {
   console.log(`  ${scenario} ${server} ${JSON.stringify(params)}: ${r.deliveries_per_s ? Math.round(r.deliveries_per_s) + ' deliveries/s' : ''}` +
     `${lat}${r.logins_per_s ? ` ${r.logins_per_s.toFixed(0)} logins/s` : ''}` +
     `${r.probe_max_us ? ` loop stall max ${(r.probe_max_us / 1000).toFixed(1)} ms p99 ${(r.probe_p99_us / 1000).toFixed(1)} ms` : ''}` +
-    `${r.per_session_kib ? ` ${r.per_session_kib.toFixed(2)} KiB/session` : ''} cpu ${r.cpu_s.toFixed(2)} s rss ${(r.rss_kib / 1024).toFixed(1)} MiB errors ${r.conn_errors} closed ${r.closed_unexpected}`);
+    `${r.per_session_kib ? ` ${r.per_session_kib.toFixed(2)} KiB/session` : ''}` +
+    `${r.ping_s !== undefined ? ` ping_s ${r.ping_s}: ${r.pings} pings, ${r.ping_drops} dropped` : ''} cpu ${r.cpu_s.toFixed(2)} s rss ${(r.rss_kib / 1024).toFixed(1)} MiB errors ${r.conn_errors} closed ${r.closed_unexpected}`);
   return row;
 }
 
@@ -236,22 +242,47 @@ async function smallRooms() {
   }
 }
 
+// partyline's keepalive counters (/metrics) for WebSockets.
+async function keepalive(s) {
+  const m = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+  const v = (name) => Number((/ (\d+)$/.exec(m.split('\n').find((l) => l.startsWith(name + ' ')) || '') || [0, 0])[1]);
+  return { probes: v('partyline_keepalive_probes_total{transport="websocket"}'),
+    drops: v('partyline_keepalive_drops_total{transport="websocket"}') };
+}
+
+// Idle sessions cost memory, and partyline's keepalive pings each one that
+// is silent for ping_s (default 30): its window is longer than ping_s, so
+// that every session is pinged (and answers: the load generator is an lws
+// client, and lws clients answer pings) while CPU is measured; one more run
+// with ping_s = 0 shows what the pings cost against none.
+const IDLE_WINDOW = 35;
 async function idle() {
-  console.log('idle density: logged in (partyline: at the main menu), doing nothing');
-  const sizes = QUICK ? [1000] : [1000, 10000, 19800];
-  for (const users of sizes) {
-    for (const kind of SERVERS) {
-      const s = await startServer(kind);
-      const r = await loadgen(s, ['--mode', 'idle', '--menu', '--clients', users, '--duration', 2, '--concurrency', 500]);
-      r.per_session_kib = (r.rss_kib - r.base_rss_kib) / users;
-      record('idle', kind, { users }, r);
-      await stopServer(s);
+  console.log(`idle density: logged in (partyline: at the main menu), doing nothing; partyline over ${IDLE_WINDOW} s, its keepalive on`);
+  const sizes = QUICK ? [1000] : [1000, 10000, BIG];
+  const runs = [];
+  for (const users of sizes) for (const kind of SERVERS) runs.push({ users, kind, ping: kind === 'partyline' ? 30 : null });
+  if (SERVERS.includes('partyline')) runs.push({ users: QUICK ? 1000 : 10000, kind: 'partyline', ping: 0 });
+  for (const { users, kind, ping } of runs) {
+    const s = await startServer(kind, ping === null ? {} : { ping_s: String(ping) });
+    let before = null;
+    const window = kind === 'partyline' ? IDLE_WINDOW : 2;
+    const r = await loadgen(s, ['--mode', 'idle', '--menu', '--clients', users, '--duration', window, '--concurrency', 500],
+      kind === 'partyline' ? async (srv) => { before = await keepalive(srv); } : null);
+    r.per_session_kib = (r.rss_kib - r.base_rss_kib) / users;
+    r.window_s = window;
+    if (kind === 'partyline') {
+      const after = await keepalive(s);
+      r.ping_s = ping;
+      r.pings = after.probes - (before ? before.probes : 0);
+      r.ping_drops = after.drops;
     }
+    record(ping === 0 ? 'idle-noping' : 'idle', kind, { users }, r);
+    await stopServer(s);
   }
 }
 
 async function scale() {
-  const users = QUICK ? 4000 : 19800;
+  const users = QUICK ? 4000 : BIG;
   console.log(`scale: ${users} logged-in users in rooms of 10 with chat flowing (1 line/s per room)`);
   const s = await startServer('partyline');
   const r = await loadgen(s, ['--mode', 'chat', '--clients', users, '--room-size', 10, '--senders', users / 10,
@@ -329,8 +360,13 @@ function report() {
     L.push(`| ${r.scenario === 'rooms' ? 'small rooms' : 'scale'}, ${r.users} users | ${r.server} | ${Math.round(r.deliveries_per_s)} deliveries/s, ` +
       `p99 ${(r.p99_us / 1000).toFixed(1)} ms, ${(r.cpu_s / r.delivered * 1e6).toFixed(2)} µs CPU each, peak RSS ${(r.hwm_kib / 1024).toFixed(0)} MiB | ${r.conn_errors} / ${r.closed_unexpected} |`);
   }
+  const cpuPct = (r) => (100 * r.cpu_s / r.window_s).toFixed(2);
   for (const r of runs.filter((x) => x.scenario === 'idle')) {
-    L.push(`| idle, ${r.users} sessions | ${r.server} | ${r.per_session_kib.toFixed(2)} KiB per session | ${r.conn_errors} / ${r.closed_unexpected} |`);
+    const pings = r.ping_s ? `; CPU ${cpuPct(r)}% of a core over ${r.window_s} s with keepalive (ping_s ${r.ping_s}: ${r.pings} pings, ${r.ping_drops} dropped)` : '';
+    L.push(`| idle, ${r.users} sessions | ${r.server} | ${r.per_session_kib.toFixed(2)} KiB per session${pings} | ${r.conn_errors} / ${r.closed_unexpected} |`);
+  }
+  for (const r of runs.filter((x) => x.scenario === 'idle-noping')) {
+    L.push(`| idle, ${r.users} sessions, ping_s = 0 | ${r.server} | ${r.per_session_kib.toFixed(2)} KiB per session; CPU ${cpuPct(r)}% of a core over ${r.window_s} s without keepalive | ${r.conn_errors} / ${r.closed_unexpected} |`);
   }
   for (const r of runs.filter((x) => x.scenario === 'churn')) {
     L.push(`| churn (connect${r.server === 'partyline' ? ', token login, quit' : ', close'}) | ${r.server} | ${r.churns_per_s.toFixed(0)} per second | ${r.conn_errors} / ${r.closed_unexpected} |`);
@@ -342,7 +378,7 @@ function report() {
     L.push(`| password logins at 200/s, ${r.cost} | partyline | ${r.logins_per_s.toFixed(0)} logins/s, slowest ${(r.login_max_us / 1000).toFixed(0)} ms; loop stall max ${(r.probe_max_us / 1000).toFixed(1)} ms (p99 ${(r.probe_p99_us / 1000).toFixed(1)} ms) | ${r.conn_errors} / ${r.closed_unexpected} |`);
   }
   const idleRatios = [];
-  for (const users of [1000, 10000, 19800]) {
+  for (const users of [1000, 10000, BIG]) {
     const a = find('idle', 'partyline', 'users', users);
     for (const ref of ['mirror', 'node']) {
       const b = find('idle', ref, 'users', users);
@@ -388,7 +424,7 @@ async function main() {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     cpu: cpu ? cpu[1] : 'unknown CPU', cpus: 1, cores: os.cpus().length,
     mem_gib: Math.round(os.totalmem() / 2 ** 30), os: fs.readFileSync('/etc/os-release', 'utf8').match(/PRETTY_NAME="(.*)"/)[1],
-    fd_limit: Number(execFileSync('sh', ['-c', 'ulimit -n']).toString()),
+    fd_limit: FD_LIMIT,
   };
   const scenarios = { bigroom: bigRoom, telnet: bigRoomTelnet, rooms: smallRooms, idle, scale, churn, reload, logins };
   if (ONLY) {

@@ -90,6 +90,26 @@ exports.tests = [
     },
   },
   {
+    name: 'in Chromium: an idle page answers the server\'s pings by itself and is never dropped',
+    opts: { set: { ping_s: '1' } },
+    fn: async ({ srv, browser }) => {
+      const page = await openPage(browser, srv);
+      await registerOnPage(page, 'idler', 'idlepass1');
+      await page.click('#menu button[data-key="C"]');
+      await waitScreen(page, /You are in #lobby/);
+      await sleep(4000); // four pings' worth of doing nothing
+      const m = await (await fetch(srv.http('/metrics'))).text();
+      const value = (name) => Number((m.split('\n').find((l) => l.startsWith(name + ' ')) || 'x NaN').split(' ')[1]);
+      assert(value('partyline_keepalive_probes_total{transport="websocket"}') >= 3, 'the page was pinged');
+      eq(value('partyline_keepalive_drops_total{transport="websocket"}'), 0, 'and answered every ping');
+      assert(!/"event":"ws_disconnect"/.test(srv.log), 'the page never lost its connection');
+      const bob = await srv.chatter('bob');
+      await type(page, 'still here');
+      eq((await bob.chat('say', { from: 'idler' })).body, 'still here', 'the page chats on');
+      eq(page.errors.length, 0, 'no script errors: ' + page.errors.join('; '));
+    },
+  },
+  {
     name: 'in Chromium: after a network drop the page resumes its session and shows what it missed, once',
     fn: async ({ srv, browser }) => {
       const page = await openPage(browser, srv);

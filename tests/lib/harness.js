@@ -102,20 +102,25 @@ class Server {
     }
   }
 
-  url(query = '') { return `ws://127.0.0.1:${this.wsPort}/ws${query}`; }
+  url(query = '', host = '127.0.0.1') { return `ws://${host}:${this.wsPort}/ws${query}`; }
   http(p) { return `http://127.0.0.1:${this.wsPort}${p}`; }
 
-  // options go to the ws library (localAddress: connect from 127.0.0.x)
+  // options go to the ws library (localAddress: connect from 127.0.0.x);
+  // options.netns: connect from that network namespace instead (tests/lib/netns.js)
   async ws(query, options) {
-    const c = new WsClient(this.url(query), options);
+    const ns = options && options.netns;
+    const c = ns ? new WsClient(null, null, ns.ws(this.url(query, ns.hostAddr))) : new WsClient(this.url(query), options);
     this.clients.push(c);
     await c.opened;
     return c;
   }
 
-  // opts.bind: the local address to call from (127.0.0.x); opts.port: another port
+  // opts.bind: the local address to call from (127.0.0.x); opts.port: another
+  // port; opts.argv: another client's command line; opts.netns: connect from
+  // that network namespace (tests/lib/netns.js)
   async telnet(term = 'dumb', opts = {}) {
-    const c = new TelnetClient(opts.port || this.telnetPort, term, opts.bind ? ['-b', opts.bind] : [], opts.argv);
+    const c = new TelnetClient(opts.port || this.telnetPort, term, opts.bind ? ['-b', opts.bind] : [], opts.argv,
+      opts.netns ? { host: opts.netns.hostAddr, prefix: opts.netns.prefix() } : {});
     this.clients.push(c);
     await c.expect(/Handle/);
     return c;
@@ -198,8 +203,8 @@ class Server {
   }
 
   // A user already in chat (in the lobby).
-  async chatter(handle) {
-    const c = await this.user(handle);
+  async chatter(handle, options) {
+    const c = await this.user(handle, undefined, options);
     c.input('c');
     await c.waitFor((e) => e.type === 'chat' && e.kind === 'join' && e.from === handle, 'own join');
     return c;
@@ -220,13 +225,16 @@ class Server {
 }
 
 // A WebSocket client that records every event and waits for ones that match.
+// socket: something that behaves as the ws library's client does (open,
+// message, close and error events; send, terminate), used instead of one:
+// a client in another network namespace (tests/lib/netns.js).
 class WsClient {
-  constructor(url, options) {
+  constructor(url, options, socket) {
     this.events = [];
     this.pos = 0;
     this.waiters = [];
     this.closed = null;
-    this.ws = new WebSocket(url, options);
+    this.ws = socket || new WebSocket(url, options);
     this.opened = new Promise((resolve, reject) => {
       this.ws.on('open', resolve);
       this.ws.on('error', reject);
@@ -301,13 +309,15 @@ class WsClient {
 
 // A real telnet process (Debian's telnet), fed through a pipe; flags go
 // before the address (-b 127.0.0.5). argv: another client instead (e.g.
-// openssl s_client for telnet over TLS), its whole command line.
+// openssl s_client for telnet over TLS), its whole command line. ns.host:
+// the server's address; ns.prefix: a command it runs under (`ip netns exec
+// NAME`: a client in another network namespace, tests/lib/netns.js).
 class TelnetClient {
-  constructor(port, term, flags = [], argv = null) {
+  constructor(port, term, flags = [], argv = null, ns = {}) {
     this.out = '';
     this.pos = 0;
     this.waiters = [];
-    const cmd = argv || ['telnet', ...flags, '127.0.0.1', String(port)];
+    const cmd = (ns.prefix || []).concat(argv || ['telnet', ...flags, ns.host || '127.0.0.1', String(port)]);
     this.proc = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, TERM: term } });
     this.proc.stdout.on('data', (d) => { this.out += d.toString('latin1'); this._wake(); });
     this.proc.stderr.on('data', (d) => { this.out += d.toString('latin1'); this._wake(); });

@@ -35,6 +35,19 @@ TEST(offers_echo_sga_naws_ttype_on_connect) {
     telnet_free(&t);
 }
 
+TEST(the_keepalive_probe_is_iac_nop_and_a_clients_nop_is_no_input) {
+    Telnet t;
+    telnet_init(&t, 256);
+    out(&t);
+    telnet_nop(&t);
+    CHECK(out(&t) == IAC + "\xf1");
+    Lines l; // clients send NOPs as their own keepalive: they are not typed text
+    feed(&t, "ab" + IAC + "\xf1" + "c\r\n", &l);
+    CHECK(l.n == 1 && l.all[0] == "abc");
+    CHECK(out(&t).empty());
+    telnet_free(&t);
+}
+
 TEST(accepts_do_echo_and_refuses_unknown_options_once) {
     Telnet t;
     telnet_init(&t, 256);

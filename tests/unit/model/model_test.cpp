@@ -182,6 +182,19 @@ TEST(the_last_port_out_detaches_and_the_first_back_attaches) {
     end_and_free(s);
 }
 
+TEST(a_detach_says_whether_the_last_client_can_come_back) {
+    reset_config();
+    Session *s = session_new();
+    Port web = port(PORT_WEB), term = port(PORT_TELNET);
+    session_attach(s, &web, 1);
+    session_detach(s, &web);
+    CHECK(g_uplog.detached == 1 && g_uplog.can_return); // a web client resumes: grace
+    session_attach(s, &term, 1);
+    session_detach(s, &term);
+    CHECK(g_uplog.detached == 2 && !g_uplog.can_return); // a terminal hung up: the end
+    end_and_free(s);
+}
+
 TEST(ending_tells_the_scripts_first_frees_the_node_and_closes_ports) {
     reset_config();
     Session *s1 = session_new(), *s2 = session_new();

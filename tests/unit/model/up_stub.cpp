@@ -25,8 +25,9 @@ static void hook(const char *name, Session *s, const char *, size_t) {
     g_uplog.last_session = s;
     snprintf(g_uplog.last_hook, sizeof g_uplog.last_hook, "%s", name);
 }
-static void detached(Session *s) {
+static void detached(Session *s, bool can_return) {
     g_uplog.detached++;
+    g_uplog.can_return = can_return;
     g_uplog.last_session = s;
 }
 static void attached(Session *s) {

@@ -9,6 +9,7 @@ struct Session;
 struct UpLog {
     int delivered, closed, dropped, detached, attached, ended, hooks;
     uint16_t close_code;
+    bool can_return; // of the last detached call
     const Port *last_port;
     const Session *last_session;
     char last_hook[32];
