@@ -62,19 +62,22 @@ function pl.bans.for_handle(handle) return pl.bans.get("handle", handle) end
 
 -- Hands the address bans in force to the core, which checks them at accept.
 function pl.bans.push()
+-- every process of the board enforces the same list (pl.emit_board runs
+-- this here and on the others)
+pl.on("bans_changed", function() pl.bans.push() end)
   pl.set_address_bans(pl.db.query("SELECT target, until_ms FROM s_bans WHERE kind = 'address' AND (until_ms = 0 OR until_ms > ?)", pl.now()))
 end
 
 function pl.bans.add(kind, target, ms, reason, by)
   pl.db.exec([[INSERT OR REPLACE INTO s_bans(kind, target, until_ms, reason, by, created) VALUES (?, ?, ?, ?, ?, ?)]],
     kind, target:lower(), ms and (pl.now() + ms) or 0, reason, by, pl.iso_time())
-  if kind == "address" then pl.bans.push() else pl.revoke_tokens(target) end
+  if kind == "address" then pl.emit_board("bans_changed") else pl.revoke_tokens(target) end
 end
 
 function pl.bans.remove(target)
   local kind = pl.bans.kind_of(target)
   local n = pl.db.exec("DELETE FROM s_bans WHERE kind = ? AND target = ?", kind, target:lower())
-  if kind == "address" then pl.bans.push() end
+  if kind == "address" then pl.emit_board("bans_changed") end
   return n > 0
 end
 
@@ -112,3 +115,6 @@ function pl.hooks.banned(address)
 end
 
 pl.bans.push()
+-- every process of the board enforces the same list (pl.emit_board runs
+-- this here and on the others)
+pl.on("bans_changed", function() pl.bans.push() end)

@@ -8,9 +8,9 @@
 set -e
 what=${1:-build}
 # john-data: its password.lst is the common-password list (password_list)
-BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev john-data"
+BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev libhiredis-dev john-data"
 # sqlite3: a test makes a database as an older server left it
-TEST="telnet chromium lua5.4 curl sqlite3"
+TEST="telnet chromium lua5.4 curl sqlite3 redis-server"
 pkgs=$BUILD
 [ "$what" = test ] && pkgs="$BUILD $TEST"
 [ "$what" = fuzz ] && pkgs="$BUILD clang libclang-rt-14-dev"
