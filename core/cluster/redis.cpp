@@ -49,6 +49,7 @@ static struct {
 static Histogram g_rtt = {"partyline_redis_rtt_seconds", "Round trip of the watchdog PING to Redis.", {}, 0, 0};
 
 static void link_connect(Link *l);
+static void link_drop(Link *l);
 
 static void state_changed(void) {
     bool up = g_cmd.up && g_sub.up;
@@ -82,6 +83,13 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
     if (was) {
         log_warn("redis_lost", "Redis %s connection lost%s", l->name, status == REDIS_OK ? "" : " (error)");
         g_count.reconnects++;
+    }
+    // the bus going usually means Redis went (a restart): the command
+    // connection may not have noticed yet, and what it sends meanwhile would
+    // go nowhere, so it is made again with the bus
+    if (l == &g_sub && g_cmd.ac) {
+        link_drop(&g_cmd);
+        retry_later(&g_cmd);
     }
     state_changed();
     retry_later(l);

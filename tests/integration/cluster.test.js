@@ -312,4 +312,48 @@ exports.tests = [
       eq(list.filter((u) => u.startsWith('alice@')).length, 1, 'alice once on the board: ' + list);
     },
   },
+  {
+    name: 'a clean restart of one process tells its users; its web users are back on the others within seconds, where they were; its telnet users leave, once',
+    fn: async ({ servers: [a, b], }) => {
+      const alice = await a.chatter('alice');
+      const bob = await b.chatter('bob');
+      const tel = await b.telnetUser('tel', { chat: true });
+      await alice.chat('join', { from: 'tel' });
+      const token = bob.events.find((e) => e.type === 'auth' && e.token).token;
+      const session = [...bob.events].reverse().find((e) => e.type === 'auth').session;
+      b.proc.kill('SIGTERM');
+      await bob.chat('system', { body: /shutting down/ }, 'bob told');
+      const bye = await bob.waitFor((e) => e.type === 'bye', 'bye');
+      eq(bye.reason, 'shutdown', 'bye reason');
+      const last = bob.events[bob.events.length - 1].seq;
+      const t0 = Date.now();
+      const back = await wsAt(a, `?resume=${session}&last_seq=${last}&token=${token}`);
+      await back.text(/back in #lobby/, 'bob back where he was');
+      assert(Date.now() - t0 < 2000, 'back within seconds: ' + (Date.now() - t0) + ' ms');
+      await alice.chat('leave', { from: 'tel' }, 'the telnet user leaves');
+      await alice.none((e) => e.type === 'chat' && e.kind === 'leave', 800, 'another leave');
+      assert(!alice.events.some((e) => e.type === 'chat' && e.kind === 'leave' && e.from === 'bob'), 'bob never left');
+      const exit = await b.exited;
+      eq(exit.code, 0, 'clean exit');
+    },
+  },
+  {
+    name: '/metrics counts the bus and Redis: messages in and out, gaps, reconnects, the round trip',
+    processes: 2,
+    fn: async ({ servers: [a, b] }) => {
+      const alice = await a.chatter('alice');
+      const bob = await b.chatter('bob');
+      alice.input('counted');
+      await bob.chat('say', { body: 'counted' });
+      await sleep(1200); // a watchdog PING or two
+      const text = await (await fetch(a.http('/metrics'))).text();
+      for (const name of ['partyline_bus_messages_out_total', 'partyline_bus_messages_in_total', 'partyline_bus_gaps_total',
+        'partyline_redis_reconnects_total', 'partyline_redis_rtt_seconds_count', 'partyline_bus_processes']) {
+        assert(new RegExp('^' + name + ' ', 'm').test(text), name + ' in /metrics');
+      }
+      assert(/^partyline_bus_messages_out_total [1-9]/m.test(text), 'messages out counted');
+      assert(/^partyline_bus_processes 1$/m.test(text), 'one other process');
+      assert(/^partyline_redis_rtt_seconds_count [1-9]/m.test(text), 'round trips measured');
+    },
+  },
 ];
