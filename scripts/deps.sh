@@ -14,7 +14,7 @@ TEST="telnet chromium lua5.4 curl sqlite3 redis-server"
 pkgs=$BUILD
 [ "$what" = test ] && pkgs="$BUILD $TEST"
 [ "$what" = fuzz ] && pkgs="$BUILD clang libclang-rt-14-dev"
-[ "$what" = bench ] && pkgs="$BUILD libwebsockets-test-server gnuplot-nox"
+[ "$what" = bench ] && pkgs="$BUILD libwebsockets-test-server gnuplot-nox redis-server"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
