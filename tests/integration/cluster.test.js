@@ -72,6 +72,8 @@ exports.tests = [
       const nodes = [alice, bob].map((x) => x.events.find((e) => e.type === 'hello').node);
       assert(new Set(nodes).size === 2 && nodes.every((n) => n >= 1 && n <= 3), 'nodes ' + nodes);
       eq(JSON.stringify(await who(alice)), JSON.stringify(['alice@1', 'bob@2', 'carol@3'].sort()), '/who on one');
+      carol.line('/who'); // and on a terminal of the third process
+      await carol.expect(/1 +alice[\s\S]*2 +bob[\s\S]*3 +carol[\s\S]*3 users online/);
       // typing, from a client that asked for it
       const ta = await wsAt(a, '?typing=1');
       const tb = await wsAt(b, '?typing=1');
