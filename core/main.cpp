@@ -16,6 +16,7 @@
 #include "board/addrban.h"
 #include "board/auth.h"
 #include "cli_user.h"
+#include "cluster/cluster.h"
 #include "wire.h"
 #include "base/config.h"
 #include "net/conn.h"
@@ -70,6 +71,7 @@ static void finish_stop(void) {
     keepalive_stop();
     hashpool_stop();
     store_stop();
+    cluster_stop();
     server_stop();
 }
 
@@ -233,6 +235,10 @@ int main(int argc, char **argv) {
     if (g_cfg.require_token && !g_cfg.jwt_secret[0]) log_warn("config", "require_token is set but jwt_secret is empty: no WebSocket client can connect");
     if (script_init(&g_loop, err, sizeof err)) {
         log_error("script_load", "%s", err);
+        return 1;
+    }
+    if (cluster_start(&g_loop, &g_up, err, sizeof err)) {
+        log_error("cluster", "%s", err);
         return 1;
     }
     if (server_start(&g_loop)) return 1;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "board/lifecycle.h"
+#include "cluster/cluster.h"
 #include "model/up.h"
 #include "net/conn.h"
 #include "script/host.h"
@@ -14,6 +15,7 @@ static void hook(const char *name, Session *s, const char *arg, size_t len) {
 
 static void ended(Session *s) {
     lifecycle_ended(s);
+    cluster_ended(s);
     script_session_free(s);
 }
 

@@ -68,13 +68,13 @@ end
 function pl.bans.add(kind, target, ms, reason, by)
   pl.db.exec([[INSERT OR REPLACE INTO s_bans(kind, target, until_ms, reason, by, created) VALUES (?, ?, ?, ?, ?, ?)]],
     kind, target:lower(), ms and (pl.now() + ms) or 0, reason, by, pl.iso_time())
-  if kind == "address" then pl.bans.push() else pl.revoke_tokens(target) end
+  if kind == "address" then pl.emit_board("bans_changed") else pl.revoke_tokens(target) end
 end
 
 function pl.bans.remove(target)
   local kind = pl.bans.kind_of(target)
   local n = pl.db.exec("DELETE FROM s_bans WHERE kind = ? AND target = ?", kind, target:lower())
-  if kind == "address" then pl.bans.push() end
+  if kind == "address" then pl.emit_board("bans_changed") end
   return n > 0
 end
 
@@ -112,3 +112,6 @@ function pl.hooks.banned(address)
 end
 
 pl.bans.push()
+-- every process of the board enforces the same list (pl.emit_board runs
+-- this here and on the others)
+pl.on("bans_changed", function() pl.bans.push() end)

@@ -31,7 +31,7 @@ end
 -- Moves s into a room, announcing the leave and the join. Returns the
 -- room's name, or nil and why: "bad_room", or "room_quota" (with the
 -- user told).
-function pl.chat.join(s, room)
+function pl.chat.join(s, room, quiet)
   local name = pl.room_name(room)
   if not name then return nil, "bad_room" end
   if s.room == name then return name end
@@ -46,7 +46,9 @@ function pl.chat.join(s, room)
   s.last_room = name
   -- before the room hears of it: history.lua shows the earlier lines here
   pl.emit("join", s, name)
-  pl.publish(name, pl.chat_event("join", { room = name, from = s.handle }))
+  -- quiet: the user comes back after a move between the board's processes
+  -- and the room never saw them leave
+  if not quiet then pl.publish(name, pl.chat_event("join", { room = name, from = s.handle })) end
   return name
 end
 
@@ -71,8 +73,13 @@ end
 pl.service{
   id = "chat",
   activity = "In Chat",
-  enter = function(s)
-    local room = pl.chat.join(s, s.last_room or "lobby") or pl.chat.join(s, "lobby")
+  enter = function(s, how)
+    local back = how and how.back
+    local room = pl.chat.join(s, s.last_room or "lobby", back) or pl.chat.join(s, "lobby")
+    if back then
+      return s:text(c("bright_white", "You are back in #" .. room .. ".") ..
+        " Lines said while you were away are shown above from the room's history.")
+    end
     local others = #pl.members(room) - 1
     s:text(c("bright_white", "You are in #" .. room .. ".") .. " " ..
       (others == 0 and "Nobody else is here yet." or (others .. (others == 1 and " other person is" or " others are") .. " here.")) ..

@@ -21,6 +21,8 @@ pl.db.exec([[CREATE TABLE IF NOT EXISTS s_history (
   sender TEXT NOT NULL,
   body TEXT NOT NULL)]])
 pl.db.exec("CREATE INDEX IF NOT EXISTS s_history_room ON s_history(room, id)")
+-- the line's chat id, as the room was sent it (older databases lack it)
+pcall(pl.db.exec, "ALTER TABLE s_history ADD COLUMN cid TEXT")
 -- the rooms that have history, with the time of their last line (ms)
 pl.db.exec("CREATE TABLE IF NOT EXISTS s_history_rooms (room TEXT PRIMARY KEY, last_ms INTEGER NOT NULL)")
 
@@ -55,8 +57,8 @@ function pl.history.record(ev)
     known[ev.room] = true
     nknown = nknown + 1
   end
-  pl.db.defer("INSERT INTO s_history(room, ts, kind, sender, body) VALUES (?, ?, ?, ?, ?)",
-    ev.room, ev.ts, ev.kind, ev.from, ev.body)
+  pl.db.defer("INSERT INTO s_history(room, ts, kind, sender, body, cid) VALUES (?, ?, ?, ?, ?, ?)",
+    ev.room, ev.ts, ev.kind, ev.from, ev.body, ev.id)
   pl.db.defer([[DELETE FROM s_history WHERE room = ? AND id <=
     (SELECT id FROM s_history WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)]], ev.room, ev.room, KEEP)
   -- the room's last line time, refreshed now and then rather than per line
@@ -70,11 +72,16 @@ end
 
 function pl.history.replay(s, room)
   local ok = pl.try("room history", function()
-    local rows = pl.db.query("SELECT ts, kind, sender, body FROM s_history WHERE room = ? ORDER BY id DESC LIMIT ?", room, KEEP)
+    local rows = pl.db.query("SELECT ts, kind, sender, body, cid FROM s_history WHERE room = ? ORDER BY id DESC LIMIT ?", room, KEEP)
+    local ids = {}
     for i = #rows, 1, -1 do
       local r = rows[i]
-      s:send(pl.chat_event(r.kind, { room = room, from = r.sender, body = r.body, ts = r.ts, history = true }, s))
+      s:send(pl.chat_event(r.kind, { room = room, from = r.sender, body = r.body, ts = r.ts, history = true, id = r.cid }, s))
+      ids[#ids + 1] = r.cid
     end
+    -- on a board of many processes a line can be in the history before its
+    -- publish reaches this process: it is not shown a second time
+    if pl.cluster().state ~= "off" then pl.skip_repeats(s, ids) end
   end)
   if not ok then
     s:send(pl.chat_event("system", { body = "This room's earlier lines cannot be shown right now." }))

@@ -366,6 +366,17 @@ function pl.hooks.auth(s)
     pl.logoff(s)
   end
   if s.leaving then return end
+  local moved = s.moved
+  if moved then
+    -- the client came back on this process of the board (the one it was on
+    -- stopped, or it was sent here): the user goes on where they were
+    s:text("Welcome back, " .. pl.color("bright_white", s.handle) .. ". You are on node " .. s.node .. ".")
+    if moved.service == "chat" and moved.room then
+      s.last_room = moved.room
+      return s:enter("chat", { back = true })
+    end
+    return s:enter("menu")
+  end
   local info = login_info(s)
   s:text("Welcome, " .. pl.color("bright_white", s.handle) .. "! You are on node " .. s.node .. "." ..
     (info.previous and (" Your last login was " .. when(info.previous) .. ".") or ""))
@@ -373,6 +384,30 @@ function pl.hooks.auth(s)
   pl.emit("login", s, info)
   if not s.leaving then s:enter("menu") end
 end
+
+-- The users here, as opposed to those of the board's other processes.
+local function local_users()
+  local out = {}
+  for _, s in ipairs(pl.sessions()) do
+    if s.handle and not s.remote then out[#out + 1] = s end
+  end
+  return out
+end
+
+-- On a board of many processes: Redis went away (this process serves its
+-- own users alone) or came back (the board is whole again).
+pl.on("board", function(state)
+  local text = state == "whole" and "The rest of the board is back: /who shows everyone again."
+    or "The rest of the board is out of reach for now: you see and hear the users of this part only."
+  for _, s in ipairs(local_users()) do s:send(pl.chat_event("system", { body = text })) end
+end)
+
+-- Lines from another process of the board were lost on the way.
+pl.on("board_gap", function(n)
+  for _, s in ipairs(local_users()) do
+    s:send(pl.chat_event("system", { body = "Some lines from elsewhere on the board may not have reached you (" .. n .. " lost on the way)." }))
+  end
+end)
 
 -- The core logs a user off because of something done to their account
 -- elsewhere: "locked" or "password_reset" (the operator, with `partyline
@@ -425,16 +460,17 @@ function pl.hooks.missed(count)
   return pl.color("yellow", "*** You were too far behind: " .. count .. (count == 1 and " line" or " lines") .. " of room chatter skipped.")
 end
 
--- Each line is encoded once for everyone logged in (a send per user would
+-- This process is stopping (the board may go on in others): its own users
+-- are told, each line encoded once for all of them (a send per user would
 -- take too long at ten thousand); only those still at the login prompt are
 -- told one by one.
 function pl.hooks.shutdown()
   local notice = pl.chat_event("system", { body = "The server is shutting down. See you soon!" })
   local bye = { type = "bye", reason = "shutdown", text = "Disconnected: server shutdown." }
-  pl.broadcast(notice)
-  pl.broadcast(bye)
+  pl.broadcast(notice, "here")
+  pl.broadcast(bye, "here")
   for _, s in ipairs(pl.sessions()) do
-    if not s.handle then
+    if not s.handle and not s.remote then
       s:send(notice)
       s:send(bye)
     end

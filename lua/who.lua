@@ -16,6 +16,7 @@ function pl.who_event()
         u.room and ("#" .. u.room) or "-", idle_text(u.idle_s))
     end
   end
-  lines[#lines + 1] = #users .. (#users == 1 and " user" or " users") .. " online."
+  lines[#lines + 1] = #users .. (#users == 1 and " user" or " users") .. " online." ..
+    (pl.cluster().state == "alone" and " (This part of the board only: the rest is out of reach.)" or "")
   return { type = "who", users = pl.array(users), text = table.concat(lines, "\n") }
 end

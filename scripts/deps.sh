@@ -8,16 +8,17 @@
 set -e
 what=${1:-build}
 # john-data: its password.lst is the common-password list (password_list)
-BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev john-data"
+BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev libhiredis-dev john-data"
 # sqlite3: a test makes a database as an older server left it
 # openssl: throwaway certificates and s_client; nginx (with its stream module)
 # and haproxy: real reverse proxies in front of the server (tests/integration/proxy.test.js)
+# redis-server: the cluster's bus and node table (tests/integration/cluster.test.js)
 # iproute2 (ip netns): clients that vanish from the network (tests/integration/keepalive.test.js)
-TEST="telnet chromium lua5.4 curl sqlite3 openssl nginx libnginx-mod-stream haproxy iproute2"
+TEST="telnet chromium lua5.4 curl sqlite3 openssl nginx libnginx-mod-stream haproxy iproute2 redis-server"
 pkgs=$BUILD
 [ "$what" = test ] && pkgs="$BUILD $TEST"
 [ "$what" = fuzz ] && pkgs="$BUILD clang libclang-rt-14-dev"
-[ "$what" = bench ] && pkgs="$BUILD libwebsockets-test-server gnuplot-nox"
+[ "$what" = bench ] && pkgs="$BUILD libwebsockets-test-server gnuplot-nox redis-server"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -57,17 +57,20 @@ async function main() {
         failures.push(`${f} :: ${t.name}\n  ${e.stack || e}${log}`);
         console.log(`FAIL ${t.name}: ${String(e.message).split('\n')[0]}`);
       } finally {
-        if (ctx && ctx.srv) {
-          const exit = await ctx.srv.stop();
+        // ctx.srv, and on a board of many processes the others (ctx.servers)
+        const servers = ctx ? [...new Set([ctx.srv, ...(ctx.servers || [])].filter(Boolean))] : [];
+        for (const srv of servers) {
+          const exit = await srv.stop();
           // a clean stop exits 0; a crash, a sanitizer report or a leak does not
           const bad = (exit.signal && exit.signal !== 'SIGKILL') || (exit.code !== null && exit.code !== 0);
-          if (bad || /ERROR: (Address|Leak)Sanitizer|runtime error:/.test(ctx.srv.log)) {
+          if (bad || /ERROR: (Address|Leak)Sanitizer|runtime error:/.test(srv.log)) {
             failed++;
-            failures.push(`${t.name}: server exit ${JSON.stringify(exit)}\n${ctx.srv.log.slice(-3000)}`);
+            failures.push(`${t.name}: server exit ${JSON.stringify(exit)}\n${srv.log.slice(-3000)}`);
             console.log(`FAIL ${t.name}: the server did not stop cleanly (${JSON.stringify(exit)})`);
           }
-          ctx.srv.cleanup();
         }
+        for (const srv of servers) srv.cleanup();
+        if (ctx && ctx.teardown) await ctx.teardown();
       }
     }
   }

@@ -87,5 +87,8 @@
     INT(mailbox_max, 200, 1, 1000000, "messages one user's mailbox holds") \
     INT(mailbox_max_kb, 1024, 16, 1 << 20, "KiB one user's mailbox holds") \
     INT(script_budget_ms, 100, 1, 60000, "milliseconds one call into the scripts may run before it is stopped") \
-    INT(script_memory_mb, 256, 8, 65536, "memory cap in MiB for the Lua state")
+    INT(script_memory_mb, 256, 8, 65536, "memory cap in MiB for the Lua state") \
+    STR(redis, 256, "", NULL, "Redis (host:port or redis://host:port) shared by the processes of one board; empty = one process on its own") \
+    STR(redis_prefix, 64, "partyline:", NULL, "prefix of this board's Redis keys and bus channel (boards sharing one Redis differ here)") \
+    INT(cluster_dead_s, 10, 2, 600, "seconds a process may be silent on the bus before it counts as gone and its users leave")
 // clang-format on

@@ -20,7 +20,11 @@ static uv_timer_t g_end_timer;
 static SessionRef *g_end_list;
 static uint32_t g_end_count, g_end_cap;
 
+static ClusterState g_cluster;
+
 BoardState lifecycle_state(void) { return g_state; }
+ClusterState lifecycle_cluster(void) { return g_cluster; }
+void lifecycle_set_cluster(ClusterState st) { g_cluster = st; }
 
 // ---------------------------------------------------------------- ending soon
 

@@ -14,6 +14,12 @@ enum BoardState {
 
 BoardState lifecycle_state(void);
 
+// On a board of many processes (cluster/): whether this process reaches the
+// others (WHOLE) or serves its own users alone for now (ALONE: Redis away).
+enum ClusterState { CLUSTER_OFF, CLUSTER_WHOLE, CLUSTER_ALONE };
+ClusterState lifecycle_cluster(void);
+void lifecycle_set_cluster(ClusterState st);
+
 void lifecycle_init(uv_loop_t *loop);
 // Starts draining: no more grace periods or deferred ends; every port closes
 // once its queue is written.

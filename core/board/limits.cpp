@@ -9,6 +9,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/stats.h"
+#include "model/up.h"
 
 // ------------------------------------------------------------ small keyed table
 
@@ -114,6 +115,13 @@ static uint32_t record(const char *key, uint64_t now) {
 }
 
 uint32_t limits_login_failed(const char *handle, const char *addr, uint64_t now_ms) {
+    // counted on every process of the board: guesses spread over processes
+    // add up as they would on one
+    if (g_up.login_failed) g_up.login_failed(handle, addr);
+    return limits_login_counted(handle, addr, now_ms);
+}
+
+uint32_t limits_login_counted(const char *handle, const char *addr, uint64_t now_ms) {
     char hk[48], ak[48];
     snprintf(hk, sizeof hk, "h:%s", handle);
     snprintf(ak, sizeof ak, "a:%s", addr);

@@ -19,6 +19,9 @@ void limits_addr_close(const char *addr);
 uint32_t limits_login_locked(const char *handle, const char *addr, uint64_t now_ms);
 // Records a failure; returns how many ms to wait before answering (slow-down).
 uint32_t limits_login_failed(const char *handle, const char *addr, uint64_t now_ms);
+// The same for a failure another process of the board saw (counted, not
+// passed on).
+uint32_t limits_login_counted(const char *handle, const char *addr, uint64_t now_ms);
 void limits_login_ok(const char *handle);
 // New accounts per address: register_per_hour, as a bucket that refills
 // over the hour. take: false when the address has used them up; give_back:

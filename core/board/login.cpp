@@ -46,6 +46,7 @@ void login_complete(Session *s, int64_t account_id, const char *handle, bool sys
     s->sysop = sysop || (account_id > 0 && config_is_sysop(&g_cfg, handle));
     s->login_failures = 0;
     login_send_auth(s, 0);
+    session_shown(s);
     log_event(LOG_INFO, "login", s->node, s->addr, "logged in as %s%s", s->handle, s->sysop ? " (sysop)" : "");
     up_hook("auth", s, NULL);
 }

@@ -52,9 +52,9 @@ static int authorize(void *, int action, const char *a, const char *b, const cha
     case SQLITE_DELETE:
     case SQLITE_CREATE_TABLE:
     case SQLITE_DROP_TABLE:
-    case SQLITE_ALTER_TABLE:
     case SQLITE_ANALYZE:
         return script_table(a) ? SQLITE_OK : SQLITE_DENY;
+    case SQLITE_ALTER_TABLE: // a is the database's name, b the table's
     case SQLITE_CREATE_INDEX:
     case SQLITE_DROP_INDEX:
         return script_table(b) ? SQLITE_OK : SQLITE_DENY;

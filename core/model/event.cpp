@@ -41,6 +41,16 @@ static uint32_t flags_for(cJSON *ev, const char *type) {
     return 0;
 }
 
+void event_new_id(char out[EVENT_ID_MAX]) {
+    // unique across restarts and processes too: a per-boot prefix plus a counter
+    if (!g_boot[0]) {
+        char rnd[23];
+        text_random_id(rnd);
+        memcpy(g_boot, rnd, 6);
+    }
+    snprintf(out, EVENT_ID_MAX, "%s-%llu", g_boot, (unsigned long long)++g_chat_ids);
+}
+
 Msg *event_encode(cJSON *ev) {
     cJSON *t = cJSON_GetObjectItem(ev, "type");
     const char *type = cJSON_IsString(t) ? t->valuestring : "";
@@ -50,14 +60,8 @@ Msg *event_encode(cJSON *ev) {
         cJSON_AddStringToObject(ev, "ts", ts);
     }
     if (!strcmp(type, "chat") && !cJSON_GetObjectItem(ev, "id")) {
-        // unique across restarts too: a per-boot prefix plus a counter
-        if (!g_boot[0]) {
-            char rnd[23];
-            text_random_id(rnd);
-            memcpy(g_boot, rnd, 6);
-        }
-        char id[32];
-        snprintf(id, sizeof id, "%s-%llu", g_boot, (unsigned long long)++g_chat_ids);
+        char id[EVENT_ID_MAX];
+        event_new_id(id);
         cJSON_AddStringToObject(ev, "id", id);
     }
     uint32_t flags = flags_for(ev, type);

@@ -48,11 +48,13 @@ void room_leave(Session *s) {
     if (!r) return;
     // swap-remove keeps leave O(1); members are not ordered
     uint32_t i = s->room_slot;
+    if (s->proc) r->nremote--;
     Session *last = r->members[--r->count];
     r->members[i] = last;
     last->room_slot = i;
     s->room = NULL;
     if (r->count == 0) room_free(r);
+    if (!s->ending) session_shown(s);
 }
 
 Room *room_join(Session *s, const char *name) {
@@ -82,5 +84,7 @@ Room *room_join(Session *s, const char *name) {
     s->room = r;
     s->room_slot = r->count;
     r->members[r->count++] = s;
+    if (s->proc) r->nremote++;
+    session_shown(s);
     return r;
 }

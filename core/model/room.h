@@ -11,6 +11,7 @@ struct Room {
     char name[ROOM_NAME_MAX + 1];
     Session **members;
     uint32_t count, cap;
+    uint32_t nremote; // members that live in other processes (Session.proc)
     Room *next;
 };
 

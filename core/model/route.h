@@ -17,5 +17,10 @@ void route_session(Session *s, Msg *m);
 // To every member of r but those who ignore sender (when given). Typing
 // (MSG_TYPING) never goes back to its sender. The caller keeps its reference.
 void route_room(Room *r, Msg *m, const Session *sender);
-// To every logged-in session; returns how many.
+// To every logged-in session, on every process; returns how many.
 uint32_t route_all(Msg *m);
+
+// What another process published, for the sessions that live here: a room's
+// event (sender_handle: who said it, for ignore lists), or one for everyone.
+void route_room_here(Room *r, Msg *m, const char *sender_handle);
+uint32_t route_all_here(Msg *m);

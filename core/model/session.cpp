@@ -19,6 +19,7 @@
 
 Up g_up;
 uint32_t g_session_count;
+uint32_t g_remote_count;
 static Session **g_nodes; // g_nodes[node-1]
 static uint32_t g_nodes_cap;
 static uint32_t g_next_serial;
@@ -35,37 +36,50 @@ static uint32_t ring_limit(void) {
     return n;
 }
 
-static uint32_t node_alloc(Session *s) {
-    for (uint32_t i = 0; i < g_nodes_cap; i++)
-        if (!g_nodes[i]) {
-            g_nodes[i] = s;
-            return i + 1;
-        }
-    uint32_t cap = g_nodes_cap ? g_nodes_cap * 2 : 64;
+// Grows the node table to hold node (1-based); false when out of memory.
+static bool nodes_reach(uint32_t node) {
+    if (node <= g_nodes_cap) return true;
+    uint32_t cap = g_nodes_cap ? g_nodes_cap : 64;
+    while (cap < node) cap *= 2;
     Session **n = (Session **)realloc(g_nodes, cap * sizeof *n);
-    if (!n) return 0;
+    if (!n) return false;
     memset(n + g_nodes_cap, 0, (cap - g_nodes_cap) * sizeof *n);
     g_nodes = n;
-    uint32_t i = g_nodes_cap;
     g_nodes_cap = cap;
-    g_nodes[i] = s;
-    return i + 1;
+    return true;
 }
 
-Session *session_new(void) {
+uint32_t session_free_node(void) {
+    for (uint32_t i = 0; i < g_nodes_cap; i++)
+        if (!g_nodes[i]) return i + 1;
+    return g_nodes_cap + 1;
+}
+
+Session *session_new_at(uint32_t node) {
+    if (node < 1 || !nodes_reach(node) || g_nodes[node - 1]) return NULL;
     Session *s = (Session *)calloc(1, sizeof *s);
     if (!s) return NULL;
-    s->node = node_alloc(s);
-    if (!s->node) {
-        free(s);
-        return NULL;
-    }
+    g_nodes[node - 1] = s;
+    s->node = node;
     s->serial = ++g_next_serial;
     text_random_id(s->resume_id);
     s->first_seq = 1;
     s->last_input_ms = s->created_ms = text_now_ms();
     s->script_ref = -1;
     g_session_count++;
+    return s;
+}
+
+Session *session_new(void) { return session_new_at(session_free_node()); }
+
+Session *session_new_remote(uint32_t node, uint16_t proc, uint32_t serial) {
+    Session *s = session_new_at(node);
+    if (!s) return NULL;
+    g_session_count--; // the metric counts this process's own
+    g_remote_count++;
+    s->proc = proc;
+    s->serial = serial;
+    s->resume_id[0] = 0; // a remote session is resumed where it lives
     return s;
 }
 
@@ -136,7 +150,50 @@ static bool port_wants(const Port *p, const Msg *m) {
     return true;
 }
 
+#define REPEATS_MAX 64
+#define REPEATS_MS 5000
+
+static void repeats_free(Session *s) {
+    free(s->repeats);
+    s->repeats = NULL;
+    s->nrepeat = 0;
+}
+
+void session_skip_repeats(Session *s, const char *const *ids, uint32_t n) {
+    repeats_free(s);
+    if (n > REPEATS_MAX) {
+        ids += n - REPEATS_MAX; // the newest: the older ones are long delivered
+        n = REPEATS_MAX;
+    }
+    if (!n || !(s->repeats = (char(*)[32])calloc(n, sizeof *s->repeats))) return;
+    for (uint32_t i = 0; i < n; i++) snprintf(s->repeats[i], sizeof s->repeats[i], "%s", ids[i]);
+    s->nrepeat = (uint16_t)n;
+    s->repeats_until_ms = text_now_ms() + REPEATS_MS;
+}
+
+// Whether m is a room line s was just shown from history. Only sessions
+// that just joined a room pay for it, and only for a few seconds.
+static bool repeat(Session *s, const Msg *m) {
+    if (text_now_ms() > s->repeats_until_ms) {
+        repeats_free(s);
+        return false;
+    }
+    const char *id = strstr(msg_json(m), "\"id\":\"");
+    if (!id) return false;
+    id += 6;
+    const char *end = strchr(id, '"');
+    size_t n = end ? (size_t)(end - id) : 0;
+    for (uint16_t i = 0; i < s->nrepeat; i++)
+        if (n && strlen(s->repeats[i]) == n && !memcmp(s->repeats[i], id, n)) return true;
+    return false;
+}
+
 void session_push(Session *s, Msg *m) {
+    if (s->proc) {
+        if (!s->ending && g_up.remote_push) g_up.remote_push(s, m);
+        return;
+    }
+    if (s->nrepeat && (m->flags & MSG_CHATTER) && repeat(s, m)) return;
     if (s->ending && !s->nports) return;
     if (s->ring_len == s->ring_cap) {
         if (s->ring_cap < ring_limit()) {
@@ -219,6 +276,7 @@ void session_attach(Session *s, Port *p, uint64_t from_seq) {
 static void session_free(Session *s) {
     assert(!s->nports && !s->grace);
     free(s->ignores);
+    free(s->repeats);
     buf_free(&s->typeahead);
     for (uint64_t q = s->first_seq; q < session_next_seq(s); q++) msg_unref(s->ring[q & (s->ring_cap - 1)]);
     free(s->ring);
@@ -245,15 +303,17 @@ void session_detach(Session *s, Port *p) {
 
 // ---------------------------------------------------------------- ending
 
-void session_end(Session *s) {
+static void end(Session *s, bool hooks) {
     if (s->ending) return;
     // the scripts see the session whole one last time (to announce the leave)
-    up_hook("session_end", s, NULL);
+    if (hooks) up_hook("session_end", s, NULL);
+    if (s->ending) return; // the hook ended it already
     s->ending = true;
+    if (s->proc) g_remote_count--;
+    else g_session_count--;
     if (g_spy_count) spy_forget(s);
     room_leave(s);
     g_nodes[s->node - 1] = NULL;
-    g_session_count--;
     g_up.ended(s);
     log_event(LOG_INFO, "session_end", s->node, s->addr, "session ended%s%s", s->handle[0] ? " for " : "", s->handle);
     if (!s->nports) {
@@ -261,6 +321,13 @@ void session_end(Session *s) {
         return;
     }
     for (Port *p = s->ports; p; p = p->next) g_up.close(p, 0, NULL);
+}
+
+void session_end(Session *s) { end(s, true); }
+void session_end_quiet(Session *s) { end(s, false); }
+
+void session_shown(Session *s) {
+    if (!s->proc && g_up.shown) g_up.shown(s);
 }
 
 void sessions_close_all(void) {
@@ -309,6 +376,8 @@ void session_input(Session *s, uint32_t port, const char *line, size_t len) {
     size_t n = text_sanitize(line, len, clean, cap);
     s->last_input_ms = text_now_ms();
     s->idle_warned = false;
+    // the other processes show idle time to the quarter minute, not per line
+    if (g_up.shown && s->last_input_ms - s->shown_input_ms >= 15000) session_shown(s);
     SessionRef ref = session_ref(s);
     g_up.hook("input", s, clean, n);
     if (clean != stackbuf) free(clean);

@@ -24,7 +24,11 @@ struct Room;
 #define RESUME_ID_LEN 22
 
 struct Session {
-    uint32_t serial;     // unique for the process's life (node numbers are reused)
+    uint32_t serial;     // unique for the process's life (node numbers are reused); a
+                         // remote session keeps the serial its own process gave it
+    uint16_t proc;       // 0: lives here. Else the process it lives on (cluster/): a replica
+                         // for /who and addressing, with no ports and no ring; what is
+                         // pushed to it goes to that process (g_up.remote_push)
     uint32_t node;
     char resume_id[RESUME_ID_LEN + 1];
     char handle[HANDLE_MAX + 1]; // empty until logged in
@@ -45,12 +49,23 @@ struct Session {
     uint64_t last_input_ms;
     uint64_t created_ms;
     bool idle_warned;
+    PortKind remote_kind; // a remote session's transport (a local one's is its ports')
+    bool shown_due;      // cluster: what /who shows of it waits to be told to the other processes
+    uint64_t shown_input_ms; // cluster: last_input_ms as last told (idle is told coarsely)
+    char activity[32];   // what the user is doing, as the scripts word it ("In Chat")
+    char service[24];    // the scripts' service the user is in ("chat")
+    bool moved;          // it took over a session of another process (its client came
+    char moved_service[24]; // back here): where the user was there, for the scripts
+    char moved_room[25];
     char addr[48];       // of the connection that made it (who may resume: net/requests.cpp)
     uint32_t input_port; // the port the line being handled came from (0: none)
     int script_ref;      // the scripts' table for this session (script/), or -1
     Buf typeahead;       // lines typed while a password check runs, replayed after it
     char (*ignores)[HANDLE_MAX + 1]; // handles whose room lines and typing this user does not get
     uint16_t nignore;
+    uint16_t nrepeat;    // room lines just shown from history (session_skip_repeats)
+    char (*repeats)[32];
+    uint64_t repeats_until_ms;
 };
 
 // A weak reference to a session, for work that finishes later (a password
@@ -64,6 +79,17 @@ extern uint32_t g_session_count;
 
 // A new session on the lowest free node, or NULL when out of memory.
 Session *session_new(void);
+// A new session on this node (one the cluster claimed for it, or a remote
+// session's), or NULL when the node is taken or out of memory.
+Session *session_new_at(uint32_t node);
+// A remote session's replica on its node, with the serial its process gave
+// it; NULL when the node is taken here.
+Session *session_new_remote(uint32_t node, uint16_t proc, uint32_t serial);
+// The lowest node free here (and, on a board of many processes, not known to
+// be taken elsewhere).
+uint32_t session_free_node(void);
+// Sessions that live in other processes, among all those in the node table.
+extern uint32_t g_remote_count;
 static inline SessionRef session_ref(const Session *s) { return SessionRef{s->node, s->serial}; }
 // The live (not ending) session r refers to, or NULL.
 Session *session_deref(SessionRef r);
@@ -71,7 +97,8 @@ Session *session_by_node(uint32_t node);
 Session *session_by_resume_id(const char *id);
 uint32_t session_max_node(void);
 
-// Appends m (taking a reference of its own) and wakes the ports that want it.
+// Appends m (taking a reference of its own) and wakes the ports that want it;
+// for a remote session, hands it to the process it lives on.
 void session_push(Session *s, Msg *m);
 // Encodes ev (taking it) and pushes it; port = one port's id, or 0 for all.
 void session_send(Session *s, cJSON *ev, uint32_t port);
@@ -89,6 +116,12 @@ void session_detach(Session *s, Port *p);
 // node, g_up.ended, and its ports close after their queues are written.
 // Safe to call twice.
 void session_end(Session *s);
+// Ends a remote session's replica without the scripts' hook: its own process
+// ended it (and said what there was to say), or moved it.
+void session_end_quiet(Session *s);
+// What /who shows of a local session changed (its room, login, activity):
+// the cluster tells the other processes.
+void session_shown(Session *s);
 // A line of input from port (any transport); cut to max_line and cleaned of
 // controls here before the scripts see it. While a password check runs the
 // line waits (typeahead) and is replayed afterwards.
@@ -97,6 +130,12 @@ void session_input(Session *s, uint32_t port, const char *line, size_t len);
 void session_replay_typeahead(Session *s);
 // Keeps only the typeahead of one port (a login: board/auth.cpp).
 void session_keep_typeahead_of(Session *s, uint32_t port);
+
+// The ids of room lines s was just shown from a room's history: the same
+// lines arriving live a moment later (from another process, which wrote the
+// history before its publish reached us) are not shown twice. Kept for a
+// few seconds; replaces what was there.
+void session_skip_repeats(Session *s, const char *const *ids, uint32_t n);
 
 // The ignore list (case-insensitive handles; at most 256).
 bool session_ignores(const Session *s, const char *handle);

@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct Msg;
 struct Port;
+struct Room;
 struct Session;
 
 struct Up {
@@ -29,9 +31,40 @@ struct Up {
     // (port_can_return): then its grace period starts; else it ends.
     void (*detached)(Session *s, bool can_return);
     void (*attached)(Session *s);
-    // board/lifecycle and script: s has ended; what they keep for it goes
-    // (its timers, its scripts' table). Its ports are closing.
+    // board/lifecycle, script and cluster: s has ended; what they keep for it
+    // goes (its timers, its scripts' table, its place on the board). Its
+    // ports are closing.
     void (*ended)(Session *s);
+
+    // The cluster, when the board runs on many processes (all NULL when it
+    // does not). A remote session (Session.proc) lives in another process:
+    // an event for it goes there, and so does logging it off.
+    void (*remote_push)(Session *s, Msg *m);
+    void (*remote_end)(Session *s);
+    // A room's event (m encoded once) or one for everyone, to the other
+    // processes too: once per event and process, never per recipient.
+    void (*bus_room)(Room *r, Msg *m, const Session *sender);
+    void (*bus_all)(Msg *m);
+    // What /who shows of a local session changed (login, room, activity).
+    void (*shown)(Session *s);
+    // board/limits: a failed login, counted on every process.
+    void (*login_failed)(const char *handle, const char *addr);
+    // script: watcher (here) watches target (remote) from now on, or stops
+    // watching it (target NULL).
+    void (*remote_spy)(Session *watcher, Session *target, const char *prefix);
+    // script: an account's rights changed (pl.set_sysop): every process
+    // applies it to its own sessions of handle.
+    void (*account_changed)(const char *handle);
+    // script: a sysop asked for a reload (/reload, SIGHUP), which reloaded
+    // here: every process reloads.
+    void (*reload_asked)(const char *why);
+    // script: an event for the scripts of every other process
+    // (pl.emit_board), with one text.
+    void (*board_emit)(const char *name, const char *json);
+    // script: an event for the scripts of the process remote session s
+    // lives on, pl.emit(name, s, args...) there (pl.emit_to); args is a JSON
+    // array of strings, numbers and booleans (the callee owns nothing).
+    void (*remote_emit)(Session *s, const char *name, const char *args_json);
 };
 
 extern Up g_up;

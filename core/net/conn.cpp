@@ -9,6 +9,8 @@
 #include "base/text.h"
 #include "board/addrban.h"
 #include "board/login.h"
+#include "cluster/cluster.h"
+#include "model/room.h"
 #include "base/log.h"
 #include "net/net.h"
 #include "model/event.h"
@@ -43,22 +45,90 @@ void conn_open(Conn *c, struct lws *wsi, PortKind kind) {
     keepalive_add(c);
 }
 
-Session *conn_start_session(Conn *c, const char *token_handle) {
-    Session *s = session_new();
-    if (!s) return NULL;
+// What a session being started waits with (conn_start_session).
+struct ConnStart {
+    char handle[HANDLE_MAX + 1]; // a verified token's, or ""
+    bool no_session;
+    // moving: the session another process held
+    uint16_t from_proc;
+    uint32_t from_node, from_serial;
+    uint64_t last_seq;
+    char service[sizeof ((Session *)0)->service];
+    char room[ROOM_NAME_MAX + 1];
+};
+
+static void started(uint32_t node, void *arg) {
+    Conn *c = (Conn *)arg;
+    ConnStart *st = c->start;
+    c->start = NULL;
+    Session *s = session_new_at(node);
+    if (!s) s = session_new(); // the node went meanwhile: the next free one here
+    if (!s) {
+        free(st);
+        return conn_kill(c);
+    }
     memcpy(s->addr, c->port.addr, sizeof s->addr);
     s->script_ref = script_session_new(s);
     c->hello_due = true; // before attaching: nothing may be written ahead of it
     session_attach(s, &c->port, 1);
     log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_connect" : "telnet_connect", s->node, c->port.addr,
               "connection %u", c->port.id);
+    if (st->from_node) {
+        // where the user was on the other process, for the scripts to put them back
+        snprintf(s->moved_service, sizeof s->moved_service, "%s", st->service);
+        snprintf(s->moved_room, sizeof s->moved_room, "%s", st->room);
+        s->moved = true;
+    }
     // a token skips the login prompts: straight to the scripts' auth hook
-    if (token_handle) login_by_token(s, token_handle, c->port.id);
+    if (st->handle[0]) login_by_token(s, st->handle, c->port.id);
     else script_hook("connect", s, NULL);
-    return s;
+    if (st->no_session && s->nports)
+        session_send(s, event_error("no_session", "no such session, or it has ended"), c->port.id);
+    if (st->from_node && node == st->from_node)
+        cluster_taken(st->from_proc, st->from_node, st->from_serial, s->serial, st->last_seq);
+    session_shown(s);
+    free(st);
+    pace_resume(c); // input that came meanwhile
+}
+
+static void took(uint32_t node, void *arg) {
+    Conn *c = (Conn *)arg;
+    if (node) {
+        Session *r = session_by_node(node);
+        if (r && r->proc) session_end_quiet(r); // the replica of what is now ours
+        return started(node, c);
+    }
+    cluster_claim_node(started, c); // someone else's by now: a node as usual
+}
+
+int conn_start_session(Conn *c, const char *token_handle, bool no_session, Session *moved, uint64_t last_seq) {
+    ConnStart *st = (ConnStart *)calloc(1, sizeof *st);
+    if (!st) return -1;
+    if (token_handle) snprintf(st->handle, sizeof st->handle, "%s", token_handle);
+    st->no_session = no_session;
+    c->start = st;
+    if (!moved) {
+        cluster_claim_node(started, c); // may call started() before it returns
+        return 0;
+    }
+    st->from_proc = moved->proc;
+    st->from_node = moved->node;
+    st->from_serial = moved->serial;
+    st->last_seq = last_seq;
+    snprintf(st->service, sizeof st->service, "%s", moved->service);
+    if (moved->room) snprintf(st->room, sizeof st->room, "%s", moved->room->name);
+    log_event(LOG_INFO, "resume_moved", moved->node, c->port.addr, "connection %u takes over %s's session from another process",
+              c->port.id, moved->handle[0] ? moved->handle : "(no login)");
+    cluster_take_node(moved, took, c);
+    return 0;
 }
 
 void conn_closed(Conn *c) {
+    if (c->start) { // gone before its session started: the claim is given back when it comes
+        cluster_claim_cancel(c);
+        free(c->start);
+        c->start = NULL;
+    }
     if (!c->live) return;
     c->live = false;
     log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_disconnect" : "telnet_disconnect",

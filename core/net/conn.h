@@ -40,6 +40,7 @@ struct Conn {
     uint32_t rx_len, rx_cap;
     Telnet *tn;       // telnet state, for telnet connections
     KeepLink ka;      // keepalive: since when silent, probed (net/keepalive.cpp)
+    struct ConnStart *start; // while its session is being started (a node claimed): see conn_start_session
 };
 
 static_assert(offsetof(Conn, port) == 0, "a Port* of a connection is its Conn*");
@@ -54,9 +55,17 @@ extern uint32_t g_conn_count;
 // conn_open then makes c a live connection of that kind with a port id.
 const char *conn_screen(Conn *c, struct lws *wsi);
 void conn_open(Conn *c, struct lws *wsi, PortKind kind);
-// A new connection's session: a node, `hello` due, and the scripts' connect
-// hook; or, when a verified token named token_handle, logged in at once.
-Session *conn_start_session(Conn *c, const char *token_handle);
+// Starts a new connection's session: a node (on a board of many processes
+// claimed in Redis first, so the session starts a moment later; meanwhile
+// input waits), `hello` due, and the scripts' connect hook; or, when a
+// verified token named token_handle, logged in at once. no_session: the
+// client asked to resume a session nobody has, and is told so. moved: a
+// session another process holds that this client comes back to (its
+// replica): its node is taken over and the scripts put the user back where
+// they were; last_seq is what the client saw of it. -1 when out of memory.
+int conn_start_session(Conn *c, const char *token_handle, bool no_session, Session *moved, uint64_t last_seq);
+// Whether c's session is still being started.
+static inline bool conn_starting(const Conn *c) { return c->start != NULL; }
 // Either transport's connection is closing (lws's close callback): it leaves
 // its session, which starts the grace period when it was the last.
 void conn_closed(Conn *c);

@@ -14,6 +14,7 @@
 #include "base/config.h"
 #include "net/conn.h"
 #include "base/histogram.h"
+#include "cluster/cluster.h"
 #include "base/log.h"
 #include "script/host.h"
 #include "net/net.h"
@@ -77,6 +78,7 @@ static void metrics_text(Buf *b) {
                  g_stats.keepalive_drops_web, g_stats.keepalive_drops_telnet);
     script_fault_metrics(b);
     store_metrics(b);
+    cluster_metrics(b);
     hist_text(&g_event_hist, b);
     hist_text(&g_fanout_hist, b);
 }

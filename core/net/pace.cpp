@@ -185,8 +185,18 @@ static bool enqueue(Conn *c, PaceKind kind, const char *data, size_t len) {
     return true;
 }
 
+static void add_paced(Conn *c);
+
 int pace_input(Conn *c, PaceKind kind, const char *data, size_t len) {
     g_stats.messages_in++;
+    if (c->start && !c->port.closing) {
+        // its session is being started: the input waits for it (pace_resume)
+        if ((uint64_t)c->inq_cost + REC_COST + len > (uint64_t)g_cfg.flood_bytes || !enqueue(c, kind, data, len)) {
+            flood_close(c, "is flooding before its session started");
+            return -1;
+        }
+        return 0;
+    }
     if (!usable(c)) return 0;
     uint64_t now = text_now_ms();
     if (!waiting(c) && rate_wait(c, now) == 0) {
@@ -204,18 +214,29 @@ int pace_input(Conn *c, PaceKind kind, const char *data, size_t len) {
         // told once per wait, not once per line of a paste
         session_send(c->port.session, event_error("rate_limited", "slow down: your input waits and is handled at the rate limit"),
                      c->port.id);
-        if (g_npaced == g_cap) {
-            uint32_t cap = g_cap ? g_cap * 2 : 64;
-            Conn **p = (Conn **)realloc(g_paced, cap * sizeof *p);
-            if (!p) return 0; // it waits until this connection's next message
-            g_paced = p;
-            g_cap = cap;
-        }
-        g_paced[g_npaced++] = c;
-        c->paced = true;
+        add_paced(c);
     }
     arm(g_cfg.rate_per_s > 0 ? 1000u / (uint32_t)g_cfg.rate_per_s + 1 : 1);
     return 0;
+}
+
+static void add_paced(Conn *c) {
+    if (c->paced) return;
+    if (g_npaced == g_cap) {
+        uint32_t cap = g_cap ? g_cap * 2 : 64;
+        Conn **p = (Conn **)realloc(g_paced, cap * sizeof *p);
+        if (!p) return; // it waits until this connection's next message
+        g_paced = p;
+        g_cap = cap;
+    }
+    g_paced[g_npaced++] = c;
+    c->paced = true;
+}
+
+void pace_resume(Conn *c) {
+    if (!waiting(c)) return;
+    add_paced(c);
+    arm(1);
 }
 
 void pace_pong(Conn *c) {

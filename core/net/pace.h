@@ -22,6 +22,8 @@ int pace_input(Conn *c, PaceKind kind, const char *data, size_t len);
 // A pong frame (the server sends no pings, so each is unasked for): it
 // costs the client a message of its rate; one that floods them is closed.
 void pace_pong(Conn *c);
+// c's session has started: the input that came meanwhile is handled now.
+void pace_resume(Conn *c);
 // c is closing or closed: its waiting input goes.
 void pace_forget(Conn *c);
 void pace_init(uv_loop_t *loop);

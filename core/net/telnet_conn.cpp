@@ -108,7 +108,7 @@ static int adopt(Conn *c, struct lws *wsi) {
     conn_open(c, wsi, PORT_TELNET);
     c->tn = (Telnet *)malloc(sizeof(Telnet));
     if (!c->tn || telnet_init(c->tn, (uint32_t)g_cfg.max_line) < 0) return -1;
-    if (!conn_start_session(c, NULL)) return -1;
+    if (conn_start_session(c, NULL, false, NULL, 0)) return -1;
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "board/addrban.h"
 #include "board/auth.h"
 #include "board/login.h"
+#include "cluster/cluster.h"
 #include "base/config.h"
 #include "net/conn.h"
 #include "model/event.h"
@@ -204,12 +205,16 @@ static bool request_token(struct lws *wsi, char *out, size_t outlen) {
 // ?resume=ID&last_seq=N: attach straight to a session, without a new one
 // (extension; the `resume` message does the same after connecting). A token
 // on the same request may vouch for the session's user (requests_resume).
-static bool resume_from_query(Conn *c, struct lws *wsi, const char *token_handle) {
+// A session another process holds is taken over (conn_start_session).
+static int start_from_query(Conn *c, struct lws *wsi, const char *token_handle) {
     char id[64], seq[24] = "0";
-    if (!query_arg(wsi, "resume", id, sizeof id)) return false;
+    if (!query_arg(wsi, "resume", id, sizeof id)) return conn_start_session(c, token_handle, false, NULL, 0);
     query_arg(wsi, "last_seq", seq, sizeof seq);
+    uint64_t last = strtoull(seq, NULL, 10);
     Session *s = session_by_resume_id(id);
-    return s && requests_resume(c, s, strtoull(seq, NULL, 10), token_handle);
+    if (s && requests_resume(c, s, last, token_handle)) return 0;
+    Session *moved = s ? NULL : cluster_resumable(id, token_handle, c->port.addr);
+    return conn_start_session(c, token_handle, !moved, moved, last);
 }
 
 static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
@@ -288,17 +293,12 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         }
         conn_open(c, wsi, PORT_WEB);
         c->port.typing = query_flag(wsi, "typing");
-        if (resume_from_query(c, wsi, handle[0] ? handle : NULL)) return 0;
-        if (!conn_start_session(c, handle[0] ? handle : NULL)) return -1;
-        char id[64];
-        if (query_arg(wsi, "resume", id, sizeof id))
-            session_send(c->port.session, event_error("no_session", "no such session, or it has ended"), c->port.id);
-        return 0;
+        return start_from_query(c, wsi, handle[0] ? handle : NULL);
     }
     case LWS_CALLBACK_RECEIVE:
         keepalive_heard(c);
         if (c->lingering) return 0; // our close frame is out: read on until the client's comes
-        if (!c->live || !c->port.session) return -1;
+        if (!c->live || (!c->port.session && !conn_starting(c))) return -1;
         if (c->port.closing) return 0;   // closing after its queue: input is no longer handled
         return ws_receive(c, wsi, (const char *)in, len);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:

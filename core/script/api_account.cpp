@@ -97,7 +97,11 @@ static int l_set_sysop(lua_State *l) {
     if (rc < 0) return luaL_error(l, "database error");
     uint32_t node = 0;
     for (Session *s; rc == 1 && (s = api_next_of_handle(h, &node));)
-        if (s->account_id > 0) s->sysop = on || config_is_sysop(&g_cfg, s->handle);
+        if (!s->proc && s->account_id > 0) {
+            s->sysop = on || config_is_sysop(&g_cfg, s->handle);
+            session_shown(s);
+        }
+    if (rc == 1 && g_up.account_changed) g_up.account_changed(h); // the other processes' sessions of h
     lua_pushboolean(l, rc == 1);
     return 1;
 }

@@ -8,7 +8,9 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "base/version.h"
+#include "board/lifecycle.h"
 #include "model/session.h"
+#include "model/up.h"
 #include "model/spy.h"
 #include "script/api.h"
 #include "script/host.h"
@@ -43,7 +45,36 @@ static int l_now(lua_State *l) {
 }
 
 static int l_reload(lua_State *l) {
-    lua_pushboolean(l, script_reload("requested by a script") == 0);
+    bool ok = script_reload("requested by a script") == 0;
+    if (ok && g_up.reload_asked) g_up.reload_asked("requested by a script on another process");
+    lua_pushboolean(l, ok);
+    return 1;
+}
+
+// pl.cluster(): where this process stands on a board of many: {state =
+// "off" (one process on its own), "whole" (it reaches the others) or
+// "alone" (Redis is away: it serves its own users alone for now)}.
+static int l_cluster(lua_State *l) {
+    ClusterState st = lifecycle_cluster();
+    lua_createtable(l, 0, 1);
+    lua_pushstring(l, st == CLUSTER_OFF ? "off" : st == CLUSTER_WHOLE ? "whole" : "alone");
+    lua_setfield(l, -2, "state");
+    return 1;
+}
+
+// pl.emit_board(event[, text]): pl.emit(event, text) here and on every
+// other process of the board (a ban list that changed, say). Returns
+// whether it reached the others (true on a board of one process).
+static int l_emit_board(lua_State *l) {
+    const char *name = luaL_checkstring(l, 1);
+    const char *text = luaL_optstring(l, 2, "");
+    bool sent = true;
+    if (g_up.board_emit) {
+        g_up.board_emit(name, text);
+        sent = lifecycle_cluster() == CLUSTER_WHOLE;
+    }
+    script_emit(name, text);
+    lua_pushboolean(l, sent);
     return 1;
 }
 
@@ -65,13 +96,18 @@ static int l_spy(lua_State *l) {
         return 1;
     }
     if (lua_isnoneornil(l, 2)) {
+        Session *was = session_by_node(spy_target(w));
+        if (was && was->proc && g_up.remote_spy) g_up.remote_spy(w, NULL, NULL);
         spy_stop(w);
         lua_pushboolean(l, 1);
         return 1;
     }
     Session *t = api_check_session(l, 2);
     const char *prefix = luaL_optstring(l, 3, "");
-    lua_pushboolean(l, t && t != w && spy_start(w, t, prefix));
+    bool ok = t && t != w && spy_start(w, t, prefix);
+    // another process's user: that process copies what it is sent
+    if (ok && t->proc && g_up.remote_spy) g_up.remote_spy(w, t, prefix);
+    lua_pushboolean(l, ok);
     return 1;
 }
 
@@ -93,6 +129,8 @@ static const luaL_Reg FUNCS[] = {
     {"log", l_log},
     {"now", l_now},
     {"reload", l_reload},
+    {"cluster", l_cluster},
+    {"emit_board", l_emit_board},
     {"loading_file", l_loading_file},
     {"traceback", sandbox_traceback},
     {"spy", l_spy},

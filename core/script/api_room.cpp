@@ -2,6 +2,8 @@
 // and sending one event to many: pl.publish (a room) and pl.broadcast
 // (everyone logged in). The rooms themselves are model/room.cpp's; nothing
 // here keeps state.
+#include <string.h>
+
 #include <lua.hpp>
 
 #include "model/event.h"
@@ -16,6 +18,17 @@
 // once; members ignoring sender are skipped. Returns the room's size.
 static int l_publish(lua_State *l) {
     const char *name = luaL_checkstring(l, 1);
+    luaL_checktype(l, 2, LUA_TTABLE);
+    // a chat event's id goes into the scripts' table as well, so that what
+    // keeps the line (history) keeps the id the room was sent
+    if (lua_getfield(l, 2, "type") == LUA_TSTRING && !strcmp(lua_tostring(l, -1), "chat") &&
+        lua_getfield(l, 2, "id") == LUA_TNIL) { // ... type nil
+        char id[EVENT_ID_MAX];
+        event_new_id(id);
+        lua_pushstring(l, id);
+        lua_setfield(l, 2, "id");
+    }
+    lua_settop(l, 3);
     cJSON *ev = convert_check_event(l, 2);
     const Session *sender = lua_isnoneornil(l, 3) ? NULL : api_to_session(l, 3);
     Room *r = room_find(name);
@@ -33,12 +46,38 @@ static int l_publish(lua_State *l) {
     return 1;
 }
 
+// pl.skip_repeats(s, ids): s was just shown these room lines (their chat
+// ids) from history; the same lines arriving live a moment later are not
+// shown again (on a board of many processes, a line can reach the history
+// before its publish reaches this process).
+static int l_skip_repeats(lua_State *l) {
+    Session *s = api_check_session(l, 1);
+    luaL_checktype(l, 2, LUA_TTABLE);
+    lua_Integer n = (lua_Integer)lua_rawlen(l, 2);
+    if (!s || s->proc || n <= 0) return 0;
+    if (n > 64) n = 64;
+    const char *ids[64];
+    uint32_t k = 0;
+    lua_Integer first = (lua_Integer)lua_rawlen(l, 2) - n + 1;
+    for (lua_Integer i = first; i < first + n; i++) {
+        lua_rawgeti(l, 2, i); // s ids id (kept on the stack while ids points into it)
+        if (lua_type(l, -1) == LUA_TSTRING) ids[k++] = lua_tostring(l, -1);
+    }
+    session_skip_repeats(s, ids, k);
+    return 0;
+}
+
+// pl.broadcast(event[, "here"]): one event to everyone logged in on the
+// board, encoded once; with "here" only to this process's own users (what a
+// process that stops tells its users, while the board goes on elsewhere).
 static int l_broadcast(lua_State *l) {
+    static const char *const SCOPES[] = {"board", "here", NULL};
+    bool here = luaL_checkoption(l, 2, "board", SCOPES) == 1; // (before the event is made: it raises)
     cJSON *ev = convert_check_event(l, 1);
     Msg *m = event_encode(ev);
     uint32_t n = 0;
     if (m) {
-        n = route_all(m);
+        n = here ? route_all_here(m) : route_all(m);
         msg_unref(m);
     }
     lua_pushinteger(l, n);
@@ -97,6 +136,7 @@ static int l_rooms(lua_State *l) {
 }
 
 static const luaL_Reg FUNCS[] = {
+    {"skip_repeats", l_skip_repeats},
     {"publish", l_publish},
     {"broadcast", l_broadcast},
     {"join", l_join},

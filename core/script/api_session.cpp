@@ -53,7 +53,14 @@ Session *api_next_of_handle(const char *h, uint32_t *node) {
 // ---------------------------------------------------------------- the tables
 
 static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle", "transport", "connected", "ended",
-                                "leaving", "address", "spying", "secure", NULL};
+                                "leaving", "address", "spying", "activity", "service", "remote", "moved", "secure", NULL};
+
+// Properties the scripts set, kept by the core (so that every process of a
+// board shows them: /who's activity, and where a user lands after moving
+// process).
+static bool settable(const char *k) { return !strcmp(k, "activity") || !strcmp(k, "service"); }
+
+static const char *kind_name(PortKind k) { return k == PORT_TELNET ? "telnet" : "websocket"; }
 
 static bool is_prop(const char *k) {
     for (int i = 0; g_props[i]; i++)
@@ -83,18 +90,31 @@ static int session_index(lua_State *l) {
         else if (!strcmp(k, "handle")) s->handle[0] ? (void)lua_pushstring(l, s->handle) : lua_pushnil(l);
         else if (!strcmp(k, "sysop")) lua_pushboolean(l, s->sysop);
         else if (!strcmp(k, "room")) s->room ? (void)lua_pushstring(l, s->room->name) : lua_pushnil(l);
-        else if (!strcmp(k, "id")) lua_pushstring(l, s->resume_id);
+        else if (!strcmp(k, "id")) s->proc ? lua_pushnil(l) : (void)lua_pushstring(l, s->resume_id);
+        else if (!strcmp(k, "activity")) s->activity[0] ? (void)lua_pushstring(l, s->activity) : lua_pushnil(l);
+        else if (!strcmp(k, "service")) s->service[0] ? (void)lua_pushstring(l, s->service) : lua_pushnil(l);
+        else if (!strcmp(k, "remote")) lua_pushboolean(l, s->proc != 0);
+        else if (!strcmp(k, "moved")) {
+            // where the user was on the process this session was taken over from
+            if (!s->moved) lua_pushnil(l);
+            else {
+                lua_createtable(l, 0, 2);
+                if (s->moved_service[0]) lua_pushstring(l, s->moved_service), lua_setfield(l, -2, "service");
+                if (s->moved_room[0]) lua_pushstring(l, s->moved_room), lua_setfield(l, -2, "room");
+            }
+        }
         else if (!strcmp(k, "address")) lua_pushstring(l, s->addr); // scripts show it to sysops only
         else if (!strcmp(k, "idle")) lua_pushinteger(l, (lua_Integer)((text_now_ms() - s->last_input_ms) / 1000));
-        else if (!strcmp(k, "connected")) lua_pushboolean(l, s->nports > 0);
+        else if (!strcmp(k, "connected")) lua_pushboolean(l, s->proc || s->nports > 0);
         else if (!strcmp(k, "spying")) {
             uint32_t n = spy_target(s);
             n ? lua_pushinteger(l, n) : lua_pushnil(l);
         }
         else if (!strcmp(k, "secure")) lua_pushboolean(l, s->ports && s->ports->secure);
         else if (!strcmp(k, "transport")) {
-            if (!s->ports) lua_pushnil(l);
-            else lua_pushstring(l, s->ports->kind == PORT_TELNET ? "telnet" : "websocket");
+            if (s->proc) lua_pushstring(l, kind_name(s->remote_kind));
+            else if (!s->ports) lua_pushnil(l);
+            else lua_pushstring(l, kind_name(s->ports->kind));
         }
         return 1;
     }
@@ -109,6 +129,20 @@ static int session_index(lua_State *l) {
 
 static int session_newindex(lua_State *l) {
     const char *k = lua_tostring(l, 2);
+    if (k && settable(k)) {
+        Session *s = api_to_session(l, 1);
+        const char *v = lua_isnil(l, 3) ? "" : luaL_checkstring(l, 3);
+        if (!s || s->proc) return 0; // another process's session is its own process's to change
+        char *field = !strcmp(k, "activity") ? s->activity : s->service;
+        size_t cap = !strcmp(k, "activity") ? sizeof s->activity : sizeof s->service;
+        if (strncmp(field, v, cap - 1)) {
+            size_t n = text_utf8_cut(v, strlen(v), cap - 1);
+            memcpy(field, v, n);
+            field[n] = 0;
+            session_shown(s);
+        }
+        return 0;
+    }
     if (k && is_prop(k)) return luaL_error(l, "session field '%s' is read-only", k);
     lua_rawset(l, 1);
     return 0;

@@ -18,7 +18,10 @@
 #include "base/log.h"
 #include "model/session.h"
 #include "script/api.h"
+#include "script/convert.h"
+#include "model/up.h"
 #include "script/sandbox.h"
+#include "script/host.h"
 
 static int g_in_fault; // fault listeners running: their own faults are not told again
 
@@ -85,6 +88,86 @@ void events_fault(lua_State *l, int gen, const char *file, int line, const char 
     lua_settop(l, base);
 }
 
+struct EmitText {
+    const char *name, *arg;
+};
+
+static int emit_text(lua_State *l) {
+    EmitText *e = (EmitText *)lua_touserdata(l, 1);
+    host_push_generation(l); // ud gen
+    if (!lua_istable(l, -1)) return 0;
+    int g = lua_gettop(l);
+    lua_pushstring(l, e->arg ? e->arg : ""); // ud gen arg
+    emit(l, g, e->name, g + 1, 1);
+    return 0;
+}
+
+void script_emit(const char *name, const char *arg) {
+    EmitText e = {name, arg};
+    host_protected(emit_text, &e, "in a board event");
+}
+
+struct EmitTo {
+    const char *name;
+    Session *s;
+    cJSON *args;
+};
+
+static int emit_to(lua_State *l) {
+    EmitTo *e = (EmitTo *)lua_touserdata(l, 1);
+    host_push_generation(l); // ud gen
+    if (!lua_istable(l, -1)) return 0;
+    int g = lua_gettop(l);
+    api_push_session(l, e->s); // ud gen s
+    int n = 1;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, e->args) { // ud gen s args...
+        if (cJSON_IsString(a)) lua_pushstring(l, a->valuestring);
+        else if (cJSON_IsNumber(a) && a->valuedouble == (double)(lua_Integer)a->valuedouble)
+            lua_pushinteger(l, (lua_Integer)a->valuedouble); // a node stays 3, not 3.0
+        else if (cJSON_IsNumber(a)) lua_pushnumber(l, a->valuedouble);
+        else if (cJSON_IsBool(a)) lua_pushboolean(l, cJSON_IsTrue(a));
+        else lua_pushnil(l);
+        n++;
+    }
+    emit(l, g, e->name, g + 1, n);
+    return 0;
+}
+
+void script_emit_to(const char *name, Session *s, const char *args_json) {
+    EmitTo e = {name, s, cJSON_Parse(args_json)};
+    host_protected(emit_to, &e, "in an event from another process");
+    cJSON_Delete(e.args);
+}
+
+// pl.emit_to(s, event, ...): pl.emit(event, s, ...) where s lives: here at
+// once, or on s's own process of the board (strings, numbers and booleans
+// travel; other values arrive as nil). For what must happen beside the
+// user's own session (their ignore list, their /r). Returns how many
+// listeners failed here (0 when it went elsewhere).
+static int l_emit_to(lua_State *l) {
+    Session *s = api_check_session(l, 1);
+    const char *name = luaL_checkstring(l, 2);
+    if (!s) return lua_pushinteger(l, 0), 1;
+    if (!s->proc) {
+        // pl.emit(name, s, ...): the session table is at 1, the rest after 2
+        lua_pushvalue(l, 1);
+        lua_replace(l, 2); // s s args...
+        lua_pushinteger(l, emit(l, lua_upvalueindex(1), name, 2, lua_gettop(l) - 1));
+        return 1;
+    }
+    if (g_up.remote_emit) {
+        cJSON *args = cJSON_CreateArray();
+        for (int i = 3; i <= lua_gettop(l); i++) cJSON_AddItemToArray(args, convert_to_json(l, i));
+        char *json = cJSON_PrintUnformatted(args);
+        cJSON_Delete(args);
+        if (json) g_up.remote_emit(s, name, json);
+        cJSON_free(json);
+    }
+    lua_pushinteger(l, 0);
+    return 1;
+}
+
 // pl.on(event, fn): fn(...) runs whenever event is emitted, after the
 // listeners registered before it.
 static int l_on(lua_State *l) {
@@ -115,6 +198,7 @@ static int l_emit(lua_State *l) {
 static const luaL_Reg FUNCS[] = {
     {"on", l_on},
     {"emit", l_emit},
+    {"emit_to", l_emit_to},
     {NULL, NULL},
 };
 

@@ -437,7 +437,7 @@ static void report_failure(const char *msg) {
 
 // ---------------------------------------------------------------- lifecycle
 
-static void on_change(const char *why) { script_reload(why); }
+static int on_change(const char *why) { return script_reload(why); }
 
 // A load, and the hook that tells how it went, is under way: a script asking
 // for another then (pl.reload while loading, on the reload event, or in

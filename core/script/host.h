@@ -36,6 +36,13 @@ void script_render_count(const char *name, uint32_t n, char *out, size_t outlen)
 // Text from hooks[name](arg), with no session (what a banned address is
 // told); out stays empty when there is no such hook, it fails or returns no string.
 void script_hook_text(const char *name, const char *arg, char *out, size_t outlen);
+// Emits event name to the running scripts' listeners (pl.on), with one text
+// argument: what another process of the board asked for (pl.emit_board).
+void script_emit(const char *name, const char *arg);
+// pl.emit(name, s, args...) in the running scripts, for a local session s:
+// what a script on another process asked for (pl.emit_to). args_json is a
+// JSON array of strings, numbers and booleans.
+void script_emit_to(const char *name, Session *s, const char *args_json);
 // Appends the per-file script fault counters and the Lua state's memory
 // (Prometheus text) to b.
 void script_fault_metrics(Buf *b);

@@ -9,6 +9,8 @@
 // file written right after it).
 #include "script/watch.h"
 
+#include "model/up.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +30,7 @@ struct Watch {
 
 static uv_loop_t *g_loop;
 static char g_dir[1024];
-static void (*g_on_change)(const char *why);
+static int (*g_on_change)(const char *why);
 static Watch *g_watch[MAX_WATCH];
 static int g_nwatch;
 static uv_timer_t g_debounce;
@@ -50,7 +52,11 @@ static void on_fs(uv_fs_event_t *, const char *filename, int, int) {
     uv_timer_start(&g_debounce, on_debounce, DEBOUNCE_MS, 0);
 }
 
-static void on_sighup(uv_signal_t *, int) { g_on_change("SIGHUP"); }
+// A sysop's reload: on a board of many processes, it reaches them all (a
+// file that changed is seen by each process that reads the folder).
+static void on_sighup(uv_signal_t *, int) {
+    if (g_on_change("SIGHUP") == 0 && g_up.reload_asked) g_up.reload_asked("SIGHUP on another process");
+}
 
 static Watch *find(const struct stat *st) {
     for (int i = 0; i < g_nwatch; i++)
@@ -109,7 +115,7 @@ void watch_refresh(void) {
     g_nwatch = kept;
 }
 
-int watch_start(uv_loop_t *loop, const char *dir, void (*on_change)(const char *why)) {
+int watch_start(uv_loop_t *loop, const char *dir, int (*on_change)(const char *why)) {
     g_loop = loop;
     g_on_change = on_change;
     snprintf(g_dir, sizeof g_dir, "%s", dir);

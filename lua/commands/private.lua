@@ -1,19 +1,28 @@
 -- Private messages and paging.
 
+-- What happens beside the recipient's own session, on whichever process of
+-- the board it lives (pl.emit_to): their ignore list decides, and /r answers
+-- the last person who wrote. Someone who ignores the sender gets nothing;
+-- the sender is not told, so ignoring stays private.
+pl.on("direct_to", function(t, from, to, body)
+  if pl.ignoring(t, from) then return end
+  t:send(pl.chat_event("direct", { from = from, to = to, body = body }, t))
+  t:bell()
+  t.reply_to = from
+end)
+
+pl.on("page_to", function(t, from, to, node)
+  if pl.ignoring(t, from) then return end
+  t:send(pl.chat_event("page", { from = from, to = to, node = node }, t))
+  t:bell()
+end)
+
 -- A private message to every node the target is on, echoed to the sender.
--- Someone who ignores the sender gets nothing; the sender is not told, so
--- ignoring stays private.
 local function send_direct(s, targets, body)
   local to = targets[1].handle
   body = pl.check_message(s, { kind = "direct", body = body, to = to })
   if not body then return end
-  for _, t in ipairs(targets) do
-    if not pl.ignoring(t, s.handle) then
-      t:send(pl.chat_event("direct", { from = s.handle, to = to, body = body }, t))
-      t:bell()
-      t.reply_to = s.handle -- /r answers the last person who wrote
-    end
-  end
+  for _, t in ipairs(targets) do pl.emit_to(t, "direct_to", s.handle, to, body) end
   s:send(pl.chat_event("direct", { from = s.handle, to = to, body = body }, s))
 end
 
@@ -80,12 +89,7 @@ pl.command{
     local targets = pl.sessions_of(handle)
     if #targets == 0 then return s:notice("Nobody called " .. handle .. " is online.") end
     local to = targets[1].handle
-    for _, t in ipairs(targets) do
-      if not pl.ignoring(t, s.handle) then
-        t:send(pl.chat_event("page", { from = s.handle, to = to, node = s.node }, t))
-        t:bell()
-      end
-    end
+    for _, t in ipairs(targets) do pl.emit_to(t, "page_to", s.handle, to, s.node) end
     s:send(pl.chat_event("page", { from = s.handle, to = to, node = s.node }, s))
   end,
 }

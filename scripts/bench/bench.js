@@ -313,6 +313,92 @@ async function reload() {
   await stopServer(s);
 }
 
+// --- many processes: the big room spread over two partyline processes and
+// one Redis (issue 11), beside the single process in the same run.
+function redisServer() {
+  return new Promise(async (resolve, reject) => {
+    const port = await freePort();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'partyline-bench-redis-'));
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', dir], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let log = '';
+    proc.stdout.on('data', (d) => {
+      log += d;
+      if (/Ready to accept connections/.test(log)) resolve({ port, dir, proc, pid: proc.pid });
+    });
+    proc.on('exit', () => reject(new Error('redis-server exited: ' + log.slice(-500))));
+  });
+}
+
+function redisCalls(port) {
+  // PUBLISH and EVAL calls so far, from INFO commandstats
+  const out = execFileSync('redis-cli', ['-p', String(port), 'INFO', 'commandstats']).toString();
+  let n = 0;
+  for (const m of out.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) if (!['info', 'ping'].includes(m[1])) n += Number(m[2]);
+  return n;
+}
+
+// Two load generators at once, one per process, whose windows open at the
+// same moment (process.hrtime is CLOCK_MONOTONIC, as the generators' clock).
+function loadgenPair(servers, users, pids) {
+  return new Promise((resolve, reject) => {
+    const outs = [], waits = [];
+    let started = 0, over = 0, cpu0 = 0, cpu1 = 0, t0 = 0, t1 = 0;
+    const cpuAll = () => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
+    const at = process.hrtime.bigint() + 20000000000n; // time for both to log everyone in
+    for (const s of servers) {
+      const g = spawn(LOADGEN, loadgenArgs(s, ['--mode', 'chat', '--clients', users / 2, '--senders', 5, '--rate', RATE,
+        '--duration', D, '--window-at', at.toString()]), { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '', err = '';
+      g.stdout.on('data', (d) => { out += d; });
+      g.stderr.on('data', (d) => {
+        err += d;
+        if (/measuring/.test(d) && ++started === servers.length) { cpu0 = cpuAll(); t0 = Date.now(); }
+        if (/window over/.test(d) && ++over === 1) { cpu1 = cpuAll(); t1 = Date.now(); }
+      });
+      waits.push(new Promise((res) => g.on('exit', (code) => {
+        try { outs.push(JSON.parse(out.trim().split('\n').pop())); res(); } catch (e) { reject(new Error(`loadgen failed (${code}): ${err.slice(-500)}`)); }
+      })));
+    }
+    Promise.all(waits).then(() => resolve({ outs, cpu_s: cpu1 - cpu0, secs: (t1 - t0) / 1000 }));
+  });
+}
+
+async function cluster() {
+  const users = QUICK ? 500 : 1000;
+  console.log(`many processes: the big room (${users} users, 10 senders at ${RATE} lines/s) on one process, and on two processes with one Redis`);
+  if (!SERVERS.includes('partyline')) return;
+  const one = await startServer('partyline');
+  const r1 = await loadgen(one, ['--mode', 'chat', '--clients', users, '--senders', 10, '--rate', RATE, '--duration', D]);
+  r1.processes = 1;
+  record('cluster', 'partyline', { users, processes: 1 }, r1);
+  await stopServer(one);
+  const redis = await redisServer();
+  const set = { redis: `127.0.0.1:${redis.port}` };
+  const servers = [await startServer('partyline', set), await startServer('partyline', set)];
+  await sleep(1500); // the two find each other on the bus
+  const calls0 = redisCalls(redis.port);
+  const pair = await loadgenPair(servers, users, servers.map((s) => s.pid).concat([redis.pid]));
+  const calls = redisCalls(redis.port) - calls0;
+  const sent = pair.outs.reduce((a, o) => a + o.sent, 0);
+  const dps = pair.outs.reduce((a, o) => a + o.deliveries_per_s, 0);
+  const r2 = {
+    clients: users, conn_errors: pair.outs.reduce((a, o) => a + o.conn_errors, 0),
+    closed_unexpected: pair.outs.reduce((a, o) => a + o.closed_unexpected, 0),
+    sent, delivered: pair.outs.reduce((a, o) => a + o.delivered, 0), deliveries_per_s: dps,
+    p50_us: Math.max(...pair.outs.map((o) => o.p50_us)), p99_us: Math.max(...pair.outs.map((o) => o.p99_us)),
+    p999_us: Math.max(...pair.outs.map((o) => o.p999_us)),
+    // CPU of both processes and Redis over the time both windows were open, per delivery in that time
+    cpu_s: pair.cpu_s, cpu_per_delivery_us: pair.secs > 0 ? pair.cpu_s / (dps * pair.secs) * 1e6 : 0,
+    redis_calls_per_line: sent ? calls / sent : 0, processes: 2,
+    rss_kib: memKiB(servers[0].pid, 'VmRSS'), hwm_kib: memKiB(servers[0].pid, 'VmHWM'), base_rss_kib: servers[0].baseRss,
+  };
+  record('cluster', 'partyline', { users, processes: 2 }, r2);
+  for (const s of servers) await stopServer(s);
+  redis.proc.kill('SIGKILL');
+  fs.rmSync(redis.dir, { recursive: true, force: true });
+}
+
 async function logins() {
   console.log('password logins (argon2id on the hashing threads) at 200/s, with a probe timing the loop');
   for (const [label, cost] of [['default cost (64 MiB, 2 passes)', {}], ['light cost (8 MiB, 1 pass)', { pwhash_mem_kb: '8192', pwhash_ops: '1' }]]) {
@@ -355,6 +441,15 @@ function report() {
   for (const r of runs.filter((x) => x.scenario === 'bigroom-telnet')) {
     L.push(`| big room over telnet, ${r.users} users | partyline | ${Math.round(r.deliveries_per_s)} deliveries/s, ` +
       `p99 ${(r.p99_us / 1000).toFixed(1)} ms, ${(r.cpu_s / r.delivered * 1e6).toFixed(2)} µs CPU each, peak RSS ${(r.hwm_kib / 1024).toFixed(0)} MiB | ${r.conn_errors} / ${r.closed_unexpected} |`);
+  }
+  const c1 = runs.find((x) => x.scenario === 'cluster' && x.processes === 1);
+  const c2 = runs.find((x) => x.scenario === 'cluster' && x.processes === 2);
+  if (c1 && c2) {
+    const per1 = c1.cpu_s / c1.delivered * 1e6;
+    L.push(`| big room on one process, ${c1.users} users | partyline | ${Math.round(c1.deliveries_per_s)} deliveries/s, p99 ${(c1.p99_us / 1000).toFixed(1)} ms, ${per1.toFixed(2)} µs CPU each | ${c1.conn_errors} / ${c1.closed_unexpected} |`);
+    L.push(`| big room on two processes and Redis, ${c2.users} users | partyline | ${Math.round(c2.deliveries_per_s)} deliveries/s, p99 ${(c2.p99_us / 1000).toFixed(1)} ms, ` +
+      `${c2.cpu_per_delivery_us.toFixed(2)} µs CPU each (both processes and Redis; ${ratio(c2.cpu_per_delivery_us, per1)}× one process, p99 ${ratio(c2.p99_us, c1.p99_us)}×), ` +
+      `${c2.redis_calls_per_line.toFixed(2)} Redis commands per line, ${c2.sent} lines sent, ${c2.delivered} delivered | ${c2.conn_errors} / ${c2.closed_unexpected} |`);
   }
   for (const r of runs.filter((x) => x.scenario === 'rooms' || x.scenario === 'scale')) {
     L.push(`| ${r.scenario === 'rooms' ? 'small rooms' : 'scale'}, ${r.users} users | ${r.server} | ${Math.round(r.deliveries_per_s)} deliveries/s, ` +
@@ -426,7 +521,7 @@ async function main() {
     mem_gib: Math.round(os.totalmem() / 2 ** 30), os: fs.readFileSync('/etc/os-release', 'utf8').match(/PRETTY_NAME="(.*)"/)[1],
     fd_limit: FD_LIMIT,
   };
-  const scenarios = { bigroom: bigRoom, telnet: bigRoomTelnet, rooms: smallRooms, idle, scale, churn, reload, logins };
+  const scenarios = { bigroom: bigRoom, telnet: bigRoomTelnet, cluster, rooms: smallRooms, idle, scale, churn, reload, logins };
   if (ONLY) {
     for (const name of ONLY) await scenarios[name]();
     return;

@@ -67,7 +67,8 @@ static struct {
     double rate, duration, warmup;
     const char *password;
     int telnet_port;
-} O = {SRV_PARTYLINE, MODE_CHAT, "127.0.0.1", "/ws", "", 8080, 100, 0, 0, 200, 32, 0, 0, 10, 10, 1, "bench-pass", 0};
+    uint64_t window_at; /* CLOCK_MONOTONIC ns: the window opens then (several generators at once) */
+} O = {SRV_PARTYLINE, MODE_CHAT, "127.0.0.1", "/ws", "", 8080, 100, 0, 0, 200, 32, 0, 0, 10, 10, 1, "bench-pass", 0, 0};
 
 static int is_telnet(const Client *c) { return O.telnet_port && !c->is_probe; }
 
@@ -534,6 +535,7 @@ static void tick(uv_timer_t *t) {
         if (setup_done) {
             g_phase = 1;
             g_window_start = now + (uint64_t)(O.warmup * 1e9);
+            if (O.window_at > g_window_start) g_window_start = O.window_at;
             fprintf(stderr, "loadgen: %d ready (%d errors) after %.1f s\n", g_ready, g_conn_errors, elapsed);
         }
         return;
@@ -583,7 +585,7 @@ static void usage(void) {
     fprintf(stderr,
             "loadgen --server partyline|mirror|plain --port P [--path /ws] [--secret S]\n"
             "        --mode chat|idle|churn|login --clients N [--senders S --rate R] [--room-size K]\n"
-            "        [--duration D] [--warmup W] [--concurrency C] [--spread K] [--probe] [--menu]\n"
+            "        [--duration D] [--warmup W] [--window-at MONOTONIC_NS] [--concurrency C] [--spread K] [--probe] [--menu]\n"
             "        [--telnet-port P]\n");
     exit(2);
 }
@@ -603,6 +605,7 @@ int main(int argc, char **argv) {
         else if (ARG("--room-size")) O.room_size = atoi(v);
         else if (ARG("--duration")) O.duration = atof(v);
         else if (ARG("--warmup")) O.warmup = atof(v);
+        else if (ARG("--window-at")) O.window_at = strtoull(v, NULL, 10);
         else if (ARG("--concurrency")) O.concurrency = atoi(v);
         else if (ARG("--spread")) O.spread = atoi(v);
         else if (ARG("--telnet-port")) O.telnet_port = atoi(v);

@@ -54,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.port.id = port_next_id();
     c.live = true;
     snprintf(c.port.addr, sizeof c.port.addr, "127.0.0.1");
-    Session *s = conn_start_session(&c, NULL);
+    conn_start_session(&c, NULL, false, NULL, 0); // one process: started at once
+    Session *s = c.port.session;
     if (!s) return 0;
     s->login_failures = 1; // every login is throttled at once: no work for the thread pool
     if (size && (data[0] & 1)) {

@@ -7,7 +7,7 @@ const fs = require('fs');
 const path = require('path');
 const { ROOT } = require('../lib/harness');
 
-const ORDER = ['base', 'model', 'board', 'script', 'net'];
+const ORDER = ['base', 'model', 'board', 'script', 'cluster', 'net'];
 const CORE = path.join(ROOT, 'core');
 
 function files() {

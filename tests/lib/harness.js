@@ -286,10 +286,10 @@ class WsClient {
   }
 
   // Chat event of a kind (and optional body/text match).
-  chat(kind, match = {}, what) {
+  chat(kind, match = {}, what, timeout) {
     return this.waitFor((e) => e.type === 'chat' && e.kind === kind &&
       Object.entries(match).every(([k, v]) => (v instanceof RegExp ? v.test(e[k]) : e[k] === v)),
-    what || `chat ${kind} ${JSON.stringify(match)}`);
+    what || `chat ${kind} ${JSON.stringify(match)}`, timeout);
   }
 
   text(re, what) {

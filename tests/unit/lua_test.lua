@@ -33,6 +33,9 @@ local pl = {
     return failed
   end,
   account = function() return nil end,
+  cluster = function() return { state = "off" } end,
+  emit_to = function(t, ev, ...) local f = 0 for _, fn in ipairs(listeners[ev] or {}) do if not pcall(fn, t, ...) then f = f + 1 end end return f end,
+  emit_board = function(ev, ...) return true end,
   db = {
     exec = function() return 0, 0 end, query = function() return {} end,
     defer = function() return true end, unavailable = function() return false end,

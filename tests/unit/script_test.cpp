@@ -17,9 +17,10 @@
 static uv_loop_t *g_wloop;
 static int g_changes;
 
-static void on_change(const char *) {
+static int on_change(const char *) {
     g_changes++;
     uv_stop(g_wloop);
+    return 0;
 }
 
 static void on_give_up(uv_timer_t *t) { uv_stop(t->loop); }
