@@ -145,6 +145,14 @@ function pl.cut(text, max)
   return text, false
 end
 
+-- text with every character that means something in a Lua pattern
+-- escaped, to find it as it is: text:find(pl.escape(word)). Never paste
+-- what a user typed into a pattern unescaped: "(" is an error, and "a-a-a-"
+-- makes the match try every way there is.
+function pl.escape(text)
+  return (text:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"))
+end
+
 ------------------------------------------------------------------ message hooks
 
 -- pl.message_hook(name, fn): fn(s, msg) sees every public line and private

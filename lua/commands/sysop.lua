@@ -5,6 +5,15 @@ local function logged(s, what, event)
   pl.log(s.handle .. " " .. what, event or "sysop", s)
 end
 
+-- Whether the configuration's `sysops` names handle. The list is compared
+-- word by word: a handle typed by a sysop is never made into a pattern.
+local function configured_sysop(handle)
+  for name in (pl.config("sysops") or ""):gmatch("[^%s,]+") do
+    if name:lower() == handle:lower() then return true end
+  end
+  return false
+end
+
 pl.command{
   name = "broadcast", args = "<text>", help = "Tell every node something", sysop = true,
   run = function(s, args, cmd)
@@ -59,10 +68,13 @@ pl.command{
     local reason = ms and after or rest
     local kind = pl.bans.kind_of(target)
     if kind == "handle" then
+      if not pl.valid_handle(target) then
+        return s:notice(target .. " is neither a handle nor an address (an address prefix looks like 10.1.2.*).")
+      end
       local acct = pl.account(target)
       if acct then target = acct.handle end
       if target:lower() == s.handle:lower() then return s:notice("You cannot ban yourself.") end
-      if (acct and acct.sysop) or pl.config("sysops"):lower():find("%f[%w_-]" .. target:lower() .. "%f[^%w_-]") then
+      if (acct and acct.sysop) or configured_sysop(target) then
         return s:notice(target .. " is a sysop; take that away first (/sysop " .. target .. " off).")
       end
     elseif not pl.valid_address_pattern(target) then

@@ -62,6 +62,11 @@ exports.tests = [
       const token = b.events.find((e) => e.type === 'auth').token;
       root.input('/ban root');
       await root.text(/cannot ban yourself/);
+      // issue 13: the handle went into a pattern unescaped ("malformed pattern", a script error)
+      for (const what of ['x(', 'a-a-a-%']) {
+        root.input('/ban ' + what);
+        await root.text(/is neither a handle nor an address/, 'refused in words: ' + what);
+      }
       root.input('/ban Bob 2h spamming the lobby');
       const bye = await b.waitFor((e) => e.type === 'bye');
       eq(bye.reason, 'banned', 'bye reason');
