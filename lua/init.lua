@@ -170,20 +170,31 @@ function pl.message_hook(name, fn)
 end
 
 -- Runs the hooks; returns the body to send, or nil when it was rejected.
+-- Each hook runs on its own (pl.call): one that fails is passed over for
+-- this message, which goes on to the next hook and out; the fault is its
+-- own (pl.fault), and a hook that keeps failing is put out of service
+-- until its file is reloaded. Chat never stops for a broken hook.
+local hooks_out = {} -- name -> true: out of service in this load of the scripts
+
 function pl.check_message(s, msg)
   local names = {}
-  for name in pairs(pl.message_hooks) do names[#names + 1] = name end
+  for name in pairs(pl.message_hooks) do
+    if not hooks_out[name] then names[#names + 1] = name end
+  end
   table.sort(names)
   local notices = {}
   for _, name in ipairs(names) do
-    local verdict = pl.message_hooks[name](s, msg)
-    if verdict then
+    local fn = pl.message_hooks[name]
+    local ok, verdict = pl.call(fn, s, { kind = msg.kind, body = msg.body, room = msg.room, to = msg.to })
+    if not ok then
+      if pl.fault(verdict, fn, s, "message hook '" .. name .. "'") then hooks_out[name] = true end
+    elseif type(verdict) == "table" then
       if verdict.reject then
-        s:notice(verdict.reject)
+        s:notice(tostring(verdict.reject))
         return nil
       end
-      if verdict.body then msg.body = verdict.body end
-      if verdict.notice then notices[#notices + 1] = verdict.notice end
+      if type(verdict.body) == "string" then msg.body = verdict.body end
+      if verdict.notice then notices[#notices + 1] = tostring(verdict.notice) end
     end
   end
   for _, text in ipairs(notices) do s:text(text) end
@@ -209,47 +220,75 @@ function pl.tell_sysops(text)
   end
 end
 
--- A command or service that fails this often in this window is disabled
--- until the next successful reload (which registers it afresh).
-local FAULT_LIMIT, FAULT_WINDOW_MS = 3, 60000
+-- What the sysops online are told of script faults, as they happen: the
+-- first failure of each function at once (file, line and message), at most
+-- NOTICES_PER_MINUTE such notices a minute (the rest are counted and said
+-- with the next one), and always when something is put out of service,
+-- with why. Everything is in the log regardless.
+local NOTICES_PER_MINUTE = 5
+local told, sent, held = {}, {}, 0
 
--- Calls fn(...) on behalf of def. A failure is counted against def and then
--- raised again, so the core logs it and tells the user as usual. Calls nest
--- (a command runs inside the chat service): only the innermost one that
--- failed is blamed.
-local depth, claimed = 0, false
-
-local function blame(def, what)
+local function notice_allowed()
   local now, recent = pl.now(), {}
-  for _, t in ipairs(def.faults or {}) do
-    if now - t < FAULT_WINDOW_MS then recent[#recent + 1] = t end
+  for _, t in ipairs(sent) do
+    if now - t < 60000 then recent[#recent + 1] = t end
   end
-  recent[#recent + 1] = now
-  def.faults = recent
-  if #recent >= FAULT_LIMIT and not def.disabled then
-    def.disabled = true
-    pl.log(what .. " disabled after " .. #recent .. " faults")
-    pl.tell_sysops(what .. " failed " .. #recent .. " times within a minute and is disabled until its file is reloaded.")
+  sent = recent
+  if #sent >= NOTICES_PER_MINUTE then return false end
+  sent[#sent + 1] = now
+  return true
+end
+
+pl.on("fault", function(file, line, message, s, info)
+  local what = info.what:gsub("^%l", string.upper)
+  local where = line and (file .. ":" .. line) or file
+  if info.disabled then
+    return pl.tell_sysops(what .. " failed " .. info.count .. " times within a minute and is disabled until its file is reloaded" ..
+      " (" .. (info.func or where) .. "). The last error: " .. message)
+  end
+  local key = info.func or where
+  if told[key] then return end
+  if not notice_allowed() then
+    held = held + 1
+    return
+  end
+  told[key] = true
+  local more = held > 0 and (" (and " .. held .. " more script " .. (held == 1 and "error" or "errors") .. " in the log)") or ""
+  held = 0
+  pl.tell_sysops("Script error in " .. info.what .. (s and s.handle and (", for " .. s.handle) or "") .. ": " .. message .. more)
+end)
+
+-- A command or service out of service. Whoever is in a service when it is
+-- put out goes to the main menu at once, told why: a line they type next
+-- is never read by a service they did not choose.
+local function put_out(def)
+  def.disabled = true
+  if not def.id then return end
+  for _, u in ipairs(pl.sessions()) do
+    if u.service == def.id and not u.leaving then
+      u.service = nil -- its leave may be what fails: nothing of it runs
+      u:notice("This part of the system is out of order for now; the sysop has been told. You are back at the main menu.")
+      u:enter("menu")
+    end
   end
 end
 
-function pl.guarded(def, what, fn, ...)
-  depth = depth + 1
-  local ok, err = xpcall(fn, pl.traceback, ...)
-  depth = depth - 1
-  if ok then return end
-  -- storage that is locked or full is nobody's fault here: the user is told
-  -- to try again later (the core does that), and nothing is switched off
-  if pl.db.unavailable(err) then
-    if depth == 0 then claimed = false end
-    error(err, 0)
-  end
-  if not claimed then
-    claimed = true
-    blame(def, what)
-  end
-  if depth == 0 then claimed = false end
-  error(err, 0)
+local SCRIPT_ERROR = "a script failed; the sysop can see what went wrong"
+
+-- Runs fn(...) for def (a command or a service) with a budget of its own
+-- (pl.call). A failure is def's fault alone (pl.fault: logged, counted,
+-- the sysops told), the user gets an error, and what called it carries
+-- on. When it has failed too often, def is put out of service until its
+-- file is reloaded. Returns whether it ran cleanly. A failure of storage
+-- is nobody's: it is raised, and the user hears "try again later".
+function pl.guarded(def, what, s, fn, ...)
+  local ok, err = pl.call(fn, ...)
+  if ok then return true end
+  if pl.db.unavailable(err) then error(err, 0) end
+  local out = pl.fault(err, fn, s, what)
+  if s and not s.ended then s:send{ type = "error", code = "script_error", message = SCRIPT_ERROR, text = SCRIPT_ERROR } end
+  if out then put_out(def) end
+  return false
 end
 
 -- Runs fn(...) for something a user can do without: when storage fails
@@ -294,7 +333,7 @@ function pl.run_command(s, line)
     s:notice("/" .. def.name .. " is out of order for now; the sysop has been told.")
     return false
   end
-  pl.guarded(def, "Command /" .. def.name, def.run, s, rest, cmd)
+  pl.guarded(def, "command /" .. def.name, s, def.run, s, rest, cmd)
   return true
 end
 
@@ -355,31 +394,66 @@ local ESSENTIAL = { login = true, menu = true }
 
 function pl.hooks.input(s, line)
   local svc = current(s)
-  if not (svc and svc.input) then return end
+  if not svc then return pl.hooks.recover(s, "input") end -- its service is gone: somewhere sane
+  if not svc.input then return end
   if ESSENTIAL[svc.id] then return svc.input(s, line) end
   if svc.disabled then
-    s:notice("This service is out of order for now; the sysop has been told.")
+    s.service = nil
+    s:notice("This part of the system is out of order for now; the sysop has been told. You are back at the main menu.")
     return s:enter("menu")
   end
-  pl.guarded(svc, "Service " .. svc.id, svc.input, s, line)
+  pl.guarded(svc, "service " .. svc.id, s, svc.input, s, line)
+end
+
+-- The core calls this after another hook for s failed (hook names it), in
+-- a call of its own: s is put somewhere sane. Not logged in: the login
+-- service's fresh prompt. Logged in but still at login (the welcome was
+-- cut short): the main menu, or away if the gatekeepers never said yes.
+-- Anywhere else: the service's own recover, if it has one (the menu shows
+-- itself again). Also for a service that is gone (a file removed).
+function pl.hooks.recover(s, hook)
+  if s.leaving then return end
+  local svc = current(s)
+  if not s.handle then
+    if svc and svc.id == "login" and svc.recover then return svc.recover(s, hook) end
+    s.service = nil
+    return s:enter("login")
+  end
+  if not svc or svc.id == "login" then
+    s.service = nil
+    if not s.admitted and not s.sysop then
+      s:send{ type = "bye", reason = "unavailable", text = "The system cannot let you in right now. Please try again in a little while." }
+      return pl.logoff(s)
+    end
+    s.admitted = true
+    if svc == nil and hook ~= "auth" then
+      s:notice("That part of the system is gone; you are back at the main menu.")
+    end
+    return s:enter("menu")
+  end
+  if svc.recover then svc.recover(s, hook) end
 end
 
 -- Gatekeepers (bans.lua) listen to `admit` and send a user away with
 -- pl.logoff (then s.leaving is true). One that fails could not decide, so
 -- the door stays shut, except for sysops: they must be able to get in and
--- mend it. Then `register` for an account's first login, and `login`.
+-- mend it. Then `login`; then the main menu, unless a listener took the
+-- user somewhere else (a new users' questionnaire).
 function pl.hooks.auth(s)
+  s.admitted = nil
   if pl.emit("admit", s) > 0 and not s.leaving and not s.sysop then
     s:send{ type = "bye", reason = "unavailable", text = "The system cannot let you in right now. Please try again in a little while." }
     pl.logoff(s)
   end
   if s.leaving then return end
+  s.admitted = true
   local info = login_info(s)
   s:text("Welcome, " .. pl.color("bright_white", s.handle) .. "! You are on node " .. s.node .. "." ..
     (info.previous and (" Your last login was " .. when(info.previous) .. ".") or ""))
+  local before = s.service -- login, or nil after a token
   if info.first then pl.emit("register", s) end
   pl.emit("login", s, info)
-  if not s.leaving then s:enter("menu") end
+  if not s.leaving and s.service == before then s:enter("menu") end
 end
 
 -- The core logs a user off because of something done to their account
@@ -414,8 +488,13 @@ function pl.hooks.script_error(message)
   pl.tell_sysops("Script reload failed; the previous scripts keep running: " .. message)
 end
 
+-- After a reload, whoever is in a service the new scripts no longer have
+-- (its file removed or renamed) goes to the main menu, told so.
 function pl.hooks.reloaded()
   pl.tell_sysops("Scripts reloaded.")
+  for _, s in ipairs(pl.sessions()) do
+    if s.service and not pl.services[s.service] and not s.leaving then pl.hooks.recover(s, "reloaded") end
+  end
   pl.emit("reload")
 end
 

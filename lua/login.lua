@@ -94,7 +94,14 @@ function steps.confirm(s, line)
   pl.register(s, s.login.handle, pw)
 end
 
-function steps.wait(s) s:notice("One moment, checking...") end
+-- Waiting for the core's answer to pl.login or pl.register. A wait with
+-- nothing being checked (the answer came and a script failed on it) ends
+-- here: the user is never left at "One moment" for good.
+function steps.wait(s)
+  if s.checking then return s:notice("One moment, checking...") end
+  if s.handle then return pl.hooks.recover(s, "input") end -- logged in: the welcome was cut short
+  ask_handle(s)
+end
 
 local failures = {
   bad_login = "Wrong handle or password.",
@@ -133,4 +140,6 @@ pl.service{
     ask_handle(s)
   end,
   leave = function(s) s.login = nil end,
+  -- after a failure (the banner, a step, the words for a refusal): a fresh prompt
+  recover = function(s) ask_handle(s) end,
 }

@@ -278,6 +278,7 @@ pl.service{
     inbox(s)
   end,
   leave = function(s) s.mail = nil end,
+  recover = function(s) inbox(s) end,
 }
 
 pl.menu_item{ key = "M", label = "Mail", order = 25, service = "mail" }

@@ -1,8 +1,17 @@
 -- menu.lua: the main menu. Add an entry from any file with pl.menu_item.
 local c = pl.color
 
+-- The entries this user may choose: not those out of service.
+local function entries(s)
+  local list = {}
+  for _, item in ipairs(pl.menu_items) do
+    if not item.disabled then list[#list + 1] = item end
+  end
+  return list
+end
+
 local function show(s)
-  s:menu("main", "Main Menu", { c("bright_white", "== Main Menu ==") }, pl.menu_items)
+  s:menu("main", "Main Menu", { c("bright_white", "== Main Menu ==") }, entries(s))
 end
 
 pl.service{
@@ -10,18 +19,25 @@ pl.service{
   activity = "Main Menu",
   enter = function(s) show(s) end,
   input = function(s, line)
-    local key = line:match("^%s*(%S)") -- the first letter picks
-    for _, item in ipairs(pl.menu_items) do
-      if key and item.key == key:upper() then
+    -- one key alone picks: a line meant for somewhere else ("good night",
+    -- typed as chat was closing) is never taken for its first letter
+    local key = line:match("^%s*(%S)%s*$")
+    if not key then
+      if line:match("%S") then s:notice("Type the letter of your choice.") end
+      return show(s)
+    end
+    for _, item in ipairs(entries(s)) do
+      if item.key == key:upper() then
         if item.service then return s:enter(item.service) end
-        item.run(s)
-        if s.service == "menu" and not s.ended then show(s) end
+        pl.guarded(item, "menu item " .. item.key, s, item.run, s)
+        if s.service == "menu" and not s.leaving then show(s) end
         return
       end
     end
-    if key then s:notice("No such choice: " .. key) end
+    s:notice("No such choice: " .. key)
     show(s)
   end,
+  recover = function(s) show(s) end,
 }
 
 pl.menu_item{ key = "C", label = "Chat", order = 10, service = "chat" }

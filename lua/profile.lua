@@ -102,6 +102,7 @@ pl.service{
     menu(s)
   end,
   leave = function(s) s.editing = nil; s.password_change = nil end,
+  recover = function(s) s.editing = nil; s.password_change = nil; menu(s) end,
 }
 
 local RESULTS = {

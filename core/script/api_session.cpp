@@ -53,7 +53,7 @@ Session *api_next_of_handle(const char *h, uint32_t *node) {
 // ---------------------------------------------------------------- the tables
 
 static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle", "transport", "connected", "ended",
-                                "leaving", "address", "spying", NULL};
+                                "leaving", "address", "spying", "checking", NULL};
 
 static bool is_prop(const char *k) {
     for (int i = 0; g_props[i]; i++)
@@ -87,6 +87,7 @@ static int session_index(lua_State *l) {
         else if (!strcmp(k, "address")) lua_pushstring(l, s->addr); // scripts show it to sysops only
         else if (!strcmp(k, "idle")) lua_pushinteger(l, (lua_Integer)((text_now_ms() - s->last_input_ms) / 1000));
         else if (!strcmp(k, "connected")) lua_pushboolean(l, s->nports > 0);
+        else if (!strcmp(k, "checking")) lua_pushboolean(l, s->auth_busy); // a password check is under way
         else if (!strcmp(k, "spying")) {
             uint32_t n = spy_target(s);
             n ? lua_pushinteger(l, n) : lua_pushnil(l);

@@ -75,82 +75,6 @@ void host_protect(lua_State *l, const char *prefix) {
     lua_remove(l, -2);                  // ... guard
 }
 
-// ---------------------------------------------------------------- faults
-
-// Script faults per file, for /metrics.
-#define FAULT_FILES 64
-static struct {
-    char file[64];
-    uint64_t count;
-} g_faults[FAULT_FILES];
-
-static void count_fault(const char *file) {
-    for (int i = 0; i < FAULT_FILES; i++) {
-        if (!g_faults[i].file[0]) {
-            // a label value: no quote, backslash or line break may break the exposition
-            snprintf(g_faults[i].file, sizeof g_faults[i].file, "%.63s", file);
-            for (char *p = g_faults[i].file; *p; p++)
-                if (*p == '"' || *p == '\\' || *p == '\n') *p = '_';
-        }
-        if (!strncmp(g_faults[i].file, file, sizeof g_faults[i].file - 1)) {
-            g_faults[i].count++;
-            return;
-        }
-    }
-}
-
-void script_fault_metrics(Buf *b) {
-    buf_adds(b, "# HELP partyline_script_faults_total Errors raised by scripts, by file.\n", 1 << 20);
-    buf_adds(b, "# TYPE partyline_script_faults_total counter\n", 1 << 20);
-    for (int i = 0; i < FAULT_FILES && g_faults[i].file[0]; i++) {
-        char line[160];
-        int n = snprintf(line, sizeof line, "partyline_script_faults_total{file=\"%s\"} %llu\n", g_faults[i].file,
-                         (unsigned long long)g_faults[i].count);
-        buf_add(b, line, (size_t)n, 1 << 20);
-    }
-    char line[256];
-    int n = snprintf(line, sizeof line,
-                     "# HELP partyline_script_memory_bytes Memory held by the Lua state.\n"
-                     "# TYPE partyline_script_memory_bytes gauge\npartyline_script_memory_bytes %zu\n",
-                     sandbox_memory_bytes());
-    buf_add(b, line, (size_t)n, 1 << 20);
-}
-
-bool host_storage_error(const char *msg) { return msg && strstr(msg, "pl.db: unavailable"); }
-
-// The file and line an error message starts with ("commands/x.lua:3: ...",
-// the chunk name is the path under the scripts folder); false when it does
-// not start with a script's position.
-static bool error_position(const char *msg, char *file, size_t filelen, int *line) {
-    const char *colon = msg ? strstr(msg, ".lua:") : NULL;
-    if (!colon || memchr(msg, '\n', (size_t)(colon - msg))) return false;
-    size_t n = (size_t)(colon - msg) + 4;
-    char *end;
-    long ln = strtol(colon + 5, &end, 10);
-    if (end == colon + 5 || *end != ':' || n >= filelen) return false;
-    memcpy(file, msg, n);
-    file[n] = 0;
-    *line = (int)ln;
-    return true;
-}
-
-void host_fault(lua_State *l, int gen, const char *what, const char *msg, const char *file, Session *s) {
-    if (!msg) msg = "(error object is not a string)";
-    g_stats.script_errors++;
-    char at[256];
-    int line = 0;
-    bool placed = error_position(msg, at, sizeof at, &line);
-    if (!file) file = placed ? at : "(unknown)";
-    else if (!placed || strcmp(at, file)) line = 0; // raised elsewhere than the blamed file
-    count_fault(file);
-    log_event(LOG_ERROR, "script_error", s ? s->node : 0, s ? s->addr : NULL, "%s: %s", what, msg);
-    // the fault listeners get the message without the traceback
-    const char *tb = strstr(msg, "\nstack traceback:");
-    char message[1024];
-    snprintf(message, sizeof message, "%.*s", tb ? (int)(tb - msg) : (int)strlen(msg), msg);
-    events_fault(l, gen, file, line, message, s);
-}
-
 // ---------------------------------------------------------------- hooks
 
 // Pushes hooks[name] of the running generation; false (nothing pushed) when there is none.
@@ -222,12 +146,19 @@ static int call_hook(lua_State *l) {
         log_event(LOG_WARN, "script_storage", s ? s->node : 0, s ? s->addr : NULL, "%s: storage unavailable", what);
         if (s && !s->ending) session_send(s, event_error("unavailable", "storage is unavailable; try again later"), 0);
     } else {
-        host_fault(l, 0, what, msg, NULL, s); // logged before the user hears of it
+        Fault f = {what, msg, NULL, s, 0};
+        host_fault(l, 0, &f); // logged before the user hears of it
         if (s && !s->ending)
             session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
     }
     c->told = true;
     return 0;
+}
+
+// Hooks after whose failure the session is over anyway: nothing to recover.
+static bool ends_session(const char *name) {
+    return !strcmp(name, "session_end") || !strcmp(name, "account_action") || !strcmp(name, "idle_timeout") ||
+           !strcmp(name, "recover");
 }
 
 static void hook(const char *name, Session *s, const char *arg, size_t arglen) {
@@ -239,7 +170,14 @@ static void hook(const char *name, Session *s, const char *arg, size_t arglen) {
         g_stats.script_errors++;
         if (!c.told && s && !s->ending)
             session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
+        c.told = true;
     }
+    // A hook that failed may have left its user nowhere: half logged in, at
+    // a prompt nobody answers, in a service that is gone. The scripts put
+    // them somewhere sane (pl.hooks.recover: the menu, or a fresh prompt),
+    // in a call of its own with a budget of its own: the failure may have
+    // been that the last call's time ran out.
+    if (c.told && s && !s->ending && !ends_session(name)) hook("recover", s, name, strlen(name));
 }
 
 void script_hook(const char *name, Session *s, const char *arg) { hook(name, s, arg, arg ? strlen(arg) : 0); }
@@ -257,7 +195,8 @@ static int call_hook_text(lua_State *l) {
     else if (rc != LUA_OK) {
         char what[80];
         snprintf(what, sizeof what, "in hook '%s'", c->name);
-        host_fault(l, 0, what, lua_tostring(l, -1), NULL, NULL);
+        Fault f = {what, lua_tostring(l, -1), NULL, NULL, 0};
+        host_fault(l, 0, &f);
     }
     return 0;
 }
@@ -332,6 +271,7 @@ static void push_generation(void) {
     api_events_register(L);
     api_timers_register(L);
     api_convert_register(L);
+    api_faults_register(L);
     api_db_register(L);
     host_protect(L, "pl");   // gen pl
     lua_setfield(L, -2, "pl"); // gen
@@ -424,7 +364,10 @@ static int load_generation(char *err, size_t errlen) {
 static int call_script_error(lua_State *l) {
     if (!push_hook("script_error")) return 0; // ud fn
     lua_pushstring(l, (const char *)lua_touserdata(l, 1));
-    if (sandbox_pcall(l, 1, 0, false) != LUA_OK) host_fault(l, 0, "in hook 'script_error'", lua_tostring(l, -1), NULL, NULL);
+    if (sandbox_pcall(l, 1, 0, false) != LUA_OK) {
+        Fault f = {"in hook 'script_error'", lua_tostring(l, -1), NULL, NULL, 0};
+        host_fault(l, 0, &f);
+    }
     return 0;
 }
 

@@ -33,6 +33,9 @@ local pl = {
     return failed
   end,
   account = function() return nil end,
+  call = function(fn, ...) return xpcall(fn, debug.traceback, ...) end,
+  faults = {},
+  fault = function(err) table.insert(pl.faults, err) return false end,
   db = {
     exec = function() return 0, 0 end, query = function() return {} end,
     defer = function() return true end, unavailable = function() return false end,
