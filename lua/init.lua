@@ -11,19 +11,88 @@ pl.render = {}      -- chat event kind -> function(ev, viewer) returning text
 
 ------------------------------------------------------------------ colours
 
-local SGR = {
-  reset = 0, bold = 1, dim = 2, red = 31, green = 32, yellow = 33, blue = 34,
-  magenta = 35, cyan = 36, white = 37, gray = 90, bright_red = 91,
-  bright_green = 92, bright_yellow = 93, bright_blue = 94,
-  bright_magenta = 95, bright_cyan = 96, bright_white = 97,
-}
+-- A colour spec is words: a colour for the text (red, bright_cyan, gray,
+-- or 0-255 from the 256-colour palette), "on_" and a colour for the
+-- background (on_blue, on_236), and styles (bold, dim, italic, underline,
+-- blink, reverse). pl.color("bright_white on_blue bold", text).
+local STYLE = { reset = 0, bold = 1, dim = 2, italic = 3, underline = 4, blink = 5, reverse = 7 }
+local BASE = { black = 0, red = 1, green = 2, yellow = 3, blue = 4, magenta = 5, cyan = 6, white = 7 }
 
--- Wraps text in an ANSI colour. Telnet users without colour and the web
+-- One word: its SGR code (a number, or "38;5;N" for the palette), or nil.
+local function sgr_word(word)
+  local bg = word:match("^on_(.+)$")
+  local w = bg or word
+  if STYLE[w] and not bg then return STYLE[w] end
+  if w == "gray" or w == "grey" then return bg and 100 or 90 end
+  if BASE[w] then return (bg and 40 or 30) + BASE[w] end
+  local bright = w:match("^bright_(%a+)$")
+  if bright and BASE[bright] then return (bg and 100 or 90) + BASE[bright] end
+  local n = w:match("^%d+$") and tonumber(w)
+  if n and n <= 255 then return (bg and "48;5;" or "38;5;") .. n end
+  return nil
+end
+
+local specs = {} -- spec -> its codes, parsed once
+
+local function codes(spec, level)
+  local c = specs[spec]
+  if c then return c end
+  c = {}
+  for word in tostring(spec):gmatch("%S+") do
+    c[#c + 1] = sgr_word(word) or error("unknown colour '" .. word .. "'", level + 1)
+  end
+  specs[spec] = c
+  return c
+end
+
+-- Wraps text in ANSI colour. Telnet users without colour and the web
 -- client both understand it; user text never carries escapes (the core
 -- strips them from every input line).
-function pl.color(name, text)
-  local code = SGR[name] or error("unknown colour '" .. tostring(name) .. "'", 2)
-  return "\27[" .. code .. "m" .. text .. "\27[0m"
+function pl.color(spec, text)
+  return "\27[" .. table.concat(codes(spec, 2), ";") .. "m" .. text .. "\27[0m"
+end
+
+-- The 16 colours' usual RGB, to show a palette colour on a terminal of 16.
+local RGB16 = { {0,0,0}, {205,0,0}, {0,205,0}, {205,205,0}, {0,0,238}, {205,0,205}, {0,205,205}, {229,229,229},
+  {127,127,127}, {255,0,0}, {0,255,0}, {255,255,0}, {92,92,255}, {255,0,255}, {0,255,255}, {255,255,255} }
+
+local function rgb256(n)
+  if n < 16 then return RGB16[n + 1] end
+  if n >= 232 then local v = 8 + (n - 232) * 10 return { v, v, v } end
+  n = n - 16
+  local function level(i) return i == 0 and 0 or 55 + i * 40 end
+  return { level(n // 36), level(n // 6 % 6), level(n % 6) }
+end
+
+local function nearest16(n)
+  local want, best, dist = rgb256(n), 0, math.huge
+  for i, c in ipairs(RGB16) do
+    local d = (c[1] - want[1]) ^ 2 + (c[2] - want[2]) ^ 2 + (c[3] - want[3]) ^ 2
+    if d < dist then best, dist = i - 1, d end
+  end
+  return best
+end
+
+-- pl.color for one user's terminal (s.terminal.colors): plain text where
+-- it shows no colour, palette colours as the nearest of 16 where it has 16.
+function pl.Session.color(s, spec, text)
+  local term = s.terminal
+  local depth = term and term.colors or 16
+  if depth == 0 then return text end
+  local c = codes(spec, 2)
+  if depth < 256 then
+    local mapped = {}
+    for i, code in ipairs(c) do
+      local bg, n = tostring(code):match("^([34])8;5;(%d+)$")
+      if n then
+        local k = nearest16(tonumber(n))
+        code = (bg == "4" and 40 or 30) + k % 8 + (k >= 8 and 60 or 0)
+      end
+      mapped[i] = code
+    end
+    c = mapped
+  end
+  return "\27[" .. table.concat(c, ";") .. "m" .. text .. "\27[0m"
 end
 
 ------------------------------------------------------------------ registries

@@ -12,6 +12,16 @@ struct Msg;
 // What kind of connection a port is (scripts see it as s.transport).
 enum PortKind : uint8_t { PORT_WEB = 1, PORT_TELNET = 2 };
 
+// What a connection's terminal can show, as the net layer learns it (the
+// telnet engine from TERMINAL-TYPE and NAWS; "web" for the web page).
+// Scripts read it as s.terminal, to page and colour for it.
+struct PortTerminal {
+    char type[32];     // "xterm-256color", "web", "" while not known
+    uint16_t cols, rows; // 0: not known (a web page scrolls)
+    uint32_t colors;   // 0 (none), 16, 256 or 16777216
+    char charset[12];  // "utf-8"
+};
+
 struct Port {
     Session *session;  // NULL while attached to none
     Port *next;        // in the session's list
@@ -27,6 +37,7 @@ struct Port {
     Msg *own;
     uint64_t own_seq;
     char addr[48];     // the client's address, as the listener saw it
+    PortTerminal term; // what its terminal shows, as the net layer learns it
 };
 
 // A fresh port id (never 0).

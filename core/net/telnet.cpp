@@ -69,6 +69,20 @@ bool telnet_color(const Telnet *t, ColorMode mode) {
     return strcmp(lower, "dumb") != 0 && strcmp(lower, "unknown") != 0 && strcmp(lower, "network") != 0;
 }
 
+void telnet_terminal(const Telnet *t, ColorMode mode, PortTerminal *out) {
+    snprintf(out->type, sizeof out->type, "%s", t->term);
+    out->cols = t->width;
+    out->rows = t->height;
+    out->colors = 0;
+    if (telnet_color(t, mode)) {
+        // what the type's name says it can do; a plain "xterm" or "ansi" has the 16 colours
+        out->colors = strstr(t->term, "truecolor") || strstr(t->term, "24bit") || strstr(t->term, "direct") ? 16777216
+                      : strstr(t->term, "256")                                                          ? 256
+                                                                                                        : 16;
+    }
+    snprintf(out->charset, sizeof out->charset, "utf-8");
+}
+
 static void echo(Telnet *t, const char *s, size_t n) {
     if (t->echo && !t->secret) buf_add(&t->out, s, n, TN_OUT_MAX);
 }

@@ -7,6 +7,7 @@
 
 #include "base/buf.h"
 #include "base/config.h"
+#include "model/port.h"
 
 enum {
     TN_IAC = 255, TN_DONT = 254, TN_DO = 253, TN_WONT = 252, TN_WILL = 251,
@@ -52,6 +53,9 @@ void telnet_free(Telnet *t);
 void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *ud);
 // Whether this terminal gets ANSI colour under the configured mode.
 bool telnet_color(const Telnet *t, ColorMode mode);
+// What the terminal has told of itself so far (type, size, colours), as the
+// model's port keeps it for the scripts (s.terminal).
+void telnet_terminal(const Telnet *t, ColorMode mode, PortTerminal *out);
 
 // Rendering a batch of events: begin clears the input line the user sees,
 // render adds one event, end puts the prompt and typed text back.

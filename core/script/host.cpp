@@ -272,6 +272,7 @@ static void push_generation(void) {
     api_timers_register(L);
     api_convert_register(L);
     api_faults_register(L);
+    api_text_register(L);
     api_db_register(L);
     host_protect(L, "pl");   // gen pl
     lua_setfield(L, -2, "pl"); // gen
