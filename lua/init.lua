@@ -371,6 +371,71 @@ function pl.try(what, fn, ...)
   return false
 end
 
+------------------------------------------------------------------ small state
+
+-- pl.kv: values kept without SQL, across restarts, in the table s_kv.
+-- pl.kv.board is the board's store, pl.kv.user(who) a user's (a session or
+-- a handle, any case). Each has :get(key[, default]), :set(key, value)
+-- (nil removes), :incr(key[, by]) and :keys([prefix]). Values are what
+-- JSON holds: strings, numbers, booleans, tables of them (arrays, or string
+-- keys), at most 64 KiB each; keys at most 200 bytes. Writes raise when
+-- storage is unavailable (pl.db.unavailable), like pl.db.exec.
+pl.db.exec([[CREATE TABLE IF NOT EXISTS s_kv (
+  scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (scope, key))]])
+
+local KV_KEY_MAX, KV_VALUE_MAX = 200, 65536
+
+local function kv_store(scope)
+  local store = {}
+  local function check(key)
+    if type(key) ~= "string" or key == "" or #key > KV_KEY_MAX then
+      error("pl.kv: a key is a string of 1-" .. KV_KEY_MAX .. " bytes", 3)
+    end
+  end
+  function store.get(_, key, default)
+    check(key)
+    local row = pl.db.query("SELECT value FROM s_kv WHERE scope = ? AND key = ?", scope, key)[1]
+    if not row then return default end
+    return pl.json.decode(row.value)
+  end
+  function store.set(_, key, value)
+    check(key)
+    if value == nil then
+      pl.db.exec("DELETE FROM s_kv WHERE scope = ? AND key = ?", scope, key)
+      return
+    end
+    local t = type(value)
+    if t ~= "string" and t ~= "number" and t ~= "boolean" and t ~= "table" then
+      error("pl.kv: cannot keep a " .. t, 2)
+    end
+    local text = pl.json.encode(value)
+    if #text > KV_VALUE_MAX then error("pl.kv: a value is at most " .. KV_VALUE_MAX .. " bytes as JSON", 2) end
+    pl.db.exec("INSERT INTO s_kv (scope, key, value) VALUES (?, ?, ?) ON CONFLICT(scope, key) DO UPDATE SET value = excluded.value",
+      scope, key, text)
+  end
+  function store.incr(self, key, by)
+    local n = (tonumber(self:get(key, 0)) or 0) + (by or 1)
+    self:set(key, n)
+    return n
+  end
+  function store.keys(_, prefix)
+    prefix = prefix or ""
+    local out = {}
+    for _, r in ipairs(pl.db.query("SELECT key FROM s_kv WHERE scope = ? AND substr(key, 1, ?) = ? ORDER BY key",
+      scope, #prefix, prefix)) do out[#out + 1] = r.key end
+    return out
+  end
+  return store
+end
+
+pl.kv = { board = kv_store("board") }
+
+function pl.kv.user(who)
+  local handle = type(who) == "table" and who.handle or who
+  if type(handle) ~= "string" or handle == "" then error("pl.kv.user: a session or a handle", 2) end
+  return kv_store("user:" .. handle:lower())
+end
+
 ------------------------------------------------------------------ commands
 
 -- "/msg bob hi there" -> "msg", "bob hi there"; nil when not a command.

@@ -1,0 +1,109 @@
+// The BBS staples scripts build on (issue 13): lines from the board
+// (pl.chat.announce) and /roll, room topics, small state without SQL
+// (pl.kv, pl.json).
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { Server, sleep, strip, assert, eq } = require('../lib/harness');
+
+exports.setup = async (t) => ({ srv: await Server.start(Object.assign({ set: { sysops: 'root' } }, t.opts)) });
+
+function write(srv, files) {
+  for (const [file, src] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(srv.scripts, file)), { recursive: true });
+    fs.writeFileSync(path.join(srv.scripts, file), src);
+  }
+}
+async function reloaded(srv, n = 1) {
+  const t0 = Date.now();
+  while ((srv.log.match(/scripts reloaded/g) || []).length < n) {
+    if (Date.now() - t0 > 5000) throw new Error('no reload; log:\n' + srv.log.slice(-600));
+    await sleep(20);
+  }
+}
+
+exports.tests = [
+  {
+    name: '/roll is announced by the board, kept in the room\'s history, untouched by message hooks; /me cannot fake it',
+    fn: async ({ srv }) => {
+      write(srv, { 'zz_hook.lua': 'pl.message_hook("10-shout", function(s, msg) return { body = msg.body:upper() } end)\n' });
+      await reloaded(srv);
+      const a = await srv.chatter('alice');
+      const b = await srv.chatter('bob');
+      a.input('/roll 3d6');
+      const ev = await b.chat('system', { body: /^alice rolls 3d6: / });
+      const m = /^alice rolls 3d6: (\d) \+ (\d) \+ (\d) = (\d+)$/.exec(ev.body);
+      assert(m, 'three dice and a total: ' + ev.body);
+      eq(Number(m[1]) + Number(m[2]) + Number(m[3]), Number(m[4]), 'the total');
+      assert(!ev.from, 'from nobody: ' + JSON.stringify(ev));
+      eq(strip(ev.text), '*** ' + ev.body, 'a system line');
+      a.input('/roll');
+      assert(/^alice rolls 1d6: [1-6]$/.test((await b.chat('system', { body: /^alice rolls 1d6/ })).body), '1d6 by default');
+      a.input('/roll 0d6');
+      await a.text(/Usage: \/roll \[NdS\]/);
+      a.input('/me rolls 1d6: 6');
+      const fake = await b.chat('action', { from: 'alice' });
+      eq(strip(fake.text), '* alice ROLLS 1D6: 6', 'a user\'s action, rewritten by the hook as any line is');
+      const c = await srv.chatter('carol');
+      const kept = c.events.filter((e) => e.type === 'chat' && e.history && e.kind === 'system').map((e) => e.body);
+      eq(kept.length, 2, 'both rolls in the history: ' + JSON.stringify(kept));
+      assert(kept[0] === ev.body, 'with their words');
+    },
+  },
+  {
+    name: '/topic sets a room\'s topic, shows it on join, keeps it across a restart, and clears it',
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      a.input('/topic');
+      await a.text(/^#lobby has no topic\.$/);
+      a.input('/topic Welcome, friends: be kind');
+      await a.chat('system', { body: 'alice set the topic: Welcome, friends: be kind' });
+      const b = await srv.chatter('bob');
+      assert(b.events.some((e) => e.type === 'chat' && e.kind === 'system' && e.body === 'Topic: Welcome, friends: be kind (set by alice)'),
+        'shown on join');
+      await srv.stop();
+      const again = await Server.start({ dir: srv.dir, set: { sysops: 'root' } });
+      srv.proc = again.proc;
+      srv.exited = again.exited;
+      srv.wsPort = again.wsPort;
+      srv.clients = again.clients;
+      srv.log += again.log;
+      const c = await again.chatter('carol');
+      assert(c.events.some((e) => e.type === 'chat' && e.body === 'Topic: Welcome, friends: be kind (set by alice)'), 'kept');
+      c.input('/topic -');
+      await c.chat('system', { body: 'carol cleared the topic.' });
+      c.input('/topic');
+      await c.text(/^#lobby has no topic\.$/);
+      await again.stop();
+    },
+  },
+  {
+    name: 'pl.kv keeps values per board and per user; pl.json encodes and decodes',
+    fn: async ({ srv }) => {
+      write(srv, { 'commands/kvprobe.lua': `pl.command{ name = "kvprobe", run = function(s)
+  local out = {}
+  local function put(v) out[#out + 1] = type(v) == "table" and pl.json.encode(v) or tostring(v) end
+  pl.kv.board:set("demo.list", { 1, 2, "three", { four = true } })
+  put(pl.kv.board:get("demo.list"))
+  put(pl.kv.board:get("demo.none", "default"))
+  put(pl.kv.board:incr("demo.count")) put(pl.kv.board:incr("demo.count", 5))
+  put(table.concat(pl.kv.board:keys("demo."), ","))
+  local mine = pl.kv.user(s)
+  mine:set("score", 42)
+  put(pl.kv.user(s.handle:upper()):get("score")) put(pl.kv.user("nobody"):get("score"))
+  mine:set("score", nil) put(mine:get("score"))
+  put(pl.json.encode(pl.json.decode('{"a":[],"b":{"c":1.5}}')))
+  put(select(2, pl.json.decode("not json")))
+  put(select(2, pcall(function() pl.kv.board:set("f", print) end)))
+  s:text("kv: " .. table.concat(out, " | "))
+end }
+` });
+      await reloaded(srv);
+      const a = await srv.chatter('alice');
+      a.input('/kvprobe');
+      const t = (await a.text(/^kv:/)).text;
+      eq(t, 'kv: [1,2,"three",{"four":true}] | default | 1 | 6 | demo.count,demo.list | 42 | nil | nil | ' +
+        '{"a":[],"b":{"c":1.5}} | not JSON | commands/kvprobe.lua:15: pl.kv: cannot keep a function', 'results');
+    },
+  },
+];
