@@ -162,7 +162,18 @@ end
 ------------------------------------------------------------------ sessions
 
 local S = pl.Session
-S.send = pl.send
+
+-- Sends an event to the session. While a page of long output waits for its
+-- "-- More --" (pl.page), what else the scripts send the user waits behind
+-- it, in order, so the next screen is not cut into.
+function S.send(self, ev)
+  local p = self.pager
+  if p and #p.queue < 500 then
+    p.queue[#p.queue + 1] = ev
+    return true
+  end
+  return pl.send(self, ev)
+end
 
 function S:text(text) self:send{ type = "text", text = text } end
 function S:prompt(text, secret) self:send{ type = "prompt", text = text, secret = secret and true or false } end
@@ -191,7 +202,75 @@ function S:enter(id, ...)
   if old and old.leave then old.leave(self, "switch") end
   self.service = id
   self.activity = svc.activity or id
+  self:keys(svc.keys) -- a service with keys = true gets single keys
   if svc.enter then svc.enter(self, ...) end
+end
+
+------------------------------------------------------------------ keys and pages
+
+-- s:keys(on): single keys instead of lines. The service's input then gets
+-- each key as it is pressed: the character ("a", "7", "é"), "" for Enter,
+-- or the key's name: backspace, tab, escape, up, down, left, right, home,
+-- end, insert, delete, pageup, pagedown. A telnet terminal switches at once
+-- (the server is already in character mode); the web page sends keys
+-- while it is on. s.keys_on says which it is.
+function S:keys(on)
+  on = on and true or false
+  if (self.keys_on or false) == on then return end
+  self.keys_on = on
+  pl.send(self, { type = "input_mode", mode = on and "key" or "line" })
+end
+
+local MORE = "-- More -- (any key for the next page, Q to stop) "
+
+local function pager_end(s)
+  local p = s.pager
+  s.pager = nil
+  pl.send(s, { type = "prompt", text = "" }) -- the More prompt is gone
+  s:keys(p.keys)
+  for _, ev in ipairs(p.queue) do pl.send(s, ev) end
+end
+
+-- A key (or line) while a page waits: Q stops, anything else shows the next.
+local function pager_input(s, line)
+  local p = s.pager
+  if line:lower() == "q" or p.at >= #p.pages then return pager_end(s) end
+  p.at = p.at + 1
+  pl.send(s, { type = "text", text = p.pages[p.at] })
+  if p.at < #p.pages then return pl.send(s, { type = "prompt", text = MORE }) end
+  pager_end(s)
+end
+
+-- pl.page(s, text[, ev]): long output a screen at a time on a terminal
+-- (telnet, by its rows and columns, lines as it wraps them), with
+-- "-- More --" between screens; elsewhere (the web page scrolls) all at
+-- once. ev is the event the text goes in (a `who` event with its data; a
+-- `text` event when nil): the first screen goes in it, the rest as text.
+function pl.page(s, text, ev)
+  ev = ev or { type = "text" }
+  local term = s.terminal
+  local rows = term and term.transport == "telnet" and term.rows
+  if not rows or rows < 4 or s.pager then
+    ev.text = text
+    return s:send(ev)
+  end
+  local cols, pages, page, used = term.cols or 80, {}, {}, 0
+  for line in (text .. "\n"):gmatch("(.-)\n") do
+    local height = #pl.text.wrap(line, cols)
+    if used + height > rows - 1 and #page > 0 then
+      pages[#pages + 1] = table.concat(page, "\n")
+      page, used = {}, 0
+    end
+    page[#page + 1] = line
+    used = used + height
+  end
+  pages[#pages + 1] = table.concat(page, "\n")
+  ev.text = pages[1]
+  s:send(ev)
+  if #pages == 1 then return end
+  s.pager = { pages = pages, at = 1, queue = {}, keys = s.keys_on or false }
+  s:keys(true)
+  pl.send(s, { type = "prompt", text = MORE })
 end
 
 -- The time now as the protocol writes it (ISO 8601 UTC, milliseconds).
@@ -527,6 +606,7 @@ end
 local ESSENTIAL = { login = true, menu = true }
 
 function pl.hooks.input(s, line)
+  if s.pager then return pager_input(s, line) end
   local svc = current(s)
   if not svc then return pl.hooks.recover(s, "input") end -- its service is gone: somewhere sane
   if not svc.input then return end

@@ -42,7 +42,13 @@ pl.service{
 
 pl.menu_item{ key = "C", label = "Chat", order = 10, service = "chat" }
 
-pl.menu_item{ key = "W", label = "Who's online", order = 20, run = function(s) s:send(pl.who_event()) end }
+pl.menu_item{
+  key = "W", label = "Who's online", order = 20,
+  run = function(s)
+    local ev = pl.who_event()
+    pl.page(s, ev.text, ev)
+  end,
+}
 
 pl.menu_item{
   key = "G", label = "Goodbye (log off)", order = 90,

@@ -33,6 +33,9 @@ struct Telnet {
     bool at_prompt;   // a prompt is on screen, waiting for its line
     bool cleared;     // this batch erased the input line, so end redraws it
     bool fresh_prompt; // this batch printed a new prompt
+    bool keys;        // key mode (the scripts' input_mode "key"): each key is a line of its own, unechoed
+    uint8_t key_need; // key mode: bytes of the UTF-8 character being read
+    uint16_t csi_arg; // the number in an escape sequence being read (ESC [ 5 ~)
     uint16_t width, height;
     char term[32];
     uint32_t max_line;

@@ -189,6 +189,25 @@
     $('profile').hidden = false;
   }
 
+  // --- key mode: a service that asks for single keys (input_mode "key") gets
+  // each key as it is pressed; named keys as the protocol names them
+  const KEY_NAMES = { Enter: '', Backspace: 'backspace', Tab: 'tab', Escape: 'escape', ArrowUp: 'up', ArrowDown: 'down',
+    ArrowLeft: 'left', ArrowRight: 'right', Home: 'home', End: 'end', Insert: 'insert', Delete: 'delete',
+    PageUp: 'pageup', PageDown: 'pagedown' };
+  function setKeys(on) {
+    state.keys = on;
+    line.value = '';
+    line.placeholder = on ? 'Press a key' : '';
+    line.classList.toggle('keys', on);
+  }
+  line.addEventListener('keydown', (e) => {
+    if (!state.keys || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    const k = e.key.length === 1 ? e.key : KEY_NAMES[e.key];
+    if (k === undefined) return; // Shift and the like
+    e.preventDefault();
+    send({ type: 'input', text: k });
+  });
+
   function setPrompt(p) {
     state.prompt = p;
     promptEl.textContent = p ? p.text.replace(/\x1b\[[0-9;]*m/g, '') : '';
@@ -254,6 +273,7 @@
         $('whoami').textContent = ev.handle + (ev.sysop ? ' (sysop)' : '');
         break;
       case 'prompt': setPrompt(ev); break;
+      case 'input_mode': setKeys(ev.mode === 'key'); break;
       case 'menu':
         showMenu(ev);
         print(ev.text);

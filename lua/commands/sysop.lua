@@ -50,7 +50,7 @@ pl.command{
       lines[#lines + 1] = string.format("%-5d %-20s %-24s %-16s %-12s %-6s %s", n.node, n.handle or "(logging in)",
         n.address, n.activity or "", n.room and ("#" .. n.room) or "-", n.idle .. "s", n.transport or "detached")
     end
-    s:text(table.concat(lines, "\n"))
+    pl.page(s, table.concat(lines, "\n"))
     logged(s, "listed the nodes")
   end,
 }

@@ -91,4 +91,78 @@ end }
         'a||very|long|word', '\x1b[48;5;236;3;4;7mx\x1b[0m', 'commands/textprobe.lua:11: unknown colour \'chartreuse\''].join(';'), 'results');
     },
   },
+  {
+    name: 'long output comes a screen at a time on a terminal (-- More --, any key, Q stops); the web page gets it whole',
+    fn: async ({ srv }) => {
+      const r = new RawTelnet(srv.telnetPort);
+      r.terminal('dumb', 80, 7);
+      await r.register('tina');
+      r.line('c');
+      await r.expect(/You are in #lobby/);
+      r.line('/help');
+      const first = await r.expect(/([\s\S]*?)-- More -- \(any key for the next page, Q to stop\) /);
+      const shown = first[1].split('\r\n').filter((l) => l.trim() && !/\/help/.test(l));
+      assert(shown.length <= 6 && shown.length >= 4, 'one screen of 7 rows: ' + JSON.stringify(shown));
+      r.send(' '); // one key, no Enter: the terminal is in key mode for the pager
+      await r.expect(/-- More --/);
+      r.send('q');
+      await sleep(200);
+      assert(!/Anything else you type is said to the room/.test(r.text()), 'Q stopped before the end');
+      r.line('back to chatting');
+      await r.expect(/<tina> back to chatting/);
+      r.line('/help');
+      await r.expect(/-- More --/);
+      for (let i = 0; i < 10 && !/Anything else you type/.test(r.text()); i++) {
+        r.send('\r');
+        await sleep(100);
+      }
+      await r.expect(/Anything else you type is said to the room\./);
+      const w = await srv.chatter('walt');
+      w.input('/help');
+      const all = await w.text(/^Commands:/);
+      assert(/Anything else you type is said to the room\.$/.test(strip(all.text)), 'the web page gets it in one');
+      await w.none((e) => e.type === 'prompt' && /More/.test(e.text), 200, 'no More for the web');
+      r.close();
+    },
+  },
+  {
+    name: 'a service that asks for single keys gets each key as it is pressed, named; leaving it brings lines back',
+    fn: async ({ srv }) => {
+      write(srv, { 'games/keys.lua': `pl.service{ id = "keytest", keys = true,
+  enter = function(s) s:prompt("Keys> ") end,
+  input = function(s, key)
+    if key == "q" then return s:enter("menu") end
+    s:text("key [" .. key .. "]")
+  end }
+pl.menu_item{ key = "K", label = "Keys", service = "keytest" }
+` });
+      await reloaded(srv);
+      const r = new RawTelnet(srv.telnetPort);
+      r.terminal('xterm', 80, 24);
+      await r.register('kim');
+      r.line('k');
+      await r.expect(/Keys> /);
+      r.send('x');
+      await r.expect(/key \[x\]/);
+      r.send('\x1b[A');
+      await r.expect(/key \[up\]/);
+      r.send('é\r');
+      await r.expect(/key \[é\][\s\S]*key \[\]/);
+      assert(!/Keys> x/.test(r.text()), 'keys are not echoed');
+      r.send('q');
+      await r.expect(/Your choice: /);
+      r.line('c');
+      await r.expect(/You are in #lobby/);
+      r.line('a whole line again');
+      await r.expect(/<kim>(\x1b\[0m)? a whole line again/);
+      const w = await srv.user('walt');
+      w.input('k');
+      eq((await w.waitFor((e) => e.type === 'input_mode')).mode, 'key', 'the web page is told to send keys');
+      w.input('z');
+      await w.text(/^key \[z\]$/);
+      w.input('q');
+      eq((await w.waitFor((e) => e.type === 'input_mode')).mode, 'line', 'and lines again');
+      r.close();
+    },
+  },
 ];
