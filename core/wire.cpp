@@ -5,6 +5,7 @@
 #include "board/lifecycle.h"
 #include "model/up.h"
 #include "net/conn.h"
+#include "script/bots.h"
 #include "script/host.h"
 
 static void hook(const char *name, Session *s, const char *arg, size_t len) {
@@ -12,15 +13,22 @@ static void hook(const char *name, Session *s, const char *arg, size_t len) {
     else script_hook(name, s, arg);
 }
 
+// A bot's port is the script layer's; every other one is a connection.
+static void deliver(Port *p) { p->kind == PORT_BOT ? bots_deliver(p) : conn_port_deliver(p); }
+static void port_close(Port *p, uint16_t code, const char *reason) {
+    p->kind == PORT_BOT ? bots_close(p) : conn_port_close(p, code, reason);
+}
+static void drop(Port *p) { p->kind == PORT_BOT ? bots_close(p) : conn_port_drop(p); }
+
 static void ended(Session *s) {
     lifecycle_ended(s);
     script_session_free(s);
 }
 
 void wire_up(void) {
-    g_up.deliver = conn_port_deliver;
-    g_up.close = conn_port_close;
-    g_up.drop = conn_port_drop;
+    g_up.deliver = deliver;
+    g_up.close = port_close;
+    g_up.drop = drop;
     g_up.hook = hook;
     g_up.detached = lifecycle_detached;
     g_up.attached = lifecycle_attached;

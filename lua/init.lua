@@ -692,6 +692,8 @@ end
 function pl.hooks.session_end(s)
   local svc = current(s)
   if svc and svc.leave then svc.leave(s, "disconnect") end
+  -- in a room without a service that took it there (a bot): the room hears it go
+  if s.room and pl.chat then pl.chat.leave(s, s.bot and "gone" or "disconnected") end
   for _, w in ipairs(pl.watchers(s)) do
     w:send(pl.chat_event("system", { body = "Node " .. s.node .. " logged off; you are no longer watching it." }))
   end

@@ -11,6 +11,7 @@
 #include "board/auth.h"
 #include "board/jwt.h"
 #include "board/lifecycle.h"
+#include "board/policy.h"
 #include "model/event.h"
 #include "model/session.h"
 #include "model/up.h"
@@ -71,6 +72,7 @@ const char *login_token_problem(const char *handle, int64_t iat_ms) {
     int64_t void_before = found < 0 ? -1 : tokens_void_before(handle);
     if (void_before < 0) return "server error"; // the database cannot say: refuse
     if (found == 1 && a.locked) return "account locked";
+    if (policy_bot_handle(handle)) return "handle reserved"; // a bot of the board's is on under it
     // a token without iat cannot show it came after the revocation
     if (void_before > 0 && iat_ms < void_before) return "token revoked";
     return NULL;

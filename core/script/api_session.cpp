@@ -53,7 +53,7 @@ Session *api_next_of_handle(const char *h, uint32_t *node) {
 // ---------------------------------------------------------------- the tables
 
 static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle", "transport", "connected", "ended",
-                                "leaving", "address", "spying", "checking", "terminal", NULL};
+                                "leaving", "address", "spying", "checking", "terminal", "bot", NULL};
 
 static bool is_prop(const char *k) {
     for (int i = 0; g_props[i]; i++)
@@ -76,7 +76,7 @@ static void push_terminal(lua_State *l, const Session *s) {
     const Port *p = s->ports;
     for (const Port *q = s->ports; q; q = q->next)
         if (q->id == s->input_port) p = q;
-    if (!p) {
+    if (!p || p->kind == PORT_BOT) { // a bot has no terminal
         lua_pushnil(l);
         return;
     }
@@ -118,13 +118,14 @@ static int session_index(lua_State *l) {
         else if (!strcmp(k, "connected")) lua_pushboolean(l, s->nports > 0);
         else if (!strcmp(k, "checking")) lua_pushboolean(l, s->auth_busy); // a password check is under way
         else if (!strcmp(k, "terminal")) push_terminal(l, s);
+        else if (!strcmp(k, "bot")) lua_pushboolean(l, s->bot);
         else if (!strcmp(k, "spying")) {
             uint32_t n = spy_target(s);
             n ? lua_pushinteger(l, n) : lua_pushnil(l);
         }
         else if (!strcmp(k, "transport")) {
             if (!s->ports) lua_pushnil(l);
-            else lua_pushstring(l, s->ports->kind == PORT_TELNET ? "telnet" : "websocket");
+            else lua_pushstring(l, s->ports->kind == PORT_TELNET ? "telnet" : s->ports->kind == PORT_BOT ? "bot" : "websocket");
         }
         return 1;
     }

@@ -132,6 +132,23 @@ static void from_json(lua_State *l, const cJSON *j, int depth) {
 
 void convert_push_json(lua_State *l, const cJSON *j) { from_json(l, j, 0); }
 
+static int free_box(lua_State *l);
+
+void convert_push_owned(lua_State *l, cJSON *j) {
+    // a userdata holds the tree while it is turned into tables: an error
+    // (memory, depth) frees it with the userdata
+    cJSON **box = (cJSON **)lua_newuserdatauv(l, sizeof *box, 0);
+    *box = j;
+    lua_createtable(l, 0, 1);
+    lua_pushcfunction(l, free_box);
+    lua_setfield(l, -2, "__gc");
+    lua_setmetatable(l, -2); // ... box
+    from_json(l, j, 0);      // ... box value
+    cJSON_Delete(j);
+    *box = NULL;
+    lua_remove(l, -2); // ... value
+}
+
 // pl.json.encode(value): the value as JSON text (as events are encoded).
 static int l_encode(lua_State *l) {
     luaL_checkany(l, 1);
@@ -163,17 +180,7 @@ static int l_decode(lua_State *l) {
         lua_pushliteral(l, "not JSON");
         return 2;
     }
-    // a userdata holds the tree while it is turned into tables: an error
-    // (memory, depth) frees it with the userdata
-    cJSON **box = (cJSON **)lua_newuserdatauv(l, sizeof *box, 0);
-    *box = j;
-    lua_createtable(l, 0, 1);
-    lua_pushcfunction(l, free_box);
-    lua_setfield(l, -2, "__gc");
-    lua_setmetatable(l, -2); // text box
-    from_json(l, j, 0);      // text box value
-    cJSON_Delete(j);
-    *box = NULL;
+    convert_push_owned(l, j);
     return 1;
 }
 

@@ -15,3 +15,5 @@ cJSON *convert_check_event(lua_State *l, int idx);
 // Pushes the JSON value as Lua: objects as tables, arrays as tables marked
 // as pl.array marks them, null as nil. Raises when nested too deep.
 void convert_push_json(lua_State *l, const cJSON *j);
+// The same, taking j: it is freed whatever happens.
+void convert_push_owned(lua_State *l, cJSON *j);

@@ -27,6 +27,7 @@
 #include "model/event.h"
 #include "model/session.h"
 #include "script/api.h"
+#include "script/bots.h"
 #include "script/convert.h"
 #include "script/events.h"
 #include "script/sandbox.h"
@@ -273,6 +274,7 @@ static void push_generation(void) {
     api_convert_register(L);
     api_faults_register(L);
     api_text_register(L);
+    api_bots_register(L);
     api_db_register(L);
     host_protect(L, "pl");   // gen pl
     lua_setfield(L, -2, "pl"); // gen
@@ -345,6 +347,7 @@ static int load_all(lua_State *l) {
 
 static int load_generation(char *err, size_t errlen) {
     timers_begin_generation(); // timers the files start while loading belong to the new generation
+    bots_begin_generation();   // and so do the bots they make
     Load ld;
     ld.fl.n = 0;
     ld.err = err;
@@ -358,6 +361,7 @@ static int load_generation(char *err, size_t errlen) {
     }
     for (int i = 0; i < ld.fl.n; i++) free(ld.fl.paths[i]);
     timers_end_generation(ld.ok);
+    bots_end_generation(ld.ok);
     if (ld.ok) log_info("script_load", "scripts loaded: %d files from %s", ld.fl.n, g_cfg.scripts_dir);
     return ld.ok ? 0 : -1;
 }
@@ -420,6 +424,7 @@ int script_init(uv_loop_t *loop, char *err, size_t errlen) {
     }
     api_session_init(L);
     timers_init(loop);
+    bots_init(loop);
     g_reloading = true;
     int rc = load_generation(err, errlen);
     g_reloading = false;
@@ -432,6 +437,7 @@ int script_init(uv_loop_t *loop, char *err, size_t errlen) {
 void script_stop_watching(void) {
     watch_stop();
     timers_stop_all();
+    bots_stop();
 }
 
 void script_close(void) {

@@ -4,7 +4,16 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { Server, sleep, strip, assert, eq } = require('../lib/harness');
+const crypto = require('crypto');
+const { Server, WsClient, sleep, strip, assert, eq } = require('../lib/harness');
+
+// A token signed with the server's own key (jwt_secret = auto keeps it in the data directory).
+function token(srv, sub) {
+  const key = fs.readFileSync(path.join(srv.dir, 'var', 'jwt.key'), 'utf8').trim();
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = b64({ alg: 'HS256', typ: 'JWT' }) + '.' + b64({ sub, exp: Math.floor(Date.now() / 1000) + 600 });
+  return head + '.' + crypto.createHmac('sha256', key).update(head).digest('base64url');
+}
 
 exports.setup = async (t) => ({ srv: await Server.start(Object.assign({ set: { sysops: 'root' } }, t.opts)) });
 
@@ -104,6 +113,51 @@ end }
       const t = (await a.text(/^kv:/)).text;
       eq(t, 'kv: [1,2,"three",{"four":true}] | default | 1 | 6 | demo.count,demo.list | 42 | nil | nil | ' +
         '{"a":[],"b":{"c":1.5}} | not JSON | commands/kvprobe.lua:15: pl.kv: cannot keep a function', 'results');
+    },
+  },
+  {
+    name: 'a bot is in /who, answers /msg and /page, speaks in its room, can be ignored; its handle is nobody else\'s; a reload without it ends it',
+    fn: async ({ srv }) => {
+      write(srv, { 'zz_bot.lua': `local oracle = pl.bot("Oracle", function(b, ev)
+  if ev.type ~= "chat" then return end
+  if ev.kind == "direct" then pl.chat.tell(b, ev.from, "You asked: " .. ev.body)
+  elseif ev.kind == "page" then pl.chat.tell(b, ev.from, "You rang?")
+  elseif ev.kind == "say" and ev.body:match("^[Oo]racle[,:]") then pl.chat.say(b, "say", "The answer is 42, " .. ev.from .. ".")
+  end
+end)
+if not oracle.room then pl.chat.join(oracle, "lobby") end
+` });
+      await reloaded(srv);
+      const a = await srv.chatter('alice');
+      const b = await srv.chatter('bob');
+      a.input('/who');
+      const who = await a.waitFor((e) => e.type === 'who');
+      const bot = who.users.find((u) => u.handle === 'Oracle');
+      assert(bot && bot.activity === 'Bot' && bot.room === 'lobby', 'listed: ' + JSON.stringify(who.users));
+      a.input('/msg oracle hello there');
+      eq((await a.chat('direct', { from: 'Oracle' })).body, 'You asked: hello there', 'answers private messages');
+      a.input('/page Oracle');
+      eq((await a.chat('direct', { from: 'Oracle' })).body, 'You rang?', 'answers a page');
+      b.input('/ignore Oracle');
+      await b.text(/You are now ignoring Oracle/);
+      a.input('Oracle, what is the answer?');
+      eq((await a.chat('say', { from: 'Oracle' })).body, 'The answer is 42, alice.', 'speaks in the room');
+      await b.none((e) => e.type === 'chat' && e.from === 'Oracle' && e.kind === 'say', 300, 'bob ignores it');
+      for (const handle of ['oracle', '0racle']) {
+        const c = await srv.ws();
+        await c.waitFor((e) => e.type === 'prompt');
+        c.send({ type: 'register', handle, password: 'some-secret-9' });
+        eq((await c.waitFor((e) => e.type === 'error')).code, 'handle_reserved', 'nobody registers ' + handle);
+      }
+      const t = new WsClient(srv.url('?token=' + token(srv, 'Oracle')));
+      srv.clients.push(t);
+      const closed = await t.closedP;
+      eq(closed.code + ' ' + closed.reason, '1008 handle reserved', 'nor logs in as it by a token');
+      fs.rmSync(path.join(srv.scripts, 'zz_bot.lua'));
+      await reloaded(srv, 2);
+      await a.chat('leave', { from: 'Oracle' }, 'the bot left with its file');
+      a.input('/who');
+      assert(!(await a.waitFor((e) => e.type === 'who')).users.some((u) => u.handle === 'Oracle'), 'gone from /who');
     },
   },
 ];
