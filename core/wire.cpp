@@ -30,6 +30,7 @@ void wire_up(void) {
     g_up.close = port_close;
     g_up.drop = drop;
     g_up.hook = hook;
+    g_up.vet_register = script_vet_register;
     g_up.detached = lifecycle_detached;
     g_up.attached = lifecycle_attached;
     g_up.ended = ended;

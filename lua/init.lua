@@ -273,6 +273,15 @@ function pl.page(s, text, ev)
   pl.send(s, { type = "prompt", text = MORE })
 end
 
+-- s:time(ms[, fmt]): a time (milliseconds) as this user reads it, in the
+-- time zone of their profile (s.tz), else the board's. fmt as os.date's
+-- (strftime), default "2026-12-04 19:53 CET".
+function S:time(ms, fmt)
+  local ok, text = pcall(pl.format_time, ms, fmt, self.tz)
+  if ok then return text end
+  return pl.format_time(ms, fmt) -- a zone the system no longer knows: the board's
+end
+
 -- The time now as the protocol writes it (ISO 8601 UTC, milliseconds).
 function pl.iso_time()
   local ms = pl.now()
@@ -569,17 +578,19 @@ pl.db.defer("INSERT OR IGNORE INTO s_logins (handle_key, last_login, logins) VAL
   os.date("!%Y-%m-%dT%H:%M:%SZ", pl.now() // 1000))
 
 -- What the login event says about s logging in now: { first = bool,
--- previous = ISO time or nil }. Records this login. With storage away it
--- knows less (first = false, no previous), and the user still gets in.
+-- previous = ms or nil, logins = this account's logins, this one
+-- included }. Records this login. With storage away it knows less (first =
+-- false, no previous), and the user still gets in.
 local function login_info(s)
-  local info, key = { first = false }, s.handle:lower()
+  local info, key = { first = false, logins = 1 }, s.handle:lower()
   pl.try("reading the login record", function()
     local since, row
-    for _, r in ipairs(pl.db.query("SELECT handle_key, last_login FROM s_logins WHERE handle_key IN ('', ?)", key)) do
+    for _, r in ipairs(pl.db.query("SELECT handle_key, last_login, logins FROM s_logins WHERE handle_key IN ('', ?)", key)) do
       if r.handle_key == "" then since = r.last_login else row = r end
     end
     if row then
-      info.previous = row.last_login
+      info.previous = pl.parse_time(row.last_login)
+      info.logins = row.logins + 1
     else
       local acct = pl.account(s.handle)
       info.first = acct ~= nil and since ~= nil and acct.created >= since
@@ -590,8 +601,6 @@ local function login_info(s)
   return info
 end
 
--- "2026-12-04T18:53:50.591Z" -> "2026-12-04 18:53 UTC"
-local function when(iso) return iso:sub(1, 10) .. " " .. iso:sub(12, 16) .. " UTC" end
 
 ------------------------------------------------------------------ hooks
 
@@ -661,13 +670,28 @@ function pl.hooks.auth(s)
   end
   if s.leaving then return end
   s.admitted = true
+  pl.try("reading the time zone", function() s.tz = pl.kv.user(s):get("tz") end)
   local info = login_info(s)
   s:text("Welcome, " .. pl.color("bright_white", s.handle) .. "! You are on node " .. s.node .. "." ..
-    (info.previous and (" Your last login was " .. when(info.previous) .. ".") or ""))
+    (info.previous and (" Your last login was " .. s:time(info.previous) .. ".") or ""))
   local before = s.service -- login, or nil after a token
-  if info.first then pl.emit("register", s) end
   pl.emit("login", s, info)
   if not s.leaving and s.service == before then s:enter("menu") end
+end
+
+-- The core asks before it makes an account, however it was asked for (the
+-- prompts, or a `register` message): `register` listeners get (s, reg);
+-- one refuses the handle by setting reg.refuse to the words the user reads.
+-- A listener that fails could not decide: no account is made ("try again
+-- later"). Returns true, the words of a refusal, or false.
+function pl.hooks.register(s, handle)
+  local reg = { handle = handle }
+  if pl.emit("register", s, reg) > 0 then return false end
+  if reg.refuse then
+    s.refusal = tostring(reg.refuse)
+    return s.refusal
+  end
+  return true
 end
 
 -- The core logs a user off because of something done to their account

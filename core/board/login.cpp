@@ -61,7 +61,10 @@ void login_by_token(Session *s, const char *handle, uint32_t login_port) {
         up_hook("connect", s, NULL);
         return;
     }
-    if (found == 1) login_complete(s, a.id, a.handle, a.sysop, login_port);
+    if (found == 1) {
+        account_touch(a.id); // a token's login is a login: last_login says so
+        login_complete(s, a.id, a.handle, a.sysop, login_port);
+    }
     else login_complete(s, 0, handle, false, login_port); // a bot or bridge vouched for by the token's issuer
     log_event(LOG_INFO, "login", s->node, s->addr, "logged in by token as %s", s->handle);
 }

@@ -83,3 +83,4 @@ void api_convert_register(lua_State *l); // pl.array, the JSON array marker (con
 void api_faults_register(lua_State *l);  // pl.fault (faults.cpp)
 void api_text_register(lua_State *l);    // pl.text: width, strip, fit, wrap (api_text.cpp)
 void api_bots_register(lua_State *l);    // pl.bot (bots.cpp)
+void api_time_register(lua_State *l);    // pl.format_time, pl.parse_time, pl.valid_zone (api_time.cpp)

@@ -185,6 +185,45 @@ void script_hook(const char *name, Session *s, const char *arg) { hook(name, s, 
 void script_input(Session *s, const char *line, size_t len) { hook("input", s, line, len); }
 void script_hook_global(const char *name) { hook(name, NULL, NULL, 0); }
 
+// hooks.register(s, handle): whether s may make an account with handle,
+// by the scripts' own rules. Their answer: true (yes), a string (no, in
+// these words), false (they could not decide). A hook that fails could not
+// decide either: no account is made on a rule that did not run.
+struct Vet {
+    Session *s;
+    const char *handle;
+    char *why;
+    size_t whylen;
+    int verdict;
+};
+
+static int call_vet(lua_State *l) {
+    Vet *v = (Vet *)lua_touserdata(l, 1);
+    if (!push_hook("register")) {
+        v->verdict = 1;
+        return 0;
+    }
+    api_push_session(l, v->s);
+    lua_pushstring(l, v->handle);
+    if (sandbox_pcall(l, 2, 1, false) != LUA_OK) {
+        Fault f = {"in hook 'register'", lua_tostring(l, -1), NULL, v->s, 0};
+        if (!host_storage_error(f.msg)) host_fault(l, 0, &f);
+        return 0;
+    }
+    if (lua_type(l, -1) == LUA_TSTRING) {
+        snprintf(v->why, v->whylen, "%s", lua_tostring(l, -1));
+        v->verdict = 0;
+    } else v->verdict = lua_isboolean(l, -1) && !lua_toboolean(l, -1) ? -1 : 1;
+    return 0;
+}
+
+int script_vet_register(Session *s, const char *handle, char *why, size_t whylen) {
+    Vet v = {s, handle, why, whylen, -1};
+    if (why && whylen) why[0] = 0;
+    if (host_protected(call_vet, &v, "in hook 'register'") != 0) return -1;
+    return v.verdict;
+}
+
 // hooks[name](arg, or the number in arglen when arg is NULL) -> the text it returns, into out.
 static int call_hook_text(lua_State *l) {
     HookCall *c = (HookCall *)lua_touserdata(l, 1);
@@ -275,6 +314,7 @@ static void push_generation(void) {
     api_faults_register(L);
     api_text_register(L);
     api_bots_register(L);
+    api_time_register(L);
     api_db_register(L);
     host_protect(L, "pl");   // gen pl
     lua_setfield(L, -2, "pl"); // gen

@@ -36,6 +36,9 @@ void script_render_count(const char *name, uint32_t n, char *out, size_t outlen)
 // Text from hooks[name](arg), with no session (what a banned address is
 // told); out stays empty when there is no such hook, it fails or returns no string.
 void script_hook_text(const char *name, const char *arg, char *out, size_t outlen);
+// The scripts' rules for a new account's handle (hooks.register): 1 yes,
+// 0 no (their words in why), -1 they could not decide (model/up.h).
+int script_vet_register(Session *s, const char *handle, char *why, size_t whylen);
 // Appends the per-file script fault counters and the Lua state's memory
 // (Prometheus text) to b.
 void script_fault_metrics(Buf *b);

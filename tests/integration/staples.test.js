@@ -6,6 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
 const { Server, WsClient, sleep, strip, assert, eq } = require('../lib/harness');
+const { RawTelnet } = require('../lib/rawtelnet');
 
 // A token signed with the server's own key (jwt_secret = auto keeps it in the data directory).
 function token(srv, sub) {
@@ -158,6 +159,72 @@ if not oracle.room then pl.chat.join(oracle, "lobby") end
       await a.chat('leave', { from: 'Oracle' }, 'the bot left with its file');
       a.input('/who');
       assert(!(await a.waitFor((e) => e.type === 'who')).users.some((u) => u.handle === 'Oracle'), 'gone from /who');
+    },
+  },
+  {
+    // issue 13: registration over WebSocket never passed through the scripts
+    name: 'a register listener refuses a handle for every way of registering, in its own words; one that fails lets nobody register',
+    fn: async ({ srv }) => {
+      write(srv, { 'zz_names.lua': `pl.on("register", function(s, reg)
+  if reg.handle:lower():find("admin", 1, true) then reg.refuse = "Names with admin in them are kept for the staff." end
+end)
+` });
+      await reloaded(srv);
+      const w = await srv.ws();
+      await w.waitFor((e) => e.type === 'prompt');
+      w.send({ type: 'register', handle: 'SuperAdmin', password: 'some-secret-9' });
+      const err = await w.waitFor((e) => e.type === 'error');
+      eq(err.code + ': ' + err.text, 'handle_reserved: Names with admin in them are kept for the staff.', 'the message');
+      w.send({ type: 'register', handle: 'plainname', password: 'some-secret-9' });
+      await w.waitFor((e) => e.type === 'auth' && e.handle === 'plainname', 'others register');
+      const t = new RawTelnet(srv.telnetPort);
+      await t.expect(/Handle \(or 'new' to register\): /);
+      t.line('new');
+      await t.expect(/New handle: /);
+      t.line('bigadmin');
+      await t.expect(/Names with admin in them are kept for the staff\.[\s\S]*New handle: /);
+      write(srv, { 'zz_names.lua': 'pl.on("register", function(s, reg) error("the list is gone") end)\n' });
+      await reloaded(srv, 2);
+      t.line('another');
+      await t.expect(/cannot reach its user records right now[\s\S]*New handle: /);
+      const x = await srv.ws();
+      await x.waitFor((e) => e.type === 'prompt');
+      x.send({ type: 'register', handle: 'another', password: 'some-secret-9' });
+      eq((await x.waitFor((e) => e.type === 'error')).code, 'unavailable', 'a rule that did not run makes no account');
+      t.close();
+    },
+  },
+  {
+    name: 'a token login updates the last login; times show in the user\'s own time zone (a profile setting)',
+    fn: async ({ srv }) => {
+      write(srv, { 'commands/when.lua': `pl.command{ name = "when", run = function(s)
+  s:text("when: " .. tostring(pl.account(s.handle).last_login) .. " | " .. s:time(0, "%Y-%m-%d %H:%M %Z") .. " | " ..
+    pl.format_time(0, "%H:%M %Z", "America/New_York") .. " | " .. pl.parse_time("1970-01-01T00:00:01.5Z") .. " | " ..
+    tostring(pl.parse_time("yesterday")) .. " | " .. tostring(pl.valid_zone("../etc/passwd")) .. " | " ..
+    select(2, pcall(pl.format_time, 0, nil, "Mars/Olympus")))
+end }
+` });
+      await reloaded(srv);
+      const a = await srv.chatter('alice');
+      a.input('/when');
+      const first = (await a.text(/^when:/)).text.split(' | ')[0];
+      const tok = a.events.find((e) => e.type === 'auth').token;
+      await sleep(1100); // last_login has whole seconds
+      const b = await srv.ws('?token=' + tok);
+      await b.waitFor((e) => e.type === 'menu', 'in by token');
+      b.input('p');
+      await b.waitFor((e) => e.type === 'menu' && e.id === 'profile');
+      b.input('z');
+      await b.waitFor((e) => e.type === 'prompt' && /Time zone/.test(e.text));
+      b.input('Asia/Tokyo');
+      await b.text(/^Time zone saved: the time is now \d\d:\d\d JST for you\.$/);
+      b.input('q');
+      b.input('c');
+      await b.chat('join', { from: 'alice' });
+      b.input('/when');
+      const t = (await b.text(/^when:/)).text.split(' | ');
+      assert(t[0] > first, 'the token login was recorded: ' + first + ' then ' + t[0]);
+      eq(t.slice(1).join(' | '), '1970-01-01 09:00 JST | 19:00 EST | 1500 | nil | false | unknown time zone \'Mars/Olympus\'', 'times');
     },
   },
 ];
