@@ -108,8 +108,15 @@ local function refuse_twice(what, old, file)
   error(what .. " is registered twice: in " .. (old.file or "?") .. " and in " .. file, 3)
 end
 
+-- Whether s may use something kept for `level` and up: the account's
+-- access level (0-255, /level sets it) reaches it, or s is a sysop. A nil
+-- level is everyone's.
+function pl.allowed(s, level)
+  return level == nil or s.sysop or (s.level or 0) >= level
+end
+
 -- pl.command{ name = "me", args = "<action>", help = "...", run = function(s, args) end,
---             aliases = {"emote"}, sysop = false }
+--             aliases = {"emote"}, sysop = false, level = nil }
 function pl.command(def)
   assert(type(def.name) == "string" and def.name:match("^[%w_-]+$"), "command needs a name of letters and digits")
   assert(type(def.run) == "function", "command /" .. def.name .. " needs a run function")
@@ -144,8 +151,9 @@ function pl.service(def)
   return def
 end
 
--- pl.menu_item{ key = "C", label = "Chat", order = 10, service = "chat" }
--- or with run = function(s) ... end instead of service.
+-- pl.menu_item{ key = "C", label = "Chat", order = 10, service = "chat", level = nil }
+-- or with run = function(s) ... end instead of service. Users below level
+-- (pl.allowed) neither see nor choose it.
 function pl.menu_item(def)
   assert(type(def.key) == "string" and #def.key == 1, "menu item needs a one-letter key")
   def.key = def.key:upper()
@@ -546,7 +554,7 @@ end
 function pl.run_command(s, line)
   local name, rest = pl.parse_command(line)
   local cmd = name and pl.commands[name]
-  if not cmd or (cmd.sysop and not s.sysop) then
+  if not cmd or (cmd.sysop and not s.sysop) or not pl.allowed(s, cmd.level) then
     s:notice("Unknown command /" .. (name or "") .. ". Type /help for the list.")
     return false
   end

@@ -1,11 +1,11 @@
 -- menu.lua: the main menu. Add an entry from any file with pl.menu_item.
 local c = pl.color
 
--- The entries this user may choose: not those out of service.
+-- The entries this user may choose: their level's, not those out of service.
 local function entries(s)
   local list = {}
   for _, item in ipairs(pl.menu_items) do
-    if not item.disabled then list[#list + 1] = item end
+    if not item.disabled and pl.allowed(s, item.level) then list[#list + 1] = item end
   end
   return list
 end

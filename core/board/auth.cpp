@@ -184,6 +184,7 @@ static void done(HashJob *job) {
     } else {
         if (w->kind == AUTH_LOGIN) limits_login_ok(w->acct.handle);
         account_touch(w->acct.id);
+        s->level = w->acct.level; // 0 for an account made now
         login_complete(s, w->acct.id, w->acct.handle, w->acct.sysop, w->login_port);
     }
     free(w);

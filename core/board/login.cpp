@@ -63,6 +63,7 @@ void login_by_token(Session *s, const char *handle, uint32_t login_port) {
     }
     if (found == 1) {
         account_touch(a.id); // a token's login is a login: last_login says so
+        s->level = a.level;
         login_complete(s, a.id, a.handle, a.sysop, login_port);
     }
     else login_complete(s, 0, handle, false, login_port); // a bot or bridge vouched for by the token's issuer

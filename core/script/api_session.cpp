@@ -53,7 +53,7 @@ Session *api_next_of_handle(const char *h, uint32_t *node) {
 // ---------------------------------------------------------------- the tables
 
 static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle", "transport", "connected", "ended",
-                                "leaving", "address", "spying", "checking", "terminal", "bot", NULL};
+                                "leaving", "address", "spying", "checking", "terminal", "bot", "level", NULL};
 
 static bool is_prop(const char *k) {
     for (int i = 0; g_props[i]; i++)
@@ -119,6 +119,7 @@ static int session_index(lua_State *l) {
         else if (!strcmp(k, "checking")) lua_pushboolean(l, s->auth_busy); // a password check is under way
         else if (!strcmp(k, "terminal")) push_terminal(l, s);
         else if (!strcmp(k, "bot")) lua_pushboolean(l, s->bot);
+        else if (!strcmp(k, "level")) lua_pushinteger(l, s->level);
         else if (!strcmp(k, "spying")) {
             uint32_t n = spy_target(s);
             n ? lua_pushinteger(l, n) : lua_pushnil(l);

@@ -15,7 +15,7 @@ pl.command{
   run = function(s)
     local names = {}
     for name, cmd in pairs(pl.commands) do
-      if not cmd.alias_of and (not cmd.sysop or s.sysop) then names[#names + 1] = name end
+      if not cmd.alias_of and (not cmd.sysop or s.sysop) and pl.allowed(s, cmd.level) then names[#names + 1] = name end
     end
     table.sort(names)
     local lines = { c("bright_white", "Commands:") }

@@ -185,3 +185,24 @@ pl.command{
     logged(s, (what == "on" and "gave sysop rights to " or "took sysop rights from ") .. acct.handle)
   end,
 }
+
+------------------------------------------------------------------ access levels
+
+pl.command{
+  name = "level", args = "<handle> [0-255]", help = "Show or set a user's access level", sysop = true,
+  run = function(s, args, cmd)
+    local handle, value = pl.split_first(args)
+    if not handle then return pl.usage(s, cmd) end
+    local acct = pl.account(handle)
+    if not acct then return s:notice("There is no account called " .. handle .. ".") end
+    if value == "" then return s:text(acct.handle .. " is at level " .. acct.level .. ".") end
+    local level = value:match("^%d+$") and tonumber(value)
+    if not level or level > 255 then return pl.usage(s, cmd) end
+    pl.set_level(acct.handle, level)
+    s:text(acct.handle .. " is now at level " .. level .. " (was " .. acct.level .. ").")
+    for _, t in ipairs(pl.sessions_of(acct.handle)) do
+      if t ~= s then t:send(pl.chat_event("system", { body = s.handle .. " set your access level to " .. level .. "." })) end
+    end
+    logged(s, "set the level of " .. acct.handle .. " to " .. level .. " (was " .. acct.level .. ")")
+  end,
+}

@@ -204,7 +204,7 @@ exports.tests = [
       });
       await reloaded(srv, 1);
       a.input('/probe');
-      await a.text(/^api 1\.0 integer loaded commands\/probe\.lua now nil$/);
+      await a.text(/^api 2\.0 integer loaded commands\/probe\.lua now nil$/);
     },
   },
 ];
