@@ -227,4 +227,33 @@ end }
       eq(t.slice(1).join(' | '), '1970-01-01 09:00 JST | 19:00 EST | 1500 | nil | false | unknown time zone \'Mars/Olympus\'', 'times');
     },
   },
+  {
+    name: 'the one-liners wall and the last callers list are in the main menu, kept, and the wall passes the message hooks',
+    fn: async ({ srv }) => {
+      write(srv, { 'zz_hook.lua': 'pl.message_hook("10-no", function(s, msg) if msg.body:find("spam") then return { reject = "No spam." } end end)\n' });
+      await reloaded(srv);
+      const a = await srv.user('alice');
+      a.input('o');
+      await a.text(/The wall is empty/);
+      a.input('hello from alice');
+      await a.text(/^Your line is on the wall\.$/);
+      await a.waitFor((e) => e.type === 'menu' && e.id === 'main');
+      a.input('o');
+      a.input('buy spam now');
+      await a.text(/^No spam\.$/);
+      const b = await srv.user('bob');
+      b.input('O');
+      eq(strip((await b.text(/One-liners/)).text), '== One-liners ==\nalice: hello from alice', 'the wall');
+      b.input('');
+      await b.waitFor((e) => e.type === 'menu' && e.id === 'main');
+      const again = await srv.login('alice', a.password);
+      await again.waitFor((e) => e.type === 'menu' && e.id === 'main');
+      again.input('l');
+      const list = strip((await again.text(/Last callers/)).text).split('\n');
+      eq(list[1].replace(/\s+/g, ' '), 'Handle Node When Calls', 'the header');
+      assert(/^alice\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+2$/.test(list[2]), 'the latest first, her second call: ' + list[2]);
+      assert(/^bob\s+\d+\s+.*\s1$/.test(list[3]), 'then bob: ' + list[3]);
+      assert(/^alice\s+\d+\s+.*\s1$/.test(list[4]), 'then alice\'s first: ' + list[4]);
+    },
+  },
 ];
