@@ -20,6 +20,7 @@ struct PortTerminal {
     uint16_t cols, rows; // 0: not known (a web page scrolls)
     uint32_t colors;   // 0 (none), 16, 256 or 16777216
     char charset[12];  // "utf-8"
+    bool told;         // the terminal has said what it is, or that it will not
 };
 
 struct Port {

@@ -81,6 +81,8 @@ void telnet_terminal(const Telnet *t, ColorMode mode, PortTerminal *out) {
                                                                                                         : 16;
     }
     snprintf(out->charset, sizeof out->charset, "utf-8");
+    // its type came, or it refused to tell (it never will when it agreed to nothing)
+    out->told = t->term[0] || Q_HIM(t->q[TN_OPT_TTYPE]) == Q_NO;
 }
 
 static void echo(Telnet *t, const char *s, size_t n) {

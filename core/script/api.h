@@ -27,6 +27,9 @@ void host_push_pl(lua_State *l);
 // table's own names (a core function) cannot be assigned (an error names
 // "<prefix>.<name>"); any other name goes to the guard. Reads see both.
 void host_protect(lua_State *l, const char *prefix);
+// Pushes hooks[name] of the running generation; false (nothing pushed)
+// when there is none (hooks.cpp).
+bool host_push_hook(lua_State *l, const char *name);
 // Runs fn(ud) in protected mode and logs its error with what. The host's
 // own pushing (a session's table, a hook's string argument, a generation)
 // can run out of script memory like anything else, and outside a protected

@@ -24,8 +24,11 @@ int script_session_new(Session *s);
 void script_session_free(Session *s);
 
 // Calls hooks[name](session[, arg]) in the running scripts. A missing hook
-// is not an error; a failing one is logged and its user told.
+// is not an error; a failing one is logged and its user told. A telnet
+// session's connect hook waits for its terminal to tell what it is
+// (script/arrival.cpp); script_hook_now never waits.
 void script_hook(const char *name, Session *s, const char *arg);
+void script_hook_now(const char *name, Session *s, const char *arg);
 // A line of input: hooks.input(session, line).
 void script_input(Session *s, const char *line, size_t len);
 // A hook with no session (shutdown).

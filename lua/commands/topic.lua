@@ -1,10 +1,6 @@
--- /topic [text]: each room's topic, shown to whoever joins and kept across
--- restarts (pl.kv). Alone it shows the topic; "/topic -" clears it. The
--- room hears of a change from the board (pl.chat.announce).
-local MAX = 120 -- characters
-
+-- /topic [text]: each room's topic, shown to whoever joins and kept (pl.kv).
+-- Alone it shows the topic; "/topic -" clears it; the room hears of changes.
 local function key(room) return "topic:" .. room end
-
 local function said(t) return t.text .. " (set by " .. t.by .. ")" end
 
 pl.on("join", function(s, room)
@@ -15,15 +11,14 @@ end)
 pl.command{
   name = "topic", args = "[text | -]", help = "Show or set this room's topic (- clears it)",
   run = function(s, args)
+    local t = pl.kv.board:get(key(s.room))
     if args == "" then
-      local t = pl.kv.board:get(key(s.room))
       return s:text(t and ("Topic of #" .. s.room .. ": " .. said(t)) or ("#" .. s.room .. " has no topic."))
-    end
-    if args == "-" then
+    elseif args == "-" then
       pl.kv.board:set(key(s.room), nil)
       return pl.chat.announce(s.room, s.handle .. " cleared the topic.")
     end
-    local text = pl.cut(args, MAX)
+    local text = pl.cut(args, 120)
     pl.kv.board:set(key(s.room), { text = text, by = s.handle, ms = pl.now() })
     pl.chat.announce(s.room, s.handle .. " set the topic: " .. text)
   end,

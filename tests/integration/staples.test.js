@@ -234,7 +234,7 @@ end }
       await reloaded(srv);
       const a = await srv.user('alice');
       a.input('o');
-      await a.text(/The wall is empty/);
+      await a.text(/^== One-liners ==$/);
       a.input('hello from alice');
       await a.text(/^Your line is on the wall\.$/);
       await a.waitFor((e) => e.type === 'menu' && e.id === 'main');
@@ -249,7 +249,7 @@ end }
       const again = await srv.login('alice', a.password);
       await again.waitFor((e) => e.type === 'menu' && e.id === 'main');
       again.input('l');
-      const list = strip((await again.text(/Last callers/)).text).split('\n');
+      const list = strip((await again.text(/== Last callers ==/)).text).split('\n');
       eq(list[1].replace(/\s+/g, ' '), 'Handle Node When Calls', 'the header');
       assert(/^alice\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+2$/.test(list[2]), 'the latest first, her second call: ' + list[2]);
       assert(/^bob\s+\d+\s+.*\s1$/.test(list[3]), 'then bob: ' + list[3]);
