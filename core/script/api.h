@@ -1,6 +1,6 @@
 // What the files of the script layer share: the host's services for the
-// pl.* bindings (api_*.cpp, events.cpp, timers.cpp, convert.cpp, api_db.cpp),
-// and each binding's registration call.
+// pl.* bindings (api_*.cpp, events.cpp, timers.cpp, convert.cpp, bots.cpp,
+// faults.cpp), and each binding's registration call.
 //
 // A generation (host.cpp) is one load of the scripts: a table holding the
 // `pl` the scripts see, the listeners of its events and, while it loads, the

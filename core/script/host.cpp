@@ -1,13 +1,13 @@
-// The Lua host: loads the scripts into generations, switches to a new one
-// only when every file loaded, calls the scripts' hooks, and counts their
-// faults.
+// The Lua host: loads the scripts into generations and switches to a new
+// one only when every file loaded. The hooks it calls are hooks.cpp's, the
+// faults it counts faults.cpp's.
 //
 // Each load of the scripts is a "generation": a table (api.h) with the `pl`
 // the scripts fill with hooks, commands and services, and the listeners of
 // its events. A reload builds a whole new generation and switches to it
 // only when every file has loaded, so a broken file leaves the running
 // generation untouched. The host owns the running generation (a registry
-// reference) and the fault counters; the Lua state is the sandbox's
+// reference); the Lua state is the sandbox's
 // (sandbox.cpp), the session tables api_session.cpp's.
 #include "script/host.h"
 
