@@ -433,6 +433,7 @@ local function put_out(def)
     if u.service == def.id and not u.leaving then
       u.service = nil -- its leave may be what fails: nothing of it runs
       u:notice("This part of the system is out of order for now; the sysop has been told. You are back at the main menu.")
+      u.moved_ms = pl.now() -- menu.lua: a line already on its way is no choice
       u:enter("menu")
     end
   end
@@ -631,6 +632,7 @@ function pl.hooks.input(s, line)
   if svc.disabled then
     s.service = nil
     s:notice("This part of the system is out of order for now; the sysop has been told. You are back at the main menu.")
+    s.moved_ms = pl.now()
     return s:enter("menu")
   end
   pl.guarded(svc, "service " .. svc.id, s, svc.input, s, line)
@@ -659,6 +661,7 @@ function pl.hooks.recover(s, hook)
     s.admitted = true
     if svc == nil and hook ~= "auth" then
       s:notice("That part of the system is gone; you are back at the main menu.")
+      s.moved_ms = pl.now()
     end
     return s:enter("menu")
   end

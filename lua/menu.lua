@@ -1,5 +1,6 @@
 -- menu.lua: the main menu. Add an entry from any file with pl.menu_item.
 local c = pl.color
+local MOVED_HOLD_MS = 1000 -- after a move the user did not ask for: longer than a line takes on its way
 
 -- The entries this user may choose: their level's, not those out of service.
 local function entries(s)
@@ -19,6 +20,14 @@ pl.service{
   activity = "Main Menu",
   enter = function(s) show(s) end,
   input = function(s, line)
+    -- a user moved here without asking (their service failed or went away):
+    -- a line that was on its way for that service is no choice
+    local moved = s.moved_ms
+    s.moved_ms = nil
+    if moved and pl.now() - moved < MOVED_HOLD_MS then
+      s:notice("That line was meant for where you were. You are at the main menu now: type the letter of your choice.")
+      return show(s)
+    end
     -- one key alone picks: a line meant for somewhere else ("good night",
     -- typed as chat was closing) is never taken for its first letter
     local key = line:match("^%s*(%S)%s*$")

@@ -84,7 +84,7 @@ pl.menu_item{ key = "B", label = "Bar", service = "bar" }
         await c.waitFor((e) => e.type === 'menu' && e.id === 'main', 'at the menu');
       }
       b.input('good night');
-      await b.text(/Type the letter of your choice/);
+      await b.text(/That line was meant for where you were\. You are at the main menu now: type the letter of your choice\./);
       await b.waitFor((e) => e.type === 'menu' && e.id === 'main');
       await b.none((e) => e.type === 'bye', 200, 'not logged off by the G of "good night"');
       b.input('c');
@@ -162,6 +162,9 @@ pl.menu_item{ key = "D", label = "Door", service = "door" }
       await reloaded(srv, 2);
       await a.text(/That part of the system is gone; you are back at the main menu/);
       await a.waitFor((e) => e.type === 'menu' && e.id === 'main');
+      a.input('g'); // on its way for the door as it went: not the menu's Goodbye
+      await a.text(/That line was meant for where you were/);
+      await a.none((e) => e.type === 'bye', 100, 'not logged off');
       a.input('c');
       await a.chat('join', { from: 'alice' });
     },
