@@ -61,6 +61,20 @@ function pl.chat.leave(s, reason)
   pl.emit("leave", s, room, reason)
 end
 
+-- A line from the board itself, not from any user: a `system` chat event
+-- in room, kept in its history, and never passed to the message hooks (so
+-- what /roll announces cannot be rewritten, nor faked with /me, whose
+-- lines are users' actions). Emits `announce` (room, ev). Returns the
+-- event, or nil and "bad_room".
+function pl.chat.announce(room, text)
+  local name = pl.room_name(room or "")
+  if not name then return nil, "bad_room" end
+  local ev = pl.chat_event("system", { room = name, body = tostring(text), ts = pl.iso_time() })
+  pl.publish(name, ev)
+  pl.emit("announce", name, ev) -- history.lua keeps it
+  return ev
+end
+
 function pl.chat.say(s, kind, body)
   if not s.room then return end
   body = pl.check_message(s, { kind = kind, body = body, room = s.room })

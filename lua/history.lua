@@ -58,7 +58,7 @@ function pl.history.record(ev)
     nknown = nknown + 1
   end
   pl.db.defer("INSERT INTO s_history(room, ts, kind, sender, body, cid) VALUES (?, ?, ?, ?, ?, ?)",
-    ev.room, ev.ts, ev.kind, ev.from, ev.body, ev.id)
+    ev.room, ev.ts, ev.kind, ev.from or "", ev.body, ev.id) -- the board's own lines have no sender
   pl.db.defer([[DELETE FROM s_history WHERE room = ? AND id <=
     (SELECT id FROM s_history WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)]], ev.room, ev.room, KEEP)
   -- the room's last line time, refreshed now and then rather than per line
@@ -76,7 +76,8 @@ function pl.history.replay(s, room)
     local ids = {}
     for i = #rows, 1, -1 do
       local r = rows[i]
-      s:send(pl.chat_event(r.kind, { room = room, from = r.sender, body = r.body, ts = r.ts, history = true, id = r.cid }, s))
+      local from = r.sender ~= "" and r.sender or nil
+      s:send(pl.chat_event(r.kind, { room = room, from = from, body = r.body, ts = r.ts, history = true, id = r.cid }, s))
       ids[#ids + 1] = r.cid
     end
     -- on a board of many processes a line can be in the history before its
@@ -115,6 +116,7 @@ end
 
 pl.on("join", function(s, room) pl.history.replay(s, room) end)
 pl.on("line", function(_, ev) pl.history.record(ev) end)
+pl.on("announce", function(_, ev) pl.history.record(ev) end)
 
 -- swept every minute, or more often when the expiry is short
 local every = math.max(1000, math.min(60000, setting("history_expire_s", 2592000) * 500))

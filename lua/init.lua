@@ -11,19 +11,88 @@ pl.render = {}      -- chat event kind -> function(ev, viewer) returning text
 
 ------------------------------------------------------------------ colours
 
-local SGR = {
-  reset = 0, bold = 1, dim = 2, red = 31, green = 32, yellow = 33, blue = 34,
-  magenta = 35, cyan = 36, white = 37, gray = 90, bright_red = 91,
-  bright_green = 92, bright_yellow = 93, bright_blue = 94,
-  bright_magenta = 95, bright_cyan = 96, bright_white = 97,
-}
+-- A colour spec is words: a colour for the text (red, bright_cyan, gray,
+-- or 0-255 from the 256-colour palette), "on_" and a colour for the
+-- background (on_blue, on_236), and styles (bold, dim, italic, underline,
+-- blink, reverse). pl.color("bright_white on_blue bold", text).
+local STYLE = { reset = 0, bold = 1, dim = 2, italic = 3, underline = 4, blink = 5, reverse = 7 }
+local BASE = { black = 0, red = 1, green = 2, yellow = 3, blue = 4, magenta = 5, cyan = 6, white = 7 }
 
--- Wraps text in an ANSI colour. Telnet users without colour and the web
+-- One word: its SGR code (a number, or "38;5;N" for the palette), or nil.
+local function sgr_word(word)
+  local bg = word:match("^on_(.+)$")
+  local w = bg or word
+  if STYLE[w] and not bg then return STYLE[w] end
+  if w == "gray" or w == "grey" then return bg and 100 or 90 end
+  if BASE[w] then return (bg and 40 or 30) + BASE[w] end
+  local bright = w:match("^bright_(%a+)$")
+  if bright and BASE[bright] then return (bg and 100 or 90) + BASE[bright] end
+  local n = w:match("^%d+$") and tonumber(w)
+  if n and n <= 255 then return (bg and "48;5;" or "38;5;") .. n end
+  return nil
+end
+
+local specs = {} -- spec -> its codes, parsed once
+
+local function codes(spec, level)
+  local c = specs[spec]
+  if c then return c end
+  c = {}
+  for word in tostring(spec):gmatch("%S+") do
+    c[#c + 1] = sgr_word(word) or error("unknown colour '" .. word .. "'", level + 1)
+  end
+  specs[spec] = c
+  return c
+end
+
+-- Wraps text in ANSI colour. Telnet users without colour and the web
 -- client both understand it; user text never carries escapes (the core
 -- strips them from every input line).
-function pl.color(name, text)
-  local code = SGR[name] or error("unknown colour '" .. tostring(name) .. "'", 2)
-  return "\27[" .. code .. "m" .. text .. "\27[0m"
+function pl.color(spec, text)
+  return "\27[" .. table.concat(codes(spec, 2), ";") .. "m" .. text .. "\27[0m"
+end
+
+-- The 16 colours' usual RGB, to show a palette colour on a terminal of 16.
+local RGB16 = { {0,0,0}, {205,0,0}, {0,205,0}, {205,205,0}, {0,0,238}, {205,0,205}, {0,205,205}, {229,229,229},
+  {127,127,127}, {255,0,0}, {0,255,0}, {255,255,0}, {92,92,255}, {255,0,255}, {0,255,255}, {255,255,255} }
+
+local function rgb256(n)
+  if n < 16 then return RGB16[n + 1] end
+  if n >= 232 then local v = 8 + (n - 232) * 10 return { v, v, v } end
+  n = n - 16
+  local function level(i) return i == 0 and 0 or 55 + i * 40 end
+  return { level(n // 36), level(n // 6 % 6), level(n % 6) }
+end
+
+local function nearest16(n)
+  local want, best, dist = rgb256(n), 0, math.huge
+  for i, c in ipairs(RGB16) do
+    local d = (c[1] - want[1]) ^ 2 + (c[2] - want[2]) ^ 2 + (c[3] - want[3]) ^ 2
+    if d < dist then best, dist = i - 1, d end
+  end
+  return best
+end
+
+-- pl.color for one user's terminal (s.terminal.colors): plain text where
+-- it shows no colour, palette colours as the nearest of 16 where it has 16.
+function pl.Session.color(s, spec, text)
+  local term = s.terminal
+  local depth = term and term.colors or 16
+  if depth == 0 then return text end
+  local c = codes(spec, 2)
+  if depth < 256 then
+    local mapped = {}
+    for i, code in ipairs(c) do
+      local bg, n = tostring(code):match("^([34])8;5;(%d+)$")
+      if n then
+        local k = nearest16(tonumber(n))
+        code = (bg == "4" and 40 or 30) + k % 8 + (k >= 8 and 60 or 0)
+      end
+      mapped[i] = code
+    end
+    c = mapped
+  end
+  return "\27[" .. table.concat(c, ";") .. "m" .. text .. "\27[0m"
 end
 
 ------------------------------------------------------------------ registries
@@ -39,8 +108,15 @@ local function refuse_twice(what, old, file)
   error(what .. " is registered twice: in " .. (old.file or "?") .. " and in " .. file, 3)
 end
 
+-- Whether s may use something kept for `level` and up: the account's
+-- access level (0-255, /level sets it) reaches it, or s is a sysop. A nil
+-- level is everyone's.
+function pl.allowed(s, level)
+  return level == nil or s.sysop or (s.level or 0) >= level
+end
+
 -- pl.command{ name = "me", args = "<action>", help = "...", run = function(s, args) end,
---             aliases = {"emote"}, sysop = false }
+--             aliases = {"emote"}, sysop = false, level = nil }
 function pl.command(def)
   assert(type(def.name) == "string" and def.name:match("^[%w_-]+$"), "command needs a name of letters and digits")
   assert(type(def.run) == "function", "command /" .. def.name .. " needs a run function")
@@ -75,8 +151,9 @@ function pl.service(def)
   return def
 end
 
--- pl.menu_item{ key = "C", label = "Chat", order = 10, service = "chat" }
--- or with run = function(s) ... end instead of service.
+-- pl.menu_item{ key = "C", label = "Chat", order = 10, service = "chat", level = nil }
+-- or with run = function(s) ... end instead of service. Users below level
+-- (pl.allowed) neither see nor choose it.
 function pl.menu_item(def)
   assert(type(def.key) == "string" and #def.key == 1, "menu item needs a one-letter key")
   def.key = def.key:upper()
@@ -93,7 +170,18 @@ end
 ------------------------------------------------------------------ sessions
 
 local S = pl.Session
-S.send = pl.send
+
+-- Sends an event to the session. While a page of long output waits for its
+-- "-- More --" (pl.page), what else the scripts send the user waits behind
+-- it, in order, so the next screen is not cut into.
+function S.send(self, ev)
+  local p = self.pager
+  if p and #p.queue < 500 then
+    p.queue[#p.queue + 1] = ev
+    return true
+  end
+  return pl.send(self, ev)
+end
 
 function S:text(text) self:send{ type = "text", text = text } end
 function S:prompt(text, secret) self:send{ type = "prompt", text = text, secret = secret and true or false } end
@@ -122,7 +210,84 @@ function S:enter(id, ...)
   if old and old.leave then old.leave(self, "switch") end
   self.service = id
   self.activity = svc.activity or id
+  self:keys(svc.keys) -- a service with keys = true gets single keys
   if svc.enter then svc.enter(self, ...) end
+end
+
+------------------------------------------------------------------ keys and pages
+
+-- s:keys(on): single keys instead of lines. The service's input then gets
+-- each key as it is pressed: the character ("a", "7", "é"), "" for Enter,
+-- or the key's name: backspace, tab, escape, up, down, left, right, home,
+-- end, insert, delete, pageup, pagedown. A telnet terminal switches at once
+-- (the server is already in character mode); the web page sends keys
+-- while it is on. s.keys_on says which it is.
+function S:keys(on)
+  on = on and true or false
+  if (self.keys_on or false) == on then return end
+  self.keys_on = on
+  pl.send(self, { type = "input_mode", mode = on and "key" or "line" })
+end
+
+local MORE = "-- More -- (any key for the next page, Q to stop) "
+
+local function pager_end(s)
+  local p = s.pager
+  s.pager = nil
+  pl.send(s, { type = "prompt", text = "" }) -- the More prompt is gone
+  s:keys(p.keys)
+  for _, ev in ipairs(p.queue) do pl.send(s, ev) end
+end
+
+-- A key (or line) while a page waits: Q stops, anything else shows the next.
+local function pager_input(s, line)
+  local p = s.pager
+  if line:lower() == "q" or p.at >= #p.pages then return pager_end(s) end
+  p.at = p.at + 1
+  pl.send(s, { type = "text", text = p.pages[p.at] })
+  if p.at < #p.pages then return pl.send(s, { type = "prompt", text = MORE }) end
+  pager_end(s)
+end
+
+-- pl.page(s, text[, ev]): long output a screen at a time on a terminal
+-- (telnet, by its rows and columns, lines as it wraps them), with
+-- "-- More --" between screens; elsewhere (the web page scrolls) all at
+-- once. ev is the event the text goes in (a `who` event with its data; a
+-- `text` event when nil): the first screen goes in it, the rest as text.
+function pl.page(s, text, ev)
+  ev = ev or { type = "text" }
+  local term = s.terminal
+  local rows = term and term.transport == "telnet" and term.rows
+  if not rows or rows < 4 or s.pager then
+    ev.text = text
+    return s:send(ev)
+  end
+  local cols, pages, page, used = term.cols or 80, {}, {}, 0
+  for line in (text .. "\n"):gmatch("(.-)\n") do
+    local height = #pl.text.wrap(line, cols)
+    if used + height > rows - 1 and #page > 0 then
+      pages[#pages + 1] = table.concat(page, "\n")
+      page, used = {}, 0
+    end
+    page[#page + 1] = line
+    used = used + height
+  end
+  pages[#pages + 1] = table.concat(page, "\n")
+  ev.text = pages[1]
+  s:send(ev)
+  if #pages == 1 then return end
+  s.pager = { pages = pages, at = 1, queue = {}, keys = s.keys_on or false }
+  s:keys(true)
+  pl.send(s, { type = "prompt", text = MORE })
+end
+
+-- s:time(ms[, fmt]): a time (milliseconds) as this user reads it, in the
+-- time zone of their profile (s.tz), else the board's. fmt as os.date's
+-- (strftime), default "2026-12-04 19:53 CET".
+function S:time(ms, fmt)
+  local ok, text = pcall(pl.format_time, ms, fmt, self.tz)
+  if ok then return text end
+  return pl.format_time(ms, fmt) -- a zone the system no longer knows: the board's
 end
 
 -- The time now as the protocol writes it (ISO 8601 UTC, milliseconds).
@@ -145,6 +310,14 @@ function pl.cut(text, max)
   return text, false
 end
 
+-- text with every character that means something in a Lua pattern
+-- escaped, to find it as it is: text:find(pl.escape(word)). Never paste
+-- what a user typed into a pattern unescaped: "(" is an error, and "a-a-a-"
+-- makes the match try every way there is.
+function pl.escape(text)
+  return (text:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"))
+end
+
 ------------------------------------------------------------------ message hooks
 
 -- pl.message_hook(name, fn): fn(s, msg) sees every public line and private
@@ -162,20 +335,31 @@ function pl.message_hook(name, fn)
 end
 
 -- Runs the hooks; returns the body to send, or nil when it was rejected.
+-- Each hook runs on its own (pl.call): one that fails is passed over for
+-- this message, which goes on to the next hook and out; the fault is its
+-- own (pl.fault), and a hook that keeps failing is put out of service
+-- until its file is reloaded. Chat never stops for a broken hook.
+local hooks_out = {} -- name -> true: out of service in this load of the scripts
+
 function pl.check_message(s, msg)
   local names = {}
-  for name in pairs(pl.message_hooks) do names[#names + 1] = name end
+  for name in pairs(pl.message_hooks) do
+    if not hooks_out[name] then names[#names + 1] = name end
+  end
   table.sort(names)
   local notices = {}
   for _, name in ipairs(names) do
-    local verdict = pl.message_hooks[name](s, msg)
-    if verdict then
+    local fn = pl.message_hooks[name]
+    local ok, verdict = pl.call(fn, s, { kind = msg.kind, body = msg.body, room = msg.room, to = msg.to })
+    if not ok then
+      if pl.fault(verdict, fn, s, "message hook '" .. name .. "'") then hooks_out[name] = true end
+    elseif type(verdict) == "table" then
       if verdict.reject then
-        s:notice(verdict.reject)
+        s:notice(tostring(verdict.reject))
         return nil
       end
-      if verdict.body then msg.body = verdict.body end
-      if verdict.notice then notices[#notices + 1] = verdict.notice end
+      if type(verdict.body) == "string" then msg.body = verdict.body end
+      if verdict.notice then notices[#notices + 1] = tostring(verdict.notice) end
     end
   end
   for _, text in ipairs(notices) do s:text(text) end
@@ -201,47 +385,76 @@ function pl.tell_sysops(text)
   end
 end
 
--- A command or service that fails this often in this window is disabled
--- until the next successful reload (which registers it afresh).
-local FAULT_LIMIT, FAULT_WINDOW_MS = 3, 60000
+-- What the sysops online are told of script faults, as they happen: the
+-- first failure of each function at once (file, line and message), at most
+-- NOTICES_PER_MINUTE such notices a minute (the rest are counted and said
+-- with the next one), and always when something is put out of service,
+-- with why. Everything is in the log regardless.
+local NOTICES_PER_MINUTE = 5
+local told, sent, held = {}, {}, 0
 
--- Calls fn(...) on behalf of def. A failure is counted against def and then
--- raised again, so the core logs it and tells the user as usual. Calls nest
--- (a command runs inside the chat service): only the innermost one that
--- failed is blamed.
-local depth, claimed = 0, false
-
-local function blame(def, what)
+local function notice_allowed()
   local now, recent = pl.now(), {}
-  for _, t in ipairs(def.faults or {}) do
-    if now - t < FAULT_WINDOW_MS then recent[#recent + 1] = t end
+  for _, t in ipairs(sent) do
+    if now - t < 60000 then recent[#recent + 1] = t end
   end
-  recent[#recent + 1] = now
-  def.faults = recent
-  if #recent >= FAULT_LIMIT and not def.disabled then
-    def.disabled = true
-    pl.log(what .. " disabled after " .. #recent .. " faults")
-    pl.tell_sysops(what .. " failed " .. #recent .. " times within a minute and is disabled until its file is reloaded.")
+  sent = recent
+  if #sent >= NOTICES_PER_MINUTE then return false end
+  sent[#sent + 1] = now
+  return true
+end
+
+pl.on("fault", function(file, line, message, s, info)
+  local what = info.what:gsub("^%l", string.upper)
+  local where = line and (file .. ":" .. line) or file
+  if info.disabled then
+    return pl.tell_sysops(what .. " failed " .. info.count .. " times within a minute and is disabled until its file is reloaded" ..
+      " (" .. (info.func or where) .. "). The last error: " .. message)
+  end
+  local key = info.func or where
+  if told[key] then return end
+  if not notice_allowed() then
+    held = held + 1
+    return
+  end
+  told[key] = true
+  local more = held > 0 and (" (and " .. held .. " more script " .. (held == 1 and "error" or "errors") .. " in the log)") or ""
+  held = 0
+  pl.tell_sysops("Script error in " .. info.what .. (s and s.handle and (", for " .. s.handle) or "") .. ": " .. message .. more)
+end)
+
+-- A command or service out of service. Whoever is in a service when it is
+-- put out goes to the main menu at once, told why: a line they type next
+-- is never read by a service they did not choose.
+local function put_out(def)
+  def.disabled = true
+  if not def.id then return end
+  for _, u in ipairs(pl.sessions()) do
+    if u.service == def.id and not u.leaving then
+      u.service = nil -- its leave may be what fails: nothing of it runs
+      u:notice("This part of the system is out of order for now; the sysop has been told. You are back at the main menu.")
+      u.moved_ms = pl.now() -- menu.lua: a line already on its way is no choice
+      u:enter("menu")
+    end
   end
 end
 
-function pl.guarded(def, what, fn, ...)
-  depth = depth + 1
-  local ok, err = xpcall(fn, pl.traceback, ...)
-  depth = depth - 1
-  if ok then return end
-  -- storage that is locked or full is nobody's fault here: the user is told
-  -- to try again later (the core does that), and nothing is switched off
-  if pl.db.unavailable(err) then
-    if depth == 0 then claimed = false end
-    error(err, 0)
-  end
-  if not claimed then
-    claimed = true
-    blame(def, what)
-  end
-  if depth == 0 then claimed = false end
-  error(err, 0)
+local SCRIPT_ERROR = "a script failed; the sysop can see what went wrong"
+
+-- Runs fn(...) for def (a command or a service) with a budget of its own
+-- (pl.call). A failure is def's fault alone (pl.fault: logged, counted,
+-- the sysops told), the user gets an error, and what called it carries
+-- on. When it has failed too often, def is put out of service until its
+-- file is reloaded. Returns whether it ran cleanly. A failure of storage
+-- is nobody's: it is raised, and the user hears "try again later".
+function pl.guarded(def, what, s, fn, ...)
+  local ok, err = pl.call(fn, ...)
+  if ok then return true end
+  if pl.db.unavailable(err) then error(err, 0) end
+  local out = pl.fault(err, fn, s, what)
+  if s and not s.ended then s:send{ type = "error", code = "script_error", message = SCRIPT_ERROR, text = SCRIPT_ERROR } end
+  if out then put_out(def) end
+  return false
 end
 
 -- Runs fn(...) for something a user can do without: when storage fails
@@ -253,6 +466,71 @@ function pl.try(what, fn, ...)
   if not pl.db.unavailable(err) then error(err, 0) end
   pl.log(what .. " skipped: " .. tostring(err), "script_storage")
   return false
+end
+
+------------------------------------------------------------------ small state
+
+-- pl.kv: values kept without SQL, across restarts, in the table s_kv.
+-- pl.kv.board is the board's store, pl.kv.user(who) a user's (a session or
+-- a handle, any case). Each has :get(key[, default]), :set(key, value)
+-- (nil removes), :incr(key[, by]) and :keys([prefix]). Values are what
+-- JSON holds: strings, numbers, booleans, tables of them (arrays, or string
+-- keys), at most 64 KiB each; keys at most 200 bytes. Writes raise when
+-- storage is unavailable (pl.db.unavailable), like pl.db.exec.
+pl.db.exec([[CREATE TABLE IF NOT EXISTS s_kv (
+  scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (scope, key))]])
+
+local KV_KEY_MAX, KV_VALUE_MAX = 200, 65536
+
+local function kv_store(scope)
+  local store = {}
+  local function check(key)
+    if type(key) ~= "string" or key == "" or #key > KV_KEY_MAX then
+      error("pl.kv: a key is a string of 1-" .. KV_KEY_MAX .. " bytes", 3)
+    end
+  end
+  function store.get(_, key, default)
+    check(key)
+    local row = pl.db.query("SELECT value FROM s_kv WHERE scope = ? AND key = ?", scope, key)[1]
+    if not row then return default end
+    return pl.json.decode(row.value)
+  end
+  function store.set(_, key, value)
+    check(key)
+    if value == nil then
+      pl.db.exec("DELETE FROM s_kv WHERE scope = ? AND key = ?", scope, key)
+      return
+    end
+    local t = type(value)
+    if t ~= "string" and t ~= "number" and t ~= "boolean" and t ~= "table" then
+      error("pl.kv: cannot keep a " .. t, 2)
+    end
+    local text = pl.json.encode(value)
+    if #text > KV_VALUE_MAX then error("pl.kv: a value is at most " .. KV_VALUE_MAX .. " bytes as JSON", 2) end
+    pl.db.exec("INSERT INTO s_kv (scope, key, value) VALUES (?, ?, ?) ON CONFLICT(scope, key) DO UPDATE SET value = excluded.value",
+      scope, key, text)
+  end
+  function store.incr(self, key, by)
+    local n = (tonumber(self:get(key, 0)) or 0) + (by or 1)
+    self:set(key, n)
+    return n
+  end
+  function store.keys(_, prefix)
+    prefix = prefix or ""
+    local out = {}
+    for _, r in ipairs(pl.db.query("SELECT key FROM s_kv WHERE scope = ? AND substr(key, 1, ?) = ? ORDER BY key",
+      scope, #prefix, prefix)) do out[#out + 1] = r.key end
+    return out
+  end
+  return store
+end
+
+pl.kv = { board = kv_store("board") }
+
+function pl.kv.user(who)
+  local handle = type(who) == "table" and who.handle or who
+  if type(handle) ~= "string" or handle == "" then error("pl.kv.user: a session or a handle", 2) end
+  return kv_store("user:" .. handle:lower())
 end
 
 ------------------------------------------------------------------ commands
@@ -277,7 +555,7 @@ end
 function pl.run_command(s, line)
   local name, rest = pl.parse_command(line)
   local cmd = name and pl.commands[name]
-  if not cmd or (cmd.sysop and not s.sysop) then
+  if not cmd or (cmd.sysop and not s.sysop) or not pl.allowed(s, cmd.level) then
     s:notice("Unknown command /" .. (name or "") .. ". Type /help for the list.")
     return false
   end
@@ -286,7 +564,7 @@ function pl.run_command(s, line)
     s:notice("/" .. def.name .. " is out of order for now; the sysop has been told.")
     return false
   end
-  pl.guarded(def, "Command /" .. def.name, def.run, s, rest, cmd)
+  pl.guarded(def, "command /" .. def.name, s, def.run, s, rest, cmd)
   return true
 end
 
@@ -309,17 +587,19 @@ pl.db.defer("INSERT OR IGNORE INTO s_logins (handle_key, last_login, logins) VAL
   os.date("!%Y-%m-%dT%H:%M:%SZ", pl.now() // 1000))
 
 -- What the login event says about s logging in now: { first = bool,
--- previous = ISO time or nil }. Records this login. With storage away it
--- knows less (first = false, no previous), and the user still gets in.
+-- previous = ms or nil, logins = this account's logins, this one
+-- included }. Records this login. With storage away it knows less (first =
+-- false, no previous), and the user still gets in.
 local function login_info(s)
-  local info, key = { first = false }, s.handle:lower()
+  local info, key = { first = false, logins = 1 }, s.handle:lower()
   pl.try("reading the login record", function()
     local since, row
-    for _, r in ipairs(pl.db.query("SELECT handle_key, last_login FROM s_logins WHERE handle_key IN ('', ?)", key)) do
+    for _, r in ipairs(pl.db.query("SELECT handle_key, last_login, logins FROM s_logins WHERE handle_key IN ('', ?)", key)) do
       if r.handle_key == "" then since = r.last_login else row = r end
     end
     if row then
-      info.previous = row.last_login
+      info.previous = pl.parse_time(row.last_login)
+      info.logins = row.logins + 1
     else
       local acct = pl.account(s.handle)
       info.first = acct ~= nil and since ~= nil and acct.created >= since
@@ -330,8 +610,6 @@ local function login_info(s)
   return info
 end
 
--- "2026-12-04T18:53:50.591Z" -> "2026-12-04 18:53 UTC"
-local function when(iso) return iso:sub(1, 10) .. " " .. iso:sub(12, 16) .. " UTC" end
 
 ------------------------------------------------------------------ hooks
 
@@ -346,26 +624,64 @@ end
 local ESSENTIAL = { login = true, menu = true }
 
 function pl.hooks.input(s, line)
+  if s.pager then return pager_input(s, line) end
   local svc = current(s)
-  if not (svc and svc.input) then return end
+  if not svc then return pl.hooks.recover(s, "input") end -- its service is gone: somewhere sane
+  if not svc.input then return end
   if ESSENTIAL[svc.id] then return svc.input(s, line) end
   if svc.disabled then
-    s:notice("This service is out of order for now; the sysop has been told.")
+    s.service = nil
+    s:notice("This part of the system is out of order for now; the sysop has been told. You are back at the main menu.")
+    s.moved_ms = pl.now()
     return s:enter("menu")
   end
-  pl.guarded(svc, "Service " .. svc.id, svc.input, s, line)
+  pl.guarded(svc, "service " .. svc.id, s, svc.input, s, line)
+end
+
+-- The core calls this after another hook for s failed (hook names it), in
+-- a call of its own: s is put somewhere sane. Not logged in: the login
+-- service's fresh prompt. Logged in but still at login (the welcome was
+-- cut short): the main menu, or away if the gatekeepers never said yes.
+-- Anywhere else: the service's own recover, if it has one (the menu shows
+-- itself again). Also for a service that is gone (a file removed).
+function pl.hooks.recover(s, hook)
+  if s.leaving then return end
+  local svc = current(s)
+  if not s.handle then
+    if svc and svc.id == "login" and svc.recover then return svc.recover(s, hook) end
+    s.service = nil
+    return s:enter("login")
+  end
+  if not svc or svc.id == "login" then
+    s.service = nil
+    if not s.admitted and not s.sysop then
+      s:send{ type = "bye", reason = "unavailable", text = "The system cannot let you in right now. Please try again in a little while." }
+      return pl.logoff(s)
+    end
+    s.admitted = true
+    if svc == nil and hook ~= "auth" then
+      s:notice("That part of the system is gone; you are back at the main menu.")
+      s.moved_ms = pl.now()
+    end
+    return s:enter("menu")
+  end
+  if svc.recover then svc.recover(s, hook) end
 end
 
 -- Gatekeepers (bans.lua) listen to `admit` and send a user away with
 -- pl.logoff (then s.leaving is true). One that fails could not decide, so
 -- the door stays shut, except for sysops: they must be able to get in and
--- mend it. Then `register` for an account's first login, and `login`.
+-- mend it. Then `login`; then the main menu, unless a listener took the
+-- user somewhere else (a new users' questionnaire).
 function pl.hooks.auth(s)
+  s.admitted = nil
   if pl.emit("admit", s) > 0 and not s.leaving and not s.sysop then
     s:send{ type = "bye", reason = "unavailable", text = "The system cannot let you in right now. Please try again in a little while." }
     pl.logoff(s)
   end
   if s.leaving then return end
+  s.admitted = true
+  pl.try("reading the time zone", function() s.tz = pl.kv.user(s):get("tz") end)
   local moved = s.moved
   if moved then
     -- the client came back on this process of the board (the one it was on
@@ -379,10 +695,25 @@ function pl.hooks.auth(s)
   end
   local info = login_info(s)
   s:text("Welcome, " .. pl.color("bright_white", s.handle) .. "! You are on node " .. s.node .. "." ..
-    (info.previous and (" Your last login was " .. when(info.previous) .. ".") or ""))
-  if info.first then pl.emit("register", s) end
+    (info.previous and (" Your last login was " .. s:time(info.previous) .. ".") or ""))
+  local before = s.service -- login, or nil after a token
   pl.emit("login", s, info)
-  if not s.leaving then s:enter("menu") end
+  if not s.leaving and s.service == before then s:enter("menu") end
+end
+
+-- The core asks before it makes an account, however it was asked for (the
+-- prompts, or a `register` message): `register` listeners get (s, reg);
+-- one refuses the handle by setting reg.refuse to the words the user reads.
+-- A listener that fails could not decide: no account is made ("try again
+-- later"). Returns true, the words of a refusal, or false.
+function pl.hooks.register(s, handle)
+  local reg = { handle = handle }
+  if pl.emit("register", s, reg) > 0 then return false end
+  if reg.refuse then
+    s.refusal = tostring(reg.refuse)
+    return s.refusal
+  end
+  return true
 end
 
 -- The users here, as opposed to those of the board's other processes.
@@ -431,6 +762,8 @@ end
 function pl.hooks.session_end(s)
   local svc = current(s)
   if svc and svc.leave then svc.leave(s, "disconnect") end
+  -- in a room without a service that took it there (a bot): the room hears it go
+  if s.room and pl.chat then pl.chat.leave(s, s.bot and "gone" or "disconnected") end
   for _, w in ipairs(pl.watchers(s)) do
     w:send(pl.chat_event("system", { body = "Node " .. s.node .. " logged off; you are no longer watching it." }))
   end
@@ -441,8 +774,13 @@ function pl.hooks.script_error(message)
   pl.tell_sysops("Script reload failed; the previous scripts keep running: " .. message)
 end
 
+-- After a reload, whoever is in a service the new scripts no longer have
+-- (its file removed or renamed) goes to the main menu, told so.
 function pl.hooks.reloaded()
   pl.tell_sysops("Scripts reloaded.")
+  for _, s in ipairs(pl.sessions()) do
+    if s.service and not pl.services[s.service] and not s.leaving then pl.hooks.recover(s, "reloaded") end
+  end
   pl.emit("reload")
 end
 

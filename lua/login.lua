@@ -39,6 +39,19 @@ local function ask_handle(s)
   s:prompt(PROMPT_HANDLE)
 end
 
+local failures = {
+  bad_login = "Wrong handle or password.",
+  handle_taken = HANDLE_PROBLEMS.handle_taken,
+  handle_reserved = HANDLE_PROBLEMS.handle_reserved,
+  bad_handle = HANDLE_PROBLEMS.bad_handle,
+  weak_password = "That password is too weak; choose another.",
+  locked = "This account is locked. Ask the sysop.",
+  closed = "Registration is closed on this system.",
+  busy = "One moment, still checking the last attempt.",
+  unavailable = "The system cannot reach its user records right now. Please try again in a little while.",
+  register_limited = "Too many new accounts have been made from your address lately. Please try again later.",
+}
+
 local steps = {}
 
 function steps.handle(s, line)
@@ -65,6 +78,14 @@ function steps.new_handle(s, line)
   local problem = pl.check_handle(line)
   if problem then
     s:notice(HANDLE_PROBLEMS[problem] or HANDLE_PROBLEMS.bad_handle)
+    return s:prompt("New handle: ")
+  end
+  -- the board's own rules (`register` listeners), before a password is asked
+  -- for; the core asks them again when it makes the account
+  local verdict = pl.hooks.register(s, line)
+  if verdict ~= true then
+    s.refusal = nil
+    s:notice(verdict == false and failures.unavailable or verdict)
     return s:prompt("New handle: ")
   end
   s.login = { step = "new_password", handle = line }
@@ -94,20 +115,15 @@ function steps.confirm(s, line)
   pl.register(s, s.login.handle, pw)
 end
 
-function steps.wait(s) s:notice("One moment, checking...") end
+-- Waiting for the core's answer to pl.login or pl.register. A wait with
+-- nothing being checked (the answer came and a script failed on it) ends
+-- here: the user is never left at "One moment" for good.
+function steps.wait(s)
+  if s.checking then return s:notice("One moment, checking...") end
+  if s.handle then return pl.hooks.recover(s, "input") end -- logged in: the welcome was cut short
+  ask_handle(s)
+end
 
-local failures = {
-  bad_login = "Wrong handle or password.",
-  handle_taken = HANDLE_PROBLEMS.handle_taken,
-  handle_reserved = HANDLE_PROBLEMS.handle_reserved,
-  bad_handle = HANDLE_PROBLEMS.bad_handle,
-  weak_password = "That password is too weak; choose another.",
-  locked = "This account is locked. Ask the sysop.",
-  closed = "Registration is closed on this system.",
-  busy = "One moment, still checking the last attempt.",
-  unavailable = "The system cannot reach its user records right now. Please try again in a little while.",
-  register_limited = "Too many new accounts have been made from your address lately. Please try again later.",
-}
 
 pl.service{
   id = "login",
@@ -125,7 +141,9 @@ pl.service{
       s:send{ type = "bye", reason = "throttled", text = "Too many failed attempts. Goodbye." }
       return pl.logoff(s)
     end
-    s:notice(failures[code] or ("Login failed (" .. code .. ")."))
+    local words = code == "handle_reserved" and s.refusal or failures[code] -- a register listener's own
+    s.refusal = nil
+    s:notice(words or ("Login failed (" .. code .. ")."))
     if code == "handle_taken" or code == "bad_handle" or code == "handle_reserved" then
       s.login = { step = "new_handle" }
       return s:prompt("New handle: ")
@@ -133,4 +151,6 @@ pl.service{
     ask_handle(s)
   end,
   leave = function(s) s.login = nil end,
+  -- after a failure (the banner, a step, the words for a refusal): a fresh prompt
+  recover = function(s) ask_handle(s) end,
 }

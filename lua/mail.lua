@@ -116,6 +116,12 @@ local function inbox(s)
   end
   ev.text = nil
   s:send(ev) -- the data, for clients with a mail panel
+  local term = s.terminal
+  if term and term.rows and #lines + 5 > term.rows then
+    -- a long inbox on a terminal: the list a screen at a time, then the menu
+    pl.page(s, table.concat(lines, "\n"))
+    lines = {}
+  end
   s:menu("mail", "Mail", lines, {
     { key = "C", label = "Compose" },
     { key = "D", label = "Delete (D and a number)" },
@@ -278,6 +284,7 @@ pl.service{
     inbox(s)
   end,
   leave = function(s) s.mail = nil end,
+  recover = function(s) inbox(s) end,
 }
 
 pl.menu_item{ key = "M", label = "Mail", order = 25, service = "mail" }

@@ -45,11 +45,14 @@ end
 
 local function menu(s)
   local p = pl.profiles.get(s.handle) or { handle = s.handle, realname = "", location = "", tagline = "" }
+  local lines = show(s, p)
+  lines[#lines + 1] = string.format("  %-10s %s", "Time zone:", s.tz or ("the board's (" .. pl.format_time(nil, "%Z") .. ")"))
   local items = {}
   for _, f in ipairs(FIELDS) do items[#items + 1] = { key = f.key, label = "Change " .. f.label:lower() } end
+  items[#items + 1] = { key = "Z", label = "Change time zone" }
   items[#items + 1] = { key = "W", label = "Change password" }
   items[#items + 1] = { key = "Q", label = "Back to the main menu" }
-  s:menu("profile", "Profile", show(s, p), items)
+  s:menu("profile", "Profile", lines, items)
 end
 
 pl.service{
@@ -78,6 +81,18 @@ pl.service{
       end
       return s:notice("One moment, changing your password...")
     end
+    if s.editing == "tz" then -- the time zone: kept per user (pl.kv), times shown in it (s:time)
+      s.editing = nil
+      local zone = line:match("^%s*(%S*)%s*$")
+      if zone ~= "" and not pl.valid_zone(zone) then
+        s:notice("Unknown time zone " .. zone .. "; use a name like Europe/Berlin, America/New_York or UTC.")
+        return menu(s)
+      end
+      s.tz = zone ~= "" and zone or nil
+      pl.kv.user(s):set("tz", s.tz)
+      s:text("Time zone saved: the time is now " .. s:time(pl.now(), "%H:%M %Z") .. " for you.")
+      return menu(s)
+    end
     if s.editing then
       local f = s.editing
       s.editing = nil
@@ -93,6 +108,10 @@ pl.service{
       s.password_change = { step = "old" }
       return s:prompt("Current password: ", true)
     end
+    if key == "Z" then
+      s.editing = "tz"
+      return s:prompt("Time zone (like Europe/Berlin; empty for the board's): ")
+    end
     for _, f in ipairs(FIELDS) do
       if f.key == key then
         s.editing = f
@@ -102,6 +121,7 @@ pl.service{
     menu(s)
   end,
   leave = function(s) s.editing = nil; s.password_change = nil end,
+  recover = function(s) s.editing = nil; s.password_change = nil; menu(s) end,
 }
 
 local RESULTS = {

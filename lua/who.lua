@@ -10,7 +10,7 @@ function pl.who_event()
   local users, lines = {}, { string.format("%-5s %-20s %-16s %-12s %s", "Node", "Handle", "Activity", "Room", "Idle") }
   for _, s in ipairs(pl.sessions()) do
     if s.handle then -- nodes still at the login prompt are not listed
-      local u = { handle = s.handle, node = s.node, activity = s.activity or "", room = s.room, idle_s = s.idle }
+      local u = { handle = s.handle, node = s.node, activity = s.activity or (s.bot and "Bot" or ""), room = s.room, idle_s = s.idle }
       users[#users + 1] = u
       lines[#lines + 1] = string.format("%-5d %-20s %-16s %-12s %s", u.node, u.handle, u.activity,
         u.room and ("#" .. u.room) or "-", idle_text(u.idle_s))

@@ -9,7 +9,8 @@ if not ENABLED then return end
 local function mask(body)
   local hit = false
   for _, word in ipairs(WORDS) do
-    local pattern = "%f[%w]" .. word:gsub("%a", function(c) return "[" .. c:lower() .. c:upper() .. "]" end) .. "%f[%W]"
+    local any_case = pl.escape(word):gsub("%a", function(c) return "[" .. c:lower() .. c:upper() .. "]" end)
+    local pattern = "%f[%w]" .. any_case .. "%f[%W]"
     body = body:gsub(pattern, function(w) hit = true return string.rep("*", #w) end)
   end
   return body, hit

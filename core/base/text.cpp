@@ -1,9 +1,11 @@
 #include "base/text.h"
 
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <wchar.h>
 
 #include <sodium.h>
 
@@ -163,6 +165,41 @@ size_t text_escape_len(const char *s, size_t n) {
     return i < n ? i + 1 : n;
 }
 
+// The columns one character takes on a terminal: wcwidth under a UTF-8
+// locale (glibc's tables: 2 for East Asian wide characters and emoji, 0 for
+// combining marks and zero-width ones). Asked of a locale of our own, on
+// this thread only: the process's locale stays "C" for everything else.
+static int char_columns(uint32_t cp) {
+    static locale_t utf8 = (locale_t)0;
+    static bool tried;
+    if (cp < 0x7F) return cp >= 0x20 ? 1 : 0;
+    if (!tried) {
+        tried = true;
+        utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    }
+    if (!utf8) return 1; // no UTF-8 locale: every character one column, as before
+    locale_t old = uselocale(utf8);
+    int w = wcwidth((wchar_t)cp);
+    uselocale(old);
+    return w < 0 ? 1 : w; // unassigned or a control: shown as one replacement mark
+}
+
+// The character at s (n bytes left) as a code point, and its length in
+// *used; an invalid byte counts as one character of its own (U+FFFD).
+static uint32_t decode(const unsigned char *s, size_t n, size_t *used) {
+    unsigned c = s[0];
+    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (!len || len > n || text_utf8_valid((const char *)s, len) != len) {
+        *used = 1;
+        return 0xFFFD;
+    }
+    *used = len;
+    if (len == 1) return c;
+    uint32_t cp = c & (0x7F >> len);
+    for (size_t i = 1; i < len; i++) cp = cp << 6 | (s[i] & 0x3F);
+    return cp;
+}
+
 size_t text_columns(const char *s, size_t len) {
     size_t cols = 0;
     for (size_t i = 0; i < len;) {
@@ -171,8 +208,35 @@ size_t text_columns(const char *s, size_t len) {
             i += esc;
             continue;
         }
-        if (((unsigned char)s[i] & 0xC0) != 0x80) cols++; // count lead bytes only
-        i++;
+        size_t used;
+        uint32_t cp = decode((const unsigned char *)s + i, len - i, &used);
+        cols += (size_t)char_columns(cp);
+        i += used;
     }
     return cols;
+}
+
+size_t text_cut_columns(const char *s, size_t len, size_t max, size_t *cols) {
+    size_t c = 0, i = 0;
+    while (i < len) {
+        size_t esc = text_escape_len(s + i, len - i);
+        if (esc) {
+            i += esc;
+            continue;
+        }
+        size_t used;
+        int w = char_columns(decode((const unsigned char *)s + i, len - i, &used));
+        if (c + (size_t)w > max) break;
+        c += (size_t)w;
+        i += used;
+    }
+    // zero-width characters (combining marks) stay with the one before them
+    while (i < len) {
+        size_t used;
+        if (text_escape_len(s + i, len - i) || char_columns(decode((const unsigned char *)s + i, len - i, &used)) != 0)
+            break;
+        i += used;
+    }
+    if (cols) *cols = c;
+    return i;
 }

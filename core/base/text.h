@@ -32,5 +32,10 @@ void text_random_id(char out[23]);
 // one more byte), or 0 when s does not start with ESC. The one place that
 // knows what an escape sequence looks like.
 size_t text_escape_len(const char *s, size_t n);
-// Number of display columns in UTF-8 text, skipping ANSI escape sequences.
+// Number of display columns in UTF-8 text, skipping ANSI escape sequences:
+// East Asian wide characters and emoji take two, combining marks none.
 size_t text_columns(const char *s, size_t len);
+// Where to cut s (len bytes) so that it takes at most max columns, never
+// inside a character or an escape sequence; the columns kept go to *cols
+// (may be NULL).
+size_t text_cut_columns(const char *s, size_t len, size_t max, size_t *cols);

@@ -14,20 +14,21 @@
 static sqlite3 *g_db;
 
 enum {
-    ST_FIND, ST_TAKEN, ST_CREATE, ST_TOUCH, ST_REHASH, ST_SYSOP, ST_LOCK, ST_EACH,
+    ST_FIND, ST_TAKEN, ST_CREATE, ST_TOUCH, ST_REHASH, ST_SYSOP, ST_LOCK, ST_LEVEL, ST_EACH,
     ST_REVOKE, ST_VOID, ST_ACTION_ADD, ST_ACTIONS, ST_ACTIONS_MAX, ST_COUNT
 };
 static sqlite3_stmt *g_st[ST_COUNT];
 
 static const char *const SQL[ST_COUNT] = {
-    "SELECT id, handle, hash, sysop, created, last_login, locked FROM accounts WHERE handle_key = ?",
+    "SELECT id, handle, hash, sysop, created, last_login, locked, level FROM accounts WHERE handle_key = ?",
     "SELECT 1 FROM accounts WHERE handle_key = ?1 OR skeleton = ?2 LIMIT 1",
     "INSERT INTO accounts(handle, handle_key, skeleton, hash, sysop) VALUES (?, ?, ?, ?, ?)",
     "UPDATE accounts SET last_login = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?",
     "UPDATE accounts SET hash = ? WHERE id = ?",
     "UPDATE accounts SET sysop = ? WHERE handle_key = ?",
     "UPDATE accounts SET locked = ? WHERE handle_key = ?",
-    "SELECT id, handle, hash, sysop, created, last_login, locked FROM accounts ORDER BY handle_key",
+    "UPDATE accounts SET level = ? WHERE handle_key = ?",
+    "SELECT id, handle, hash, sysop, created, last_login, locked, level FROM accounts ORDER BY handle_key",
     // a later revocation never moves the line back
     "INSERT INTO token_revocations(handle_key, before_ms) VALUES (?, ?) "
     "ON CONFLICT(handle_key) DO UPDATE SET before_ms = max(before_ms, excluded.before_ms)",
@@ -49,7 +50,8 @@ static const char *SCHEMA =
     " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
     " last_login TEXT,"
     " skeleton TEXT," // policy_skeleton: look-alikes are one handle (unique index below)
-    " locked INTEGER NOT NULL DEFAULT 0);"
+    " locked INTEGER NOT NULL DEFAULT 0,"
+    " level INTEGER NOT NULL DEFAULT 0);" // access level 0-255: the scripts' to give and check
     "CREATE TABLE IF NOT EXISTS token_revocations("
     " handle_key TEXT PRIMARY KEY,"
     " before_ms INTEGER NOT NULL);" // tokens issued before this are void
@@ -114,6 +116,9 @@ static int migrate(char *err, size_t errlen) {
     if (sqlite3_exec(g_db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto fail;
     if (!has_column("SELECT locked FROM accounts LIMIT 0") &&
         sqlite3_exec(g_db, "ALTER TABLE accounts ADD COLUMN locked INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL))
+        goto fail_tx;
+    if (!has_column("SELECT level FROM accounts LIMIT 0") &&
+        sqlite3_exec(g_db, "ALTER TABLE accounts ADD COLUMN level INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL))
         goto fail_tx;
     if (!has_column("SELECT skeleton FROM accounts LIMIT 0")) {
         sqlite3_stmt *rows = NULL, *set = NULL;
@@ -205,6 +210,8 @@ static void read_account(sqlite3_stmt *st, Account *out) {
     snprintf(out->created, sizeof out->created, "%s", created ? (const char *)created : "");
     snprintf(out->last_login, sizeof out->last_login, "%s", last ? (const char *)last : "");
     out->locked = sqlite3_column_int(st, 6) != 0;
+    int level = sqlite3_column_int(st, 7);
+    out->level = (uint8_t)(level < 0 ? 0 : level > 255 ? 255 : level);
 }
 
 int account_find(const char *handle, Account *out) {
@@ -296,6 +303,17 @@ static int set_flag(sqlite3_stmt *st, const char *handle, bool on) {
 
 int account_set_sysop(const char *handle, bool on) { return set_flag(g_st[ST_SYSOP], handle, on); }
 int account_set_locked(const char *handle, bool on) { return set_flag(g_st[ST_LOCK], handle, on); }
+
+int account_set_level(const char *handle, uint8_t level) {
+    sqlite3_stmt *st = g_st[ST_LEVEL];
+    char key[HANDLE_MAX + 1];
+    key_of(handle, key);
+    sqlite3_reset(st);
+    sqlite3_bind_int(st, 1, level);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+    if (step_once(st) != SQLITE_DONE) return -1;
+    return sqlite3_changes(g_db) > 0 ? 1 : 0;
+}
 
 int account_each(void (*fn)(const Account *a, void *ud), void *ud) {
     sqlite3_stmt *st = g_st[ST_EACH];

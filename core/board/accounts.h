@@ -13,6 +13,7 @@ struct Account {
     char hash[crypto_pwhash_STRBYTES];
     bool sysop;
     bool locked;         // `partyline user lock`: no login by password or token
+    uint8_t level;       // access level 0-255 (Synchronet's and ENiGMA's groups): the scripts give and check it
     char created[24];    // ISO 8601, UTC
     char last_login[24]; // empty when never
 };
@@ -29,9 +30,10 @@ int account_create(const char *handle, const char *hash, bool sysop, int64_t *id
 void account_touch(int64_t id);
 // 0 done, -1 database error.
 int account_set_hash(int64_t id, const char *hash);
-// These three: 1 done, 0 no such account, -1 database error.
+// These four: 1 done, 0 no such account, -1 database error.
 int account_set_sysop(const char *handle, bool on);
 int account_set_locked(const char *handle, bool on);
+int account_set_level(const char *handle, uint8_t level);
 // Calls fn for every account, in handle order; 0, or -1 on a database error.
 int account_each(void (*fn)(const Account *a, void *ud), void *ud);
 

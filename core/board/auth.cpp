@@ -184,6 +184,7 @@ static void done(HashJob *job) {
     } else {
         if (w->kind == AUTH_LOGIN) limits_login_ok(w->acct.handle);
         account_touch(w->acct.id);
+        s->level = w->acct.level; // 0 for an account made now
         login_complete(s, w->acct.id, w->acct.handle, w->acct.sysop, w->login_port);
     }
     free(w);
@@ -225,19 +226,34 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
     size_t plen = strlen(password);
     if (kind == AUTH_REGISTER) {
         const char *code = NULL, *weak = NULL;
-        int taken = 0;
+        int taken = 0, vet = 1;
+        char why[200] = "";
+        SessionRef ref = session_ref(s);
         if (!g_cfg.registration) code = "closed";
         else if (!(code = policy_handle_problem(handle, false))) {
             if ((weak = policy_password_problem(handle, password))) code = "weak_password";
             else if ((taken = account_taken(handle)) < 0) code = "unavailable";
             else if (taken) code = "handle_taken";
+            // the scripts' own rules, for every way of registering (the
+            // prompts and the `register` message alike)
+            else if (g_up.vet_register && (vet = g_up.vet_register(s, handle, why, sizeof why)) != 1)
+                code = vet < 0 ? "unavailable" : "handle_reserved";
             else if (!limits_register_take(s->addr, text_now_ms())) code = "register_limited";
+        }
+        if (!session_deref(ref)) { // the scripts ended it meanwhile
+            free(w);
+            return;
         }
         if (code) {
             if (!strcmp(code, "register_limited"))
                 log_event(LOG_WARN, "register_limited", s->node, s->addr, "registration refused: %d an hour from one address",
                           g_cfg.register_per_hour);
+            if (vet == 0) log_event(LOG_INFO, "register_refused", s->node, s->addr, "the scripts refused '%.20s'", handle);
             free(w);
+            if (vet == 0 && why[0] && reply_conn) { // in the scripts' words
+                session_send(s, event_error(code, why), reply_conn);
+                return;
+            }
             return fail_why(s, reply_conn, code, weak);
         }
         snprintf(w->acct.handle, sizeof w->acct.handle, "%s", handle);

@@ -125,7 +125,7 @@ static void tick(uv_timer_t *) {
     uint64_t now = text_now_ms();
     for (uint32_t node = 1; node <= session_max_node(); node++) {
         Session *s = session_by_node(node);
-        if (!s || s->ending) continue;
+        if (!s || s->ending || s->bot) continue; // a bot neither logs in nor idles out
         if (!s->handle[0]) check_login_timeout(s, now);
         else check_idle(s, now);
     }

@@ -11,6 +11,7 @@
 #include "board/auth.h"
 #include "board/jwt.h"
 #include "board/lifecycle.h"
+#include "board/policy.h"
 #include "model/event.h"
 #include "model/session.h"
 #include "model/up.h"
@@ -61,7 +62,11 @@ void login_by_token(Session *s, const char *handle, uint32_t login_port) {
         up_hook("connect", s, NULL);
         return;
     }
-    if (found == 1) login_complete(s, a.id, a.handle, a.sysop, login_port);
+    if (found == 1) {
+        account_touch(a.id); // a token's login is a login: last_login says so
+        s->level = a.level;
+        login_complete(s, a.id, a.handle, a.sysop, login_port);
+    }
     else login_complete(s, 0, handle, false, login_port); // a bot or bridge vouched for by the token's issuer
     log_event(LOG_INFO, "login", s->node, s->addr, "logged in by token as %s", s->handle);
 }
@@ -72,6 +77,7 @@ const char *login_token_problem(const char *handle, int64_t iat_ms) {
     int64_t void_before = found < 0 ? -1 : tokens_void_before(handle);
     if (void_before < 0) return "server error"; // the database cannot say: refuse
     if (found == 1 && a.locked) return "account locked";
+    if (policy_bot_handle(handle)) return "handle reserved"; // a bot of the board's is on under it
     // a token without iat cannot show it came after the revocation
     if (void_before > 0 && iat_ms < void_before) return "token revoked";
     return NULL;

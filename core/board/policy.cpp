@@ -57,7 +57,20 @@ const char *policy_handle_problem(const char *handle, bool operator_made) {
     if (operator_made) return NULL;
     if (listed(g_cfg.sysops, handle)) return "handle_taken";
     if (listed(g_cfg.reserved_handles, handle)) return "handle_reserved";
+    if (policy_bot_handle(handle)) return "handle_reserved";
     return NULL;
+}
+
+bool policy_bot_handle(const char *handle) {
+    char want[HANDLE_MAX + 1], skel[HANDLE_MAX + 1];
+    policy_skeleton(handle, want, sizeof want);
+    for (uint32_t node = 1; node <= session_max_node(); node++) {
+        Session *s = session_by_node(node);
+        if (!s || s->ending || !s->bot) continue;
+        policy_skeleton(s->handle, skel, sizeof skel);
+        if (!strcmp(skel, want)) return true;
+    }
+    return false;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

@@ -15,9 +15,13 @@ void policy_skeleton(const char *handle, char *out, size_t outlen);
 // when it may; "bad_handle" (the format, or no letter at all); "handle_taken"
 // (a handle the configuration's sysops names, or its look-alike: refused like
 // a taken one, so nobody learns which it is); "handle_reserved" (the
-// configuration's reserved_handles, look-alikes included). operator_made
+// configuration's reserved_handles, look-alikes included, or a bot's that
+// is on: policy_bot_handle). operator_made
 // skips the last two: the operator creates such accounts with `partyline user`.
 const char *policy_handle_problem(const char *handle, bool operator_made);
+// Whether a bot the scripts made (script/bots.cpp) is on under handle or a
+// look-alike: nobody registers it, nor logs in as it by a token.
+bool policy_bot_handle(const char *handle);
 
 // Why password is refused for handle (NIST SP 800-63B: length and a
 // blocklist, no composition rules), or NULL: "too_short" (under password_min

@@ -36,6 +36,10 @@ static uint32_t flags_for(cJSON *ev, const char *type) {
             return MSG_CHATTER;
         return 0;
     }
+    if (!strcmp(type, "input_mode")) {
+        cJSON *m = cJSON_GetObjectItem(ev, "mode");
+        return MSG_SILENT | (cJSON_IsString(m) && !strcmp(m->valuestring, "key") ? MSG_KEYS : MSG_LINES);
+    }
     if (!strcmp(type, "prompt"))
         return MSG_PROMPT | (cJSON_IsTrue(cJSON_GetObjectItem(ev, "secret")) ? MSG_SECRET : 0);
     return 0;

@@ -16,6 +16,8 @@ enum MsgFlags {
     MSG_CHATTER = 32, // room chatter (say, action, join, leave): a slow reader may skip it
     MSG_SPY = 64,     // a copy for a sysop watching another node: never copied again
     MSG_AUTH = 128,   // `auth` as the stream holds it: without the token (session_send_auth)
+    MSG_KEYS = 256,   // `input_mode` "key": from here on a terminal sends each key as it is pressed
+    MSG_LINES = 512,  // `input_mode` "line": back to lines, edited before they are sent
 };
 
 // 32 bytes before the body: an idle session holds a handful of these.

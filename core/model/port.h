@@ -10,7 +10,18 @@ struct Session;
 struct Msg;
 
 // What kind of connection a port is (scripts see it as s.transport).
-enum PortKind : uint8_t { PORT_WEB = 1, PORT_TELNET = 2 };
+enum PortKind : uint8_t { PORT_WEB = 1, PORT_TELNET = 2, PORT_BOT = 3 }; // a bot's: script/bots.cpp
+
+// What a connection's terminal can show, as the net layer learns it (the
+// telnet engine from TERMINAL-TYPE and NAWS; "web" for the web page).
+// Scripts read it as s.terminal, to page and colour for it.
+struct PortTerminal {
+    char type[32];     // "xterm-256color", "web", "" while not known
+    uint16_t cols, rows; // 0: not known (a web page scrolls)
+    uint32_t colors;   // 0 (none), 16, 256 or 16777216
+    char charset[12];  // "utf-8"
+    bool told;         // the terminal has said what it is, or that it will not
+};
 
 struct Port {
     Session *session;  // NULL while attached to none
@@ -28,6 +39,7 @@ struct Port {
     uint64_t own_seq;
     char addr[48];     // the client's address (the one a trusted proxy named, behind one)
     bool secure;       // the client's connection is encrypted (TLS here, or at a trusted proxy)
+    PortTerminal term; // what its terminal shows, as the net layer learns it
 };
 
 // Whether a client of this kind can come back to its session once its

@@ -34,6 +34,8 @@ struct Session {
     char handle[HANDLE_MAX + 1]; // empty until logged in
     int64_t account_id;
     bool sysop;
+    uint8_t level;       // the account's access level (0 without an account); the scripts check it
+    bool bot;            // a board-side user made by the scripts (script/bots.cpp): no account, no timeouts
     bool ending;         // on its way out: no input, no resume, not listed
     bool auth_busy;      // a password check is running on a hashing thread
     uint8_t login_failures;

@@ -26,6 +26,11 @@ struct Up {
     // whole), a login ("auth"), a failed one ("login_failed", code), ... The
     // names are listed in lua/README.md. arg may be NULL.
     void (*hook)(const char *name, Session *s, const char *arg, size_t len);
+    // script: may s make an account with this handle? The scripts' own
+    // rules (a `register` listener: reserved words, look-alikes). 1 yes; 0
+    // no, with their words for it in why (may be empty); -1 they could not
+    // decide (a listener failed): no account is made.
+    int (*vet_register)(Session *s, const char *handle, char *why, size_t whylen);
     // board/lifecycle: s lost its last port, or got one back while detached.
     // can_return says whether that last port's client can come back
     // (port_can_return): then its grace period starts; else it ends.

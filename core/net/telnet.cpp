@@ -74,6 +74,22 @@ bool telnet_color(const Telnet *t, ColorMode mode) {
     return strcmp(lower, "dumb") != 0 && strcmp(lower, "unknown") != 0 && strcmp(lower, "network") != 0;
 }
 
+void telnet_terminal(const Telnet *t, ColorMode mode, PortTerminal *out) {
+    snprintf(out->type, sizeof out->type, "%s", t->term);
+    out->cols = t->width;
+    out->rows = t->height;
+    out->colors = 0;
+    if (telnet_color(t, mode)) {
+        // what the type's name says it can do; a plain "xterm" or "ansi" has the 16 colours
+        out->colors = strstr(t->term, "truecolor") || strstr(t->term, "24bit") || strstr(t->term, "direct") ? 16777216
+                      : strstr(t->term, "256")                                                          ? 256
+                                                                                                        : 16;
+    }
+    snprintf(out->charset, sizeof out->charset, "utf-8");
+    // its type came, or it refused to tell (it never will when it agreed to nothing)
+    out->told = t->term[0] || Q_HIM(t->q[TN_OPT_TTYPE]) == Q_NO;
+}
+
 static void echo(Telnet *t, const char *s, size_t n) {
     if (t->echo && !t->secret) buf_add(&t->out, s, n, TN_OUT_MAX);
 }
@@ -186,7 +202,55 @@ static void line_done(Telnet *t, TelnetLineFn fn, void *ud) {
     fn(ud, t->line, n);
 }
 
+// Key mode: a script asked for single keys (input_mode "key": menus that
+// act on one key, door games). Each key is handed on at once as a "line"
+// of its own, nothing is echoed, and keys that are not characters get
+// names: backspace, tab, escape, up, down, left, right, home, end, insert,
+// delete, pageup, pagedown. Enter is an empty line, as in line mode: a key
+// typed as a script switches back to lines reads as nothing, not as text.
+static void key(const char *name, TelnetLineFn fn, void *ud) { fn(ud, name, strlen(name)); }
+
+static void key_byte(Telnet *t, uint8_t c, TelnetLineFn fn, void *ud) {
+    if (t->cr) {
+        t->cr = false;
+        if (c == '\n' || c == 0) return;
+    }
+    if (t->len && (c & 0xC0) == 0x80) { // the rest of a UTF-8 character
+        t->line[t->len++] = (char)c;
+        if (t->len == t->key_need) {
+            fn(ud, t->line, t->len);
+            t->len = 0;
+        }
+        return;
+    }
+    t->len = 0; // a character cut short is dropped
+    switch (c) {
+    case '\r': t->cr = true; return key("", fn, ud); // Enter: an empty line, as in line mode
+    case '\n': return key("", fn, ud);
+    case 0x08: case 0x7F: return key("backspace", fn, ud);
+    case '\t': return key("tab", fn, ud);
+    case 0x1B: t->state = S_ESC; return;
+    }
+    if (c < 0x20) return;
+    if (c < 0x80) {
+        char one = (char)c;
+        return fn(ud, &one, 1);
+    }
+    t->key_need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (t->key_need && t->max_line >= 4) t->line[t->len++] = (char)c;
+}
+
+// The final byte of ESC [ ... or ESC O x in key mode: the key's name.
+static void key_escape(Telnet *t, uint8_t c, TelnetLineFn fn, void *ud) {
+    static const char *tilde[] = {NULL, "home", "insert", "delete", "end", "pageup", "pagedown", "home", "end"};
+    const char *name = c == 'A' ? "up" : c == 'B' ? "down" : c == 'C' ? "right" : c == 'D' ? "left"
+                     : c == 'H' ? "home" : c == 'F' ? "end"
+                     : c == '~' && t->csi_arg >= 1 && t->csi_arg <= 8 ? tilde[t->csi_arg] : NULL;
+    if (name) key(name, fn, ud);
+}
+
 static void data_byte(Telnet *t, uint8_t c, TelnetLineFn fn, void *ud) {
+    if (t->keys) return key_byte(t, c, fn, ud);
     if (t->cr) {
         t->cr = false;
         if (c == '\n' || c == 0) return;
@@ -268,10 +332,23 @@ void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *
             break;
         case S_ESC:
             // arrow and function keys: ESC [ ... final, or ESC O x
-            t->state = (c == '[' || c == 'O') ? S_CSI : S_DATA;
+            t->csi_arg = 0;
+            if (c == '[' || c == 'O') t->state = S_CSI;
+            else {
+                t->state = S_DATA;
+                if (t->keys) { // ESC and then something else: the Escape key itself
+                    key("escape", fn, ud);
+                    if (c != TN_IAC) data_byte(t, c, fn, ud);
+                    else t->state = S_IAC;
+                }
+            }
             break;
         case S_CSI:
-            if (c >= 0x40 && c <= 0x7E) t->state = S_DATA;
+            if (c >= '0' && c <= '9' && t->csi_arg < 1000) t->csi_arg = (uint16_t)(t->csi_arg * 10 + (c - '0'));
+            if (c >= 0x40 && c <= 0x7E) {
+                t->state = S_DATA;
+                if (t->keys) key_escape(t, c, fn, ud);
+            }
             break;
         }
     }
@@ -333,20 +410,24 @@ static void add_wrapped(Buf *out, const char *s, size_t n, unsigned width, bool 
 
 void telnet_render_begin(Telnet *t, Buf *out, bool color) {
     t->fresh_prompt = false;
-    bool on_screen = t->at_prompt || (t->len && t->echo && !t->secret);
+    bool on_screen = t->at_prompt || (t->len && t->echo && !t->secret && !t->keys);
     t->cleared = on_screen;
     if (!on_screen) return;
     if (color) {
         buf_adds(out, "\r\x1b[K", TN_OUT_MAX);
         return;
     }
-    size_t cols = text_columns(t->prompt, t->prompt_len) + (t->secret ? 0 : text_columns(t->line, t->len));
+    size_t cols = text_columns(t->prompt, t->prompt_len) + (t->secret || t->keys ? 0 : text_columns(t->line, t->len));
     buf_add(out, "\r", 1, TN_OUT_MAX);
     for (size_t i = 0; i < cols; i++) buf_add(out, " ", 1, TN_OUT_MAX);
     buf_add(out, "\r", 1, TN_OUT_MAX);
 }
 
 void telnet_render(Telnet *t, Buf *out, const char *text, size_t len, uint32_t flags, bool color) {
+    if (flags & (MSG_KEYS | MSG_LINES)) { // the mode changes here, in the stream's order
+        t->keys = (flags & MSG_KEYS) != 0;
+        t->len = 0; // a line half typed, or a character half read, belongs to the other mode
+    }
     if (flags & MSG_BELL) buf_add(out, "\a", 1, TN_OUT_MAX);
     if (flags & MSG_PROMPT) {
         // only the prompt's last line is redrawn after other output
@@ -377,7 +458,7 @@ void telnet_render(Telnet *t, Buf *out, const char *text, size_t len, uint32_t f
 void telnet_render_end(Telnet *t, Buf *out, bool color) {
     if (!t->fresh_prompt && !t->cleared) return;
     if (!t->fresh_prompt && t->at_prompt) add_visible(out, t->prompt, t->prompt_len, color);
-    if (t->len && t->echo && !t->secret) buf_add(out, t->line, t->len, TN_OUT_MAX);
+    if (t->len && t->echo && !t->secret && !t->keys) buf_add(out, t->line, t->len, TN_OUT_MAX);
     t->cleared = false;
     t->fresh_prompt = false;
 }

@@ -7,6 +7,7 @@
 
 #include "base/buf.h"
 #include "base/config.h"
+#include "model/port.h"
 
 enum {
     TN_IAC = 255, TN_DONT = 254, TN_DO = 253, TN_WONT = 252, TN_WILL = 251,
@@ -32,6 +33,9 @@ struct Telnet {
     bool at_prompt;   // a prompt is on screen, waiting for its line
     bool cleared;     // this batch erased the input line, so end redraws it
     bool fresh_prompt; // this batch printed a new prompt
+    bool keys;        // key mode (the scripts' input_mode "key"): each key is a line of its own, unechoed
+    uint8_t key_need; // key mode: bytes of the UTF-8 character being read
+    uint16_t csi_arg; // the number in an escape sequence being read (ESC [ 5 ~)
     uint16_t width, height;
     char term[32];
     uint32_t max_line;
@@ -54,6 +58,9 @@ void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *
 void telnet_nop(Telnet *t);
 // Whether this terminal gets ANSI colour under the configured mode.
 bool telnet_color(const Telnet *t, ColorMode mode);
+// What the terminal has told of itself so far (type, size, colours), as the
+// model's port keeps it for the scripts (s.terminal).
+void telnet_terminal(const Telnet *t, ColorMode mode, PortTerminal *out);
 
 // Rendering a batch of events: begin clears the input line the user sees,
 // render adds one event, end puts the prompt and typed text back.

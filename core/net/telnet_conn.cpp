@@ -25,7 +25,11 @@
 // One rendering buffer for every telnet write, with LWS_PRE headroom.
 static Buf g_out;
 
-static void on_line(void *ud, const char *line, size_t len) { pace_input((Conn *)ud, PACE_LINE, line, len); }
+static void on_line(void *ud, const char *line, size_t len) {
+    Conn *c = (Conn *)ud;
+    telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term); // the size may have come with the line
+    pace_input(c, PACE_LINE, line, len);
+}
 
 static void render_missed(Conn *c, Telnet *t, bool color) {
     Msg *m = conn_missed_event(c);
@@ -108,6 +112,7 @@ static int adopt(Conn *c, struct lws *wsi) {
     conn_open(c, wsi, PORT_TELNET);
     c->tn = (Telnet *)malloc(sizeof(Telnet));
     if (!c->tn || telnet_init(c->tn, (uint32_t)g_cfg.max_line) < 0) return -1;
+    telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term);
     if (conn_start_session(c, NULL, false, NULL, 0)) return -1;
     return 0;
 }
@@ -153,6 +158,7 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
             len -= skip;
         }
         telnet_feed(c->tn, (const uint8_t *)in, len, on_line, c);
+        telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term); // what negotiation told of it
         if (c->tn->out.len) conn_deliver(c); // echo and negotiation replies
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:

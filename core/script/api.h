@@ -1,6 +1,6 @@
 // What the files of the script layer share: the host's services for the
-// pl.* bindings (api_*.cpp, events.cpp, timers.cpp, convert.cpp, api_db.cpp),
-// and each binding's registration call.
+// pl.* bindings (api_*.cpp, events.cpp, timers.cpp, convert.cpp, bots.cpp,
+// faults.cpp), and each binding's registration call.
 //
 // A generation (host.cpp) is one load of the scripts: a table holding the
 // `pl` the scripts see, the listeners of its events and, while it loads, the
@@ -27,6 +27,9 @@ void host_push_pl(lua_State *l);
 // table's own names (a core function) cannot be assigned (an error names
 // "<prefix>.<name>"); any other name goes to the guard. Reads see both.
 void host_protect(lua_State *l, const char *prefix);
+// Pushes hooks[name] of the running generation; false (nothing pushed)
+// when there is none (hooks.cpp).
+bool host_push_hook(lua_State *l, const char *name);
 // Runs fn(ud) in protected mode and logs its error with what. The host's
 // own pushing (a session's table, a hook's string argument, a generation)
 // can run out of script memory like anything else, and outside a protected
@@ -35,12 +38,24 @@ int host_protected(lua_CFunction fn, void *ud, const char *what);
 // Whether an error message is the storage's (pl.db: unavailable), which is
 // no script's fault: the user hears "try again later", nothing is counted.
 bool host_storage_error(const char *msg);
-// A script failed with msg (an error with traceback) while doing `what`
-// ("in hook 'input'", "in a timer", ...): counted for /metrics against file
-// (NULL: the file the message starts with), logged (with s's node and
-// address when given), and told to the `fault` listeners of the generation
-// at stack index gen (0: the running one).
-void host_fault(lua_State *l, int gen, const char *what, const char *msg, const char *file, Session *s);
+
+// ---------------------------------------------------------------- faults.cpp
+
+struct Fault {
+    const char *what; // for the log: "in hook 'input'", "in a timer", "in a listener of 'login'"
+    const char *msg;  // the error, with its traceback
+    const char *file; // the file to blame, or NULL: fn's file, else the one the message starts with
+    Session *s;       // the session concerned, or NULL
+    int fn;           // stack index of the function that failed, or 0: its faults are counted
+};
+// A script failed: counted for /metrics against the file to blame, logged
+// (with s's node and address), held against fn, and told to the `fault`
+// listeners of the generation at stack index gen (0: the running one).
+// Returns true when this fault put fn out of service (FAULT_LIMIT faults
+// within a minute; host_disabled says so from then on).
+bool host_fault(lua_State *l, int gen, const Fault *f);
+// Whether the function at stack index fn is out of service in generation gen.
+bool host_disabled(lua_State *l, int gen, int fn);
 
 // ---------------------------------------------------------------- api_session.cpp
 
@@ -68,3 +83,7 @@ void api_events_register(lua_State *l);  // on, emit (events.cpp)
 void api_timers_register(lua_State *l);  // after, every, cancel (timers.cpp)
 void api_db_register(lua_State *l);      // pl.db (api_db.cpp)
 void api_convert_register(lua_State *l); // pl.array, the JSON array marker (convert.cpp)
+void api_faults_register(lua_State *l);  // pl.fault (faults.cpp)
+void api_text_register(lua_State *l);    // pl.text: width, strip, fit, wrap (api_text.cpp)
+void api_bots_register(lua_State *l);    // pl.bot (bots.cpp)
+void api_time_register(lua_State *l);    // pl.format_time, pl.parse_time, pl.valid_zone (api_time.cpp)

@@ -80,6 +80,8 @@ static int l_account(lua_State *l) {
     lua_setfield(l, -2, "created");
     lua_pushboolean(l, a.locked);
     lua_setfield(l, -2, "locked");
+    lua_pushinteger(l, a.level);
+    lua_setfield(l, -2, "level");
     if (a.last_login[0]) {
         lua_pushstring(l, a.last_login);
         lua_setfield(l, -2, "last_login");
@@ -102,6 +104,22 @@ static int l_set_sysop(lua_State *l) {
             session_shown(s);
         }
     if (rc == 1 && g_up.account_changed) g_up.account_changed(h); // the other processes' sessions of h
+    lua_pushboolean(l, rc == 1);
+    return 1;
+}
+
+// pl.set_level(handle, level): the account's access level (0-255), stored
+// and applied to the user's live sessions at once. Returns whether the
+// account exists.
+static int l_set_level(lua_State *l) {
+    const char *h = luaL_checkstring(l, 1);
+    lua_Integer level = luaL_checkinteger(l, 2);
+    luaL_argcheck(l, level >= 0 && level <= 255, 2, "a level is 0 to 255");
+    int rc = account_set_level(h, (uint8_t)level);
+    if (rc < 0) return luaL_error(l, "pl.db: unavailable: the accounts cannot be written");
+    uint32_t node = 0;
+    for (Session *s; rc == 1 && (s = api_next_of_handle(h, &node));)
+        if (s->account_id > 0) s->level = (uint8_t)level;
     lua_pushboolean(l, rc == 1);
     return 1;
 }
@@ -178,6 +196,7 @@ static const luaL_Reg FUNCS[] = {
     {"check_password", l_check_password},
     {"account", l_account},
     {"set_sysop", l_set_sysop},
+    {"set_level", l_set_level},
     {"revoke_tokens", l_revoke_tokens},
     {"set_address_bans", l_set_address_bans},
     {"valid_address_pattern", l_valid_address_pattern},

@@ -19,7 +19,7 @@
 // The version of the pl.* API (lua/README.md, "Stability"): the major
 // number changes when a stable name goes away or changes meaning, the minor
 // one when names are added.
-#define API_MAJOR 1
+#define API_MAJOR 2
 #define API_MINOR 0
 
 static int l_config(lua_State *l) {

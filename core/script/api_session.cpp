@@ -53,14 +53,15 @@ Session *api_next_of_handle(const char *h, uint32_t *node) {
 // ---------------------------------------------------------------- the tables
 
 static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle", "transport", "connected", "ended",
-                                "leaving", "address", "spying", "activity", "service", "remote", "moved", "secure", NULL};
+                                "leaving", "address", "spying", "activity", "service", "remote", "moved", "secure",
+                                "checking", "terminal", "bot", "level", NULL};
 
 // Properties the scripts set, kept by the core (so that every process of a
 // board shows them: /who's activity, and where a user lands after moving
 // process).
 static bool settable(const char *k) { return !strcmp(k, "activity") || !strcmp(k, "service"); }
 
-static const char *kind_name(PortKind k) { return k == PORT_TELNET ? "telnet" : "websocket"; }
+static const char *kind_name(PortKind k) { return k == PORT_TELNET ? "telnet" : k == PORT_BOT ? "bot" : "websocket"; }
 
 static bool is_prop(const char *k) {
     for (int i = 0; g_props[i]; i++)
@@ -75,6 +76,35 @@ static bool is_leaving(lua_State *l, int idx) {
     bool on = lua_toboolean(l, -1);
     lua_pop(l, 2);
     return on;
+}
+
+// s.terminal: what the user's terminal shows, from the connection the line
+// being handled came on, else the latest one attached; nil while detached.
+static void push_terminal(lua_State *l, const Session *s) {
+    const Port *p = s->ports;
+    for (const Port *q = s->ports; q; q = q->next)
+        if (q->id == s->input_port) p = q;
+    if (!p || p->kind == PORT_BOT) { // a bot has no terminal
+        lua_pushnil(l);
+        return;
+    }
+    lua_createtable(l, 0, 6);
+    lua_pushstring(l, p->term.type[0] ? p->term.type : "unknown");
+    lua_setfield(l, -2, "type");
+    if (p->term.cols) {
+        lua_pushinteger(l, p->term.cols);
+        lua_setfield(l, -2, "cols");
+    }
+    if (p->term.rows) {
+        lua_pushinteger(l, p->term.rows);
+        lua_setfield(l, -2, "rows");
+    }
+    lua_pushinteger(l, p->term.colors);
+    lua_setfield(l, -2, "colors");
+    lua_pushstring(l, p->term.charset[0] ? p->term.charset : "utf-8");
+    lua_setfield(l, -2, "charset");
+    lua_pushstring(l, p->kind == PORT_TELNET ? "telnet" : "websocket");
+    lua_setfield(l, -2, "transport");
 }
 
 // s.node, s.handle, ... come from the core; anything else is a method of the
@@ -106,6 +136,10 @@ static int session_index(lua_State *l) {
         else if (!strcmp(k, "address")) lua_pushstring(l, s->addr); // scripts show it to sysops only
         else if (!strcmp(k, "idle")) lua_pushinteger(l, (lua_Integer)((text_now_ms() - s->last_input_ms) / 1000));
         else if (!strcmp(k, "connected")) lua_pushboolean(l, s->proc || s->nports > 0);
+        else if (!strcmp(k, "checking")) lua_pushboolean(l, s->auth_busy); // a password check is under way
+        else if (!strcmp(k, "terminal")) push_terminal(l, s);
+        else if (!strcmp(k, "bot")) lua_pushboolean(l, s->bot);
+        else if (!strcmp(k, "level")) lua_pushinteger(l, s->level);
         else if (!strcmp(k, "spying")) {
             uint32_t n = spy_target(s);
             n ? lua_pushinteger(l, n) : lua_pushnil(l);

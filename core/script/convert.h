@@ -12,3 +12,8 @@ struct lua_State;
 cJSON *convert_to_json(lua_State *l, int idx);
 // The event table at idx as JSON; raises unless it has a string `type`.
 cJSON *convert_check_event(lua_State *l, int idx);
+// Pushes the JSON value as Lua: objects as tables, arrays as tables marked
+// as pl.array marks them, null as nil. Raises when nested too deep.
+void convert_push_json(lua_State *l, const cJSON *j);
+// The same, taking j: it is freed whatever happens.
+void convert_push_owned(lua_State *l, cJSON *j);

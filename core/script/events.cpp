@@ -25,16 +25,9 @@
 
 static int g_in_fault; // fault listeners running: their own faults are not told again
 
-// The file fn was defined in (its chunk name without '@'), into out.
-static void file_of(lua_State *l, int fn, char *out, size_t outlen) {
-    lua_Debug ar;
-    lua_pushvalue(l, fn);
-    lua_getinfo(l, ">S", &ar); // pops the function
-    snprintf(out, outlen, "%s", ar.source[0] == '@' ? ar.source + 1 : "(unknown)");
-}
-
 // Calls the listeners of name in the generation at index gen with the nargs
-// values from index first; returns how many failed.
+// values from index first; returns how many failed. A listener out of
+// service (faults.cpp: it failed too often) is passed over.
 static int emit(lua_State *l, int gen, const char *name, int first, int nargs) {
     int failed = 0;
     int base = lua_gettop(l);
@@ -50,6 +43,10 @@ static int emit(lua_State *l, int gen, const char *name, int first, int nargs) {
     for (lua_Integer i = 1; i <= n; i++) {
         sandbox_check_budget(l); // the emitting call's own time still counts
         lua_rawgeti(l, list, i); // ... fn
+        if (host_disabled(l, gen, -1)) {
+            lua_pop(l, 1);
+            continue;
+        }
         for (int a = 0; a < nargs; a++) lua_pushvalue(l, first + a); // ... fn args
         if (sandbox_pcall(l, nargs, 0, true) == LUA_OK) continue;
         failed++; // ... message
@@ -58,11 +55,10 @@ static int emit(lua_State *l, int gen, const char *name, int first, int nargs) {
         if (host_storage_error(msg)) {
             log_event(LOG_WARN, "script_storage", s ? s->node : 0, s ? s->addr : NULL, "%s: storage unavailable", what);
         } else {
-            char file[256];
             lua_rawgeti(l, list, i); // ... message fn
-            file_of(l, lua_gettop(l), file, sizeof file);
+            Fault f = {what, msg, NULL, s, lua_gettop(l)};
+            host_fault(l, gen, &f);
             lua_pop(l, 1); // ... message
-            host_fault(l, gen, what, msg, file, s);
         }
         lua_pop(l, 1); // ... listeners list
     }
@@ -70,21 +66,19 @@ static int emit(lua_State *l, int gen, const char *name, int first, int nargs) {
     return failed;
 }
 
-void events_fault(lua_State *l, int gen, const char *file, int line, const char *message, Session *s) {
+void events_fault(lua_State *l, int gen, const char *file, int line, const char *message, Session *s, int info) {
     if (g_in_fault) return;
     int base = lua_gettop(l);
-    if (gen == 0) host_push_generation(l); // ... gen
-    else lua_pushvalue(l, gen);
-    if (lua_istable(l, -1)) {
-        int g = lua_gettop(l);
-        lua_pushstring(l, file);
-        line > 0 ? lua_pushinteger(l, line) : lua_pushnil(l);
-        lua_pushstring(l, message);
-        s ? api_push_session(l, s) : lua_pushnil(l); // ... gen file line message s
-        g_in_fault++;
-        emit(l, g, "fault", g + 1, 4);
-        g_in_fault--;
-    }
+    int g = lua_absindex(l, gen);
+    info = lua_absindex(l, info);
+    lua_pushstring(l, file);
+    line > 0 ? lua_pushinteger(l, line) : lua_pushnil(l);
+    lua_pushstring(l, message);
+    s ? api_push_session(l, s) : lua_pushnil(l);
+    lua_pushvalue(l, info); // ... file line message s info
+    g_in_fault++;
+    emit(l, g, "fault", base + 1, 5);
+    g_in_fault--;
     lua_settop(l, base);
 }
 
@@ -195,10 +189,26 @@ static int l_emit(lua_State *l) {
     return 1;
 }
 
+// pl.call(fn, ...): fn(...) under a time budget of its own, as a listener
+// runs: true and its results, or false and the error (with a traceback).
+// What it spends is not the caller's, so the caller can still act on a
+// failure (tell the user, report it) when fn ran out of time.
+static int l_call(lua_State *l) {
+    luaL_checktype(l, 1, LUA_TFUNCTION);
+    int base = lua_gettop(l);
+    lua_pushboolean(l, 1);
+    lua_insert(l, 1); // true fn args...
+    if (sandbox_pcall(l, base - 1, LUA_MULTRET, true) == LUA_OK) return lua_gettop(l);
+    lua_pushboolean(l, 0); // true message false
+    lua_replace(l, 1);     // false message
+    return 2;
+}
+
 static const luaL_Reg FUNCS[] = {
     {"on", l_on},
     {"emit", l_emit},
     {"emit_to", l_emit_to},
+    {"call", l_call},
     {NULL, NULL},
 };
 

@@ -1,13 +1,13 @@
-// The Lua host: loads the scripts into generations, switches to a new one
-// only when every file loaded, calls the scripts' hooks, and counts their
-// faults.
+// The Lua host: loads the scripts into generations and switches to a new
+// one only when every file loaded. The hooks it calls are hooks.cpp's, the
+// faults it counts faults.cpp's.
 //
 // Each load of the scripts is a "generation": a table (api.h) with the `pl`
 // the scripts fill with hooks, commands and services, and the listeners of
 // its events. A reload builds a whole new generation and switches to it
 // only when every file has loaded, so a broken file leaves the running
 // generation untouched. The host owns the running generation (a registry
-// reference) and the fault counters; the Lua state is the sandbox's
+// reference); the Lua state is the sandbox's
 // (sandbox.cpp), the session tables api_session.cpp's.
 #include "script/host.h"
 
@@ -27,6 +27,8 @@
 #include "model/event.h"
 #include "model/session.h"
 #include "script/api.h"
+#include "script/arrival.h"
+#include "script/bots.h"
 #include "script/convert.h"
 #include "script/events.h"
 #include "script/sandbox.h"
@@ -75,105 +77,7 @@ void host_protect(lua_State *l, const char *prefix) {
     lua_remove(l, -2);                  // ... guard
 }
 
-// ---------------------------------------------------------------- faults
-
-// Script faults per file, for /metrics.
-#define FAULT_FILES 64
-static struct {
-    char file[64];
-    uint64_t count;
-} g_faults[FAULT_FILES];
-
-static void count_fault(const char *file) {
-    for (int i = 0; i < FAULT_FILES; i++) {
-        if (!g_faults[i].file[0]) {
-            // a label value: no quote, backslash or line break may break the exposition
-            snprintf(g_faults[i].file, sizeof g_faults[i].file, "%.63s", file);
-            for (char *p = g_faults[i].file; *p; p++)
-                if (*p == '"' || *p == '\\' || *p == '\n') *p = '_';
-        }
-        if (!strncmp(g_faults[i].file, file, sizeof g_faults[i].file - 1)) {
-            g_faults[i].count++;
-            return;
-        }
-    }
-}
-
-void script_fault_metrics(Buf *b) {
-    buf_adds(b, "# HELP partyline_script_faults_total Errors raised by scripts, by file.\n", 1 << 20);
-    buf_adds(b, "# TYPE partyline_script_faults_total counter\n", 1 << 20);
-    for (int i = 0; i < FAULT_FILES && g_faults[i].file[0]; i++) {
-        char line[160];
-        int n = snprintf(line, sizeof line, "partyline_script_faults_total{file=\"%s\"} %llu\n", g_faults[i].file,
-                         (unsigned long long)g_faults[i].count);
-        buf_add(b, line, (size_t)n, 1 << 20);
-    }
-    char line[256];
-    int n = snprintf(line, sizeof line,
-                     "# HELP partyline_script_memory_bytes Memory held by the Lua state.\n"
-                     "# TYPE partyline_script_memory_bytes gauge\npartyline_script_memory_bytes %zu\n",
-                     sandbox_memory_bytes());
-    buf_add(b, line, (size_t)n, 1 << 20);
-}
-
-bool host_storage_error(const char *msg) { return msg && strstr(msg, "pl.db: unavailable"); }
-
-// The file and line an error message starts with ("commands/x.lua:3: ...",
-// the chunk name is the path under the scripts folder); false when it does
-// not start with a script's position.
-static bool error_position(const char *msg, char *file, size_t filelen, int *line) {
-    const char *colon = msg ? strstr(msg, ".lua:") : NULL;
-    if (!colon || memchr(msg, '\n', (size_t)(colon - msg))) return false;
-    size_t n = (size_t)(colon - msg) + 4;
-    char *end;
-    long ln = strtol(colon + 5, &end, 10);
-    if (end == colon + 5 || *end != ':' || n >= filelen) return false;
-    memcpy(file, msg, n);
-    file[n] = 0;
-    *line = (int)ln;
-    return true;
-}
-
-void host_fault(lua_State *l, int gen, const char *what, const char *msg, const char *file, Session *s) {
-    if (!msg) msg = "(error object is not a string)";
-    g_stats.script_errors++;
-    char at[256];
-    int line = 0;
-    bool placed = error_position(msg, at, sizeof at, &line);
-    if (!file) file = placed ? at : "(unknown)";
-    else if (!placed || strcmp(at, file)) line = 0; // raised elsewhere than the blamed file
-    count_fault(file);
-    log_event(LOG_ERROR, "script_error", s ? s->node : 0, s ? s->addr : NULL, "%s: %s", what, msg);
-    // the fault listeners get the message without the traceback
-    const char *tb = strstr(msg, "\nstack traceback:");
-    char message[1024];
-    snprintf(message, sizeof message, "%.*s", tb ? (int)(tb - msg) : (int)strlen(msg), msg);
-    events_fault(l, gen, file, line, message, s);
-}
-
-// ---------------------------------------------------------------- hooks
-
-// Pushes hooks[name] of the running generation; false (nothing pushed) when there is none.
-static bool push_hook(const char *name) {
-    host_push_pl(L); // pl|nil
-    if (!lua_istable(L, -1)) {
-        lua_pop(L, 1);
-        return false;
-    }
-    lua_getfield(L, -1, "hooks"); // pl hooks
-    lua_remove(L, -2);
-    if (!lua_istable(L, -1)) {
-        lua_pop(L, 1);
-        return false;
-    }
-    lua_getfield(L, -1, name); // hooks fn
-    lua_remove(L, -2);
-    if (!lua_isfunction(L, -1)) {
-        lua_pop(L, 1);
-        return false;
-    }
-    return true;
-}
+// ---------------------------------------------------------------- calls
 
 int host_protected(lua_CFunction fn, void *ud, const char *what) {
     if (!L) return -1;
@@ -187,91 +91,6 @@ int host_protected(lua_CFunction fn, void *ud, const char *what) {
     }
     lua_settop(L, base);
     return rc == LUA_OK ? 0 : -1;
-}
-
-struct HookCall {
-    const char *name;
-    Session *s;
-    const char *arg; // NULL: none
-    size_t arglen;
-    char *out; // hook_text: the text it returns
-    size_t outlen;
-    bool told; // the user got an error event
-};
-
-static int call_hook(lua_State *l) {
-    HookCall *c = (HookCall *)lua_touserdata(l, 1);
-    if (!push_hook(c->name)) return 0; // ud fn
-    int nargs = 0;
-    if (c->s) {
-        api_push_session(l, c->s);
-        nargs++;
-    }
-    if (c->arg) {
-        lua_pushlstring(l, c->arg, c->arglen);
-        nargs++;
-    }
-    if (sandbox_pcall(l, nargs, 0, false) == LUA_OK) return 0; // ud message
-    const char *msg = lua_tostring(l, -1);
-    char what[80];
-    snprintf(what, sizeof what, "in hook '%s'", c->name);
-    Session *s = c->s;
-    if (host_storage_error(msg)) {
-        // the storage failed, not the script: counted as a storage error
-        // (store.cpp), and the user hears to try again later
-        log_event(LOG_WARN, "script_storage", s ? s->node : 0, s ? s->addr : NULL, "%s: storage unavailable", what);
-        if (s && !s->ending) session_send(s, event_error("unavailable", "storage is unavailable; try again later"), 0);
-    } else {
-        host_fault(l, 0, what, msg, NULL, s); // logged before the user hears of it
-        if (s && !s->ending)
-            session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
-    }
-    c->told = true;
-    return 0;
-}
-
-static void hook(const char *name, Session *s, const char *arg, size_t arglen) {
-    HookCall c = {name, s, arg, arglen, NULL, 0, false};
-    char what[80];
-    snprintf(what, sizeof what, "in hook '%s'", name);
-    // out of memory before the hook could run, or while telling of its fault
-    if (host_protected(call_hook, &c, what) != 0) {
-        g_stats.script_errors++;
-        if (!c.told && s && !s->ending)
-            session_send(s, event_error("script_error", "a script failed; the sysop can see what went wrong"), 0);
-    }
-}
-
-void script_hook(const char *name, Session *s, const char *arg) { hook(name, s, arg, arg ? strlen(arg) : 0); }
-void script_input(Session *s, const char *line, size_t len) { hook("input", s, line, len); }
-void script_hook_global(const char *name) { hook(name, NULL, NULL, 0); }
-
-// hooks[name](arg, or the number in arglen when arg is NULL) -> the text it returns, into out.
-static int call_hook_text(lua_State *l) {
-    HookCall *c = (HookCall *)lua_touserdata(l, 1);
-    if (!push_hook(c->name)) return 0; // ud fn
-    if (c->arg) lua_pushstring(l, c->arg);
-    else lua_pushinteger(l, (lua_Integer)c->arglen);
-    int rc = sandbox_pcall(l, 1, 1, false); // ud text|message
-    if (rc == LUA_OK && lua_type(l, -1) == LUA_TSTRING) snprintf(c->out, c->outlen, "%s", lua_tostring(l, -1));
-    else if (rc != LUA_OK) {
-        char what[80];
-        snprintf(what, sizeof what, "in hook '%s'", c->name);
-        host_fault(l, 0, what, lua_tostring(l, -1), NULL, NULL);
-    }
-    return 0;
-}
-
-void script_render_count(const char *name, uint32_t n, char *out, size_t outlen) {
-    out[0] = 0;
-    HookCall c = {name, NULL, NULL, n, out, outlen, false};
-    if (host_protected(call_hook_text, &c, "in a hook for text") != 0) g_stats.script_errors++;
-}
-
-void script_hook_text(const char *name, const char *arg, char *out, size_t outlen) {
-    out[0] = 0;
-    HookCall c = {name, NULL, arg, 0, out, outlen, false};
-    if (host_protected(call_hook_text, &c, "in a hook for text") != 0) g_stats.script_errors++;
 }
 
 // ---------------------------------------------------------------- loading
@@ -332,6 +151,10 @@ static void push_generation(void) {
     api_events_register(L);
     api_timers_register(L);
     api_convert_register(L);
+    api_faults_register(L);
+    api_text_register(L);
+    api_bots_register(L);
+    api_time_register(L);
     api_db_register(L);
     host_protect(L, "pl");   // gen pl
     lua_setfield(L, -2, "pl"); // gen
@@ -404,6 +227,7 @@ static int load_all(lua_State *l) {
 
 static int load_generation(char *err, size_t errlen) {
     timers_begin_generation(); // timers the files start while loading belong to the new generation
+    bots_begin_generation();   // and so do the bots they make
     Load ld;
     ld.fl.n = 0;
     ld.err = err;
@@ -417,14 +241,18 @@ static int load_generation(char *err, size_t errlen) {
     }
     for (int i = 0; i < ld.fl.n; i++) free(ld.fl.paths[i]);
     timers_end_generation(ld.ok);
+    bots_end_generation(ld.ok);
     if (ld.ok) log_info("script_load", "scripts loaded: %d files from %s", ld.fl.n, g_cfg.scripts_dir);
     return ld.ok ? 0 : -1;
 }
 
 static int call_script_error(lua_State *l) {
-    if (!push_hook("script_error")) return 0; // ud fn
+    if (!host_push_hook(l, "script_error")) return 0; // ud fn
     lua_pushstring(l, (const char *)lua_touserdata(l, 1));
-    if (sandbox_pcall(l, 1, 0, false) != LUA_OK) host_fault(l, 0, "in hook 'script_error'", lua_tostring(l, -1), NULL, NULL);
+    if (sandbox_pcall(l, 1, 0, false) != LUA_OK) {
+        Fault f = {"in hook 'script_error'", lua_tostring(l, -1), NULL, NULL, 0};
+        host_fault(l, 0, &f);
+    }
     return 0;
 }
 
@@ -476,6 +304,8 @@ int script_init(uv_loop_t *loop, char *err, size_t errlen) {
     }
     api_session_init(L);
     timers_init(loop);
+    bots_init(loop);
+    arrival_init(loop);
     g_reloading = true;
     int rc = load_generation(err, errlen);
     g_reloading = false;
@@ -488,6 +318,8 @@ int script_init(uv_loop_t *loop, char *err, size_t errlen) {
 void script_stop_watching(void) {
     watch_stop();
     timers_stop_all();
+    bots_stop();
+    arrival_stop();
 }
 
 void script_close(void) {

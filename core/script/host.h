@@ -24,8 +24,11 @@ int script_session_new(Session *s);
 void script_session_free(Session *s);
 
 // Calls hooks[name](session[, arg]) in the running scripts. A missing hook
-// is not an error; a failing one is logged and its user told.
+// is not an error; a failing one is logged and its user told. A telnet
+// session's connect hook waits for its terminal to tell what it is
+// (script/arrival.cpp); script_hook_now never waits.
 void script_hook(const char *name, Session *s, const char *arg);
+void script_hook_now(const char *name, Session *s, const char *arg);
 // A line of input: hooks.input(session, line).
 void script_input(Session *s, const char *line, size_t len);
 // A hook with no session (shutdown).
@@ -43,6 +46,9 @@ void script_emit(const char *name, const char *arg);
 // what a script on another process asked for (pl.emit_to). args_json is a
 // JSON array of strings, numbers and booleans.
 void script_emit_to(const char *name, Session *s, const char *args_json);
+// The scripts' rules for a new account's handle (hooks.register): 1 yes,
+// 0 no (their words in why), -1 they could not decide (model/up.h).
+int script_vet_register(Session *s, const char *handle, char *why, size_t whylen);
 // Appends the per-file script fault counters and the Lua state's memory
 // (Prometheus text) to b.
 void script_fault_metrics(Buf *b);

@@ -6,6 +6,7 @@
 // statement.
 #include "script/sandbox.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +17,25 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "board/store.h"
+#include "script/strmatch.h"
 
 // ---------------------------------------------------------------- memory
 
 // Every allocation of the Lua state goes through here, so a script that
 // allocates without end gets a Lua memory error instead of the server's
-// memory.
+// memory. A C function runs to its end before the budget can stop it, and
+// how long that takes depends on the size of what it is given: a string is
+// at most STRING_MAX (s:upper() on one takes a few ms) and any other block
+// (a table's part, a buffer being built) at most BLOCK_MAX.
 static size_t g_bytes;
+#define STRING_MAX ((size_t)4 << 20)
+#define BLOCK_MAX ((size_t)32 << 20)
+// Allocations this big look at the clock: a loop of C calls on big strings
+// (s:upper(), s .. s) is stopped soon after its deadline, though the count
+// hook would see only a few of its instructions.
+#define BIG_BLOCK ((size_t)64 << 10)
+
+static bool overdue_alloc(size_t growth);
 
 static void *script_alloc(void *, void *ptr, size_t osize, size_t nsize) {
     if (nsize == 0) {
@@ -31,7 +44,12 @@ static void *script_alloc(void *, void *ptr, size_t osize, size_t nsize) {
         return NULL;
     }
     size_t old = ptr ? osize : 0;
-    if (nsize > old && g_bytes + (nsize - old) > (size_t)g_cfg.script_memory_mb << 20) return NULL;
+    if (nsize > old) {
+        // a new object's osize is its type (Lua's allocator contract)
+        size_t most = !ptr && osize == LUA_TSTRING ? STRING_MAX : BLOCK_MAX;
+        if (nsize > most || g_bytes + (nsize - old) > (size_t)g_cfg.script_memory_mb << 20) return NULL;
+        if (nsize - old >= BIG_BLOCK && overdue_alloc(nsize - old)) return NULL;
+    }
     void *p = realloc(ptr, nsize);
     if (p) g_bytes = g_bytes - old + nsize;
     return p;
@@ -63,7 +81,9 @@ static void budget_hook(lua_State *l, lua_Debug *ar);
 
 static char g_stop_msg[320]; // the first stop's message: the code that ran too long is blamed, not a pcall around it
 
-// Raises the budget error; the first time, with level's position ("file:line: ").
+// Raises the budget error; the first time, with the position of the first
+// script file's function from level up ("file:line: "): the host's own Lua
+// (table.sort's comparison) is not the code that ran too long.
 static void stop(lua_State *l, int level) {
     if (!g_expired) {
         g_expired = true;
@@ -71,10 +91,15 @@ static void stop(lua_State *l, int level) {
         // error to a caller that may catch it)
         lua_sethook(l, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, HOOK_COUNT / 10);
         if (g_main && l != g_main) lua_sethook(g_main, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, HOOK_COUNT / 10);
-        luaL_where(l, level); // ... "file:line: "
-        snprintf(g_stop_msg, sizeof g_stop_msg, "%sscript ran longer than %d ms and was stopped", lua_tostring(l, -1),
+        char where[200] = "";
+        lua_Debug ar;
+        for (int lv = level; lua_getstack(l, lv, &ar); lv++)
+            if (lua_getinfo(l, "Sl", &ar) && ar.source[0] == '@' && ar.currentline > 0) {
+                snprintf(where, sizeof where, "%s:%d: ", ar.source + 1, ar.currentline);
+                break;
+            }
+        snprintf(g_stop_msg, sizeof g_stop_msg, "%sscript ran longer than %d ms and was stopped", where,
                  g_cfg.script_budget_ms);
-        lua_pop(l, 1);
     }
     lua_pushstring(l, g_stop_msg);
     lua_error(l);
@@ -106,6 +131,31 @@ void sandbox_check_budget(lua_State *l) {
     if (g_expired || (g_deadline_ms && text_now_ms() > g_deadline_ms)) stop(l, 1);
 }
 
+// Work done in C functions since the budget was last looked at (bytes they
+// were given to go through); the clock is read every CHARGE_STEP of it.
+static size_t g_charged;
+#define CHARGE_STEP ((size_t)64 << 10)
+
+void sandbox_charge(lua_State *l, size_t units) {
+    g_charged = units > SIZE_MAX - g_charged ? SIZE_MAX : g_charged + units;
+    if (g_charged < CHARGE_STEP) return;
+    g_charged = 0;
+    sandbox_check_budget(l);
+}
+
+// A big allocation while a call runs: past the deadline, the main thread
+// is stopped at its next instruction (the hook names the line); and if the
+// allocations go on well past it (in a coroutine, or in C), they fail.
+#define ALLOC_GRACE_MS 20
+
+static bool overdue_alloc(size_t) {
+    if (!g_deadline_ms) return false;
+    unsigned long long now = text_now_ms();
+    if (now <= g_deadline_ms) return false;
+    if (g_main) lua_sethook(g_main, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, 1);
+    return now > g_deadline_ms + ALLOC_GRACE_MS;
+}
+
 int sandbox_traceback(lua_State *l) {
     const char *msg = lua_tostring(l, 1);
     if (msg && strstr(msg, "\nstack traceback:")) return 1; // a nested call already added one
@@ -130,6 +180,14 @@ int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget) {
     lua_pushcfunction(l, sandbox_traceback);
     lua_insert(l, fn); // ... handler fn args
     int rc = lua_pcall(l, nargs, nresults, fn);
+    if (rc == LUA_ERRMEM && text_now_ms() > g_deadline_ms) {
+        // an allocation refused for time (overdue_alloc), not for memory
+        lua_pop(l, 1);
+        if (!g_stop_msg[0] || !g_expired)
+            snprintf(g_stop_msg, sizeof g_stop_msg, "script ran longer than %d ms and was stopped", g_cfg.script_budget_ms);
+        g_expired = true;
+        lua_pushstring(l, g_stop_msg);
+    }
     lua_remove(l, fn); // ... results | message
     if (outer) {
         g_deadline_ms = g_ceiling_ms = 0;
@@ -163,10 +221,79 @@ static int l_print(lua_State *l) {
     return 0;
 }
 
+// The C functions of the string, utf8 and table libraries run to their end
+// whatever the budget says, so each is wrapped: before it runs, the work it
+// is given (the bytes of its string arguments, the length of its table
+// arguments, what string.rep will write) is charged (sandbox_charge), and
+// a call past its deadline is stopped there. The wrapper calls the function
+// itself in its own frame, so errors name it as before ("bad argument #1
+// to 'rep'"). table.sort of a long table without a comparison function
+// gets a Lua one, under the count hook like any script.
+enum { COST_ARGS, COST_REP, COST_SORT };
+#define SORT_IN_C_MAX 1024
+static int g_less_ref = LUA_NOREF;
+
+static int charged(lua_State *l) {
+    size_t cost = 0;
+    int n = lua_gettop(l), kind = (int)lua_tointeger(l, lua_upvalueindex(2));
+    for (int i = 1; i <= n; i++)
+        if (lua_type(l, i) == LUA_TSTRING || lua_type(l, i) == LUA_TTABLE) cost += lua_rawlen(l, i);
+    if (kind == COST_REP && lua_isinteger(l, 2) && lua_tointeger(l, 2) > 0) {
+        size_t len = lua_type(l, 1) == LUA_TSTRING ? lua_rawlen(l, 1) : 0;
+        size_t sep = lua_type(l, 3) == LUA_TSTRING ? lua_rawlen(l, 3) : 0;
+        lua_Integer times = lua_tointeger(l, 2);
+        // what it would write, saturated (rep itself refuses what cannot fit)
+        cost = (size_t)times > SIZE_MAX / (len + sep + 1) ? SIZE_MAX : (size_t)times * (len + sep + 1);
+    } else if (kind == COST_SORT && lua_type(l, 1) == LUA_TTABLE && lua_isnoneornil(l, 2) &&
+               lua_rawlen(l, 1) > SORT_IN_C_MAX) {
+        lua_settop(l, 1);
+        lua_rawgeti(l, LUA_REGISTRYINDEX, g_less_ref);
+    }
+    sandbox_charge(l, cost);
+    lua_CFunction f = lua_tocfunction(l, lua_upvalueindex(1));
+    return f(l);
+}
+
+// Wraps every C function in the table on top of the stack (the real
+// library: the string metatable's methods are its functions too).
+static void wrap_library(lua_State *L, const char *lib) {
+    lua_getglobal(L, lib); // lib
+    lua_pushnil(L);
+    while (lua_next(L, -2)) { // lib key value
+        lua_CFunction f = lua_tocfunction(L, -1);
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+        if (f && strcmp(k, "len") != 0) { // # of a string costs nothing
+            lua_pushcfunction(L, f);
+            lua_pushinteger(L, !strcmp(lib, "string") && !strcmp(k, "rep")   ? COST_REP
+                               : !strcmp(lib, "table") && !strcmp(k, "sort") ? COST_SORT
+                                                                             : COST_ARGS);
+            lua_pushcclosure(L, charged, 2); // lib key value wrapper
+            lua_pushvalue(L, -3);
+            lua_insert(L, -2);  // lib key value key wrapper
+            lua_rawset(L, -5);  // lib key value
+        }
+        lua_pop(L, 1); // lib key
+    }
+    lua_pop(L, 1);
+}
+
+static void budget_libraries(lua_State *L) {
+    lua_getglobal(L, "string");
+    strmatch_install(L); // matching that looks at the budget as it goes
+    lua_pop(L, 1);
+    static const char *libs[] = {"string", "utf8", "table"};
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) wrap_library(L, libs[i]);
+    // the comparison table.sort uses by default, as Lua code
+    if (luaL_loadstring(L, "return function(a, b) return a < b end") == LUA_OK && lua_pcall(L, 0, 1, 0) == LUA_OK)
+        g_less_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else lua_pop(L, 1);
+}
+
 // The library scripts see: no io, os.execute, load, require, debug or
 // package; `print` goes to the log. Libraries are copies, so one script
 // cannot change string.format for the rest.
 static void build_library(lua_State *L) {
+    budget_libraries(L);
     static const char *globals[] = {"assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber",
                                     "tostring", "type", "xpcall", "rawequal", "rawget", "rawset", "rawlen",
                                     "setmetatable", "getmetatable", "_VERSION", NULL};
@@ -230,7 +357,7 @@ lua_State *sandbox_open(void) {
 
 void sandbox_close(lua_State *L) {
     store_set_deadline(NULL);
-    g_safe_ref = LUA_NOREF;
+    g_safe_ref = g_less_ref = LUA_NOREF;
     g_main = NULL;
     lua_close(L);
 }

@@ -30,3 +30,6 @@ int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget);
 void sandbox_check_budget(lua_State *l);
 // A message handler that adds a stack traceback (also pl.traceback).
 int sandbox_traceback(lua_State *l);
+// Charges work a C function is about to do for a script (bytes to go
+// through); every so often the budget is checked as sandbox_check_budget does.
+void sandbox_charge(lua_State *l, size_t units);

@@ -76,13 +76,24 @@ void timers_stop_all(void) {
     while (g_timers) timer_cancel(g_timers);
 }
 
+// A timer that fails FAULT_LIMIT times within a minute (faults.cpp) is
+// stopped for good, and the `fault` listeners hear it was (init.lua tells
+// the sysops); one that fails now and then keeps running.
 static int call_timer_protected(lua_State *l) {
     ScriptTimer *t = (ScriptTimer *)lua_touserdata(l, 1);
+    uint32_t id = t->id;
     lua_rawgeti(l, LUA_REGISTRYINDEX, t->fn_ref); // ud fn
+    lua_pushvalue(l, -1);                         // ud fn fn
     if (!t->repeat) timer_cancel(t); // one-shot: gone before it runs, so it may start another
-    if (sandbox_pcall(l, 0, 0, false) != LUA_OK) { // ud message
+    if (sandbox_pcall(l, 0, 0, false) != LUA_OK) { // ud fn message
         const char *msg = lua_tostring(l, -1);
-        if (!host_storage_error(msg)) host_fault(l, 0, "in a timer", msg, NULL, NULL);
+        Fault f = {"in a timer", msg, NULL, NULL, 2};
+        if (!host_storage_error(msg) && host_fault(l, 0, &f))
+            for (ScriptTimer *p = g_timers; p; p = p->next) // it may have cancelled itself meanwhile
+                if (p->id == id) {
+                    timer_cancel(p);
+                    break;
+                }
     }
     return 0;
 }

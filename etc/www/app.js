@@ -22,20 +22,48 @@
   function escapeHtml(s) {
     return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
   }
+  // the 256-colour palette: the 16 of the theme's classes, a 6x6x6 cube, 24 greys
+  const BASE16 = ['#000000', '#cd0000', '#00cd00', '#cdcd00', '#0000ee', '#cd00cd', '#00cdcd', '#e5e5e5',
+    '#7f7f7f', '#ff0000', '#00ff00', '#ffff00', '#5c5cff', '#ff00ff', '#00ffff', '#ffffff'];
+  function palette(n) {
+    if (n < 16) return BASE16[n];
+    if (n >= 232) { const v = 8 + (n - 232) * 10; return `rgb(${v},${v},${v})`; }
+    n -= 16;
+    const lv = (i) => (i === 0 ? 0 : 55 + i * 40);
+    return `rgb(${lv(Math.floor(n / 36))},${lv(Math.floor(n / 6) % 6)},${lv(n % 6)})`;
+  }
   function ansiToHtml(text) {
-    let out = '', open = 0, cls = [];
+    let out = '', open = 0, st = {};
     const parts = text.split(/\x1b\[([0-9;]*)m/);
     for (let i = 0; i < parts.length; i++) {
       if (i % 2 === 0) { out += escapeHtml(parts[i].replace(/\x1b/g, '')); continue; }
-      for (const code of (parts[i] || '0').split(';').map(Number)) {
-        if (code === 0) cls = [];
-        else if (code === 1) cls.push('b');
-        else if (code === 2) cls.push('d');
-        else if ((code >= 30 && code <= 37) || (code >= 90 && code <= 97)) cls = cls.filter((c) => c[0] !== 'c').concat('c' + code);
+      const codes = (parts[i] || '0').split(';').map(Number);
+      for (let k = 0; k < codes.length; k++) {
+        const code = codes[k];
+        if (code === 0) st = {};
+        else if (code === 1) st.b = true;
+        else if (code === 2) st.d = true;
+        else if (code === 3) st.i = true;
+        else if (code === 4) st.u = true;
+        else if (code === 7) st.r = true;
+        else if ((code >= 30 && code <= 37) || (code >= 90 && code <= 97)) { st.fg = 'c' + code; st.fgc = null; }
+        else if ((code >= 40 && code <= 47) || (code >= 100 && code <= 107)) st.bg = BASE16[code >= 100 ? code - 92 : code - 40];
+        else if ((code === 38 || code === 48) && codes[k + 1] === 5 && codes[k + 2] >= 0 && codes[k + 2] <= 255) {
+          if (code === 38) { st.fgc = palette(codes[k + 2]); st.fg = null; } else st.bg = palette(codes[k + 2]);
+          k += 2;
+        } else if (code === 39) { st.fg = null; st.fgc = null; }
+        else if (code === 49) st.bg = null;
       }
       out += '</span>'.repeat(open);
       open = 0;
-      if (cls.length) { out += '<span class="' + cls.join(' ') + '">'; open = 1; }
+      const cls = [st.b && 'b', st.d && 'd', st.i && 'i', st.u && 'u', st.fg].filter(Boolean);
+      let fg = st.fgc, bg = st.bg;
+      if (st.r) { const f = fg || 'var(--fg)'; fg = bg || 'var(--bg)'; bg = f; }
+      const style = (fg ? 'color:' + fg + ';' : '') + (bg ? 'background:' + bg + ';' : '');
+      if (cls.length || style) {
+        out += '<span' + (cls.length ? ' class="' + cls.join(' ') + '"' : '') + (style ? ' style="' + style + '"' : '') + '>';
+        open = 1;
+      }
     }
     return out + '</span>'.repeat(open);
   }
@@ -161,6 +189,25 @@
     $('profile').hidden = false;
   }
 
+  // --- key mode: a service that asks for single keys (input_mode "key") gets
+  // each key as it is pressed; named keys as the protocol names them
+  const KEY_NAMES = { Enter: '', Backspace: 'backspace', Tab: 'tab', Escape: 'escape', ArrowUp: 'up', ArrowDown: 'down',
+    ArrowLeft: 'left', ArrowRight: 'right', Home: 'home', End: 'end', Insert: 'insert', Delete: 'delete',
+    PageUp: 'pageup', PageDown: 'pagedown' };
+  function setKeys(on) {
+    state.keys = on;
+    line.value = '';
+    line.placeholder = on ? 'Press a key' : '';
+    line.classList.toggle('keys', on);
+  }
+  line.addEventListener('keydown', (e) => {
+    if (!state.keys || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    const k = e.key.length === 1 ? e.key : KEY_NAMES[e.key];
+    if (k === undefined) return; // Shift and the like
+    e.preventDefault();
+    send({ type: 'input', text: k });
+  });
+
   function setPrompt(p) {
     state.prompt = p;
     promptEl.textContent = p ? p.text.replace(/\x1b\[[0-9;]*m/g, '') : '';
@@ -226,6 +273,7 @@
         $('whoami').textContent = ev.handle + (ev.sysop ? ' (sysop)' : '');
         break;
       case 'prompt': setPrompt(ev); break;
+      case 'input_mode': setKeys(ev.mode === 'key'); break;
       case 'menu':
         showMenu(ev);
         print(ev.text);

@@ -15,7 +15,7 @@ pl.command{
   run = function(s)
     local names = {}
     for name, cmd in pairs(pl.commands) do
-      if not cmd.alias_of and (not cmd.sysop or s.sysop) then names[#names + 1] = name end
+      if not cmd.alias_of and (not cmd.sysop or s.sysop) and pl.allowed(s, cmd.level) then names[#names + 1] = name end
     end
     table.sort(names)
     local lines = { c("bright_white", "Commands:") }
@@ -25,13 +25,16 @@ pl.command{
       lines[#lines + 1] = string.format("  %-24s %s", usage, cmd.help)
     end
     lines[#lines + 1] = "Anything else you type is said to the room."
-    s:text(table.concat(lines, "\n"))
+    pl.page(s, table.concat(lines, "\n")) -- a screen at a time on a terminal
   end,
 }
 
 pl.command{
   name = "who", help = "Who is online and what each node is doing",
-  run = function(s) s:send(pl.who_event()) end,
+  run = function(s)
+    local ev = pl.who_event()
+    pl.page(s, ev.text, ev)
+  end,
 }
 
 pl.command{

@@ -26,6 +26,16 @@ local function send_direct(s, targets, body)
   s:send(pl.chat_event("direct", { from = s.handle, to = to, body = body }, s))
 end
 
+-- pl.chat.tell(s, handle, body): a private message from s (a user or a bot)
+-- to whoever is on under handle, as /msg sends it (message hooks, ignore
+-- lists, the echo to s). Returns false when nobody is on under it.
+function pl.chat.tell(s, handle, body)
+  local targets = pl.sessions_of(handle)
+  if #targets == 0 then return false end
+  send_direct(s, targets, body)
+  return true
+end
+
 -- The target is not on: offer to send the message as mail instead (the
 -- chat service takes the answer, see pl.chat.answer_offer).
 local function offer_mail(s, handle, body)

@@ -5,6 +5,15 @@ local function logged(s, what, event)
   pl.log(s.handle .. " " .. what, event or "sysop", s)
 end
 
+-- Whether the configuration's `sysops` names handle. The list is compared
+-- word by word: a handle typed by a sysop is never made into a pattern.
+local function configured_sysop(handle)
+  for name in (pl.config("sysops") or ""):gmatch("[^%s,]+") do
+    if name:lower() == handle:lower() then return true end
+  end
+  return false
+end
+
 pl.command{
   name = "broadcast", args = "<text>", help = "Tell every node something", sysop = true,
   run = function(s, args, cmd)
@@ -42,7 +51,7 @@ pl.command{
         n.address, n.activity or "", n.room and ("#" .. n.room) or "-", n.idle .. "s",
         n.transport and (n.transport .. (n.secure and "+tls" or "")) or "detached")
     end
-    s:text(table.concat(lines, "\n"))
+    pl.page(s, table.concat(lines, "\n"))
     logged(s, "listed the nodes")
   end,
 }
@@ -60,10 +69,13 @@ pl.command{
     local reason = ms and after or rest
     local kind = pl.bans.kind_of(target)
     if kind == "handle" then
+      if not pl.valid_handle(target) then
+        return s:notice(target .. " is neither a handle nor an address (an address prefix looks like 10.1.2.*).")
+      end
       local acct = pl.account(target)
       if acct then target = acct.handle end
       if target:lower() == s.handle:lower() then return s:notice("You cannot ban yourself.") end
-      if (acct and acct.sysop) or pl.config("sysops"):lower():find("%f[%w_-]" .. target:lower() .. "%f[^%w_-]") then
+      if (acct and acct.sysop) or configured_sysop(target) then
         return s:notice(target .. " is a sysop; take that away first (/sysop " .. target .. " off).")
       end
     elseif not pl.valid_address_pattern(target) then
@@ -172,5 +184,26 @@ pl.command{
       end
     end
     logged(s, (what == "on" and "gave sysop rights to " or "took sysop rights from ") .. acct.handle)
+  end,
+}
+
+------------------------------------------------------------------ access levels
+
+pl.command{
+  name = "level", args = "<handle> [0-255]", help = "Show or set a user's access level", sysop = true,
+  run = function(s, args, cmd)
+    local handle, value = pl.split_first(args)
+    if not handle then return pl.usage(s, cmd) end
+    local acct = pl.account(handle)
+    if not acct then return s:notice("There is no account called " .. handle .. ".") end
+    if value == "" then return s:text(acct.handle .. " is at level " .. acct.level .. ".") end
+    local level = value:match("^%d+$") and tonumber(value)
+    if not level or level > 255 then return pl.usage(s, cmd) end
+    pl.set_level(acct.handle, level)
+    s:text(acct.handle .. " is now at level " .. level .. " (was " .. acct.level .. ").")
+    for _, t in ipairs(pl.sessions_of(acct.handle)) do
+      if t ~= s then t:send(pl.chat_event("system", { body = s.handle .. " set your access level to " .. level .. "." })) end
+    end
+    logged(s, "set the level of " .. acct.handle .. " to " .. level .. " (was " .. acct.level .. ")")
   end,
 }

@@ -77,7 +77,7 @@ end }
         b.input('not stuck after ' + cmd);
         await a.chat('say', { from: 'bob', body: 'not stuck after ' + cmd });
       }
-      assert(/in hook 'input': commands\/swallow\.lua:\d+: script ran longer than 100 ms/.test(srv.log), 'logged: ' + srv.log.slice(-400));
+      assert(/in command \/swallow: commands\/swallow\.lua:\d+: script ran longer than 100 ms/.test(srv.log), 'logged: ' + srv.log.slice(-400));
     },
   },
   {
@@ -94,7 +94,67 @@ pl.command{ name = "emitter", run = function(s) for i = 1, 1000 do pl.emit("tick
       b.input('not stuck');
       await a.chat('say', { from: 'bob', body: 'not stuck' });
       await a.none((e) => e.type === 'text' && e.text === 'all done', 100, 'the loop did not finish');
-      assert(/in hook 'input': commands\/emitter\.lua:2: script ran longer than 100 ms/.test(srv.log), 'logged: ' + srv.log.slice(-400));
+      assert(/in command \/emitter: commands\/emitter\.lua:2: script ran longer than 100 ms/.test(srv.log), 'logged: ' + srv.log.slice(-400));
+    },
+  },
+  {
+    // issue 13: string.find(("a"):rep(16), ("a-"):rep(16) .. "b") ran 17 s in C, where the count hook never runs
+    name: 'a pattern that backtracks without end over a user\'s line is stopped at the budget; /healthz answers meanwhile',
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      const b = await srv.chatter('bob');
+      write(srv, 'zz_pattern.lua', `pl.message_hook("10-pattern", function(s, msg)
+  if msg.body:find(("a-"):rep(16) .. "b") then return { reject = "no b" } end
+end)
+`);
+      await until(srv, /scripts reloaded/g, 1, 'reload');
+      await fetch(srv.http('/healthz')); // the client's connection is made before the clock starts
+      let worst = 0, stop = false;
+      const probe = (async () => {
+        while (!stop) {
+          const t0 = Date.now();
+          eq((await fetch(srv.http('/healthz'))).status, 200, '/healthz');
+          worst = Math.max(worst, Date.now() - t0);
+        }
+      })();
+      await sleep(30);
+      a.input('a'.repeat(16));
+      await until(srv, /script ran longer than 100 ms and was stopped/g, 1, 'the match stopped');
+      await sleep(50);
+      stop = true;
+      await probe;
+      // the budget (100 ms) and what a loaded test machine adds; the match alone ran for 17 s
+      assert(worst < 100 + 250, '/healthz waited ' + worst + ' ms');
+      assert(/in message hook '10-pattern': zz_pattern\.lua:2: script ran longer than 100 ms/.test(srv.log), 'the hook is blamed: ' + srv.log.slice(-600));
+      eq((await b.chat('say', { from: 'alice' })).body, 'a'.repeat(16), 'the line went out without the hook');
+      b.input('still here');
+      await a.chat('say', { from: 'bob', body: 'still here' });
+    },
+  },
+  {
+    name: 'C functions on big strings and long tables are stopped near the budget too; a string is at most 4 MiB',
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      // one command each: three faults of one command within a minute put it out of service
+      write(srv, 'commands/big.lua', `
+pl.command{ name = "upper", run = function(s) local x = ("x"):rep(3 << 20) for i = 1, 1e6 do x = x:upper():lower() end end }
+pl.command{ name = "concat", run = function(s) local x = ("x"):rep(1 << 20) for i = 1, 1e6 do local y = x .. x end end }
+pl.command{ name = "rep", run = function(s) for i = 1, 1e6 do local y = ("xy"):rep(1 << 20) end end }
+pl.command{ name = "sort", run = function(s) local t = {} for i = 1, 300000 do t[i] = -i end for i = 1, 1e3 do table.sort(t) end end }
+pl.command{ name = "big", run = function(s)
+  local ok, err = pcall(string.rep, "x", 4 << 20) s:text("huge: " .. tostring(err))
+end }
+`);
+      await until(srv, /scripts reloaded/g, 1, 'reload');
+      for (const what of ['upper', 'concat', 'rep', 'sort']) {
+        const t0 = Date.now();
+        a.input('/' + what);
+        eq((await a.waitFor((e) => e.type === 'error', what, 10000)).code, 'script_error', what);
+        assert(Date.now() - t0 < 100 + 400, what + ' ran ' + (Date.now() - t0) + ' ms');
+      }
+      assert(count(srv, /commands\/big\.lua:\d: script ran longer than 100 ms/g) >= 4, 'each stopped for time: ' + srv.log.slice(-800));
+      a.input('/big');
+      await a.text(/^huge: not enough memory$/);
     },
   },
   {

@@ -12,7 +12,7 @@ exports.tests = [
       const a = await srv.chatter('alice');
       const b = await srv.chatter('bob');
       for (const cmd of ['/broadcast hi all', '/kick bob', '/nodes', '/reload', '/ban bob', '/unban bob', '/bans',
-        '/spy 1', '/sysop alice on']) {
+        '/spy 1', '/sysop alice on', '/level alice 10']) {
         a.input(cmd);
         await a.text(/Unknown command/, 'refused: ' + cmd);
       }
@@ -62,6 +62,11 @@ exports.tests = [
       const token = b.events.find((e) => e.type === 'auth').token;
       root.input('/ban root');
       await root.text(/cannot ban yourself/);
+      // issue 13: the handle went into a pattern unescaped ("malformed pattern", a script error)
+      for (const what of ['x(', 'a-a-a-%']) {
+        root.input('/ban ' + what);
+        await root.text(/is neither a handle nor an address/, 'refused in words: ' + what);
+      }
       root.input('/ban Bob 2h spamming the lobby');
       const bye = await b.waitFor((e) => e.type === 'bye');
       eq(bye.reason, 'banned', 'bye reason');
@@ -232,6 +237,42 @@ exports.tests = [
       await again.text(/Unknown command/);
       await srv.waitLog(/root gave sysop rights to alice/);
       await srv.waitLog(/root took sysop rights from alice/);
+    },
+  },
+  {
+    name: 'access levels: a command and a menu entry kept for a level are hidden and refused below it; /level sets it live, kept',
+    fn: async ({ srv }) => {
+      require('fs').writeFileSync(require('path').join(srv.scripts, 'zz_vault.lua'), `
+pl.command{ name = "vault", level = 10, help = "The vault", run = function(s) s:text("vault opened for level " .. s.level) end }
+pl.menu_item{ key = "V", label = "Vault", level = 10, run = function(s) s:text("the vault, from the menu") end }
+`);
+      await srv.waitLog(/scripts reloaded/);
+      const root = await srv.sysop('root');
+      const a = await srv.user('alice');
+      assert(!a.events.find((e) => e.type === 'menu').items.some((it) => it.key === 'V'), 'no V in the menu below level 10');
+      a.input('v');
+      await a.text(/No such choice: v/);
+      a.input('c');
+      await a.chat('join', { from: 'alice' });
+      a.input('/vault');
+      await a.text(/Unknown command \/vault/);
+      a.input('/help');
+      assert(!/\/vault/.test((await a.text(/^Commands:/)).text), 'not in /help');
+      root.input('/level alice');
+      await root.text(/^alice is at level 0\.$/);
+      root.input('/level alice 10');
+      await root.text(/^alice is now at level 10 \(was 0\)\.$/);
+      await a.chat('system', { body: 'root set your access level to 10.' });
+      a.input('/vault');
+      await a.text(/^vault opened for level 10$/);
+      const again = await srv.login('alice', a.password);
+      const menu = await again.waitFor((e) => e.type === 'menu' && e.id === 'main');
+      assert(menu.items.some((it) => it.key === 'V'), 'kept in the account: V at the next login');
+      again.input('v');
+      await again.text(/^the vault, from the menu$/);
+      root.input('/level alice 256');
+      await root.text(/Usage: \/level/);
+      await srv.waitLog(/"event":"sysop".*root set the level of alice to 10 \(was 0\)/);
     },
   },
 ];

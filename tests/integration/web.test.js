@@ -335,4 +335,40 @@ exports.tests = [
       eq(page.errors.length, 0, 'no page errors: ' + page.errors.join('; '));
     },
   },
+  {
+    name: 'in Chromium: a service that asks for single keys gets the keys as they are pressed; 256 colours and backgrounds show',
+    fn: async ({ srv, browser }) => {
+      require('fs').writeFileSync(require('path').join(srv.scripts, 'zz_keys.lua'), `pl.service{ id = "keytest", keys = true,
+  enter = function(s) s:text(pl.color("208 on_17", "orange on navy")) s:prompt("Keys> ") end,
+  input = function(s, key)
+    if key == "q" then return s:enter("menu") end
+    s:text("key [" .. key .. "]")
+  end }
+pl.menu_item{ key = "K", label = "Keys", service = "keytest" }
+`);
+      await srv.waitLog(/scripts reloaded/);
+      const page = await openPage(browser, srv);
+      await registerOnPage(page, 'keyer', 'keypass1');
+      await page.click('#menu button[data-key="K"]');
+      await waitScreen(page, /orange on navy/);
+      const style = await page.$eval('#screen', (el) => {
+        const span = [...el.querySelectorAll('span')].find((x) => x.textContent === 'orange on navy');
+        return span ? getComputedStyle(span).color + ' / ' + getComputedStyle(span).backgroundColor : null;
+      });
+      eq(style, 'rgb(255, 135, 0) / rgb(0, 0, 95)', 'palette colours 208 and 17');
+      await page.waitForSelector('#line.keys');
+      await page.focus('#line');
+      await page.keyboard.press('x');
+      await waitScreen(page, /key \[x\]/);
+      await page.keyboard.press('ArrowUp');
+      await waitScreen(page, /key \[up\]/);
+      await page.keyboard.press('Enter');
+      await waitScreen(page, /key \[\]/);
+      eq(await page.$eval('#line', (l) => l.value), '', 'nothing piles up in the line');
+      await page.keyboard.press('q');
+      await page.waitForSelector('#menu button[data-key="C"]');
+      assert(!(await page.$('#line.keys')), 'lines again');
+      eq(page.errors.length, 0, 'no script errors on the page: ' + page.errors.join('; '));
+    },
+  },
 ];

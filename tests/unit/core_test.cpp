@@ -78,6 +78,17 @@ TEST(columns_skip_escapes_and_count_characters) {
     CHECK(text_columns("caf\xc3\xa9", 5) == 4);
 }
 
+TEST(columns_know_wide_and_combining_characters) {
+    CHECK(text_columns("\xe6\x97\xa5\xe6\x9c\xac", 6) == 4);         // two CJK characters
+    CHECK(text_columns("e\xcc\x81", 3) == 1);                          // e + combining acute
+    CHECK(text_columns("\xf0\x9f\x98\x80!", 5) == 3);                 // an emoji, then one
+    CHECK(text_columns("\xff", 1) == 1);                                // an invalid byte: one mark
+    size_t cols;
+    CHECK(text_cut_columns("\xe6\x97\xa5\xe6\x9c\xac", 6, 3, &cols) == 3 && cols == 2); // never half a wide one
+    CHECK(text_cut_columns("ae\xcc\x81x", 5, 2, &cols) == 4 && cols == 2); // the mark stays with its letter
+    CHECK(text_cut_columns("\x1b[31mabc", 8, 2, &cols) == 7 && cols == 2);
+}
+
 TEST(random_ids_are_url_safe_and_distinct) {
     char a[23], b[23];
     text_random_id(a);

@@ -36,11 +36,14 @@ local pl = {
   cluster = function() return { state = "off" } end,
   emit_to = function(t, ev, ...) local f = 0 for _, fn in ipairs(listeners[ev] or {}) do if not pcall(fn, t, ...) then f = f + 1 end end return f end,
   emit_board = function(ev, ...) return true end,
+  call = function(fn, ...) return xpcall(fn, debug.traceback, ...) end,
+  faults = {},
   db = {
     exec = function() return 0, 0 end, query = function() return {} end,
     defer = function() return true end, unavailable = function() return false end,
   },
 }
+function pl.fault(err) table.insert(pl.faults, err) return false end
 local env = setmetatable({ pl = pl }, { __index = _G })
 for _, f in ipairs({ "init.lua", "render.lua", "who.lua", "chat.lua", "commands/basic.lua", "commands/private.lua", "commands/rooms.lua" }) do
   local chunk = assert(loadfile("lua/" .. f, "t", env))
@@ -170,6 +173,35 @@ test("a command, alias, service or menu key taken twice is refused, naming both 
   ok, err = pcall(pl.menu_item, { key = "Z", label = "Zed again", run = function() end })
   assert(not ok and err:find("menu key Z is registered twice: in commands/dup.lua and in zz_other.lua", 1, true), err)
   loading = nil
+end)
+
+test("colour specs: backgrounds, the 256 colours, styles; s:color suits the terminal", function()
+  eq(pl.color("bright_white on_blue bold", "x"), "\27[97;44;1mx\27[0m", "names")
+  eq(pl.color("208 on_236", "x"), "\27[38;5;208;48;5;236mx\27[0m", "palette")
+  assert(not pcall(pl.color, "on_chartreuse", "x"), "an unknown background is refused")
+  assert(not pcall(pl.color, "256", "x"), "past the palette is refused")
+  eq(session({ terminal = { colors = 16 } }):color("196 on_21", "x"), "\27[91;44mx\27[0m", "nearest of 16")
+  eq(session({ terminal = { colors = 0 } }):color("196", "x"), "x", "none on a dumb terminal")
+  eq(session({ terminal = { colors = 256 } }):color("196", "x"), "\27[38;5;196mx\27[0m", "all on 256")
+end)
+
+test("pl.escape makes a pattern match the text itself", function()
+  for _, text in ipairs({ "a-a-a-b", "(x", "50%", "[a].*+?^$" }) do
+    local i, j = ("say " .. text .. " now"):find(pl.escape(text))
+    eq(i, 5, text) eq(j, 4 + #text, text)
+  end
+end)
+
+test("a message hook that fails is passed over and reported; the others still run", function()
+  pl.message_hooks = {}
+  pl.faults = {}
+  pl.message_hook("10-broken", function() error("broken hook") end)
+  pl.message_hook("20-upper", function(_, msg) return { body = msg.body:upper() } end)
+  local s = session({ handle = "alice", node = 1 })
+  eq(pl.check_message(s, { kind = "say", body = "hello", room = "lobby" }), "HELLO", "the line goes out")
+  eq(#pl.faults, 1, "one fault reported")
+  assert(tostring(pl.faults[1]):find("broken hook", 1, true), pl.faults[1])
+  pl.message_hooks = {}
 end)
 
 print(passed .. " passed, " .. failed .. " failed")

@@ -280,3 +280,26 @@ TEST(output_while_typing_redraws_prompt_and_input) {
     buf_free(&b);
     telnet_free(&t);
 }
+
+TEST(key_mode_hands_on_each_key_by_name_unechoed) {
+    Telnet t;
+    telnet_init(&t, 256);
+    Lines neg;
+    feed(&t, IAC + "\xfd\x01", &neg); // DO ECHO: we echo in line mode
+    out(&t);
+    Buf b = {};
+    telnet_render(&t, &b, "", 0, MSG_SILENT | MSG_KEYS, false); // the scripts' input_mode "key"
+    Lines l;
+    feed(&t, "h\r\n\xc3\xa9\x1b[A\x1b[5~\x7f\t\x1bq", &l);
+    CHECK(l.n == 9);
+    CHECK(l.all[0] == "h" && l.all[1] == "" && l.all[2] == "\xc3\xa9" && l.all[3] == "up");
+    CHECK(l.all[4] == "pageup" && l.all[5] == "backspace" && l.all[6] == "tab" && l.all[7] == "escape");
+    CHECK(l.all[8] == "q"); // the key after a lone Escape is a key of its own
+    CHECK(out(&t).empty()); // nothing echoed
+    telnet_render(&t, &b, "", 0, MSG_SILENT | MSG_LINES, false);
+    Lines m;
+    feed(&t, "ab\r\n", &m);
+    CHECK(m.n == 1 && m.all[0] == "ab");
+    buf_free(&b);
+    telnet_free(&t);
+}

@@ -1,0 +1,59 @@
+// A raw telnet socket, for tests that negotiate by hand (terminal type,
+// window size, character mode) and look at the bytes a real client hides.
+'use strict';
+const net = require('net');
+
+const IAC = 255, DONT = 254, DO = 253, WONT = 252, WILL = 251, SB = 250, SE = 240;
+const ECHO = 1, SGA = 3, TTYPE = 24, NAWS = 31;
+const bytes = (...b) => Buffer.from(b);
+
+class RawTelnet {
+  constructor(port) {
+    this.buf = Buffer.alloc(0);
+    this.pos = 0;
+    this.waiters = [];
+    this.sock = net.connect(port, '127.0.0.1');
+    this.sock.on('data', (d) => { this.buf = Buffer.concat([this.buf, d]); this.waiters.forEach((w) => w()); });
+    this.sock.on('close', () => { this.closed = true; this.waiters.forEach((w) => w()); });
+    this.sock.on('error', () => {});
+  }
+  send(b) { this.sock.write(Buffer.isBuffer(b) ? b : Buffer.from(b, 'utf8')); }
+  line(text) { this.send(text + '\r\n'); }
+  text() { return this.buf.slice(this.pos).toString('utf8'); }
+  // Waits for re in what came after the last match (decoded as UTF-8).
+  expect(re, timeout = 4000) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const rest = this.buf.slice(this.pos).toString('utf8');
+        const m = re.exec(rest);
+        if (m) { this.pos += Buffer.byteLength(rest.slice(0, m.index + m[0].length), 'utf8'); done(); resolve(m); return true; }
+        if (this.closed) { done(); reject(new Error(`closed waiting for ${re}; got ${JSON.stringify(rest.slice(-300))}`)); return true; }
+        return false;
+      };
+      const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${re}; got ${JSON.stringify(this.text().slice(-300))}`)); }, timeout);
+      const done = () => { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); };
+      if (!check()) this.waiters.push(check);
+    });
+  }
+  // Says what a terminal would: its type and its size, and lets us echo.
+  terminal(type, cols, rows) {
+    const t = Buffer.from(type, 'latin1');
+    this.send(Buffer.concat([bytes(IAC, DO, ECHO, IAC, DO, SGA, IAC, WILL, TTYPE, IAC, SB, TTYPE, 0), t, bytes(IAC, SE),
+      bytes(IAC, WILL, NAWS, IAC, SB, NAWS, cols >> 8, cols & 255, rows >> 8, rows & 255, IAC, SE)]));
+  }
+  // Registers handle through the prompts; returns at the main menu's prompt.
+  async register(handle, password = handle + '-pass-1') {
+    await this.expect(/Handle \(or 'new' to register\): /);
+    this.line('new');
+    await this.expect(/New handle: /);
+    this.line(handle);
+    await this.expect(/Choose a password.*: /);
+    this.line(password);
+    await this.expect(/Repeat the password: /);
+    this.line(password);
+    await this.expect(/Your choice: /);
+  }
+  close() { this.sock.destroy(); }
+}
+
+module.exports = { RawTelnet, bytes, IAC, DONT, DO, WONT, WILL, SB, SE, ECHO, SGA, TTYPE, NAWS };
