@@ -25,8 +25,12 @@ UNIT_MODEL_BIN = $(BUILD)/unit_model
 # Run-time options for `make run`; override e.g. `make run ARGS="--ws-port 9000"`.
 ARGS ?=
 
-.PHONY: all deps test-deps fuzz-deps bench-deps run test unit fuzz bench clean
-all: deps $(BIN)
+.PHONY: all deps www test-deps fuzz-deps bench-deps run test unit fuzz bench clean
+all: deps $(BIN) www
+
+# the web page's files from npm (xterm.js), copied into etc/www/vendor
+www: deps
+	@sh scripts/vendor.sh
 
 deps:
 	@sh scripts/deps.sh build
@@ -59,7 +63,7 @@ run: all
 
 unit: deps $(UNIT_BIN) $(UNIT_MODEL_BIN)
 
-test: test-deps $(BIN) $(UNIT_BIN) $(UNIT_MODEL_BIN)
+test: test-deps $(BIN) www $(UNIT_BIN) $(UNIT_MODEL_BIN)
 	@PARTYLINE_BUILD=$(BUILD) node tests/run.js
 
 # Benchmarks (scripts/bench): partyline against libwebsockets' mirror and a

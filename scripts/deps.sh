@@ -24,7 +24,8 @@ for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 # node and npm may come from Debian or elsewhere; only install when absent
-if { [ "$what" = test ] || [ "$what" = bench ]; } && ! command -v npm >/dev/null 2>&1; then missing="$missing nodejs npm"; fi
+# (the build too: the web page's xterm.js comes from npm, scripts/vendor.sh)
+if [ "$what" != fuzz ] && ! command -v npm >/dev/null 2>&1; then missing="$missing nodejs npm"; fi
 if [ -n "$missing" ]; then
   echo "deps: installing$missing"
   SUDO=""
