@@ -340,10 +340,12 @@ function redisCalls(port) {
 
 // Two load generators at once, one per process, whose windows open at the
 // same moment (process.hrtime is CLOCK_MONOTONIC, as the generators' clock).
-function loadgenPair(servers, users, pids) {
+// Redis commands are counted over the same window when redisPort is given.
+function loadgenPair(servers, users, pids, redisPort) {
   return new Promise((resolve, reject) => {
     const outs = [], waits = [];
-    let started = 0, over = 0, cpu0 = 0, cpu1 = 0, t0 = 0, t1 = 0;
+    let started = 0, over = 0, cpu0 = 0, cpu1 = 0, t0 = 0, t1 = 0, calls0 = 0, calls1 = 0;
+    const calls = () => (redisPort ? redisCalls(redisPort) : 0);
     const cpuAll = () => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
     const at = process.hrtime.bigint() + 20000000000n; // time for both to log everyone in
     for (const s of servers) {
@@ -353,14 +355,14 @@ function loadgenPair(servers, users, pids) {
       g.stdout.on('data', (d) => { out += d; });
       g.stderr.on('data', (d) => {
         err += d;
-        if (/measuring/.test(d) && ++started === servers.length) { cpu0 = cpuAll(); t0 = Date.now(); }
-        if (/window over/.test(d) && ++over === 1) { cpu1 = cpuAll(); t1 = Date.now(); }
+        if (/measuring/.test(d) && ++started === servers.length) { cpu0 = cpuAll(); calls0 = calls(); t0 = Date.now(); }
+        if (/window over/.test(d) && ++over === 1) { cpu1 = cpuAll(); calls1 = calls(); t1 = Date.now(); }
       });
       waits.push(new Promise((res) => g.on('exit', (code) => {
         try { outs.push(JSON.parse(out.trim().split('\n').pop())); res(); } catch (e) { reject(new Error(`loadgen failed (${code}): ${err.slice(-500)}`)); }
       })));
     }
-    Promise.all(waits).then(() => resolve({ outs, cpu_s: cpu1 - cpu0, secs: (t1 - t0) / 1000 }));
+    Promise.all(waits).then(() => resolve({ outs, cpu_s: cpu1 - cpu0, secs: (t1 - t0) / 1000, redis_calls: calls1 - calls0 }));
   });
 }
 
@@ -377,9 +379,7 @@ async function cluster() {
   const set = { redis: `127.0.0.1:${redis.port}` };
   const servers = [await startServer('partyline', set), await startServer('partyline', set)];
   await sleep(1500); // the two find each other on the bus
-  const calls0 = redisCalls(redis.port);
-  const pair = await loadgenPair(servers, users, servers.map((s) => s.pid).concat([redis.pid]));
-  const calls = redisCalls(redis.port) - calls0;
+  const pair = await loadgenPair(servers, users, servers.map((s) => s.pid).concat([redis.pid]), redis.port);
   const sent = pair.outs.reduce((a, o) => a + o.sent, 0);
   const dps = pair.outs.reduce((a, o) => a + o.deliveries_per_s, 0);
   const r2 = {
@@ -390,7 +390,8 @@ async function cluster() {
     p999_us: Math.max(...pair.outs.map((o) => o.p999_us)),
     // CPU of both processes and Redis over the time both windows were open, per delivery in that time
     cpu_s: pair.cpu_s, cpu_per_delivery_us: pair.secs > 0 ? pair.cpu_s / (dps * pair.secs) * 1e6 : 0,
-    redis_calls_per_line: sent ? calls / sent : 0, processes: 2,
+    // lines sent in the window: deliveries over it, each line reaching every user
+    redis_calls_per_line: dps ? pair.redis_calls / (dps * pair.secs / users) : 0, processes: 2,
     rss_kib: memKiB(servers[0].pid, 'VmRSS'), hwm_kib: memKiB(servers[0].pid, 'VmHWM'), base_rss_kib: servers[0].baseRss,
   };
   record('cluster', 'partyline', { users, processes: 2 }, r2);
@@ -524,6 +525,7 @@ async function main() {
   const scenarios = { bigroom: bigRoom, telnet: bigRoomTelnet, cluster, rooms: smallRooms, idle, scale, churn, reload, logins };
   if (ONLY) {
     for (const name of ONLY) await scenarios[name]();
+    console.log('\n' + report()); // the rows of what ran, not written to the results
     return;
   }
   for (const run of Object.values(scenarios)) await run();
