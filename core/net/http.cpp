@@ -22,6 +22,7 @@
 #include "model/session.h"
 #include "base/stats.h"
 #include "board/store.h"
+#include "net/telnet_ws.h"
 #include "net/transport.h"
 
 
@@ -33,10 +34,12 @@ static void metric(Buf *b, const char *name, const char *type, const char *help,
 
 // A counter with one line per transport.
 static void by_transport(Buf *b, const char *name, const char *help, unsigned long long web,
-                         unsigned long long telnet) {
-    char line[512];
-    int n = snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s counter\n%s{transport=\"websocket\"} %llu\n%s{transport=\"telnet\"} %llu\n",
-                     name, help, name, name, web, name, telnet);
+                         unsigned long long telnet, unsigned long long telnet_ws) {
+    char line[640];
+    int n = snprintf(line, sizeof line,
+                     "# HELP %s %s\n# TYPE %s counter\n%s{transport=\"websocket\"} %llu\n%s{transport=\"telnet\"} %llu\n"
+                     "%s{transport=\"telnet-ws\"} %llu\n",
+                     name, help, name, name, web, name, telnet, name, telnet_ws);
     buf_add(b, line, (size_t)n, 1 << 20);
 }
 
@@ -72,10 +75,10 @@ static void metrics_text(Buf *b) {
     for (size_t i = 0; i < sizeof g_counters / sizeof g_counters[0]; i++)
         metric(b, g_counters[i].name, "counter", g_counters[i].help, *g_counters[i].value);
     by_transport(b, "partyline_keepalive_probes_total", "Keepalive probes sent to connections silent for ping_s.",
-                 g_stats.keepalive_probes_web, g_stats.keepalive_probes_telnet);
+                 g_stats.keepalive_probes_web, g_stats.keepalive_probes_telnet, g_stats.keepalive_probes_telnet_ws);
     by_transport(b, "partyline_keepalive_drops_total",
                  "Connections dropped for not answering a keepalive probe (clients that vanished).",
-                 g_stats.keepalive_drops_web, g_stats.keepalive_drops_telnet);
+                 g_stats.keepalive_drops_web, g_stats.keepalive_drops_telnet, g_stats.keepalive_drops_telnet_ws);
     script_fault_metrics(b);
     store_metrics(b);
     cluster_metrics(b);
@@ -183,10 +186,14 @@ int http_confirm_upgrade(struct lws *wsi, const char *upgrade) {
     if (target_too_long(wsi)) return http_filter(wsi);
     if (strcasecmp(upgrade, "websocket")) return 0; // h2c: the same routes over HTTP/2
     char uri[16], proto[256] = "";
-    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws")) {
-        // lws would upgrade on any path; only /ws is ours
+    bool got = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0;
+    if (got && g_cfg.telnet_ws && !strcmp(uri, "/telnet")) return tws_confirm_upgrade(wsi); // the bridge (net/telnet_ws.cpp)
+    if (!got || strcmp(uri, "/ws")) {
+        // lws would upgrade on any path; only /ws (and /telnet) are ours
         return refuse(wsi, "404 Not Found", "no WebSocket here: the endpoint is /ws\n");
     }
+    // the bridge's framings are protocols of this vhost too, for /telnet only
+    if (tws_named_bridge(wsi)) return refuse(wsi, "400 Bad Request", "no such WebSocket protocol\n");
     // the HTTP routes' protocol is named on the vhost for its mounts; a
     // WebSocket bound to it would have no session, no limits and no end
     lws_hdr_copy(wsi, proto, sizeof proto, WSI_TOKEN_PROTOCOL);
