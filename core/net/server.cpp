@@ -161,9 +161,10 @@ int server_start(uv_loop_t *loop) {
     net_describe(NET_TELNET, t, sizeof t);
     net_describe(NET_TELNET_TLS, ts, sizeof ts);
     net_describe(NET_REDIRECT, r, sizeof r);
-    log_info("listen", "listening: %s and WebSocket (/ws%s) on %s; telnet on %s%s%s%s%s", tls ? "HTTPS" : "HTTP",
-             g_cfg.telnet_ws ? ", telnet at /telnet" : "", w, t,
+    log_info("listen", "listening: %s and WebSocket (/ws) on %s; telnet on %s%s%s%s%s", tls ? "HTTPS" : "HTTP", w, t,
              ts[0] ? "; telnet over TLS on " : "", ts, r[0] ? "; HTTP redirecting to HTTPS on " : "", r);
+    // a line of its own: the one above is what tools and tests look for
+    if (g_cfg.telnet_ws) log_info("listen_telnet_ws", "telnet over WebSocket at /telnet on %s", w);
     return 0;
 }
 
