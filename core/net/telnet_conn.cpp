@@ -42,6 +42,9 @@ static void render_missed(Conn *c, Telnet *t, bool color) {
 }
 
 int telnet_flush(Conn *c) {
+    // our end is closed (a FIN, or the bridge's close frame, went out):
+    // nothing more may follow, however the flush was reached
+    if (c->lingering) return 0;
     Telnet *t = c->tn;
     Session *s = c->port.session;
     bool color = telnet_color(t, g_cfg.telnet_color);

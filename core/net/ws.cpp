@@ -307,6 +307,11 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         if (c->tn) return tws_receive(c, wsi, (const char *)in, len);
         return ws_receive(c, wsi, (const char *)in, len);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        // our close frame went first (ws_close_with, then the lingering
+        // close), and lws does not know it: this is the client's answer,
+        // which ends the connection. Echoed, it would be a second close
+        // (RFC 6455 5.5.1), on which browsers fail the connection (1006).
+        if (c && c->lingering) return -1;
         return ws_peer_close(wsi, (const char *)in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
         // the answer to our ping is free; one nobody asked for costs a

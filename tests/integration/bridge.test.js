@@ -6,7 +6,7 @@
 const net = require('net');
 const { Server, WsClient, sleep, strip, assert, eq } = require('../lib/harness');
 const { TelnetWs } = require('../lib/telnetws');
-const { RawWs, OP } = require('../lib/rawws');
+const { RawWs, OP, closePayload } = require('../lib/rawws');
 const { bytes, IAC, DO, WILL, SB, SE, ECHO, SGA, TTYPE, NAWS } = require('../lib/rawtelnet');
 
 exports.setup = async (t) => ({ srv: await Server.start(t.opts) });
@@ -237,6 +237,24 @@ exports.tests = [
       await banned.expect(/You are banned from this system[^\r]*: testing the bridge\r\n/);
       eq((await banned.closedP).code, 1008, 'closed 1008');
       await srv.waitLog(/"event":"telnet_ws_refused"[^\n]*refused: banned/);
+    },
+  },
+  {
+    // RFC 6455 (5.5.1): after its close frame an endpoint sends nothing, and
+    // the peer's close is the answer to it. lws echoed that answer, a second
+    // close, and browsers then fail the connection: code 1006, no reason.
+    name: 'a close the server starts is ended by the client\'s answer, with no second close frame (on /telnet and /ws)',
+    opts: { set: { login_timeout_s: '1' } },
+    fn: async ({ srv }) => {
+      for (const path of ['/ws', '/telnet']) {
+        const r = await RawWs.open(srv.wsPort, path);
+        const first = await r.waitFor((f) => f.op === OP.close, 'the close frame after login_timeout_s', 5000);
+        eq(first.payload.readUInt16BE(0), 1000, path + ': its code');
+        r.sendFrame(OP.close, closePayload(1000)); // the answer a browser sends
+        await Promise.race([r.closed, sleep(4000)]);
+        assert(r.gone, path + ': the server ends the connection on the answer');
+        eq(r.frames.filter((f) => f.op === OP.close).length, 1, path + ': one close frame from the server: ' + JSON.stringify(r.frames.map((f) => [f.op, f.payload.toString('latin1').slice(-40)])));
+      }
     },
   },
   {
