@@ -69,6 +69,7 @@ exports.tests = [
       await waitTerm(page, /Handle \(or 'new' to register\): $/m);
       assert(await page.$eval('#screen', (el) => getComputedStyle(el).display === 'none' || el.offsetParent === null), 'the chat view gives way');
       eq(await page.$eval('#term-toggle', (b) => b.textContent), 'Chat view', 'the button says how to go back');
+      assert(await page.$eval('#whoami', (el) => getComputedStyle(el).display === 'none'), "the chat view's node is not shown over the terminal");
       // the art: the characters, and their colours in the cells and on screen
       const art = await page.evaluate(() => {
         const t = window.partylineTerm.term, b = t.buffer.active;
