@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "base/addr.h"
+#include "base/origin.h"
 
 Config g_cfg;
 
@@ -28,6 +29,8 @@ static bool check_proxies(const char *value, char *why, size_t whylen) {
     int n;
     return addr_parse_ranges(value, r, CONFIG_PROXIES_MAX, &n, why, whylen);
 }
+
+static bool check_origins(const char *value, char *why, size_t whylen) { return origin_list_valid(value, why, whylen); }
 
 enum KeyKind { K_STR, K_SECRET, K_INT, K_ULONG, K_KIB, K_BOOL, K_ENUM };
 

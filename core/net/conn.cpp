@@ -21,6 +21,7 @@
 #include "model/session.h"
 #include "model/up.h"
 #include "base/stats.h"
+#include "net/telnet_ws.h"
 #include "net/transport.h"
 
 uint32_t g_conn_count;
@@ -73,7 +74,7 @@ static void started(uint32_t node, void *arg) {
     s->script_ref = script_session_new(s);
     c->hello_due = true; // before attaching: nothing may be written ahead of it
     session_attach(s, &c->port, 1);
-    log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_connect" : "telnet_connect", s->node, c->port.addr,
+    log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_connect" : c->port.kind == PORT_TELNET ? "telnet_connect" : "telnet_ws_connect", s->node, c->port.addr,
               "connection %u", c->port.id);
     if (st->from_node) {
         // where the user was on the other process, for the scripts to put them back
@@ -133,7 +134,7 @@ void conn_closed(Conn *c) {
     }
     if (!c->live) return;
     c->live = false;
-    log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_disconnect" : "telnet_disconnect",
+    log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_disconnect" : c->port.kind == PORT_TELNET ? "telnet_disconnect" : "telnet_ws_disconnect",
               c->port.session ? c->port.session->node : 0, c->port.addr, "connection %u closed", c->port.id);
     pace_forget(c);
     keepalive_remove(c);
@@ -165,7 +166,7 @@ void conn_wake(Conn *c) {
 int conn_flush(Conn *c) {
     c->want_write = false;
     c->flushing = true;
-    int rc = c->port.kind == PORT_TELNET ? telnet_flush(c) : ws_flush(c);
+    int rc = c->port.kind == PORT_TELNET ? telnet_flush(c) : c->port.kind == PORT_TELNET_WS ? tws_flush(c) : ws_flush(c);
     c->flushing = false;
     return rc;
 }
@@ -255,7 +256,7 @@ void conn_batch_stop(void) {
 }
 
 void conn_deliver(Conn *c) {
-    if (c->port.kind == PORT_TELNET) {
+    if (c->port.kind != PORT_WEB) { // a terminal's output is rendered in batches
         if (g_batch_on && c->wsi && !c->want_write && !c->flushing && !c->port.closing && lifecycle_state() != BOARD_STOPPED) batch_add(c);
         else conn_wake(c);
     } else if (!can_write_now(c)) {

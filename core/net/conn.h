@@ -39,6 +39,11 @@ struct Conn {
     char *rx;         // WebSocket message being reassembled from fragments
     uint32_t rx_len, rx_cap;
     Telnet *tn;       // telnet state, for telnet connections
+    // How a telnet session's bytes go out: n bytes at p, which has LWS_PRE
+    // bytes of room before it; -1 closes. Raw on the telnet port, WebSocket
+    // frames on the bridge (net/telnet_ws.cpp). Set by telnet_open.
+    int (*write)(Conn *c, unsigned char *p, size_t n);
+    uint8_t framing;  // the bridge's framing (TwsFraming, net/telnet_ws.h); 0 elsewhere
     KeepLink ka;      // keepalive: since when silent, probed (net/keepalive.cpp)
     struct ConnStart *start; // while its session is being started (a node claimed): see conn_start_session
 };

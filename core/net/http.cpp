@@ -18,10 +18,12 @@
 #include "base/log.h"
 #include "script/host.h"
 #include "net/net.h"
+#include "net/netconn.h"
 #include "model/room.h"
 #include "model/session.h"
 #include "base/stats.h"
 #include "board/store.h"
+#include "net/telnet_ws.h"
 #include "net/transport.h"
 
 
@@ -33,10 +35,12 @@ static void metric(Buf *b, const char *name, const char *type, const char *help,
 
 // A counter with one line per transport.
 static void by_transport(Buf *b, const char *name, const char *help, unsigned long long web,
-                         unsigned long long telnet) {
-    char line[512];
-    int n = snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s counter\n%s{transport=\"websocket\"} %llu\n%s{transport=\"telnet\"} %llu\n",
-                     name, help, name, name, web, name, telnet);
+                         unsigned long long telnet, unsigned long long telnet_ws) {
+    char line[640];
+    int n = snprintf(line, sizeof line,
+                     "# HELP %s %s\n# TYPE %s counter\n%s{transport=\"websocket\"} %llu\n%s{transport=\"telnet\"} %llu\n"
+                     "%s{transport=\"telnet-ws\"} %llu\n",
+                     name, help, name, name, web, name, telnet, name, telnet_ws);
     buf_add(b, line, (size_t)n, 1 << 20);
 }
 
@@ -72,10 +76,10 @@ static void metrics_text(Buf *b) {
     for (size_t i = 0; i < sizeof g_counters / sizeof g_counters[0]; i++)
         metric(b, g_counters[i].name, "counter", g_counters[i].help, *g_counters[i].value);
     by_transport(b, "partyline_keepalive_probes_total", "Keepalive probes sent to connections silent for ping_s.",
-                 g_stats.keepalive_probes_web, g_stats.keepalive_probes_telnet);
+                 g_stats.keepalive_probes_web, g_stats.keepalive_probes_telnet, g_stats.keepalive_probes_telnet_ws);
     by_transport(b, "partyline_keepalive_drops_total",
                  "Connections dropped for not answering a keepalive probe (clients that vanished).",
-                 g_stats.keepalive_drops_web, g_stats.keepalive_drops_telnet);
+                 g_stats.keepalive_drops_web, g_stats.keepalive_drops_telnet, g_stats.keepalive_drops_telnet_ws);
     script_fault_metrics(b);
     store_metrics(b);
     cluster_metrics(b);
@@ -85,30 +89,34 @@ static void metrics_text(Buf *b) {
 
 // ------------------------------------------------------------ answers
 
-// The state of one transaction on the partyline-http protocol (lws binds a
-// fresh, zeroed one to every request).
-struct HttpTx {
-    bool finishing; // answer written in part: complete on WRITEABLE
-};
-
 // One whole answer, written inside the callback that got the request, and
 // the transaction closed at once: lws 4.1 goes on parsing a pipelined
 // request as soon as the callback returns, so an answer left for a later
 // WRITEABLE callback was overrun by the next request (two answers of five,
-// then a hang). When the kernel does not take it all, lws keeps the rest;
-// reading stops until it is sent (HTTP_WRITEABLE), so that the next request
-// waits its turn. Returns what the callback should return.
+// then a hang). An answer that does not go out in one write (lws writes a
+// packet, TX_PACKET_MAX, at a time; the kernel may take less) ends an
+// HTTP/1 connection: lws keeps the rest, sends it as the socket drains, then
+// closes (it says so, connection: close, when the size alone makes that
+// sure). Nothing else works with lws 4.1: on a flow-controlled connection it
+// services no POLLOUT (the rest was never sent, the loop spun until a
+// timeout), and a request read while the rest waits stops it being sent.
+// net/net.cpp's sweep gives a slow reader up to http_conn_max_s for it.
+// Returns what the callback should return.
 static int answer(struct lws *wsi, unsigned status, const char *type, const char *body, size_t len, bool head,
                   const char *allow) {
     unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+    bool h1 = lws_get_network_wsi(wsi) == wsi; // HTTP/2 has no pipeline and no connection header
+    bool body_follows = !head && len;
+    bool in_parts = h1 && body_follows && len > TX_PACKET_MAX - 1024; // the head shares the first packet
     if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p,
                                      end) ||
         (allow && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (const unsigned char *)allow,
                                                (int)strlen(allow), &p, end)) ||
+        (in_parts && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p,
+                                                  end)) ||
         lws_finalize_http_header(wsi, &p, end))
         return -1;
-    bool body_follows = !head && len;
     // with no body the headers end the stream (HTTP/2; ignored on HTTP/1)
     int mode = LWS_WRITE_HTTP_HEADERS | (body_follows ? 0 : LWS_WRITE_H2_STREAM_END);
     if (lws_write(wsi, start, (size_t)(p - start), (enum lws_write_protocol)mode) < 0) return -1;
@@ -120,12 +128,10 @@ static int answer(struct lws *wsi, unsigned status, const char *type, const char
         buf_free(&out);
         if (n < 0) return -1;
     }
-    HttpTx *tx = (HttpTx *)lws_wsi_user(wsi);
-    if (tx && lws_partial_buffered(wsi) && lws_get_network_wsi(wsi) == wsi) { // HTTP/1 only: h2 has no pipeline
-        tx->finishing = true;
-        lws_rx_flow_control(wsi, 0);
-        lws_callback_on_writable(wsi);
-        return 0;
+    if (h1 && lws_partial_buffered(wsi)) {
+        NetConn *c = netconn_of(wsi);
+        if (c) c->flushing = true;
+        return -1; // lws sends the rest, then closes
     }
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -183,10 +189,14 @@ int http_confirm_upgrade(struct lws *wsi, const char *upgrade) {
     if (target_too_long(wsi)) return http_filter(wsi);
     if (strcasecmp(upgrade, "websocket")) return 0; // h2c: the same routes over HTTP/2
     char uri[16], proto[256] = "";
-    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws")) {
-        // lws would upgrade on any path; only /ws is ours
+    bool got = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0;
+    if (got && g_cfg.telnet_ws && !strcmp(uri, "/telnet")) return tws_confirm_upgrade(wsi); // the bridge (net/telnet_ws.cpp)
+    if (!got || strcmp(uri, "/ws")) {
+        // lws would upgrade on any path; only /ws (and /telnet) are ours
         return refuse(wsi, "404 Not Found", "no WebSocket here: the endpoint is /ws\n");
     }
+    // the bridge's framings are protocols of this vhost too, for /telnet only
+    if (tws_named_bridge(wsi)) return refuse(wsi, "400 Bad Request", "no such WebSocket protocol\n");
     // the HTTP routes' protocol is named on the vhost for its mounts; a
     // WebSocket bound to it would have no session, no limits and no end
     lws_hdr_copy(wsi, proto, sizeof proto, WSI_TOKEN_PROTOCOL);
@@ -346,17 +356,6 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     case LWS_CALLBACK_HTTP_BODY:
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return 0; // a body sent with a request these routes refused: dropped
-    case LWS_CALLBACK_HTTP_WRITEABLE: {
-        HttpTx *tx = (HttpTx *)user;
-        if (!tx || !tx->finishing) return 0;
-        if (lws_partial_buffered(wsi)) { // lws is still sending the rest
-            lws_callback_on_writable(wsi);
-            return 0;
-        }
-        tx->finishing = false;
-        lws_rx_flow_control(wsi, 1); // the next pipelined request, if any
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
-    }
     default:
         break;
     }
@@ -373,4 +372,4 @@ void http_init(struct lws_context *) {
 // tx_packet_size: left at 0, lws would cut the /metrics answer at its rx
 // buffer size and keep the rest for later, and a pipelined request parsed
 // meanwhile would find the transaction still open (net/transport.h)
-const struct lws_protocols g_http_protocol = {"partyline-http", cb_http, sizeof(HttpTx), 0, 0, NULL, TX_PACKET_MAX};
+const struct lws_protocols g_http_protocol = {"partyline-http", cb_http, 0, 0, 0, NULL, TX_PACKET_MAX};

@@ -155,6 +155,10 @@ static void sweep(uv_timer_t *) {
             continue;
         }
         uint64_t life = c->over ? OVER_LIFETIME_MS : (uint64_t)g_cfg.http_conn_max_s * 1000;
+        if (c->flushing && !c->doomed && c->wsi && now - c->opened_ms < life)
+            // lws allows 5 s to send what it holds before a close: a slow
+            // reader of a big file gets until the connection's end of life
+            lws_set_timeout(c->wsi, PENDING_FLUSH_STORED_SEND_BEFORE_CLOSE, 5);
         if (c->doomed || !c->wsi || now - c->opened_ms < life) continue;
         c->doomed = true;
         // at once: lws would replace a timeout with its own at the next request

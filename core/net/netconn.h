@@ -30,6 +30,7 @@ struct NetConn {
     bool over;       // its address was at max_conns_per_addr: refused politely
     bool session;    // a WebSocket or telnet session (own timeouts)
     bool doomed;     // its lifetime ran out; lws is closing it
+    bool flushing;   // closing once lws has sent an HTTP answer's rest (net/http.cpp)
     bool orphan;     // adoption failed: lws may still destroy the wsi it made (async)
     char origin[48]; // who speaks to us: the socket's peer, or whom a PROXY preamble named
     char addr[48];   // the client: origin, or whom a trusted proxy's header named

@@ -8,6 +8,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "net/net.h"
+#include "net/telnet_ws.h"
 #include "net/tls.h"
 #include "net/transport.h"
 
@@ -17,6 +18,8 @@ static void *g_foreign[1];
 static const struct lws_protocols g_web_protocols[] = {
     g_ws_protocol, // first: clients that name no subprotocol are bound to it
     g_http_protocol,
+    // telnet over WebSocket (/telnet), one protocol per framing
+    g_tws_protocols[0], g_tws_protocols[1], g_tws_protocols[2], g_tws_protocols[3],
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 static const struct lws_protocols g_redirect_protocols[] = {
@@ -160,6 +163,8 @@ int server_start(uv_loop_t *loop) {
     net_describe(NET_REDIRECT, r, sizeof r);
     log_info("listen", "listening: %s and WebSocket (/ws) on %s; telnet on %s%s%s%s%s", tls ? "HTTPS" : "HTTP", w, t,
              ts[0] ? "; telnet over TLS on " : "", ts, r[0] ? "; HTTP redirecting to HTTPS on " : "", r);
+    // a line of its own: the one above is what tools and tests look for
+    if (g_cfg.telnet_ws) log_info("listen_telnet_ws", "telnet over WebSocket at /telnet on %s", w);
     return 0;
 }
 

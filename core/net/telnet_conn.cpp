@@ -1,4 +1,5 @@
-// Telnet connections: lws raw sockets driving the telnet engine (net/telnet.h).
+// Telnet connections: lws raw sockets driving the telnet engine (net/telnet.h),
+// and the telnet session every transport that carries one shares.
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,9 @@ static void render_missed(Conn *c, Telnet *t, bool color) {
 }
 
 int telnet_flush(Conn *c) {
+    // our end is closed (a FIN, or the bridge's close frame, went out):
+    // nothing more may follow, however the flush was reached
+    if (c->lingering) return 0;
     Telnet *t = c->tn;
     Session *s = c->port.session;
     bool color = telnet_color(t, g_cfg.telnet_color);
@@ -67,12 +71,16 @@ int telnet_flush(Conn *c) {
         telnet_render_end(t, &g_out, color);
     }
     size_t n = g_out.len - LWS_PRE;
-    if (n && lws_write(c->wsi, (unsigned char *)g_out.p + LWS_PRE, n, LWS_WRITE_RAW) < 0) return -1;
+    if (n && c->write(c, (unsigned char *)g_out.p + LWS_PRE, n) < 0) return -1;
     if (s && c->port.cursor < session_next_seq(s)) conn_wake(c);
     else if (c->port.closing && lws_partial_buffered(c->wsi)) conn_wake(c); // the rest goes before the end
-    else if (c->port.closing) return conn_linger(c);
+    // the last bytes are out: the telnet port ends with a FIN, the bridge with a close frame
+    else if (c->port.closing) return c->port.kind == PORT_TELNET_WS ? ws_close_conn(c) : conn_linger(c);
     return 0;
 }
+
+// The telnet port's way out: the bytes as they are.
+static int write_raw(Conn *c, unsigned char *p, size_t n) { return lws_write(c->wsi, p, n, LWS_WRITE_RAW) < 0 ? -1 : 0; }
 
 // Keepalive's probe: a NOP, which the client ignores but its TCP must
 // acknowledge (net/keepalive.cpp asks the kernel whether it did). Unlike the
@@ -102,6 +110,31 @@ static int refuse(struct lws *wsi, const char *addr, const char *why) {
     return -1;
 }
 
+int telnet_open(Conn *c, struct lws *wsi, PortKind kind, int (*write)(Conn *c, unsigned char *p, size_t n)) {
+    conn_open(c, wsi, kind);
+    c->write = write;
+    c->tn = (Telnet *)malloc(sizeof(Telnet));
+    if (!c->tn || telnet_init(c->tn, (uint32_t)g_cfg.max_line) < 0) return -1;
+    telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term);
+    if (conn_start_session(c, NULL, false, NULL, 0)) return -1;
+    return 0;
+}
+
+void telnet_input(Conn *c, const uint8_t *in, size_t len) {
+    telnet_feed(c->tn, in, len, on_line, c);
+    telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term); // what negotiation told of it
+    if (c->tn->out.len) conn_deliver(c); // echo and negotiation replies
+}
+
+void telnet_closed(Conn *c) {
+    if (c->tn) {
+        telnet_free(c->tn);
+        free(c->tn);
+        c->tn = NULL;
+    }
+    conn_closed(c);
+}
+
 // A new telnet connection becomes a session, or is refused.
 static int adopt(Conn *c, struct lws *wsi) {
     const char *why = conn_screen(c, wsi);
@@ -109,12 +142,7 @@ static int adopt(Conn *c, struct lws *wsi) {
         log_event(LOG_WARN, "telnet_refused", 0, c->port.addr, "refused: %s", why);
         return refuse(wsi, c->port.addr, why);
     }
-    conn_open(c, wsi, PORT_TELNET);
-    c->tn = (Telnet *)malloc(sizeof(Telnet));
-    if (!c->tn || telnet_init(c->tn, (uint32_t)g_cfg.max_line) < 0) return -1;
-    telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term);
-    if (conn_start_session(c, NULL, false, NULL, 0)) return -1;
-    return 0;
+    return telnet_open(c, wsi, PORT_TELNET, write_raw);
 }
 
 // A PROXY preamble from a proxy that is not in trusted_proxies: logged so
@@ -157,9 +185,7 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
             in = (uint8_t *)in + skip;
             len -= skip;
         }
-        telnet_feed(c->tn, (const uint8_t *)in, len, on_line, c);
-        telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term); // what negotiation told of it
-        if (c->tn->out.len) conn_deliver(c); // echo and negotiation replies
+        telnet_input(c, (const uint8_t *)in, len);
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:
         if (c->tls_wait) {
@@ -173,12 +199,7 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
         if (!c->live) return -1;
         return conn_flush(c);
     case LWS_CALLBACK_RAW_CLOSE:
-        if (c->tn) {
-            telnet_free(c->tn);
-            free(c->tn);
-            c->tn = NULL;
-        }
-        conn_closed(c);
+        telnet_closed(c);
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
         net_wsi_destroyed(wsi);

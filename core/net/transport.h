@@ -1,6 +1,10 @@
 // The lws side: listeners, the WebSocket and telnet protocols, HTTP routes.
 #pragma once
+#include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
+
+#include "model/port.h"
 
 struct Conn;
 struct lws;
@@ -19,6 +23,24 @@ int telnet_flush(Conn *c);
 // Per-transport keepalive probes (net/keepalive.h): a ping, a NOP.
 void ws_probe(Conn *c);
 void telnet_probe(Conn *c);
+
+// The telnet session, whatever carries its bytes (net/telnet_conn.cpp): the
+// telnet port, and the bridge (telnet over WebSocket, net/telnet_ws.cpp).
+// telnet_open makes a connection that passed conn_screen a telnet session of
+// this kind, writing through write (Conn.write), and starts its session;
+// -1 when out of memory. telnet_input feeds it the client's bytes.
+// telnet_closed is its transport's close callback.
+int telnet_open(Conn *c, struct lws *wsi, PortKind kind, int (*write)(Conn *c, unsigned char *p, size_t n));
+void telnet_input(Conn *c, const uint8_t *in, size_t len);
+void telnet_closed(Conn *c);
+
+// WebSocket pieces the bridge shares (net/ws.cpp). ws_ping writes
+// keepalive's ping now; ws_close_with writes a close frame (code, short
+// reason or NULL) and returns -1; ws_close_conn writes c's close frame (its
+// close_code and reason) and starts the lingering close.
+int ws_ping(Conn *c);
+int ws_close_with(struct lws *wsi, uint16_t code, const char *why);
+int ws_close_conn(Conn *c);
 
 
 // What lws may hand the kernel in one send. Left at 0, lws cuts every write at

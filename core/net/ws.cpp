@@ -24,6 +24,7 @@
 #include "model/up.h"
 #include "base/stats.h"
 #include "base/text.h"
+#include "net/telnet_ws.h"
 #include "net/tls.h"
 #include "net/transport.h"
 #include "base/version.h"
@@ -77,7 +78,7 @@ static int write_hello(Conn *c) {
 // Sends a close frame and tells lws to drop the connection. lws 4.1 forgets
 // the frame that lws_close_reason() prepares when a callback returns -1
 // (upstream issues #1159, #3192), so it is written here directly.
-static int ws_close_with(struct lws *wsi, uint16_t code, const char *why) {
+int ws_close_with(struct lws *wsi, uint16_t code, const char *why) {
     unsigned char buf[LWS_PRE + 125];
     size_t n = why ? strlen(why) : 0;
     if (n > 120) n = 120;
@@ -109,7 +110,7 @@ static int write_missed(Conn *c, uint64_t seq) {
 
 // Keepalive's ping (net/keepalive.h). Not empty: lws 4.1 gives no
 // RECEIVE_PONG callback for an empty pong, and the pong echoes the ping.
-static int write_ping(Conn *c) {
+int ws_ping(Conn *c) {
     unsigned char buf[LWS_PRE + 2];
     c->ka.ping_due = false;
     memcpy(buf + LWS_PRE, "pl", 2);
@@ -125,7 +126,7 @@ void ws_probe(Conn *c) {
     if (c->flushing || lws_partial_buffered(c->wsi)) {
         c->ka.ping_due = true;
         conn_wake(c);
-    } else if (write_ping(c) < 0) {
+    } else if (ws_ping(c) < 0) {
         conn_kill(c);
     }
 }
@@ -139,7 +140,7 @@ void ws_probe(Conn *c) {
 
 int ws_flush(Conn *c) {
     Session *s = c->port.session;
-    if (c->ka.ping_due && write_ping(c) < 0) return -1;
+    if (c->ka.ping_due && ws_ping(c) < 0) return -1;
     if (s && c->hello_due && write_hello(c) < 0) return -1;
     size_t batch = 0;
     // a reader dropped for falling behind is written nothing more
@@ -162,15 +163,17 @@ int ws_flush(Conn *c) {
         hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
     }
     if (c->port.missed && write_missed(c, c->port.cursor - 1) < 0) return -1;
-    if (c->port.closing) {
-        ws_close_with(c->wsi, c->close_code ? c->close_code : (uint16_t)LWS_CLOSE_STATUS_NORMAL,
-                      c->close_reason                                   ? c->close_reason
-                      : c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION ? "flooding"
-                      : c->close_code == CLOSE_TOO_SLOW                 ? "too slow: fell too far behind"
-                                                                        : NULL);
-        return conn_linger(c);
-    }
+    if (c->port.closing) return ws_close_conn(c);
     return 0;
+}
+
+int ws_close_conn(Conn *c) {
+    ws_close_with(c->wsi, c->close_code ? c->close_code : (uint16_t)LWS_CLOSE_STATUS_NORMAL,
+                  c->close_reason                                   ? c->close_reason
+                  : c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION ? "flooding"
+                  : c->close_code == CLOSE_TOO_SLOW                 ? "too slow: fell too far behind"
+                                                                    : NULL);
+    return conn_linger(c);
 }
 
 // The value of ?name=value into out; false when absent.
@@ -263,16 +266,17 @@ static int ws_peer_close(struct lws *wsi, const char *in, size_t len) {
     return 0;
 }
 
-static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+// Every protocol of the web vhost but the HTTP routes' has this callback: the
+// JSON protocol on /ws, and the bridge's framings on /telnet (a client that
+// names no subprotocol is bound to the JSON one wherever it asked).
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     Conn *c = (Conn *)user;
     switch (reason) {
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        // lws would upgrade on any path; only /ws is ours
-        char uri[16];
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws")) return 1;
-        return 0;
-    }
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        // lws would upgrade on any path with any of our protocols
+        return tws_endpoint(wsi) == TWS_NONE ? 1 : 0;
     case LWS_CALLBACK_ESTABLISHED: {
+        if (tws_endpoint(wsi) != TWS_JSON) return tws_established(c, wsi);
         // a banned address, a bad token, or none where one is required, is a
         // policy violation (1008), before any session exists
         char tok[JWT_MAX + 1], handle[HANDLE_MAX + 1] = "";
@@ -300,8 +304,14 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (c->lingering) return 0; // our close frame is out: read on until the client's comes
         if (!c->live || (!c->port.session && !conn_starting(c))) return -1;
         if (c->port.closing) return 0;   // closing after its queue: input is no longer handled
+        if (c->tn) return tws_receive(c, wsi, (const char *)in, len);
         return ws_receive(c, wsi, (const char *)in, len);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        // our close frame went first (ws_close_with, then the lingering
+        // close), and lws does not know it: this is the client's answer,
+        // which ends the connection. Echoed, it would be a second close
+        // (RFC 6455 5.5.1), on which browsers fail the connection (1006).
+        if (c && c->lingering) return -1;
         return ws_peer_close(wsi, (const char *)in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
         // the answer to our ping is free; one nobody asked for costs a
@@ -315,7 +325,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (!c->live) return -1;
         return conn_flush(c);
     case LWS_CALLBACK_CLOSED:
-        conn_closed(c); // also fires for upgrades the filter refused
+        telnet_closed(c); // a bridge's telnet state goes too; also fires for upgrades the filter refused
         return 0;
     // this is protocols[0] of the web vhost: its HTTP connections come here too
     case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
@@ -339,4 +349,4 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 // connection (every connection holds one for its life). Most requests fit;
 // longer ones arrive in fragments, which ws_receive joins in a buffer of
 // their own (a malloc and a copy, against the Lua call that follows).
-const struct lws_protocols g_ws_protocol = {"partyline", cb_ws, sizeof(Conn), 128, 0, NULL, TX_PACKET_MAX};
+const struct lws_protocols g_ws_protocol = {"partyline", ws_callback, sizeof(Conn), 128, 0, NULL, TX_PACKET_MAX};

@@ -130,6 +130,44 @@ exports.tests = [
     },
   },
   {
+    // lws sends at most one packet (128 KB) per write and keeps the rest:
+    // an answer bigger than that, such as the terminal view's xterm.js,
+    // once stopped there and spun the loop until the connection timed out
+    name: 'a file bigger than one packet (the vendored xterm.js) arrives whole, then the connection ends; the loop stays free',
+    fn: async ({ srv }) => {
+      const file = fs.readFileSync(path.join(ROOT, 'etc', 'www', 'vendor', 'xterm.js'), 'latin1');
+      assert(file.length > 256 * 1024, 'xterm.js is big: ' + file.length);
+      const a = await srv.chatter('alice');
+      for (let i = 0; i < 3; i++) {
+        const r = await exchange(srv.wsPort, req('GET', '/vendor/xterm.js'), { quiet: 5000 });
+        const one = responses(r.text);
+        eq(one[0] && one[0].status, 200, 'GET /vendor/xterm.js');
+        eq(one[0].body.length, file.length, 'all of it');
+        assert(one[0].body === file, 'the file as it is');
+        eq(one[0].headers.connection, 'close', 'it says the connection ends');
+        assert(r.closed, 'and it ends');
+      }
+      // a pipelining client gets it whole too; what it asked after it, it asks again (RFC 9112 9.3.2)
+      const r = await exchange(srv.wsPort, req('GET', '/vendor/xterm.js') + req('GET', '/healthz'), { quiet: 5000 });
+      const all = responses(r.text);
+      eq(all.length, 1, 'one answer');
+      eq(all[0].body.length, file.length, 'whole');
+      assert(r.closed, 'then the end');
+      // what fits in one write still leaves the connection open for the next
+      const small = responses((await exchange(srv.wsPort, req('GET', '/app.js') + req('GET', '/healthz'), { want: 2 })).text);
+      eq(small.map((x) => x.status).join(), '200,200', 'two answers on one connection');
+      eq(small[0].headers.connection, undefined, 'no close announced');
+      const bytes = await new Promise((resolve, reject) => http.get(srv.http('/vendor/xterm.js'), { agent: false }, (res) => {
+        const parts = [];
+        res.on('data', (d) => parts.push(d));
+        res.on('end', () => resolve(Buffer.concat(parts)));
+      }).on('error', reject));
+      assert(bytes.equals(Buffer.from(file, 'latin1')), 'a plain HTTP client gets it all: ' + bytes.length);
+      a.input('still here');
+      await a.chat('say', { body: 'still here' });
+    },
+  },
+  {
     name: 'an 8 KB header and 5,000 headers get 431, a 100 KB URL gets 414; other users carry on',
     fn: async ({ srv }) => {
       const a = await srv.chatter('alice');
