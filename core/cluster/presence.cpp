@@ -187,7 +187,8 @@ static void apply_up(uint16_t proc, const cJSON *r) {
     copy(s->addr, sizeof s->addr, str(r, "ad"));
     copy(s->resume_id, sizeof s->resume_id, str(r, "id"));
     s->last_input_ms = (uint64_t)num(r, "i");
-    s->remote_kind = num(r, "k") == PORT_TELNET ? PORT_TELNET : PORT_WEB;
+    double k = num(r, "k");
+    s->remote_kind = k == PORT_TELNET ? PORT_TELNET : k == PORT_SSH ? PORT_SSH : PORT_WEB;
     const char *room = str(r, "r");
     if (!room[0]) room_leave(s);
     else if (!s->room || strcmp(s->room->name, room)) room_join(s, room);

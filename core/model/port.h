@@ -10,7 +10,7 @@ struct Session;
 struct Msg;
 
 // What kind of connection a port is (scripts see it as s.transport).
-enum PortKind : uint8_t { PORT_WEB = 1, PORT_TELNET = 2, PORT_BOT = 3 }; // a bot's: script/bots.cpp
+enum PortKind : uint8_t { PORT_WEB = 1, PORT_TELNET = 2, PORT_BOT = 3, PORT_SSH = 4 }; // a bot's: script/bots.cpp
 
 // What a connection's terminal can show, as the net layer learns it (the
 // telnet engine from TERMINAL-TYPE and NAWS; "web" for the web page).

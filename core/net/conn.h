@@ -11,6 +11,7 @@ struct lws;
 struct Session;
 struct Telnet;
 struct Msg;
+struct SshLink;
 
 // A connection: lws's per-connection user data for the WebSocket and telnet
 // protocols. The Port (what the model sees: its session, cursor, id, kind,
@@ -38,7 +39,13 @@ struct Conn {
     uint32_t inq_cost; // bytes charged against flood_bytes
     char *rx;         // WebSocket message being reassembled from fragments
     uint32_t rx_len, rx_cap;
-    Telnet *tn;       // telnet state, for telnet connections
+    Telnet *tn;       // the terminal engine, for telnet and SSH connections
+    SshLink *ssh;     // SSH's own state (net/ssh_conn.cpp)
+    // How a terminal's rendered bytes leave (telnet_flush): NULL, lws_write
+    // on the raw socket (p has LWS_PRE bytes of headroom before it); else
+    // this (SSH's channel). -1 closes the connection.
+    int (*write)(Conn *c, unsigned char *p, size_t n);
+    const char *connect_arg; // the scripts' connect hook's argument ("register": SSH's `new`), or NULL
     KeepLink ka;      // keepalive: since when silent, probed (net/keepalive.cpp)
     struct ConnStart *start; // while its session is being started (a node claimed): see conn_start_session
 };

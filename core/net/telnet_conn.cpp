@@ -67,7 +67,8 @@ int telnet_flush(Conn *c) {
         telnet_render_end(t, &g_out, color);
     }
     size_t n = g_out.len - LWS_PRE;
-    if (n && lws_write(c->wsi, (unsigned char *)g_out.p + LWS_PRE, n, LWS_WRITE_RAW) < 0) return -1;
+    unsigned char *p = (unsigned char *)g_out.p + LWS_PRE;
+    if (n && (c->write ? c->write(c, p, n) : lws_write(c->wsi, p, n, LWS_WRITE_RAW)) < 0) return -1;
     if (s && c->port.cursor < session_next_seq(s)) conn_wake(c);
     else if (c->port.closing && lws_partial_buffered(c->wsi)) conn_wake(c); // the rest goes before the end
     else if (c->port.closing) return conn_linger(c);

@@ -61,7 +61,9 @@ static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle",
 // process).
 static bool settable(const char *k) { return !strcmp(k, "activity") || !strcmp(k, "service"); }
 
-static const char *kind_name(PortKind k) { return k == PORT_TELNET ? "telnet" : k == PORT_BOT ? "bot" : "websocket"; }
+static const char *kind_name(PortKind k) {
+    return k == PORT_TELNET ? "telnet" : k == PORT_SSH ? "ssh" : k == PORT_BOT ? "bot" : "websocket";
+}
 
 static bool is_prop(const char *k) {
     for (int i = 0; g_props[i]; i++)
@@ -103,7 +105,7 @@ static void push_terminal(lua_State *l, const Session *s) {
     lua_setfield(l, -2, "colors");
     lua_pushstring(l, p->term.charset[0] ? p->term.charset : "utf-8");
     lua_setfield(l, -2, "charset");
-    lua_pushstring(l, p->kind == PORT_TELNET ? "telnet" : "websocket");
+    lua_pushstring(l, kind_name(p->kind));
     lua_setfield(l, -2, "transport");
 }
 
