@@ -11,6 +11,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 const { Server, sleep, strip, assert, eq, ROOT, BUILD } = require('../lib/harness');
 const { SshClient } = require('../lib/sshclient');
+const { Netns } = require('../lib/netns');
 
 exports.setup = async (t) => ({ srv: await Server.start(Object.assign({ ssh: true }, t.opts)) });
 
@@ -170,6 +171,70 @@ exports.tests = [
       await sleep(100);
       web.input('and on');
       await web.chat('say', { body: 'and on' });
+    },
+  },
+  {
+    name: 'an SSH user whose network vanishes leaves within 2 x ping_s; an idle one that answers the probes stays',
+    opts: { set: { ping_s: '1' } },
+    fn: async ({ srv }) => {
+      const ns = Netns.create();
+      try {
+        srv.addUser('vic', 'vic-password-1');
+        const bob = await srv.chatter('bob');
+        const c = await sshLogin(srv, 'vic', 'vic-password-1', { netns: ns, chat: true });
+        await bob.chat('join', { from: 'vic' });
+        await sleep(2500); // idle: probed, and answering
+        assert(c.exitCode === null, 'healthy and idle: still connected');
+        c.line('still here');
+        await bob.chat('say', { from: 'vic', body: 'still here' });
+        ns.down();
+        await bob.chat('leave', { from: 'vic' }, 'the leave of vic', 6000);
+        const m = await (await fetch(srv.http('/metrics'))).text();
+        assert(/^partyline_keepalive_drops_total\{transport="ssh"\} 1$/m.test(m), 'counted as an ssh drop');
+        assert(/^partyline_keepalive_probes_total\{transport="ssh"\} [1-9]/m.test(m), 'probes counted');
+      } finally {
+        ns.destroy();
+      }
+    },
+  },
+  {
+    name: 'SSH connections count in max_conns_per_addr: one past it is told why in SSH\'s own words',
+    opts: { set: { max_conns_per_addr: '2' } },
+    fn: async ({ srv }) => {
+      const web = await srv.chatter('alice');
+      const a = ssh(srv, 'new');
+      await a.expect(/New handle: /);
+      const b = ssh(srv, 'new');
+      await b.expect(/too many connections from your address/);
+      assert(await b.exited() !== 0, 'ssh failed');
+      await srv.waitLog(/"event":"ssh_refused","addr":"127\.0\.0\.1","msg":"refused: too many connections/, 'logged');
+      a.line('');
+      web.input('fine');
+      await web.chat('say', { body: 'fine' });
+    },
+  },
+  {
+    name: 'a remote command is refused (the shell is the board); ssh -T still gets the board; shutdown tells SSH users',
+    fn: async ({ srv }) => {
+      srv.addUser('tom', 'tom-password-1');
+      const x = ssh(srv, 'tom', { command: ['ls'] });
+      await x.expect(/password: $/);
+      x.line('tom-password-1');
+      await x.expect(/exec request failed/);
+      assert(await x.exited() !== 0, 'ssh failed');
+      const t = ssh(srv, 'tom', { args: ['-T'] }); // no pty: its own terminal echoes and edits
+      await t.expect(/password: $/);
+      t.line('tom-password-1');
+      await t.expect(/Your choice: /);
+      t.line('c');
+      await t.expect(/You are in #lobby/);
+      const c = ssh(srv, 'new');
+      await c.expect(/New handle: /);
+      srv.proc.kill('SIGTERM');
+      await c.expect(/shutting down/);
+      eq(await c.exited(), 0, 'ssh ends cleanly');
+      await t.exited();
+      eq((await srv.exited).code, 0, 'the server stopped cleanly');
     },
   },
   {

@@ -15,7 +15,9 @@ const quote = (s) => "'" + String(s).replace(/'/g, "'\\''") + "'";
 
 class SshClient {
   // opts: cols, rows (the window), term (TERM), args (more ssh arguments),
-  // knownHosts (a file to share between clients of one server)
+  // knownHosts (a file to share between clients of one server), netns: run
+  // ssh in that network namespace (tests/lib/netns.js), calling its host;
+  // command: a remote command to ask for instead of a shell
   constructor(port, user, opts = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pl-ssh-'));
     this.sock = path.join(this.dir, 'tmux');
@@ -23,10 +25,11 @@ class SshClient {
     this.exitFile = path.join(this.dir, 'exit');
     this.pos = 0;
     fs.writeFileSync(this.outFile, '');
-    const ssh = ['ssh', '-F', '/dev/null', '-p', port, '-o', 'StrictHostKeyChecking=accept-new',
+    const ns = opts.netns;
+    const ssh = [...(ns ? ns.prefix() : []), 'ssh', '-F', '/dev/null', '-p', port, '-o', 'StrictHostKeyChecking=accept-new',
       '-o', 'UserKnownHostsFile=' + (opts.knownHosts || path.join(this.dir, 'known_hosts')),
       '-o', 'PubkeyAuthentication=no', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10',
-      ...(opts.args || []), user + '@127.0.0.1'].map(quote).join(' ');
+      ...(opts.args || []), user + '@' + (ns ? ns.hostAddr : '127.0.0.1'), ...(opts.command || [])].map(quote).join(' ');
     // it waits for a line, so that nothing it prints comes before pipe-pane
     const cmd = `read go; TERM=${quote(opts.term || 'xterm-256color')} ${ssh}; echo $? > ${quote(this.exitFile)}`;
     this.tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'c', '-x', opts.cols || 80, '-y', opts.rows || 24, 'sh', '-c', cmd);
