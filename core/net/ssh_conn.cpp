@@ -223,6 +223,7 @@ static int pump(Conn *c) {
     SshLink *l = c->ssh;
     if (l->verdict_due) sshd_answer(c);
     if (l->shell && l->chan && !l->closed && !l->bye) {
+        l->writing = true;
         if (l->probe_due) {
             l->probe_due = false;
             // libssh sends a request only when the last one's answer has
@@ -231,10 +232,14 @@ static int pump(Conn *c) {
             ssh_send_keepalive(l->session);
             ssh_send_keepalive(l->session);
         }
-        if (drain_pend(l) < 0) return -1;
-        if (c->live && c->want_write && !c->lingering && !l->pend.len && !libssh_pending(l) && conn_flush(c) < 0)
+        if (drain_pend(l) < 0 || (c->live && c->want_write && !c->lingering && !l->pend.len && !libssh_pending(l) &&
+                                  conn_flush(c) < 0)) {
+            l->writing = false;
             return -1;
+        }
         if (l->close_due && !l->pend.len) close_channel(l);
+        l->writing = false;
+        sshd_feed_early(c);
     }
     if (exchange(c) < 0 || l->hung_up) return -1; // gone, or hung up
     if (l->bye && l->kex_done && !libssh_pending(l)) return goodbye(c);
@@ -321,6 +326,7 @@ static void closed(Conn *c) {
     for (uint32_t i = 0; i < l->nheld; i++) ssh_message_free(l->held[i]);
     ssh_free(l->session); // closes libssh's copy of the descriptor
     buf_free(&l->pend);
+    buf_free(&l->early_in);
     free(l);
 }
 

@@ -42,12 +42,19 @@ struct SshLink {
     char term[32];           // from the pty request (the terminal engine takes them at the shell)
     uint32_t cols, rows;
     Buf pend;                // rendered output the client's window has no room for yet
+    // libssh reads what has come while it flushes a write: channel data that
+    // arrives in our output's part of a turn waits here for the input's part,
+    // so that a line is never handled in the middle of writing the last one
+    bool writing;
+    Buf early_in;
 };
 
 // net/ssh_requests.cpp: one message from the client, answered (or kept:
 // a password being checked); and that password's verdict, once it came.
 void sshd_message(Conn *c, ssh_message m);
 void sshd_answer(Conn *c);
+// Channel data that came while we wrote (SshLink.writing), handled now.
+void sshd_feed_early(Conn *c);
 // net/ssh_conn.cpp: Conn.write for SSH; a WRITEABLE callback wanted soon.
 int sshd_write(Conn *c, unsigned char *p, size_t n);
 void sshd_want_pollout(Conn *c);

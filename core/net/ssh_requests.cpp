@@ -20,14 +20,31 @@
 
 static void on_line(void *ud, const char *line, size_t len) { pace_input((Conn *)ud, PACE_LINE, line, len); }
 
+// (the client's window on our side, which libssh grows by 1.28 MB at a time, bounds it)
+#define EARLY_IN_MAX (4 << 20)
+
 static int on_data(ssh_session, ssh_channel, void *data, uint32_t len, int, void *ud) {
     Conn *c = (Conn *)ud;
+    SshLink *l = c->ssh;
+    if (l->writing) { // fed at the end of the turn (sshd_feed_early)
+        if (!buf_add(&l->early_in, data, len, EARLY_IN_MAX)) l->bye = "too much input at once";
+        return (int)len;
+    }
     // before the shell, and once our side is done, what comes is dropped
     if (c->live && c->tn && !c->lingering) {
         telnet_feed(c->tn, (const uint8_t *)data, len, on_line, c);
         if (c->tn->out.len) conn_wake(c); // the echo
     }
     return (int)len;
+}
+
+void sshd_feed_early(Conn *c) {
+    SshLink *l = c->ssh;
+    if (!l->early_in.len) return;
+    Buf in = l->early_in; // (feeding may hold more: not into the buffer being read)
+    l->early_in = Buf{};
+    on_data(NULL, NULL, in.p, (uint32_t)in.len, 0, c);
+    buf_free(&in);
 }
 
 static void on_hang_up(ssh_session, ssh_channel, void *ud) { ((Conn *)ud)->ssh->hung_up = true; }

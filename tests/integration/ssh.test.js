@@ -238,6 +238,30 @@ exports.tests = [
     },
   },
   {
+    name: 'an SSH paste arrives whole and in order while output flows; a flood past flood_bytes is told why and closed',
+    fn: async ({ srv }) => {
+      srv.addUser('pat', 'pat-password-1');
+      const a = await srv.chatter('alice');
+      const c = await sshLogin(srv, 'pat', 'pat-password-1', { chat: true });
+      let lines = '';
+      for (let i = 0; i < 60; i++) lines += 'paste ' + i + '\r';
+      for (let i = 0; i < 10; i++) a.input('output ' + i); // the terminal is written to meanwhile
+      c.type(lines);
+      for (let i = 0; i < 60; i++) await a.chat('say', { body: 'paste ' + i }, 'paste ' + i, 10000);
+      const said = a.events.filter((e) => e.type === 'chat' && e.kind === 'say' && e.from === 'pat').map((e) => e.body);
+      eq(said.length, 60, 'each line once');
+      await c.expect(/output 9/);
+      lines = '';
+      for (let i = 0; i < 400; i++) lines += 'flood '.repeat(30) + i + '\r';
+      c.type(lines);
+      await c.expect(/flooding: too much input waiting; disconnecting/, 10000);
+      await c.exited();
+      await srv.waitLog(/is flooding: over \d+ bytes of input waiting/);
+      a.input('still here');
+      await a.chat('say', { body: 'still here' });
+    },
+  },
+  {
     name: 'a stalled handshake is closed after login_timeout_s',
     opts: { set: { login_timeout_s: '1' } },
     fn: async ({ srv }) => {

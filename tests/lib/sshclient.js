@@ -48,6 +48,10 @@ class SshClient {
   // Types text and Enter (a pty sends CR for it).
   line(text) { this.tmux('send-keys', '-t', 'c', '-l', text, ';', 'send-keys', '-t', 'c', 'Enter'); }
   keys(...names) { this.tmux('send-keys', '-t', 'c', ...names); }
+  // Types text as it is (\r is Enter), in pieces a tmux command can carry.
+  type(text) {
+    for (let i = 0; i < text.length; i += 4000) this.tmux('send-keys', '-t', 'c', '-l', text.slice(i, i + 4000));
+  }
   // The terminal window changes size: ssh sends a window-change request.
   resize(cols, rows) { this.tmux('resize-window', '-t', 'c', '-x', cols, '-y', rows); }
 
