@@ -273,7 +273,7 @@ exports.tests = [
     },
   },
   {
-    name: 'a banned address is refused in SSH\'s own words, before any password',
+    name: 'a banned address is refused in SSH\'s own words, before any password; a banned handle is told after it',
     opts: { set: { sysops: 'root' } },
     fn: async ({ srv }) => {
       const root = await srv.sysop('root');
@@ -284,6 +284,15 @@ exports.tests = [
       assert(!/password:/.test(c.out), 'no password asked');
       assert(await c.exited() !== 0, 'ssh failed');
       assert(/"event":"ssh_refused","addr":"127\.0\.0\.2","msg":"refused: banned"/.test(srv.log), 'logged');
+      // a banned handle knows its password and still goes, told why
+      srv.addUser('bob', 'bob-password-1');
+      root.input('/ban bob 1h spam');
+      await root.text(/bob banned/);
+      const b = ssh(srv, 'bob');
+      await b.expect(/password: $/);
+      b.line('bob-password-1');
+      await b.expect(/banned from this system until [^\r\n]*: spam/);
+      await b.exited();
     },
   },
   {
