@@ -152,7 +152,12 @@ static void delay_failure(AuthWork *w, const char *code, uint32_t wait) {
 
 static void check_done(AuthWork *w) {
     const char *code = NULL;
-    if (!w->job.ran || !w->check_fn) { // the loop stopped, or the caller went
+    if (!w->check_fn) { // the caller went
+        free(w);
+        return;
+    }
+    if (!w->job.ran) { // the loop stopped: the caller lets go of w (nothing is counted)
+        check_answer(w, "unavailable");
         free(w);
         return;
     }

@@ -25,8 +25,9 @@ void auth_change_password(Session *s, const char *old_pw, const char *new_pw);
 // log lines and counters as a login at the prompts, from addr. done runs on
 // the loop, once: code NULL and the handle as registered when the password
 // is right, else "bad_login", "throttled", "locked", "busy" or
-// "unavailable" (handle NULL). Never after auth_check_cancel, nor when the
-// loop has stopped. The check is the caller's to cancel until done runs.
+// "unavailable" (handle NULL; also when the server stops before the check
+// ran). Never after auth_check_cancel. The check is the caller's to cancel
+// until done runs.
 typedef void (*AuthCheckFn)(void *arg, const char *code, const char *handle);
 struct AuthWork;
 AuthWork *auth_check(const char *handle, const char *password, const char *addr, AuthCheckFn done, void *arg);

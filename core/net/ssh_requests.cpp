@@ -11,6 +11,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "board/auth.h"
+#include "board/lifecycle.h"
 #include "net/conn.h"
 #include "net/pace.h"
 #include "net/ssh_link.h"
@@ -129,7 +130,7 @@ static void on_checked(void *arg, const char *code, const char *handle) {
     l->verdict = code;
     if (handle) snprintf(l->handle, sizeof l->handle, "%s", handle);
     l->verdict_due = true; // answered from the connection's own callback
-    sshd_want_pollout(c);
+    if (lifecycle_state() != BOARD_STOPPED) sshd_want_pollout(c); // (stopped: the connection is going anyway)
 }
 
 // A password's verdict, in the order the requests came.
