@@ -189,16 +189,19 @@ static int exchange(Conn *c) {
 
 // A reason the client is shown (SSH_MSG_DISCONNECT), then a lingering
 // close. libssh's ssh_disconnect closes its descriptor at once, and a
-// packet it could not send at once is lost: so it is called when nothing
-// is queued, right after a read that found the socket writable (a packet
-// then goes straight out). lws closes its descriptor; the socket lingers
-// in a copy until the client has read the reason (net/linger.cpp).
+// packet it could not send at once is lost; and libssh sends at once only
+// when its own poll has seen the socket writable since its last write (it
+// only buffers otherwise). So this runs in a WRITEABLE turn with nothing
+// queued, and tells libssh the socket can take the packet. lws closes its
+// descriptor; the socket lingers in a copy until the client has read the
+// reason (net/linger.cpp).
 static int goodbye(Conn *c) {
     SshLink *l = c->ssh;
     ssh_message m;
     for (int n = 0; n < MSG_BUDGET && (m = ssh_message_get(l->session)); n++) ssh_message_free(m);
     log_event(LOG_INFO, "ssh_bye", c->port.session ? c->port.session->node : 0, c->port.addr, "disconnecting: %s", l->bye);
     ssh_session_set_disconnect_message(l->session, l->bye);
+    ssh_set_fd_towrite(l->session);
     ssh_disconnect(l->session);
     int fd = lws_get_socket_fd(c->wsi);
     int d = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -242,7 +245,7 @@ static int pump(Conn *c) {
         sshd_feed_early(c);
     }
     if (exchange(c) < 0 || l->hung_up) return -1; // gone, or hung up
-    if (l->bye && l->kex_done && !libssh_pending(l)) return goodbye(c);
+    if (l->bye && l->kex_done && !libssh_pending(l) && l->in_writeable) return goodbye(c);
     if (l->counter.in_bytes != l->heard_bytes) {
         l->heard_bytes = l->counter.in_bytes;
         keepalive_heard(c);
