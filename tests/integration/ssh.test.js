@@ -320,7 +320,7 @@ exports.tests = [
       const bad = path.join(srv.dir, 'bad_key');
       fs.writeFileSync(bad, 'not a key\n', { mode: 0o600 });
       const r = spawnSync(path.join(ROOT, BUILD, 'partyline'), ['--data', path.join(srv.dir, 'var'), '--scripts', srv.scripts,
-        '--ws-port', srv.wsPort, '--telnet-port', srv.telnetPort, '--set', 'ssh_host_key=' + bad, '--set', 'ssh_port=' + srv.sshPort].map(String),
+        '--ws-port', srv.wsPort, '--telnet-port', srv.telnetPort, '--set', 'ssh_host_key=' + bad, '--ssh-port', srv.sshPort].map(String),
       { encoding: 'utf8', timeout: 10000 });
       assert(r.status !== 0, 'the start failed: ' + r.status);
       assert(/ssh_host_key: .*bad_key is not a private key/.test(r.stdout + r.stderr), 'said why: ' + r.stdout + r.stderr);
