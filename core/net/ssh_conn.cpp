@@ -157,6 +157,10 @@ static void close_channel(SshLink *l) {
 static int exchange(Conn *c) {
     SshLink *l = c->ssh;
     if (!l->kex_done) {
+        // our banner goes out before anything is read (a fresh socket takes
+        // it): a client that speaks no SSH still learns what this port is
+        if (!l->greeted) ssh_set_fd_towrite(l->session);
+        l->greeted = true;
         int rc = ssh_handle_key_exchange(l->session);
         if (rc == SSH_AGAIN) return 0;
         if (rc != SSH_OK) return -1;

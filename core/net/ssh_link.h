@@ -30,7 +30,7 @@ struct SshLink {
     ssh_message held[SSH_HELD_MAX]; // what came meanwhile
     uint32_t nheld;
     char handle[HANDLE_MAX + 1]; // who logged in, as registered; "" for `new`
-    bool kex_done, authed, is_new, pty, shell;
+    bool greeted, kex_done, authed, is_new, pty, shell;
     bool more;               // messages left for the next callback (MSG_BUDGET)
     bool probe_due;          // keepalive: a request to send
     bool close_due, closed;  // lingering: the channel's end to send, sent

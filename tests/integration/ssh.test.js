@@ -159,6 +159,7 @@ exports.tests = [
       const half = connect('SSH-2.0-stalling\r\n');                // a banner, then no key exchange
       const garbage = connect('GET / HTTP/1.0\r\n\r\n\x00\xff\xfe'); // not SSH
       await garbage.gone;
+      assert(/^SSH-2\.0-partyline\r\n/.test(garbage.got), 'the server said what it speaks first: ' + JSON.stringify(garbage.got));
       await srv.waitLog(/"event":"ssh_closed","addr":"127\.0\.0\.1","msg":"closed during the key exchange/, 'garbage closed');
       // meanwhile: a full SSH login, and chat
       const c = ssh(srv, 'new');
