@@ -50,6 +50,7 @@ static void usage(FILE *f, bool keys) {
             "  --set KEY=VALUE     set any configuration key%s; flags win over the file\n"
             "  --ws-port N         --set ws_port=N\n"
             "  --telnet-port N     --set telnet_port=N\n"
+            "  --ssh-port N        --set ssh_port=N\n"
             "  --data DIR          --set data_dir=DIR\n"
             "  --scripts DIR       --set scripts_dir=DIR\n"
             "  --www DIR           --set www_dir=DIR\n"
@@ -157,6 +158,7 @@ static int parse_args(int argc, char **argv) {
         if (!strcmp(a, "--config")) continue;
         if (!strcmp(a, "--ws-port")) key = "ws_port";
         else if (!strcmp(a, "--telnet-port")) key = "telnet_port";
+        else if (!strcmp(a, "--ssh-port")) key = "ssh_port";
         else if (!strcmp(a, "--data")) key = "data_dir";
         else if (!strcmp(a, "--scripts")) key = "scripts_dir";
         else if (!strcmp(a, "--www")) key = "www_dir";

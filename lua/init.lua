@@ -250,14 +250,14 @@ local function pager_input(s, line)
 end
 
 -- pl.page(s, text[, ev]): long output a screen at a time on a terminal
--- (telnet, by its rows and columns, lines as it wraps them), with
+-- (telnet or SSH, by its rows and columns, lines as it wraps them), with
 -- "-- More --" between screens; elsewhere (the web page scrolls) all at
 -- once. ev is the event the text goes in (a `who` event with its data; a
 -- `text` event when nil): the first screen goes in it, the rest as text.
 function pl.page(s, text, ev)
   ev = ev or { type = "text" }
   local term = s.terminal
-  local rows = term and term.transport == "telnet" and term.rows
+  local rows = term and (term.transport == "telnet" or term.transport == "ssh") and term.rows
   if not rows or rows < 4 or s.pager then
     ev.text = text
     return s:send(ev)
@@ -616,8 +616,9 @@ end
 local function current(s) return pl.services[s.service] end
 
 -- Banned addresses never get here: the core refuses them at accept (bans.lua).
-function pl.hooks.connect(s)
-  s:enter("login")
+-- how: "register" for an SSH user who logged in as `new`.
+function pl.hooks.connect(s, how)
+  s:enter("login", how)
 end
 
 -- login and menu are the way in and the way around: never switched off

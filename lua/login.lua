@@ -128,8 +128,10 @@ end
 pl.service{
   id = "login",
   activity = "Logging in",
-  enter = function(s)
+  enter = function(s, how)
     s:text(pl.banner(s))
+    -- over SSH as `new`: straight to choosing a handle, as if `new` was typed
+    if how == "register" then return steps.handle(s, "new") end
     ask_handle(s)
   end,
   input = function(s, line)

@@ -39,6 +39,8 @@
     INT(http_redirect_port, 0, 0, 65535, "plain HTTP port that only redirects to HTTPS on ws_port (0 = off)") \
     BOOL(telnet_ws, true, "telnet over WebSocket at /telnet on ws_port, for web terminals (xterm.js, fTelnet, VTX)") \
     STR(telnet_ws_origins, 1024, "", check_origins, "web pages (origins) besides the board's own that may open /telnet; * = any") \
+    INT(ssh_port, 2222, 0, 65535, "SSH port: users log in with their handle and password, or as new to register (0 = off)") \
+    STR(ssh_host_key, 512, "", NULL, "the SSH host key (an OpenSSH private key file); empty = data_dir/ssh_host_ed25519_key, made on first start") \
     STR(trusted_proxies, 1024, "", check_proxies, "reverse proxies (addresses, CIDR ranges) trusted to name the client; empty = none") \
     ENUM(forwarded_header, ForwardedHeader, FWD_X_FORWARDED_FOR, "x-forwarded-for|forwarded", "the header a trusted proxy names the client in on HTTP and WebSocket") \
     STR(data_dir, 512, "var", NULL, "directory of the SQLite database and the token key") \

@@ -20,8 +20,8 @@ struct Stats {
     uint64_t idle_timeouts;
     // keepalive (net/keepalive.cpp): probes of silent connections, and the
     // connections dropped for not answering, per transport
-    uint64_t keepalive_probes_web, keepalive_probes_telnet, keepalive_probes_telnet_ws;
-    uint64_t keepalive_drops_web, keepalive_drops_telnet, keepalive_drops_telnet_ws;
+    uint64_t keepalive_probes_web, keepalive_probes_telnet, keepalive_probes_telnet_ws, keepalive_probes_ssh;
+    uint64_t keepalive_drops_web, keepalive_drops_telnet, keepalive_drops_telnet_ws, keepalive_drops_ssh;
 };
 
 extern Stats g_stats;

@@ -38,7 +38,9 @@ struct AuthWork {
     Account acct;
     char password[PASSWORD_MAX + 1];
     char new_password[PASSWORD_MAX + 1]; // AUTH_CHANGE
-    char addr[48];       // AUTH_REGISTER: whose allowance to give back if no account is made
+    char addr[48];       // AUTH_REGISTER: whose allowance to give back if no account is made; AUTH_CHECK: who asks
+    AuthCheckFn check_fn; // AUTH_CHECK: whom to tell (NULL once cancelled)
+    void *check_arg;
 };
 
 bool auth_handle_valid(const char *h) {
@@ -89,6 +91,8 @@ static void fail_why(Session *s, uint32_t reply_conn, const char *code, const ch
 
 static void fail(Session *s, uint32_t reply_conn, const char *code) { fail_why(s, reply_conn, code, NULL); }
 
+static int find_account(const char *handle, Account *out);
+
 static void work(HashJob *job) {
     AuthWork *w = (AuthWork *)job;
     if (w->kind == AUTH_CHANGE) {
@@ -96,7 +100,7 @@ static void work(HashJob *job) {
                 crypto_pwhash_str(w->acct.hash, w->new_password, strlen(w->new_password), g_cfg.pwhash_ops,
                                   g_cfg.pwhash_mem) == 0;
         sodium_memzero(w->new_password, sizeof w->new_password);
-    } else if (w->kind == AUTH_LOGIN) {
+    } else if (w->kind == AUTH_LOGIN || w->kind == AUTH_CHECK) {
         w->ok = crypto_pwhash_str_verify(w->acct.hash, w->password, strlen(w->password)) == 0 && w->acct.id;
     } else {
         w->ok = crypto_pwhash_str(w->acct.hash, w->password, strlen(w->password), g_cfg.pwhash_ops,
@@ -107,10 +111,21 @@ static void work(HashJob *job) {
 
 static void work_free(uv_handle_t *h) { free(h->data); }
 
+static void check_answer(AuthWork *w, const char *code) {
+    AuthCheckFn fn = w->check_fn;
+    w->check_fn = NULL;
+    if (fn) fn(w->check_arg, code, code ? NULL : w->acct.handle);
+}
+
 // Answers a failure; the session stays busy until then, so a client cannot
 // go around the slow-down by asking again.
 static void answer_failure(uv_timer_t *t) {
     AuthWork *w = (AuthWork *)t->data;
+    if (w->kind == AUTH_CHECK) {
+        check_answer(w, w->code);
+        uv_close((uv_handle_t *)&w->delay, work_free);
+        return;
+    }
     Session *s = session_deref(w->session);
     if (s) {
         s->auth_busy = false;
@@ -120,8 +135,50 @@ static void answer_failure(uv_timer_t *t) {
     uv_close((uv_handle_t *)&w->delay, work_free);
 }
 
+// A failed password, however it was asked for: counted, logged, and
+// answered after the slow-down (0 ms: at once).
+static uint32_t count_failure(AuthWork *w, uint32_t node, const char *addr) {
+    g_stats.login_failures++;
+    log_event(LOG_WARN, "login_failed", node, addr, "failed login for '%s'", w->acct.handle);
+    return limits_login_failed(w->acct.handle, addr, text_now_ms());
+}
+
+static void delay_failure(AuthWork *w, const char *code, uint32_t wait) {
+    w->code = code;
+    w->delay.data = w;
+    uv_timer_init(g_loop, &w->delay);
+    uv_timer_start(&w->delay, answer_failure, wait, 0);
+}
+
+static void check_done(AuthWork *w) {
+    const char *code = NULL;
+    if (!w->check_fn) { // the caller went
+        free(w);
+        return;
+    }
+    if (!w->job.ran) { // the loop stopped: the caller lets go of w (nothing is counted)
+        check_answer(w, "unavailable");
+        free(w);
+        return;
+    }
+    if (!w->ok) {
+        uint32_t wait = count_failure(w, 0, w->addr);
+        if (wait) return delay_failure(w, "bad_login", wait);
+        code = "bad_login";
+    } else if (w->acct.locked) {
+        code = "locked"; // said only to whoever knows the password, as at the prompts
+        log_event(LOG_WARN, "login_locked", 0, w->addr, "login for locked account '%s' refused", w->acct.handle);
+    } else {
+        limits_login_ok(w->acct.handle);
+        account_touch(w->acct.id);
+    }
+    check_answer(w, code);
+    free(w);
+}
+
 static void done(HashJob *job) {
     AuthWork *w = (AuthWork *)job;
+    if (w->kind == AUTH_CHECK) return check_done(w);
     Session *s = job->ran ? session_deref(w->session) : NULL;
     if (!s) {
         if (w->kind == AUTH_REGISTER) limits_register_give_back(w->addr);
@@ -167,16 +224,8 @@ static void done(HashJob *job) {
     }
     if (code && !strcmp(code, "bad_login")) {
         s->login_failures++;
-        g_stats.login_failures++;
-        log_event(LOG_WARN, "login_failed", s->node, s->addr, "failed login for '%s'", w->acct.handle);
-        uint32_t wait = limits_login_failed(w->acct.handle, s->addr, text_now_ms());
-        if (wait) {
-            w->code = code;
-            w->delay.data = w;
-            uv_timer_init(g_loop, &w->delay);
-            uv_timer_start(&w->delay, answer_failure, wait, 0);
-            return;
-        }
+        uint32_t wait = count_failure(w, s->node, s->addr);
+        if (wait) return delay_failure(w, code, wait);
     }
     s->auth_busy = false;
     if (code) {
@@ -260,15 +309,9 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
         snprintf(w->addr, sizeof w->addr, "%s", s->addr);
         w->job.low = true; // behind logins in the hashing queue
     } else {
-        int found = auth_handle_valid(handle) ? account_find(handle, &w->acct) : 0;
-        if (found < 0) { // not a wrong password: nothing to count against anyone
+        if (find_account(handle, &w->acct) < 0) { // not a wrong password: nothing to count against anyone
             free(w);
             return fail(s, reply_conn, "unavailable");
-        }
-        if (found != 1) {
-            memset(&w->acct, 0, sizeof w->acct);
-            memcpy(w->acct.hash, g_dummy_hash, sizeof g_dummy_hash);
-            snprintf(w->acct.handle, sizeof w->acct.handle, "%.20s", handle);
         }
     }
     snprintf(w->password, sizeof w->password, "%s", plen > PASSWORD_MAX ? "" : password);
@@ -276,6 +319,54 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
         if (kind == AUTH_REGISTER) limits_register_give_back(s->addr);
         fail(s, reply_conn, "busy");
     }
+}
+
+// The account to check a password against: the handle's, or for a handle
+// nobody has the dummy hash, so that a wrong handle takes as long as a
+// wrong password. -1 when the database cannot say.
+static int find_account(const char *handle, Account *out) {
+    int found = auth_handle_valid(handle) ? account_find(handle, out) : 0;
+    if (found < 0) return -1;
+    if (found != 1) {
+        memset(out, 0, sizeof *out);
+        memcpy(out->hash, g_dummy_hash, sizeof g_dummy_hash);
+        snprintf(out->handle, sizeof out->handle, "%.20s", handle);
+    }
+    return 0;
+}
+
+AuthWork *auth_check(const char *handle, const char *password, const char *addr, AuthCheckFn fn, void *arg) {
+    const char *code = NULL;
+    uint32_t locked = limits_login_locked(handle, addr, text_now_ms());
+    AuthWork *w = locked ? NULL : (AuthWork *)calloc(1, sizeof *w);
+    if (locked) {
+        log_event(LOG_WARN, "login_throttled", 0, addr, "login for '%.20s' refused: locked for %us more", handle, locked);
+        g_stats.login_failures++;
+        code = "throttled";
+    } else if (!w) {
+        code = "busy";
+    } else if (find_account(handle, &w->acct) < 0) {
+        code = "unavailable"; // not a wrong password: nothing to count against anyone
+    } else {
+        w->kind = AUTH_CHECK;
+        w->check_fn = fn;
+        w->check_arg = arg;
+        snprintf(w->addr, sizeof w->addr, "%s", addr);
+        snprintf(w->password, sizeof w->password, "%s", strlen(password) > PASSWORD_MAX ? "" : password);
+        w->job.run = work;
+        w->job.done = done;
+        if (hashpool_submit(&w->job)) return w;
+        log_event(LOG_WARN, "auth_busy", 0, addr, "password hashing queue is full");
+        sodium_memzero(w, sizeof *w);
+        code = "busy";
+    }
+    free(w);
+    fn(arg, code, NULL);
+    return NULL;
+}
+
+void auth_check_cancel(AuthWork *w) {
+    if (w) w->check_fn = NULL;
 }
 
 void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {

@@ -52,7 +52,7 @@ void login_complete(Session *s, int64_t account_id, const char *handle, bool sys
     up_hook("auth", s, NULL);
 }
 
-void login_by_token(Session *s, const char *handle, uint32_t login_port) {
+void login_by_token(Session *s, const char *handle, uint32_t login_port, const char *via) {
     Account a;
     int found = account_find(handle, &a);
     if (found < 0) {
@@ -68,7 +68,7 @@ void login_by_token(Session *s, const char *handle, uint32_t login_port) {
         login_complete(s, a.id, a.handle, a.sysop, login_port);
     }
     else login_complete(s, 0, handle, false, login_port); // a bot or bridge vouched for by the token's issuer
-    log_event(LOG_INFO, "login", s->node, s->addr, "logged in by token as %s", s->handle);
+    log_event(LOG_INFO, "login", s->node, s->addr, "logged in by %s as %s", via, s->handle);
 }
 
 const char *login_token_problem(const char *handle, int64_t iat_ms) {

@@ -13,7 +13,9 @@ struct Session;
 void login_complete(Session *s, int64_t account_id, const char *handle, bool sysop, uint32_t login_port);
 // Logs s in as the handle a verified token named (its account, if any,
 // gives the display case and sysop flag); login_port brought the token.
-void login_by_token(Session *s, const char *handle, uint32_t login_port);
+// via says for the log what vouched for the handle: "token", or "ssh" (a
+// password SSH checked before the session started).
+void login_by_token(Session *s, const char *handle, uint32_t login_port, const char *via);
 // Why a token that verified (jwt_verify) is still refused, or NULL: "account
 // locked", "token revoked" (issued before a password change, ban, lock or
 // kick: tokens_revoke; iat_ms -1 = no iat), "server error".

@@ -188,7 +188,7 @@ static void apply_up(uint16_t proc, const cJSON *r) {
     copy(s->resume_id, sizeof s->resume_id, str(r, "id"));
     s->last_input_ms = (uint64_t)num(r, "i");
     double k = num(r, "k");
-    s->remote_kind = k == PORT_TELNET ? PORT_TELNET : k == PORT_TELNET_WS ? PORT_TELNET_WS : PORT_WEB;
+    s->remote_kind = k == PORT_TELNET ? PORT_TELNET : k == PORT_TELNET_WS ? PORT_TELNET_WS : k == PORT_SSH ? PORT_SSH : PORT_WEB;
     const char *room = str(r, "r");
     if (!room[0]) room_leave(s);
     else if (!s->room || strcmp(s->room->name, room)) room_join(s, room);

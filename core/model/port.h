@@ -12,7 +12,8 @@ struct Msg;
 // What kind of connection a port is (scripts see it as s.transport).
 // PORT_TELNET_WS: a telnet session carried in WebSocket frames (/telnet,
 // net/telnet_ws.cpp), a telnet terminal in everything but its framing.
-enum PortKind : uint8_t { PORT_WEB = 1, PORT_TELNET = 2, PORT_BOT = 3, PORT_TELNET_WS = 4 }; // a bot's: script/bots.cpp
+// PORT_SSH: the same terminal engine on an SSH channel (net/ssh_conn.cpp).
+enum PortKind : uint8_t { PORT_WEB = 1, PORT_TELNET = 2, PORT_BOT = 3, PORT_TELNET_WS = 4, PORT_SSH = 5 }; // a bot's: script/bots.cpp
 
 // What a connection's terminal can show, as the net layer learns it (the
 // telnet engine from TERMINAL-TYPE and NAWS; "web" for the web page).

@@ -1,6 +1,7 @@
 #include "net/conn.h"
 
 #include <libwebsockets.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include "script/host.h"
 #include "net/keepalive.h"
 #include "net/pace.h"
+#include "net/ssh.h"
 #include "model/session.h"
 #include "model/up.h"
 #include "base/stats.h"
@@ -60,6 +62,13 @@ struct ConnStart {
     char room[ROOM_NAME_MAX + 1];
 };
 
+// A log event's name by transport: ws_connect, telnet_disconnect, ...
+static const char *kind_event(PortKind k, const char *what, char *buf, size_t n) {
+    const char *t = k == PORT_WEB ? "ws" : k == PORT_TELNET ? "telnet" : k == PORT_TELNET_WS ? "telnet_ws" : "ssh";
+    snprintf(buf, n, "%s_%s", t, what);
+    return buf;
+}
+
 static void started(uint32_t node, void *arg) {
     Conn *c = (Conn *)arg;
     ConnStart *st = c->start;
@@ -74,7 +83,8 @@ static void started(uint32_t node, void *arg) {
     s->script_ref = script_session_new(s);
     c->hello_due = true; // before attaching: nothing may be written ahead of it
     session_attach(s, &c->port, 1);
-    log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_connect" : c->port.kind == PORT_TELNET ? "telnet_connect" : "telnet_ws_connect", s->node, c->port.addr,
+    char ev[32];
+    log_event(LOG_INFO, kind_event(c->port.kind, "connect", ev, sizeof ev), s->node, c->port.addr,
               "connection %u", c->port.id);
     if (st->from_node) {
         // where the user was on the other process, for the scripts to put them back
@@ -83,8 +93,8 @@ static void started(uint32_t node, void *arg) {
         s->moved = true;
     }
     // a token skips the login prompts: straight to the scripts' auth hook
-    if (st->handle[0]) login_by_token(s, st->handle, c->port.id);
-    else script_hook("connect", s, NULL);
+    if (st->handle[0]) login_by_token(s, st->handle, c->port.id, c->port.kind == PORT_SSH ? "ssh" : "token");
+    else script_hook("connect", s, c->connect_arg);
     if (st->no_session && s->nports)
         session_send(s, event_error("no_session", "no such session, or it has ended"), c->port.id);
     if (st->from_node && node == st->from_node)
@@ -134,7 +144,8 @@ void conn_closed(Conn *c) {
     }
     if (!c->live) return;
     c->live = false;
-    log_event(LOG_INFO, c->port.kind == PORT_WEB ? "ws_disconnect" : c->port.kind == PORT_TELNET ? "telnet_disconnect" : "telnet_ws_disconnect",
+    char ev[32];
+    log_event(LOG_INFO, kind_event(c->port.kind, "disconnect", ev, sizeof ev),
               c->port.session ? c->port.session->node : 0, c->port.addr, "connection %u closed", c->port.id);
     pace_forget(c);
     keepalive_remove(c);
@@ -148,11 +159,12 @@ void conn_closed(Conn *c) {
 
 void conn_probe(Conn *c) {
     if (c->port.kind == PORT_TELNET) telnet_probe(c);
+    else if (c->port.kind == PORT_SSH) sshd_probe(c);
     else ws_probe(c);
 }
 
 bool conn_probe_answered(Conn *c) {
-    // a WebSocket's pong is input, which took it off the probed list
+    // a WebSocket's pong and the SSH client's answer are input, which took it off the probed list
     return c->port.kind == PORT_TELNET && c->wsi && keepalive_tcp_answered(lws_get_socket_fd(c->wsi));
 }
 
@@ -166,7 +178,7 @@ void conn_wake(Conn *c) {
 int conn_flush(Conn *c) {
     c->want_write = false;
     c->flushing = true;
-    int rc = c->port.kind == PORT_TELNET ? telnet_flush(c) : c->port.kind == PORT_TELNET_WS ? tws_flush(c) : ws_flush(c);
+    int rc = c->port.kind == PORT_WEB ? ws_flush(c) : c->port.kind == PORT_TELNET_WS ? tws_flush(c) : telnet_flush(c); // SSH is a terminal too
     c->flushing = false;
     return rc;
 }
@@ -256,7 +268,9 @@ void conn_batch_stop(void) {
 }
 
 void conn_deliver(Conn *c) {
-    if (c->port.kind != PORT_WEB) { // a terminal's output is rendered in batches
+    if (c->port.kind == PORT_SSH) {
+        conn_wake(c); // libssh is driven from its connection's own callbacks only (net/ssh_conn.cpp)
+    } else if (c->port.kind != PORT_WEB) { // a terminal's output is rendered in batches
         if (g_batch_on && c->wsi && !c->want_write && !c->flushing && !c->port.closing && lifecycle_state() != BOARD_STOPPED) batch_add(c);
         else conn_wake(c);
     } else if (!can_write_now(c)) {
@@ -306,6 +320,7 @@ Msg *conn_missed_event(Conn *c) {
 int conn_linger(Conn *c) {
     if (!c->wsi) return -1;
     if (c->port.kind == PORT_TELNET) shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
+    if (c->port.kind == PORT_SSH) sshd_linger(c); // the channel closes once what is rendered is written
     c->lingering = true;
     pace_forget(c);
     keepalive_remove(c);

@@ -11,6 +11,7 @@ struct lws;
 struct Session;
 struct Telnet;
 struct Msg;
+struct SshLink;
 
 // A connection: lws's per-connection user data for the WebSocket and telnet
 // protocols. The Port (what the model sees: its session, cursor, id, kind,
@@ -38,12 +39,15 @@ struct Conn {
     uint32_t inq_cost; // bytes charged against flood_bytes
     char *rx;         // WebSocket message being reassembled from fragments
     uint32_t rx_len, rx_cap;
-    Telnet *tn;       // telnet state, for telnet connections
-    // How a telnet session's bytes go out: n bytes at p, which has LWS_PRE
-    // bytes of room before it; -1 closes. Raw on the telnet port, WebSocket
-    // frames on the bridge (net/telnet_ws.cpp). Set by telnet_open.
+    Telnet *tn;       // the terminal engine, for telnet, bridge and SSH connections
+    SshLink *ssh;     // SSH's own state (net/ssh_conn.cpp)
+    // How a terminal's rendered bytes leave (telnet_flush): n bytes at p,
+    // which has LWS_PRE bytes of room before it; -1 closes. Raw on the telnet
+    // port (set by telnet_open), WebSocket frames on the bridge
+    // (net/telnet_ws.cpp), SSH's channel (net/ssh_requests.cpp).
     int (*write)(Conn *c, unsigned char *p, size_t n);
     uint8_t framing;  // the bridge's framing (TwsFraming, net/telnet_ws.h); 0 elsewhere
+    const char *connect_arg; // the scripts' connect hook's argument ("register": SSH's `new`), or NULL
     KeepLink ka;      // keepalive: since when silent, probed (net/keepalive.cpp)
     struct ConnStart *start; // while its session is being started (a node claimed): see conn_start_session
 };

@@ -35,12 +35,12 @@ static void metric(Buf *b, const char *name, const char *type, const char *help,
 
 // A counter with one line per transport.
 static void by_transport(Buf *b, const char *name, const char *help, unsigned long long web,
-                         unsigned long long telnet, unsigned long long telnet_ws) {
-    char line[640];
+                         unsigned long long telnet, unsigned long long telnet_ws, unsigned long long ssh) {
+    char line[768];
     int n = snprintf(line, sizeof line,
                      "# HELP %s %s\n# TYPE %s counter\n%s{transport=\"websocket\"} %llu\n%s{transport=\"telnet\"} %llu\n"
-                     "%s{transport=\"telnet-ws\"} %llu\n",
-                     name, help, name, name, web, name, telnet, name, telnet_ws);
+                     "%s{transport=\"telnet-ws\"} %llu\n%s{transport=\"ssh\"} %llu\n",
+                     name, help, name, name, web, name, telnet, name, telnet_ws, name, ssh);
     buf_add(b, line, (size_t)n, 1 << 20);
 }
 
@@ -70,16 +70,18 @@ static const struct {
 };
 
 static void metrics_text(Buf *b) {
-    metric(b, "partyline_connections", "gauge", "Open WebSocket and telnet connections.", g_conn_count);
+    metric(b, "partyline_connections", "gauge", "Open WebSocket, telnet and SSH connections.", g_conn_count);
     metric(b, "partyline_sessions", "gauge", "Sessions, attached or detached.", g_session_count);
     metric(b, "partyline_rooms", "gauge", "Rooms with at least one member.", room_total());
     for (size_t i = 0; i < sizeof g_counters / sizeof g_counters[0]; i++)
         metric(b, g_counters[i].name, "counter", g_counters[i].help, *g_counters[i].value);
     by_transport(b, "partyline_keepalive_probes_total", "Keepalive probes sent to connections silent for ping_s.",
-                 g_stats.keepalive_probes_web, g_stats.keepalive_probes_telnet, g_stats.keepalive_probes_telnet_ws);
+                 g_stats.keepalive_probes_web, g_stats.keepalive_probes_telnet, g_stats.keepalive_probes_telnet_ws,
+                 g_stats.keepalive_probes_ssh);
     by_transport(b, "partyline_keepalive_drops_total",
                  "Connections dropped for not answering a keepalive probe (clients that vanished).",
-                 g_stats.keepalive_drops_web, g_stats.keepalive_drops_telnet, g_stats.keepalive_drops_telnet_ws);
+                 g_stats.keepalive_drops_web, g_stats.keepalive_drops_telnet, g_stats.keepalive_drops_telnet_ws,
+                 g_stats.keepalive_drops_ssh);
     script_fault_metrics(b);
     store_metrics(b);
     cluster_metrics(b);

@@ -84,6 +84,7 @@ bool keepalive_pong(Conn *c) {
 static uint64_t *counter(Conn *c, bool drops) {
     if (c->port.kind == PORT_TELNET) return drops ? &g_stats.keepalive_drops_telnet : &g_stats.keepalive_probes_telnet;
     if (c->port.kind == PORT_TELNET_WS) return drops ? &g_stats.keepalive_drops_telnet_ws : &g_stats.keepalive_probes_telnet_ws;
+    if (c->port.kind == PORT_SSH) return drops ? &g_stats.keepalive_drops_ssh : &g_stats.keepalive_probes_ssh;
     return drops ? &g_stats.keepalive_drops_web : &g_stats.keepalive_probes_web;
 }
 

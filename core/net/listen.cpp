@@ -21,7 +21,7 @@
 #include "base/text.h"
 #include "net/net.h"
 
-#define MAX_LISTENERS 32 // MAX_ADDRS on each of the four kinds of port
+#define MAX_LISTENERS 40 // MAX_ADDRS on each of the five kinds of port
 #define MAX_ADDRS 8
 #define PAUSE_MS 500
 #define FD_REPORT_MS 10000
@@ -236,7 +236,7 @@ int net_listen_start(uv_loop_t *loop, char *err, size_t errlen) {
         p = e;
         while (*p == ',' || *p == ' ' || *p == '\t') p++;
     }
-    // the web port, telnet, and (0 = off) telnet over TLS and the redirect
+    // the web port, telnet, and (0 = off) telnet over TLS, the redirect and SSH
     const struct {
         NetKind kind;
         int port;
@@ -244,7 +244,8 @@ int net_listen_start(uv_loop_t *loop, char *err, size_t errlen) {
     } ports[] = {{NET_WEB, g_cfg.ws_port, true},
                  {NET_TELNET, g_cfg.telnet_port, true},
                  {NET_TELNET_TLS, g_cfg.telnet_tls_port, g_cfg.telnet_tls_port != 0},
-                 {NET_REDIRECT, g_cfg.http_redirect_port, g_cfg.http_redirect_port != 0}};
+                 {NET_REDIRECT, g_cfg.http_redirect_port, g_cfg.http_redirect_port != 0},
+                 {NET_SSH, g_cfg.ssh_port, g_cfg.ssh_port != 0}};
     for (const auto &pt : ports) {
         if (!pt.on) continue;
         for (int i = 0; i < n; i++) {

@@ -170,6 +170,30 @@ static void hand_to_lws(NetConn *c) {
     bool telnet = c->kind == NET_TELNET || c->kind == NET_TELNET_TLS;
     lws_adopt_desc_t info;
     memset(&info, 0, sizeof info);
+    if (c->kind == NET_SSH) {
+        // libssh reads and writes the socket itself: lws only polls it, as
+        // a raw file descriptor (net/ssh_conn.cpp)
+        info.vh = g_vh.ssh;
+        info.type = LWS_ADOPT_RAW_FILE_DESC;
+        info.fd.filefd = c->fd;
+        info.vh_prot_name = "ssh";
+        info.opaque = c;
+        g_adopting = c;
+        g_adopting_gone = false;
+        struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&info);
+        g_adopting = NULL;
+        if (!wsi) {
+            // a raw descriptor whose adoption failed (out of memory) is ours
+            // to close, unless lws destroyed what it had made of it
+            if (!g_adopting_gone) {
+                close(c->fd);
+                conn_release(c);
+            }
+            return;
+        }
+        c->wsi = wsi;
+        return;
+    }
     info.vh = c->kind == NET_TELNET ? g_vh.telnet : c->kind == NET_TELNET_TLS ? g_vh.telnet_tls
               : c->kind == NET_REDIRECT || c->to_redirect ? g_vh.redirect : g_vh.web;
     int type = LWS_ADOPT_SOCKET | (telnet ? 0 : LWS_ADOPT_HTTP) | (c->tls ? LWS_ADOPT_ALLOW_SSL : 0);
@@ -204,14 +228,15 @@ static void refuse_now(NetConn *c, const char *event, const char *why, size_t le
     else net_linger(fd, true);
 }
 
-// A telnet connection whose client is known (the PROXY preamble read, or
-// none to read): counted, and refused here when its address is over the
-// limit (inside TLS, the refusal waits for the handshake: net_admit_session).
+// A telnet or SSH connection whose client is known (the PROXY preamble
+// read, or none to read): counted, and refused here when its address is
+// over the limit (inside TLS, and in SSH's own words, the refusal waits
+// for the handshake: net_admit_session).
 static void start_telnet(NetConn *c) {
     if (!c->counted) netconn_count_as(c, c->addr);
     if (!c->counted) return peek_drop(c); // far past the limit: not a word
     c->tls = c->kind == NET_TELNET_TLS;
-    c->secure = c->tls || c->proxy_tls;
+    c->secure = c->tls || c->proxy_tls || c->kind == NET_SSH;
     if (c->kind == NET_TELNET && c->over) {
         static const char why[] = "too many connections from your address\r\n";
         return refuse_now(c, "telnet_refused", why, sizeof why - 1, "refused: too many connections from that address");
@@ -292,7 +317,7 @@ static void on_peek(uv_poll_t *p, int status, int) {
     if (got <= 0 || (uint32_t)got == c->peeked) return peek_drop(c);
     int n = (int)got;
     if (c->want_proxy && (n = read_preamble(c, buf, n)) < 0) return;
-    if (c->kind == NET_TELNET || c->kind == NET_TELNET_TLS) {
+    if (c->kind == NET_TELNET || c->kind == NET_TELNET_TLS || c->kind == NET_SSH) {
         peek_stop(c);
         return start_telnet(c);
     }
@@ -363,9 +388,10 @@ int net_http_head_check(const char *buf, size_t n, bool *complete) {
 void net_accepted(int fd, const struct sockaddr *sa, NetKind kind) {
     int one = 1; // interactive lines, not bulk: no Nagle delay (as lws's listener does)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    // telnet has no pings of its own: the kernel watches the peer too (a
-    // WebSocket has ours, and an HTTP connection its lifetime)
-    if (kind == NET_TELNET || kind == NET_TELNET_TLS) keepalive_socket(fd);
+    // telnet has no pings of its own, and SSH's wait for its shell: the
+    // kernel watches the peer too (a WebSocket has ours, and an HTTP
+    // connection its lifetime)
+    if (kind == NET_TELNET || kind == NET_TELNET_TLS || kind == NET_SSH) keepalive_socket(fd);
     NetConn *c = (NetConn *)calloc(1, sizeof *c);
     if (!c) {
         close(fd);
@@ -393,7 +419,7 @@ void net_accepted(int fd, const struct sockaddr *sa, NetKind kind) {
     g_plain_tail = c;
     c->want_proxy = c->trusted;
     c->sniff_tls = kind == NET_WEB && tls_on();
-    bool telnet = kind == NET_TELNET || kind == NET_TELNET_TLS;
+    bool telnet = kind == NET_TELNET || kind == NET_TELNET_TLS || kind == NET_SSH;
     if (telnet && !c->want_proxy) return start_telnet(c);
     c->peek = (uv_poll_t *)malloc(sizeof *c->peek);
     if (!c->peek) {

@@ -21,11 +21,12 @@ enum NetKind : uint8_t {
     NET_TELNET,     // telnet_port
     NET_TELNET_TLS, // telnet_tls_port: telnet inside TLS
     NET_REDIRECT,   // http_redirect_port: plain HTTP answered with a redirect to HTTPS
+    NET_SSH,        // ssh_port
 };
 
 // The lws vhosts connections are handed to (NULL where a kind is off).
 struct NetVhosts {
-    struct lws_vhost *web, *telnet, *telnet_tls, *redirect;
+    struct lws_vhost *web, *telnet, *telnet_tls, *redirect, *ssh;
 };
 
 // Binds every address in g_cfg.bind on each port and starts accepting.
@@ -50,7 +51,7 @@ void net_describe(NetKind kind, char *out, size_t outlen);
 
 // LWS_CALLBACK_WSI_DESTROY on any vhost: the connection's count and record go.
 void net_wsi_destroyed(struct lws *wsi);
-// The connection becomes a WebSocket or telnet session, which has login and
+// The connection becomes a WebSocket, telnet or SSH session, which has login and
 // idle timeouts of its own instead of the HTTP lifetime. False when its
 // address was already at max_conns_per_addr when it connected: the caller
 // refuses it in its protocol's words and closes it.

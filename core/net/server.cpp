@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "net/net.h"
 #include "net/telnet_ws.h"
+#include "net/ssh.h"
 #include "net/tls.h"
 #include "net/transport.h"
 
@@ -28,6 +29,10 @@ static const struct lws_protocols g_redirect_protocols[] = {
 };
 static const struct lws_protocols g_telnet_protocols[] = {
     g_telnet_protocol,
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+static const struct lws_protocols g_ssh_protocols[] = {
+    g_ssh_protocol,
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -74,6 +79,10 @@ int server_start(uv_loop_t *loop) {
     char terr[700];
     if (tls_init(loop, terr, sizeof terr)) {
         log_error("tls", "%s", terr);
+        return -1;
+    }
+    if (sshd_init(loop, terr, sizeof terr)) {
+        log_error("ssh", "%s", terr);
         return -1;
     }
     bool tls = tls_on();
@@ -135,6 +144,14 @@ int server_start(uv_loop_t *loop) {
         info.ssl_info_event_mask = SSL_CB_HANDSHAKE_DONE;
         ok = ok && (vh.telnet_tls = lws_create_vhost(g_ctx, &info));
     }
+    if (g_cfg.ssh_port) { // SSH connections are raw descriptors to lws (net/ssh_conn.cpp)
+        memset(&info, 0, sizeof info);
+        info.vhost_name = ".ssh";
+        info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+        info.protocols = g_ssh_protocols;
+        info.options = LWS_SERVER_OPTION_LIBUV;
+        ok = ok && (vh.ssh = lws_create_vhost(g_ctx, &info));
+    }
     if (tls) { // plain HTTP on the HTTPS port, and on http_redirect_port
         memset(&info, 0, sizeof info);
         info.vhost_name = "redirect";
@@ -156,13 +173,15 @@ int server_start(uv_loop_t *loop) {
         log_error("listen", "%s", err);
         return -1;
     }
-    char w[512], t[512], ts[512], r[512];
+    char w[512], t[512], ts[512], r[512], sh[512];
     net_describe(NET_WEB, w, sizeof w);
     net_describe(NET_TELNET, t, sizeof t);
     net_describe(NET_TELNET_TLS, ts, sizeof ts);
     net_describe(NET_REDIRECT, r, sizeof r);
-    log_info("listen", "listening: %s and WebSocket (/ws) on %s; telnet on %s%s%s%s%s", tls ? "HTTPS" : "HTTP", w, t,
-             ts[0] ? "; telnet over TLS on " : "", ts, r[0] ? "; HTTP redirecting to HTTPS on " : "", r);
+    net_describe(NET_SSH, sh, sizeof sh);
+    log_info("listen", "listening: %s and WebSocket (/ws) on %s; telnet on %s%s%s%s%s%s%s", tls ? "HTTPS" : "HTTP", w, t,
+             ts[0] ? "; telnet over TLS on " : "", ts, r[0] ? "; HTTP redirecting to HTTPS on " : "", r,
+             sh[0] ? "; SSH on " : "", sh);
     // a line of its own: the one above is what tools and tests look for
     if (g_cfg.telnet_ws) log_info("listen_telnet_ws", "telnet over WebSocket at /telnet on %s", w);
     return 0;
@@ -170,6 +189,7 @@ int server_start(uv_loop_t *loop) {
 
 void server_stop(void) {
     tls_stop();
+    sshd_stop();
     net_stop();
     if (g_ctx) lws_context_destroy(g_ctx); // first call: starts closing everything
 }
@@ -179,4 +199,5 @@ void server_free(void) {
     g_ctx = NULL;
     net_free();
     tls_free();
+    sshd_free();
 }

@@ -52,6 +52,30 @@ int telnet_init(Telnet *t, uint32_t max_line) {
     return 0;
 }
 
+int telnet_init_plain(Telnet *t, uint32_t max_line, bool echo) {
+    memset(t, 0, sizeof *t);
+    t->plain = true;
+    t->width = 80;
+    t->height = 24;
+    t->max_line = max_line;
+    t->echo = echo;
+    t->sga = true;
+    t->line = (char *)malloc(max_line + 1);
+    return t->line ? 0 : -1;
+}
+
+void telnet_set_terminal(Telnet *t, const char *type, uint32_t cols, uint32_t rows) {
+    if (type) {
+        size_t o = 0;
+        for (size_t i = 0; type[i] && o < sizeof t->term - 1; i++)
+            if (isprint((unsigned char)type[i])) t->term[o++] = type[i];
+        t->term[o] = 0;
+    }
+    // as NAWS: 0 means unknown, and tiny widths would make wrapping useless
+    t->width = (uint16_t)(cols >= 20 ? (cols > 500 ? 500 : cols) : 80);
+    t->height = (uint16_t)(rows ? (rows > 65535 ? 65535 : rows) : 24);
+}
+
 void telnet_free(Telnet *t) {
     free(t->line);
     t->line = NULL;
@@ -86,8 +110,9 @@ void telnet_terminal(const Telnet *t, ColorMode mode, PortTerminal *out) {
                                                                                                         : 16;
     }
     snprintf(out->charset, sizeof out->charset, "utf-8");
-    // its type came, or it refused to tell (it never will when it agreed to nothing)
-    out->told = t->term[0] || Q_HIM(t->q[TN_OPT_TTYPE]) == Q_NO;
+    // its type came, or it refused to tell (it never will when it agreed to
+    // nothing); a plain terminal (SSH) has said all it will with its pty request
+    out->told = t->plain || t->term[0] || Q_HIM(t->q[TN_OPT_TTYPE]) == Q_NO;
 }
 
 static void echo(Telnet *t, const char *s, size_t n) {
@@ -296,7 +321,7 @@ void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *
         uint8_t c = in[i];
         switch (t->state) {
         case S_DATA:
-            if (c == TN_IAC) t->state = S_IAC;
+            if (c == TN_IAC && !t->plain) t->state = S_IAC;
             else data_byte(t, c, fn, ud);
             break;
         case S_IAC:
@@ -338,7 +363,7 @@ void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *
                 t->state = S_DATA;
                 if (t->keys) { // ESC and then something else: the Escape key itself
                     key("escape", fn, ud);
-                    if (c != TN_IAC) data_byte(t, c, fn, ud);
+                    if (c != TN_IAC || t->plain) data_byte(t, c, fn, ud);
                     else t->state = S_IAC;
                 }
             }

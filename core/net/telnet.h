@@ -33,6 +33,7 @@ struct Telnet {
     bool at_prompt;   // a prompt is on screen, waiting for its line
     bool cleared;     // this batch erased the input line, so end redraws it
     bool fresh_prompt; // this batch printed a new prompt
+    bool plain;       // no telnet protocol (SSH): 255 is a byte like any other, nothing is negotiated
     bool keys;        // key mode (the scripts' input_mode "key"): each key is a line of its own, unechoed
     uint8_t key_need; // key mode: bytes of the UTF-8 character being read
     uint16_t csi_arg; // the number in an escape sequence being read (ESC [ 5 ~)
@@ -51,6 +52,13 @@ typedef void (*TelnetLineFn)(void *ud, const char *line, size_t len);
 // Sets up state and queues our opening offers in t->out; -1 when out of
 // memory (then telnet_free still may be called).
 int telnet_init(Telnet *t, uint32_t max_line);
+// The same engine for a terminal that speaks no telnet (SSH): no offers, no
+// IAC; echo says whether to echo what is typed (SSH: the client asked for
+// a pty, so its terminal is raw and shows only what we send).
+int telnet_init_plain(Telnet *t, uint32_t max_line, bool echo);
+// What a plain terminal said of itself (SSH's pty request, window change),
+// as TERMINAL-TYPE and NAWS would: the type, and the size (0 = not known).
+void telnet_set_terminal(Telnet *t, const char *type, uint32_t cols, uint32_t rows);
 void telnet_free(Telnet *t);
 // Feeds bytes from the client; calls fn for each completed line.
 void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *ud);

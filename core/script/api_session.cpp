@@ -62,7 +62,7 @@ static const char *g_props[] = {"node", "handle", "sysop", "room", "id", "idle",
 static bool settable(const char *k) { return !strcmp(k, "activity") || !strcmp(k, "service"); }
 
 static const char *kind_name(PortKind k) {
-    return k == PORT_TELNET ? "telnet" : k == PORT_TELNET_WS ? "telnet-ws" : k == PORT_BOT ? "bot" : "websocket";
+    return k == PORT_TELNET ? "telnet" : k == PORT_TELNET_WS ? "telnet-ws" : k == PORT_SSH ? "ssh" : k == PORT_BOT ? "bot" : "websocket";
 }
 
 static bool is_prop(const char *k) {
@@ -105,8 +105,8 @@ static void push_terminal(lua_State *l, const Session *s) {
     lua_setfield(l, -2, "colors");
     lua_pushstring(l, p->term.charset[0] ? p->term.charset : "utf-8");
     lua_setfield(l, -2, "charset");
-    // a terminal: the telnet port's or the bridge's (s.transport tells them apart)
-    lua_pushstring(l, p->kind == PORT_WEB ? "websocket" : "telnet");
+    // a terminal: the telnet port's and the bridge's are both telnet (s.transport tells them apart)
+    lua_pushstring(l, p->kind == PORT_TELNET_WS ? "telnet" : kind_name(p->kind));
     lua_setfield(l, -2, "transport");
 }
 

@@ -49,7 +49,7 @@ pl.command{
     for _, n in ipairs(pl.sessions()) do
       lines[#lines + 1] = string.format("%-5d %-20s %-24s %-16s %-12s %-6s %s", n.node, n.handle or "(logging in)",
         n.address, n.activity or "", n.room and ("#" .. n.room) or "-", n.idle .. "s",
-        n.transport and (n.transport .. (n.secure and "+tls" or "")) or "detached")
+        n.transport and (n.transport .. (n.secure and n.transport ~= "ssh" and "+tls" or "")) or "detached")
     end
     pl.page(s, table.concat(lines, "\n"))
     logged(s, "listed the nodes")

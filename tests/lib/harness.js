@@ -69,7 +69,10 @@ class Server {
     s.wsPort = opts.wsPort || await freePort();
     s.telnetPort = opts.telnetPort || await freePort();
     // register_per_hour: tests register many users from 127.0.0.1; the limit has tests of its own
-    const sets = Object.assign({ pwhash_mem_kb: '8192', pwhash_ops: '1', grace_s: '60', register_per_hour: '0' }, opts.set || {});
+    // SSH (ssh_port, 2222 by default) only where a test asks for it (opts.ssh): on a port of its own
+    s.sshPort = opts.sshPort || (opts.ssh ? await freePort() : 0);
+    const sets = Object.assign({ pwhash_mem_kb: '8192', pwhash_ops: '1', grace_s: '60', register_per_hour: '0',
+      ssh_port: String(s.sshPort) }, opts.set || {});
     const args = ['--ws-port', s.wsPort, '--telnet-port', s.telnetPort, '--data', path.join(s.dir, 'var'),
       '--scripts', s.scripts, '--www', path.join(ROOT, 'etc', 'www')];
     for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);

@@ -303,3 +303,29 @@ TEST(key_mode_hands_on_each_key_by_name_unechoed) {
     buf_free(&b);
     telnet_free(&t);
 }
+
+TEST(plain_terminal_for_ssh_negotiates_nothing_and_takes_its_size_from_outside) {
+    Telnet t;
+    CHECK(telnet_init_plain(&t, 256, true) == 0);
+    CHECK(out(&t).empty()); // no offers: SSH has no telnet options
+    Lines l;
+    // IAC DO ECHO is not a command here: nothing is answered or switched
+    feed(&t, "a" + IAC + "\xfd\x01" + "b\r\n", &l);
+    CHECK(t.echo && t.state == 0);
+    std::string o = out(&t); // (what was typed is echoed; no WILL or WONT answers it)
+    CHECK(o.find(IAC + "\xfb") == std::string::npos && o.find(IAC + "\xfc") == std::string::npos);
+    CHECK(l.n == 1 && l.all[0].find('a') == 0 && l.all[0].back() == 'b');
+    PortTerminal pt = {};
+    telnet_set_terminal(&t, "xterm-256color\x01", 100, 40); // (a control in TERM is dropped)
+    telnet_terminal(&t, COLOR_AUTO, &pt);
+    CHECK(std::string(pt.type) == "xterm-256color" && pt.cols == 100 && pt.rows == 40 && pt.colors == 256 && pt.told);
+    telnet_set_terminal(&t, NULL, 5, 0); // a window change: the type stays; nonsense sizes as NAWS's
+    telnet_terminal(&t, COLOR_AUTO, &pt);
+    CHECK(std::string(pt.type) == "xterm-256color" && pt.cols == 80 && pt.rows == 24);
+    Telnet q; // no pty (ssh -T): the type unknown, and said so at once
+    CHECK(telnet_init_plain(&q, 256, false) == 0);
+    telnet_terminal(&q, COLOR_AUTO, &pt);
+    CHECK(pt.told && pt.colors == 0 && !q.echo);
+    telnet_free(&q);
+    telnet_free(&t);
+}
