@@ -81,7 +81,7 @@ async function startServerOnce(kind, extra = {}) {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'partyline-bench-'));
     const set = Object.assign({
       jwt_secret: SECRET, rate_per_s: '0', max_conns_per_addr: '0', login_timeout_s: '0', idle_timeout_s: '0',
-      log_level: 'warn', queue_max: '256',
+      log_level: 'warn', queue_max: '256', ssh_port: '0', // SSH's default port would collide between servers
     }, extra);
     tport = await freePort();
     while (tport === port) tport = await freePort();
