@@ -101,7 +101,7 @@ static void push_terminal(lua_State *l, const Session *s) {
     }
     lua_pushinteger(l, p->term.colors);
     lua_setfield(l, -2, "colors");
-    lua_pushstring(l, p->term.charset[0] ? p->term.charset : "utf-8");
+    lua_pushstring(l, port_charset_name(port_charset(p))); // the user's choice (pl.charset), else the terminal's
     lua_setfield(l, -2, "charset");
     lua_pushstring(l, p->kind == PORT_TELNET ? "telnet" : "websocket");
     lua_setfield(l, -2, "transport");

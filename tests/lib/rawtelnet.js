@@ -4,7 +4,7 @@
 const net = require('net');
 
 const IAC = 255, DONT = 254, DO = 253, WONT = 252, WILL = 251, SB = 250, SE = 240;
-const ECHO = 1, SGA = 3, TTYPE = 24, NAWS = 31;
+const ECHO = 1, SGA = 3, TTYPE = 24, NAWS = 31, CHARSET = 42;
 const bytes = (...b) => Buffer.from(b);
 
 class RawTelnet {
@@ -36,10 +36,14 @@ class RawTelnet {
     });
   }
   // Says what a terminal would: its type and its size, and lets us echo.
-  terminal(type, cols, rows) {
+  // charset: the answer to our CHARSET REQUEST (RFC 2066): a set's name to
+  // accept, or nothing for a client without the option (DONT CHARSET).
+  terminal(type, cols, rows, charset) {
     const t = Buffer.from(type, 'latin1');
+    const cs = charset ? Buffer.concat([bytes(IAC, DO, CHARSET, IAC, SB, CHARSET, 2), Buffer.from(charset, 'latin1'), bytes(IAC, SE)])
+      : bytes(IAC, DONT, CHARSET);
     this.send(Buffer.concat([bytes(IAC, DO, ECHO, IAC, DO, SGA, IAC, WILL, TTYPE, IAC, SB, TTYPE, 0), t, bytes(IAC, SE),
-      bytes(IAC, WILL, NAWS, IAC, SB, NAWS, cols >> 8, cols & 255, rows >> 8, rows & 255, IAC, SE)]));
+      bytes(IAC, WILL, NAWS, IAC, SB, NAWS, cols >> 8, cols & 255, rows >> 8, rows & 255, IAC, SE), cs]));
   }
   // Registers handle through the prompts; returns at the main menu's prompt.
   async register(handle, password = handle + '-pass-1') {
@@ -56,4 +60,4 @@ class RawTelnet {
   close() { this.sock.destroy(); }
 }
 
-module.exports = { RawTelnet, bytes, IAC, DONT, DO, WONT, WILL, SB, SE, ECHO, SGA, TTYPE, NAWS };
+module.exports = { RawTelnet, bytes, IAC, DONT, DO, WONT, WILL, SB, SE, ECHO, SGA, TTYPE, NAWS, CHARSET };
