@@ -184,14 +184,25 @@ function S.send(self, ev)
 end
 
 function S:text(text) self:send{ type = "text", text = text } end
-function S:prompt(text, secret) self:send{ type = "prompt", text = text, secret = secret and true or false } end
+-- A prompt takes a line: single keys a menu turned on (s:menu) go off for it.
+function S:prompt(text, secret)
+  if self.menu_keys then
+    self.menu_keys = nil
+    local svc = pl.services[self.service]
+    self:keys(svc and svc.keys)
+  end
+  self:send{ type = "prompt", text = text, secret = secret and true or false }
+end
 function S:bell() self:send{ type = "bell" } end
 -- A short message about something the user did wrong.
 function S:notice(text) self:send{ type = "text", text = pl.color("yellow", text) } end
 
 -- Shows a menu: a `menu` event whose text is the header lines and one line
 -- per item ("[K] label"), then the choice prompt. items: { {key, label}, ... }
-function S:menu(id, title, header, items)
+-- A key alone chooses (hotkeys: single keys until the next prompt or
+-- service), unless opts.lines: then a line does (a menu that also takes
+-- numbers or words, as the mail inbox).
+function S:menu(id, title, header, items, opts)
   local lines = {}
   for _, l in ipairs(header) do lines[#lines + 1] = l end
   local plain = {}
@@ -201,6 +212,11 @@ function S:menu(id, title, header, items)
   end
   self:send{ type = "menu", id = id, title = title, items = plain, text = table.concat(lines, "\n") }
   self:prompt("Your choice: ")
+  local on = self.pager and self.pager.keys or (not self.pager and self.keys_on)
+  if not (opts and opts.lines) and not on then
+    self:keys(true)
+    self.menu_keys = true
+  end
 end
 
 -- Moves the session to another service, leaving the one it is in.
@@ -210,6 +226,7 @@ function S:enter(id, ...)
   if old and old.leave then old.leave(self, "switch") end
   self.service = id
   self.activity = svc.activity or id
+  self.menu_keys = nil
   self:keys(svc.keys) -- a service with keys = true gets single keys
   if svc.enter then svc.enter(self, ...) end
 end
@@ -224,6 +241,11 @@ end
 -- while it is on. s.keys_on says which it is.
 function S:keys(on)
   on = on and true or false
+  local p = self.pager
+  if p then -- the "-- More --" has keys on: what is asked for now holds once it is done
+    p.keys = on
+    return
+  end
   if (self.keys_on or false) == on then return end
   self.keys_on = on
   pl.send(self, { type = "input_mode", mode = on and "key" or "line" })
@@ -239,14 +261,45 @@ local function pager_end(s)
   for _, ev in ipairs(p.queue) do pl.send(s, ev) end
 end
 
+-- One screen: text, or the events it holds (pl.page with events).
+local function show_page(s, page)
+  if type(page) == "string" then return pl.send(s, { type = "text", text = page }) end
+  for _, ev in ipairs(page) do pl.send(s, ev) end
+end
+
 -- A key (or line) while a page waits: Q stops, anything else shows the next.
 local function pager_input(s, line)
   local p = s.pager
   if line:lower() == "q" or p.at >= #p.pages then return pager_end(s) end
   p.at = p.at + 1
-  pl.send(s, { type = "text", text = p.pages[p.at] })
+  show_page(s, p.pages[p.at])
   if p.at < #p.pages then return pl.send(s, { type = "prompt", text = MORE }) end
   pager_end(s)
+end
+
+-- Rows a text takes on a terminal cols wide, as it wraps.
+local function rows_of(text, cols)
+  local n = 0
+  for line in (text .. "\n"):gmatch("(.-)\n") do n = n + #pl.text.wrap(line, cols) end
+  return n
+end
+
+-- pl.page(s, events) with an array of events (room history, each a chat
+-- event with its text): a screen at a time as pl.page does with text, the
+-- events whole (each screen's events go out together).
+local function page_events(s, events, rows, cols)
+  local pages, page, used = {}, {}, 0
+  for _, ev in ipairs(events) do
+    local height = ev.text and ev.text ~= "" and rows_of(ev.text, cols) or 0
+    if used + height > rows - 1 and #page > 0 then
+      pages[#pages + 1] = page
+      page, used = {}, 0
+    end
+    page[#page + 1] = ev
+    used = used + height
+  end
+  pages[#pages + 1] = page
+  return pages
 end
 
 -- pl.page(s, text[, ev]): long output a screen at a time on a terminal
@@ -255,9 +308,22 @@ end
 -- once. ev is the event the text goes in (a `who` event with its data; a
 -- `text` event when nil): the first screen goes in it, the rest as text.
 function pl.page(s, text, ev)
-  ev = ev or { type = "text" }
   local term = s.terminal
-  local rows = term and term.transport == "telnet" and term.rows
+  local rows = term and term.transport ~= "websocket" and term.rows
+  if type(text) == "table" then -- events
+    if not rows or rows < 4 or s.pager then
+      for _, e in ipairs(text) do s:send(e) end
+      return
+    end
+    local pages = page_events(s, text, rows, term.cols or 80)
+    show_page(s, pages[1])
+    if #pages == 1 then return end
+    local was = s.keys_on or false
+    s:keys(true)
+    s.pager = { pages = pages, at = 1, queue = {}, keys = was }
+    return pl.send(s, { type = "prompt", text = MORE })
+  end
+  ev = ev or { type = "text" }
   if not rows or rows < 4 or s.pager then
     ev.text = text
     return s:send(ev)
@@ -276,8 +342,9 @@ function pl.page(s, text, ev)
   ev.text = pages[1]
   s:send(ev)
   if #pages == 1 then return end
-  s.pager = { pages = pages, at = 1, queue = {}, keys = s.keys_on or false }
+  local was = s.keys_on or false
   s:keys(true)
+  s.pager = { pages = pages, at = 1, queue = {}, keys = was }
   pl.send(s, { type = "prompt", text = MORE })
 end
 

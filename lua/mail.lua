@@ -126,7 +126,7 @@ local function inbox(s)
     { key = "C", label = "Compose" },
     { key = "D", label = "Delete (D and a number)" },
     { key = "Q", label = "Back to the main menu" },
-  })
+  }, { lines = true }) -- it takes numbers too: lines
 end
 
 -- The n-th message of the inbox (as listed), or nil.

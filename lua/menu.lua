@@ -18,6 +18,7 @@ end
 pl.service{
   id = "menu",
   activity = "Main Menu",
+  keys = true, -- hotkeys: a key alone chooses, no Enter (a client that sends lines sends "c" and Enter: the same)
   enter = function(s) show(s) end,
   input = function(s, line)
     -- a user moved here without asking (their service failed or went away):

@@ -158,12 +158,15 @@ pl.menu_item{ key = "K", label = "Keys", service = "keytest" }
       r.line('a whole line again');
       await r.expect(/<kim>(\x1b\[0m)? a whole line again/);
       const w = await srv.user('walt');
+      // the main menu takes hotkeys: the web page is told to send keys at once
+      eq(w.events.filter((e) => e.type === 'input_mode').pop().mode, 'key', 'the web page is told to send keys');
       w.input('k');
-      eq((await w.waitFor((e) => e.type === 'input_mode')).mode, 'key', 'the web page is told to send keys');
       w.input('z');
       await w.text(/^key \[z\]$/);
       w.input('q');
-      eq((await w.waitFor((e) => e.type === 'input_mode')).mode, 'line', 'and lines again');
+      await w.waitFor((e) => e.type === 'menu', 'the main menu again');
+      w.input('c');
+      eq((await w.waitFor((e) => e.type === 'input_mode')).mode, 'line', 'and lines again in chat');
       r.close();
     },
   },

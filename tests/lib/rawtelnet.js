@@ -19,14 +19,15 @@ class RawTelnet {
   }
   send(b) { this.sock.write(Buffer.isBuffer(b) ? b : Buffer.from(b, 'utf8')); }
   line(text) { this.send(text + '\r\n'); }
-  text() { return this.buf.slice(this.pos).toString('utf8'); }
+  // enc: how the bytes are read for expect ('latin1' for a CP437 terminal's)
+  text() { return this.buf.slice(this.pos).toString(this.enc || 'utf8'); }
   // Waits for re in what came after the last match (decoded as UTF-8).
   expect(re, timeout = 4000) {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const rest = this.buf.slice(this.pos).toString('utf8');
+        const rest = this.text();
         const m = re.exec(rest);
-        if (m) { this.pos += Buffer.byteLength(rest.slice(0, m.index + m[0].length), 'utf8'); done(); resolve(m); return true; }
+        if (m) { this.pos += Buffer.byteLength(rest.slice(0, m.index + m[0].length), this.enc || 'utf8'); done(); resolve(m); return true; }
         if (this.closed) { done(); reject(new Error(`closed waiting for ${re}; got ${JSON.stringify(rest.slice(-300))}`)); return true; }
         return false;
       };
