@@ -55,7 +55,7 @@ pl.menu_item{ key = "C", label = "Chat", order = 10, service = "chat" }
 pl.menu_item{
   key = "W", label = "Who's online", order = 20,
   run = function(s)
-    local ev = pl.who_event()
+    local ev = pl.who_event(s)
     pl.page(s, ev.text, ev)
   end,
 }

@@ -115,4 +115,138 @@ exports.tests = [
       u.close();
     },
   },
+  {
+    name: '/nodes, /who, /bans and /help fit an 80-column screen and a 50-column one; IPv4 addresses show plainly',
+    fn: async ({ srv }) => {
+      srv.addUser('tabler', 'tabler-pass-1', { sysop: true });
+      const w = await srv.chatter('a_rather_long_handle'); // 20 characters, the most there is
+      w.input('/join a-room-with-a-long-name');
+      await w.chat('join', { from: 'a_rather_long_handle', room: 'a-room-with-a-long-name' });
+      for (const cols of [80, 50]) {
+        const r = new RawTelnet(srv.telnetPort);
+        r.terminal('xterm', cols, 200);
+        await r.expect(/Handle \(or 'new' to register\): /);
+        r.line('tabler');
+        await r.expect(/Password: /).catch((e) => { throw new Error('cols ' + cols + ': ' + e.message + JSON.stringify(r.buf.toString().slice(-300))); });
+        r.line('tabler-pass-1');
+        await r.expect(/Your choice: /);
+        r.line('c');
+        await r.expect(/You are in #lobby/);
+        if (cols === 80) {
+          r.line('/ban 203.0.113.77 1d a reason that goes on for a while, longer than any column could hold here');
+          await r.expect(/banned/);
+        }
+        for (const cmd of ['/nodes', '/who', '/bans', '/help']) {
+          const from = r.pos = r.buf.length;
+          r.line(cmd);
+          await r.expect(cmd === '/help' ? /Anything else you type/ : cmd === '/who' ? /users online/ : cmd === '/bans' ? /203\.0\.113\.77[^\n]*\n/ : /\n\d+ +tabler[^\n]*\n/);
+          await sleep(100);
+          const out = r.buf.slice(from).toString('utf8').replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\r\n');
+          const long = out.filter((l) => [...l].length > cols);
+          eq(long.length, 0, `${cmd} at ${cols} columns: ${JSON.stringify(long)}`);
+          if (cmd === '/nodes') {
+            assert(out.some((l) => /127\.0\.0\.1/.test(l)), 'the address as IPv4: ' + out.join('\n'));
+            assert(!out.some((l) => /::ffff/.test(l)), 'not IPv4-mapped');
+            // one row per node: the row of the web user holds its handle and address
+            if (cols === 80) assert(out.some((l) => /^\s*\d+ +a_rather_long_handle +127\.0\.0\.1/.test(l)), 'one line per node: ' + out.join('\n'));
+          }
+          if (cmd === '/help' && cols === 50) {
+            const i = out.findIndex((l) => /^ +\/nodes +Every/.test(l));
+            const at = out[i].indexOf('Every');
+            assert(i > 0 && out[i + 1].match(/^ */)[0].length === at && /^ +address/.test(out[i + 1]),
+              'a help line wraps under its text: ' + out.slice(i, i + 3).join('|'));
+          }
+        }
+        r.close();
+      }
+    },
+  },
+  {
+    name: 'room history on joining, on a terminal: gray under a rule, a screen at a time; the web page gets it flagged',
+    fn: async ({ srv }) => {
+      const w = await srv.chatter('histo');
+      for (let i = 1; i <= 30; i++) {
+        w.input(`line number ${i}`);
+        await w.chat('say', { body: `line number ${i}` });
+      }
+      const r = new RawTelnet(srv.telnetPort);
+      r.terminal('xterm', 80, 24);
+      await r.register('reader');
+      r.line('c');
+      await r.expect(/--- earlier in #lobby ---/);
+      await r.expect(/-- More --/);
+      const first = r.buf.toString('utf8');
+      assert(/\x1b\[90m<histo> line number 1\x1b\[0m/.test(first), 'a history line is gray');
+      assert(!/line number 30/.test(first), 'the rest waits for a key');
+      r.send(' ');
+      await r.expect(/line number 30/);
+      assert(/reader has joined #lobby/.test(r.buf.toString('utf8')), 'and the join');
+      const v = await srv.chatter('webreader');
+      const h = v.events.filter((e) => e.type === 'chat' && e.history);
+      assert(h.length >= 30 && !/\x1b\[90m</.test(h[0].text), 'the web page gets the events flagged, as before');
+      r.close();
+    },
+  },
+  {
+    name: 'a telnet hang-up is gone from /who at once; /msg to them says so and offers mail',
+    fn: async ({ srv }) => {
+      const r = new RawTelnet(srv.telnetPort);
+      r.terminal('xterm', 80, 24);
+      await r.register('hangup');
+      r.line('c');
+      await r.expect(/You are in #lobby/);
+      const w = await srv.chatter('stayer');
+      r.close();
+      await w.chat('leave', { from: 'hangup' });
+      w.input('/who');
+      const who = await w.waitFor((e) => e.type === 'who');
+      assert(!who.users.some((u) => u.handle === 'hangup'), 'not in /who');
+      w.input('/msg hangup are you there?');
+      await w.waitFor((e) => e.type === 'prompt' && /hangup is not online\. Send it as mail instead\?/.test(e.text));
+      w.input('y');
+      await w.text(/Sent to hangup as mail/);
+    },
+  },
+  {
+    name: 'the real telnet program: a single key enters chat, a line said shows once, /help stops at -- More -- on 24 rows',
+    fn: async ({ srv }) => {
+      const t = new TmuxTelnet(srv.telnetPort, 80, 24);
+      try {
+        await t.expect(/Handle \(or 'new' to register\):/);
+        t.type('new'); t.keys('Enter');
+        await t.expect(/New handle:/);
+        t.type('tmuxer'); t.keys('Enter');
+        await t.expect(/Choose a password/);
+        t.type('tmuxer-pass-1'); t.keys('Enter');
+        await t.expect(/Repeat the password/);
+        t.type('tmuxer-pass-1'); t.keys('Enter');
+        await t.expect(/Your choice:/);
+        t.type('c'); // no Enter
+        await t.expect(/You are in #lobby/);
+        t.type('hello from a real telnet'); t.keys('Enter');
+        const screen = await t.expect(/<tmuxer> hello from a real telnet/);
+        await sleep(300);
+        eq((t.screen().match(/hello from a real telnet/g) || []).length, 1, 'the line once: ' + screen);
+        // a sysop's /help of 30 lines on a 24-row screen
+        fs.writeFileSync(path.join(srv.scripts, 'commands', 'zz_many.lua'),
+          Array.from({ length: 30 }, (_, i) => `pl.command{ name = "extra${String(i).padStart(2, '0')}", help = "extra command ${i}", run = function() end }`).join('\n') + '\n');
+        await srv.waitLog(/scripts reloaded/);
+        t.type('/help'); t.keys('Enter');
+        const s1 = await t.expect(/-- More --/);
+        assert(!/Anything else you type/.test(s1), 'the end waits');
+        t.type('q');
+        await sleep(300);
+        assert(!/Anything else you type/.test(t.screen()), 'Q stops');
+        t.type('/help'); t.keys('Enter');
+        await t.expect(/-- More --/);
+        for (let i = 0; i < 5 && !/Anything else you type/.test(t.screen()); i++) {
+          t.type(' ');
+          await sleep(300);
+        }
+        await t.expect(/Anything else you type/);
+      } finally {
+        t.close();
+      }
+    },
+  },
 ];

@@ -27,7 +27,7 @@ class RawTelnet {
       const check = () => {
         const rest = this.text();
         const m = re.exec(rest);
-        if (m) { this.pos += Buffer.byteLength(rest.slice(0, m.index + m[0].length), this.enc || 'utf8'); done(); resolve(m); return true; }
+        if (m) { this.pos += this.bytesOf(m.index + m[0].length); done(); resolve(m); return true; }
         if (this.closed) { done(); reject(new Error(`closed waiting for ${re}; got ${JSON.stringify(rest.slice(-300))}`)); return true; }
         return false;
       };
@@ -35,6 +35,19 @@ class RawTelnet {
       const done = () => { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); };
       if (!check()) this.waiters.push(check);
     });
+  }
+  // How many bytes after pos decode to the first n characters of text():
+  // not Buffer.byteLength of them, as a byte that is not UTF-8 (a telnet
+  // command's) decodes to one U+FFFD of three bytes.
+  bytesOf(n) {
+    if (this.enc === 'latin1') return n;
+    let lo = 0, hi = this.buf.length - this.pos;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.buf.slice(this.pos, this.pos + mid).toString('utf8').length >= n) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
   // Says what a terminal would: its type and its size, and lets us echo.
   // charset: the answer to our CHARSET REQUEST (RFC 2066): a set's name to
