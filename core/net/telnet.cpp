@@ -333,4 +333,11 @@ void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *
             break;
         }
     }
+    // A read that ends in ESC alone: the Escape key. A terminal writes an
+    // arrow's ESC [ A at once, so nothing is coming to make this ESC part of
+    // one; waiting for a next byte would hold the key until another is pressed.
+    if (t->state == S_ESC && t->keys && t->echo) {
+        t->state = S_DATA;
+        named(t, "escape", fn, ud);
+    }
 }

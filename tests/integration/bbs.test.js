@@ -144,16 +144,24 @@ exports.tests = [
           const out = r.buf.slice(from).toString('utf8').replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\r\n');
           const long = out.filter((l) => [...l].length > cols);
           eq(long.length, 0, `${cmd} at ${cols} columns: ${JSON.stringify(long)}`);
+          // the telnet side wraps what is wider than the screen: a row that
+          // did not fit shows as a line that does not start as a row does
+          const row = { '/nodes': /^(Node |\d+ )/, '/who': /^(Node |\d+ |\d+ users? online)/, '/bans': /^(Kind |address |handle )/ }[cmd];
+          if (row) {
+            const rows = out.slice(1).filter((l) => l.trim() !== '' && !/^> |Your choice/.test(l));
+            const bad = rows.filter((l) => !row.test(l));
+            eq(bad.length, 0, `${cmd} at ${cols} columns, a row on two lines: ${JSON.stringify(rows)}`);
+          }
           if (cmd === '/nodes') {
             assert(out.some((l) => /127\.0\.0\.1/.test(l)), 'the address as IPv4: ' + out.join('\n'));
             assert(!out.some((l) => /::ffff/.test(l)), 'not IPv4-mapped');
             // one row per node: the row of the web user holds its handle and address
             if (cols === 80) assert(out.some((l) => /^\s*\d+ +a_rather_long_handle +127\.0\.0\.1/.test(l)), 'one line per node: ' + out.join('\n'));
           }
-          if (cmd === '/help' && cols === 50) {
+          if (cmd === '/help') {
             const i = out.findIndex((l) => /^ +\/nodes +Every/.test(l));
             const at = out[i].indexOf('Every');
-            assert(i > 0 && out[i + 1].match(/^ */)[0].length === at && /^ +address/.test(out[i + 1]),
+            assert(i > 0 && out[i + 1].match(/^ */)[0].length === at && /\S/.test(out[i + 1]),
               'a help line wraps under its text: ' + out.slice(i, i + 3).join('|'));
           }
         }
@@ -247,6 +255,92 @@ exports.tests = [
       } finally {
         t.close();
       }
+    },
+  },
+  {
+    name: '/chat: a telnet caller asks a web user; on acceptance two regions on the terminal and a pane on the web, typing seen live, Escape ends it for both',
+    fn: async ({ srv }) => {
+      const t = new TmuxTelnet(srv.telnetPort, 80, 24);
+      try {
+        await t.expect(/Handle \(or 'new' to register\):/);
+        for (const [k, re] of [['new', /New handle:/], ['alice', /Choose a password/], ['alice-pass-1', /Repeat/], ['alice-pass-1', /Your choice:/]]) {
+          t.type(k); t.keys('Enter');
+          await t.expect(re);
+        }
+        t.type('c');
+        await t.expect(/You are in #lobby/);
+        const w = await srv.chatter('webber');
+        t.type('/chat webber'); t.keys('Enter');
+        await w.chat('system', { body: /alice asks you to a private chat\. Type \/chat alice to accept/ });
+        w.input('/chat alice');
+        const open = await w.waitFor((e) => e.type === 'pane' && e.op === 'open', 'the pane opens');
+        eq(open.with, 'alice', 'with alice');
+        const id = open.id;
+        eq(w.events.filter((e) => e.type === 'input_mode').pop().mode, 'key', 'the web page sends keys');
+        const framed = await t.expect(/webber above, you below/);
+        assert(/Private chat with webber/.test(framed), 'the title above: ' + framed);
+        // the web user types: the terminal sees it live above the rule, then the line
+        for (const k of ['h', 'e', 'y']) w.input(k);
+        let screen = await t.expect(/hey_\n[─]+ webber above/);
+        w.input('');
+        screen = await t.expect(/<webber> hey\n/);
+        const rows = screen.split('\n');
+        const rule = rows.findIndex((l) => /webber above, you below/.test(l));
+        assert(rows.findIndex((l) => /<webber> hey/.test(l)) < rule, 'their line above the rule');
+        // the caller types: the web page hears it as typing, then as a split chat line
+        t.type('yo there');
+        await t.expect(/^> yo there/m);
+        const typing = await w.waitFor((e) => e.type === 'pane' && e.op === 'typing' && e.text === 'yo there', 'live typing');
+        eq(typing.id, id, 'typing of the pane');
+        eq(typing.from, 'alice', 'typing from alice');
+        t.keys('Enter');
+        const line = await w.chat('split', { from: 'alice', body: 'yo there' });
+        eq(line.pane, id, 'the pane');
+        screen = await t.expect(/<alice> yo there/);
+        const rows2 = screen.split('\n');
+        assert(rows2.findIndex((l) => /<alice> yo there/.test(l)) > rows2.findIndex((l) => /webber above/.test(l)), 'own line below the rule');
+        t.keys('Escape');
+        const close = await w.waitFor((e) => e.type === 'pane' && e.op === 'close', 'the pane closes');
+        eq(close.id, id, 'that pane');
+        await t.expect(/Private chat over: You ended the chat with webber/);
+        await t.expect(/You are in #lobby/);
+        await w.chat('system', { body: /Private chat over: alice ended the chat/ });
+        eq(w.events.filter((e) => e.type === 'input_mode').pop().mode, 'line', 'lines again on the web');
+      } finally {
+        t.close();
+      }
+    },
+  },
+  {
+    name: 'a sysop breaks in on a node (the user is told); a terminal without ANSI chats in plain lines; a hang-up ends it',
+    fn: async ({ srv }) => {
+      const root = await srv.sysop();
+      const d = new RawTelnet(srv.telnetPort);
+      d.terminal('dumb', 80, 24);
+      await d.register('plainuser');
+      d.line('c');
+      await d.expect(/You are in #lobby/);
+      root.input('/who');
+      const who = await root.waitFor((e) => e.type === 'who');
+      const node = who.users.find((u) => u.handle === 'plainuser').node;
+      root.input('/breakin ' + node);
+      const open = await root.waitFor((e) => e.type === 'pane' && e.op === 'open');
+      eq(open.with, 'plainuser', 'the sysop\'s pane');
+      await d.expect(/The sysop root has broken in to chat with you/);
+      await d.expect(/> /);
+      assert(!/\x1b\[\d*;?\d*r/.test(d.text()), 'no scroll regions for a terminal without ANSI');
+      d.line('hello sysop');
+      await root.chat('split', { from: 'plainuser', body: 'hello sysop', pane: open.id });
+      for (const k of ['o', 'k']) root.input(k);
+      root.input('');
+      await d.expect(/<root> ok/);
+      d.close(); // hangs up
+      const close = await root.waitFor((e) => e.type === 'pane' && e.op === 'close');
+      assert(/plainuser hung up/.test(close.reason), close.reason);
+      // a user who is not asked cannot be pulled in by anyone but a sysop
+      const u = await srv.chatter('notsysop');
+      u.input('/breakin 1');
+      await u.waitFor((e) => e.type === 'text' && /Unknown command|not allowed|sysop/i.test(e.text), 'refused');
     },
   },
 ];

@@ -296,6 +296,11 @@ TEST(key_mode_hands_on_each_key_by_name_unechoed) {
     CHECK(l.all[4] == "pageup" && l.all[5] == "backspace" && l.all[6] == "tab" && l.all[7] == "escape");
     CHECK(l.all[8] == "q"); // the key after a lone Escape is a key of its own
     CHECK(out(&t).empty()); // nothing echoed
+    Lines e;
+    feed(&t, "\x1b", &e); // Escape pressed alone: a read of one ESC
+    CHECK(e.n == 1 && e.all[0] == "escape");
+    feed(&t, "\x1b[B", &e); // and the next key is read as it should be
+    CHECK(e.n == 2 && e.all[1] == "down");
     telnet_render(&t, &b, "", 0, MSG_SILENT | MSG_LINES, false);
     Lines m;
     feed(&t, "ab\r\n", &m);
