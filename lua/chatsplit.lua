@@ -65,7 +65,7 @@ local function clip(text, cols, tail)
     text = table.concat(out)
   end
   text = pl.text.fit(text, cols)
-  while #text > 100 do text = pl.cut(text, utf8.len(text) - 1) or "" end
+  while #text > 100 do text = pl.cut(text, (utf8.len(text) or #text) - 1) end
   return text
 end
 
@@ -199,8 +199,14 @@ pl.service{
       sp.line = sp.line .. " "
     elseif NAMED[key] then
       return
-    elseif utf8.len(sp.line) < LINE_MAX then
-      sp.line = sp.line .. key -- a character (a client that sends a line at once: all of it)
+    elseif (utf8.len(key) or 2) > 1 then -- a line typed whole (a client with an input box of its own): said
+      local line = pl.cut(sp.line .. key, LINE_MAX)
+      sp.line = ""
+      typing(s)
+      if line:match("^%s*/q[uit]*%s*$") then return finish(s, "left") end
+      return say(s, line)
+    elseif (utf8.len(sp.line) or 0) < LINE_MAX then
+      sp.line = sp.line .. key
     end
     typing(s)
     redraw(s)

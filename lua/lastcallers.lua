@@ -12,7 +12,7 @@ end)
 
 local function show(s)
   local lines = { pl.color("bright_white", "== Last callers =="),
-    string.format("%-20s %-5s %-17s %s", "Handle", "Node", "When", "Calls") } -- 49 columns
+    string.format("%-20s %-5s %-17s %s", "Handle", "Node", "When", "Calls") }
   for _, c in ipairs(pl.kv.board:get("lastcallers", {})) do
     lines[#lines + 1] = string.format("%-20s %-5d %-17s %d", c.handle, c.node, s:time(c.ms, "%Y-%m-%d %H:%M"), c.calls)
   end
