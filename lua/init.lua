@@ -251,7 +251,7 @@ function S:keys(on)
   pl.send(self, { type = "input_mode", mode = on and "key" or "line" })
 end
 
-local MORE = "-- More -- (any key for the next page, Q to stop) "
+local MORE = "-- More -- (any key: next page, Enter: one line, Q: stop) "
 
 local function pager_end(s)
   local p = s.pager
@@ -261,19 +261,35 @@ local function pager_end(s)
   for _, ev in ipairs(p.queue) do pl.send(s, ev) end
 end
 
--- One screen: text, or the events it holds (pl.page with events).
-local function show_page(s, page)
-  if type(page) == "string" then return pl.send(s, { type = "text", text = page }) end
-  for _, ev in ipairs(page) do pl.send(s, ev) end
+-- Sends what waits, from p.at, as far as rows rows go (at least one item:
+-- a line of text, or an event of pl.page's array). Text goes out as one
+-- event (the first screen's in the event pl.page was given).
+local function pager_show(s, rows)
+  local p = s.pager
+  local batch, used = {}, 0
+  while p.at <= #p.items do
+    local it = p.items[p.at]
+    if #batch > 0 and used + it.h > rows then break end
+    batch[#batch + 1] = it.v
+    used = used + it.h
+    p.at = p.at + 1
+  end
+  if p.text then
+    local ev = p.first or { type = "text" }
+    p.first = nil
+    ev.text = table.concat(batch, "\n")
+    return pl.send(s, ev)
+  end
+  for _, ev in ipairs(batch) do pl.send(s, ev) end
 end
 
--- A key (or line) while a page waits: Q stops, anything else shows the next.
+-- A key (or line) while a page waits: Q stops, Enter shows one more line,
+-- anything else the next screen.
 local function pager_input(s, line)
   local p = s.pager
-  if line:lower() == "q" or p.at >= #p.pages then return pager_end(s) end
-  p.at = p.at + 1
-  show_page(s, p.pages[p.at])
-  if p.at < #p.pages then return pl.send(s, { type = "prompt", text = MORE }) end
+  if line:lower() == "q" then return pager_end(s) end
+  pager_show(s, line == "" and 1 or p.rows - 1)
+  if p.at <= #p.items then return pl.send(s, { type = "prompt", text = MORE }) end
   pager_end(s)
 end
 
@@ -284,67 +300,50 @@ local function rows_of(text, cols)
   return n
 end
 
--- pl.page(s, events) with an array of events (room history, each a chat
--- event with its text): a screen at a time as pl.page does with text, the
--- events whole (each screen's events go out together).
-local function page_events(s, events, rows, cols)
-  local pages, page, used = {}, {}, 0
-  for _, ev in ipairs(events) do
-    local height = ev.text and ev.text ~= "" and rows_of(ev.text, cols) or 0
-    if used + height > rows - 1 and #page > 0 then
-      pages[#pages + 1] = page
-      page, used = {}, 0
-    end
-    page[#page + 1] = ev
-    used = used + height
-  end
-  pages[#pages + 1] = page
-  return pages
-end
-
 -- pl.page(s, text[, ev]): long output a screen at a time on a terminal
 -- (telnet, by its rows and columns, lines as it wraps them), with
 -- "-- More --" between screens; elsewhere (the web page scrolls) all at
 -- once. ev is the event the text goes in (a `who` event with its data; a
 -- `text` event when nil): the first screen goes in it, the rest as text.
+-- pl.page(s, events) with an array of events (room history, each a chat
+-- event with its text) pages them the same way, each event whole.
 function pl.page(s, text, ev)
   local term = s.terminal
   local rows = term and term.transport ~= "websocket" and term.rows
-  if type(text) == "table" then -- events
-    if not rows or rows < 4 or s.pager then
+  local events = type(text) == "table"
+  if not rows or rows < 4 or s.pager then
+    if events then
       for _, e in ipairs(text) do s:send(e) end
       return
     end
-    local pages = page_events(s, text, rows, term.cols or 80)
-    show_page(s, pages[1])
-    if #pages == 1 then return end
-    local was = s.keys_on or false
-    s:keys(true)
-    s.pager = { pages = pages, at = 1, queue = {}, keys = was }
-    return pl.send(s, { type = "prompt", text = MORE })
-  end
-  ev = ev or { type = "text" }
-  if not rows or rows < 4 or s.pager then
+    ev = ev or { type = "text" }
     ev.text = text
     return s:send(ev)
   end
-  local cols, pages, page, used = term.cols or 80, {}, {}, 0
-  for line in (text .. "\n"):gmatch("(.-)\n") do
-    local height = #pl.text.wrap(line, cols)
-    if used + height > rows - 1 and #page > 0 then
-      pages[#pages + 1] = table.concat(page, "\n")
-      page, used = {}, 0
+  local cols, items, total = term.cols or 80, {}, 0
+  if events then
+    for _, e in ipairs(text) do
+      items[#items + 1] = { v = e, h = e.text and e.text ~= "" and rows_of(e.text, cols) or 0 }
+      total = total + items[#items].h
     end
-    page[#page + 1] = line
-    used = used + height
+  else
+    for line in (text .. "\n"):gmatch("(.-)\n") do
+      items[#items + 1] = { v = line, h = math.max(1, #pl.text.wrap(line, cols)) }
+      total = total + items[#items].h
+    end
   end
-  pages[#pages + 1] = table.concat(page, "\n")
-  ev.text = pages[1]
-  s:send(ev)
-  if #pages == 1 then return end
+  local p = { items = items, at = 1, rows = rows, text = not events, first = ev or { type = "text" }, queue = {} }
+  if total <= rows - 1 then -- one screen: no More
+    s.pager = p
+    pager_show(s, math.huge)
+    s.pager = nil
+    return
+  end
   local was = s.keys_on or false
   s:keys(true)
-  s.pager = { pages = pages, at = 1, queue = {}, keys = was }
+  p.keys = was
+  s.pager = p
+  pager_show(s, rows - 1)
   pl.send(s, { type = "prompt", text = MORE })
 end
 

@@ -92,7 +92,7 @@ end }
     },
   },
   {
-    name: 'long output comes a screen at a time on a terminal (-- More --, any key, Q stops); the web page gets it whole',
+    name: 'long output comes a screen at a time on a terminal (-- More --, any key, Enter one line, Q stops); the web page gets it whole',
     fn: async ({ srv }) => {
       const r = new RawTelnet(srv.telnetPort);
       r.terminal('dumb', 80, 7);
@@ -100,9 +100,13 @@ end }
       r.line('c');
       await r.expect(/You are in #lobby/);
       r.line('/help');
-      const first = await r.expect(/([\s\S]*?)-- More -- \(any key for the next page, Q to stop\) /);
+      const first = await r.expect(/([\s\S]*?)-- More -- \(any key: next page, Enter: one line, Q: stop\) /);
       const shown = first[1].split('\r\n').filter((l) => l.trim() && !/\/help/.test(l));
       assert(shown.length <= 6 && shown.length >= 4, 'one screen of 7 rows: ' + JSON.stringify(shown));
+      r.send('\r'); // Enter: one line more
+      const one = await r.expect(/([\s\S]*?)-- More --/);
+      const more = one[1].split('\r\n').filter((l) => /\/\w/.test(l));
+      eq(more.length, 1, 'Enter shows one line: ' + JSON.stringify(one[1]));
       r.send(' '); // one key, no Enter: the terminal is in key mode for the pager
       await r.expect(/-- More --/);
       r.send('q');
@@ -113,7 +117,7 @@ end }
       r.line('/help');
       await r.expect(/-- More --/);
       for (let i = 0; i < 10 && !/Anything else you type/.test(r.text()); i++) {
-        r.send('\r');
+        r.send(' ');
         await sleep(100);
       }
       await r.expect(/Anything else you type is said to the room\./);
