@@ -67,9 +67,78 @@ exports.tests = [
       const t0 = Date.now();
       while (!/Handle/.test(got) && Date.now() - t0 < 5000) await sleep(20);
       assert(/Handle/.test(got), 'a silent client gets the login prompt');
+      // it never agreed to character mode: it types lines, and a menu takes the letter and Enter
+      for (const [line, re] of [['new', /New handle: $/], ['silent', /password.*: $/], ['silent-pass-1', /Repeat the password: $/],
+        ['silent-pass-1', /Your choice: $/], ['c', /You are in #lobby/]]) {
+        q.write(line + '\r\n');
+        const t1 = Date.now();
+        while (!re.test(got) && Date.now() - t1 < 5000) await sleep(20);
+        assert(re.test(got), `line mode: ${re} after ${line}: ${JSON.stringify(got.slice(-200))}`);
+      }
       q.destroy();
+      // a terminal without colour gets the art as plain text: its characters, no escapes
+      const d = new RawTelnet(srv.telnetPort);
+      d.terminal('dumb', 80, 24);
+      await d.expect(/Handle \(or 'new' to register\): /);
+      assert(d.buf.toString('utf8').includes('╔═══') && !/\x1b\[[0-9;]*m/.test(d.buf.toString('latin1')), 'plain art for dumb');
+      d.close();
       x.close();
       a.close();
+    },
+  },
+  {
+    name: 'pl.art shows a picture from art_dir: SAUCE read, not shown; translated for UTF-8; the web page gets it as text',
+    fn: async () => {
+      const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'partyline-art-'));
+      // a picture drawn with a cursor move, CP437 blocks, a SAUCE record with a comment block
+      const body = Buffer.concat([Buffer.from('\x1b[1;31m'), Buffer.from([0xDB, 0xDB, 0xB2, 0xB1, 0xB0]), Buffer.from('\x1b[5C\x1b[0;32mok\r\n')]);
+      const comnt = Buffer.concat([Buffer.from('COMNT'), Buffer.from('a comment nobody should see'.padEnd(64))]);
+      const sauce = Buffer.alloc(128, 0);
+      sauce.write('SAUCE00', 0, 'latin1');
+      sauce.write('Tiny test piece'.padEnd(35), 7, 'latin1');
+      sauce.write('tester'.padEnd(20), 42, 'latin1');
+      sauce.write('group'.padEnd(20), 62, 'latin1');
+      sauce.writeUInt32LE(body.length, 90);
+      sauce[94] = 1; sauce[95] = 1; sauce.writeUInt16LE(80, 96); sauce[104] = 1;
+      fs.writeFileSync(path.join(dir, 'tiny.ans'), Buffer.concat([body, Buffer.from([0x1A]), comnt, sauce]));
+      const srv2 = await Server.start({ set: { art_dir: dir } });
+      fs.writeFileSync(path.join(srv2.scripts, 'commands', 'zz_art.lua'), `pl.command{ name = "tiny", run = function(s)
+  local ok, why = pl.art(s, "tiny")
+  local _, info = pl.art_text("tiny")
+  s:text("art " .. tostring(ok) .. " " .. tostring(why) .. " " .. info.title .. " by " .. info.author)
+  local gone, w2 = pl.art(s, "../etc/passwd")
+  s:text("bad " .. tostring(gone) .. " " .. w2)
+end }
+`);
+      await srv2.waitLog(/scripts reloaded/);
+      try {
+        const w = await srv2.chatter('artist');
+        w.input('/tiny');
+        const art = await w.waitFor((e) => e.type === 'text' && e.art === 'tiny', 'the art event');
+        assert(/\x1b\[[0-9;]*m██▓▒░\x1b\[0m? {5}\x1b\[[0-9;]*mok/.test(art.text.replace(/\x1b\[0m(?=\x1b)/g, '')) ||
+          /██▓▒░ {5}.*ok/.test(art.text), 'translated, the cursor move as spaces: ' + JSON.stringify(art.text));
+        assert(!/comment|SAUCE|Tiny test/.test(art.text), 'SAUCE and its comment not shown');
+        await w.text(/^art true nil Tiny test piece by tester$/);
+        await w.text(/^bad false bad_name$/);
+        const a = new RawTelnet(srv2.telnetPort);
+        a.enc = 'latin1';
+        a.terminal('SyncTERM', 80, 25);
+        await a.expect(/Handle/);
+        a.line('artist');
+        await a.expect(/Password: /);
+        a.line('secret-artist');
+        await a.expect(/Your choice: /);
+        a.line('c');
+        await a.expect(/You are in #lobby/);
+        a.pos = a.buf.length;
+        a.line('/tiny');
+        await a.expect(/art true/);
+        assert(has(a.buf.slice(a.pos - 200), [0xDB, 0xDB, 0xB2, 0xB1, 0xB0]), 'the picture\'s own bytes for CP437');
+        a.close();
+      } finally {
+        await srv2.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     },
   },
   {
