@@ -45,7 +45,7 @@ local function layout(s)
   local t = s.terminal
   if web(s) or not t or (t.colors or 0) == 0 or not t.rows or t.rows < 8 or not t.cols or t.cols < 30 then return nil end
   local top = (t.rows - 2) // 2
-  return { rows = t.rows, cols = t.cols, top = top, rule = top + 1, from = top + 2, to = t.rows - 1 }
+  return { rows = t.rows, cols = t.cols, top = top, rule = top + 1, from = top + 2 }
 end
 
 local function csi(...) return "\27[" .. table.concat({ ... }, ";") end
@@ -65,17 +65,20 @@ local function clip(text, cols, tail)
     text = table.concat(out)
   end
   text = pl.text.fit(text, cols)
-  while #text > 100 do text = pl.cut(text, (utf8.len(text) or #text) - 1) end
+  while #text > 90 do text = pl.cut(text, (utf8.len(text) or #text) - 1) end
   return text
 end
 
 -- The bottom row (your input) and the row above the rule (what they are
--- typing): the telnet prompt, redrawn after whatever else comes.
+-- typing): the telnet prompt, redrawn after whatever else comes. It sets
+-- the scroll region to the lower part again (the input row its last), so
+-- anything else the board sends meanwhile (a private message, a
+-- broadcast) scrolls in there above the input, as your own lines do.
 local function redraw(s)
   local sp, L = s.split, s.split.L
   if not L then return end
   local theirs = sp.peer_line ~= "" and s:color("gray", clip(sp.peer_line, L.cols - 3, true) .. "_") or ""
-  s:prompt(csi(L.top, 1) .. "H" .. csi("") .. "K" .. theirs ..
+  s:prompt(csi(L.from, L.rows) .. "r" .. csi(L.top, 1) .. "H" .. csi("") .. "K" .. theirs ..
     csi(L.rows, 1) .. "H" .. csi("") .. "K" .. "> " .. clip(sp.line, L.cols - 3, true))
 end
 
@@ -103,7 +106,7 @@ local function show(s, from, body)
       frame(s)
     end
     local mine = from == s.handle
-    local region = mine and (csi(L.from, L.to) .. "r" .. csi(L.to, 1) .. "H") or (csi(1, L.top) .. "r" .. csi(L.top, 1) .. "H")
+    local region = mine and (csi(L.from, L.rows) .. "r" .. csi(L.rows, 1) .. "H") or (csi(1, L.top) .. "r" .. csi(L.top, 1) .. "H")
     ev.text = region .. csi("") .. "K" .. ev.text
   end
   s:send(ev)

@@ -368,6 +368,15 @@ end }
         screen = await t.expect(/<alice> yo there/);
         const rows2 = screen.split('\n');
         assert(rows2.findIndex((l) => /<alice> yo there/.test(l)) > rows2.findIndex((l) => /webber above/.test(l)), 'own line below the rule');
+        // what else comes meanwhile (a private message) scrolls in below the rule, above the input
+        const third = await srv.chatter('third');
+        third.input('/msg alice psst');
+        screen = await t.expect(/\*third\* psst/);
+        const rows3 = screen.trimEnd().split('\n');
+        const at = rows3.findIndex((l) => /\*third\* psst/.test(l));
+        assert(at > rows3.findIndex((l) => /webber above/.test(l)), 'below the rule: ' + screen);
+        assert(/^> ?$/.test(rows3[rows3.length - 1]), 'the input row stays last: ' + JSON.stringify(rows3.slice(-3)));
+        assert(rows3.some((l) => /<webber> hey/.test(l)) && rows3.some((l) => /<alice> yo there/.test(l)), 'nothing lost: ' + screen);
         t.keys('Escape');
         const close = await w.waitFor((e) => e.type === 'pane' && e.op === 'close', 'the pane closes');
         eq(close.id, id, 'that pane');
