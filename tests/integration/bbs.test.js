@@ -181,6 +181,21 @@ end }
       w.input('\u00fc again');
       await a.expect(/<webby>(\x1b\[0m)? ü again/);
       a.close();
+      // kept: the next login on a CP437 terminal type is UTF-8 again
+      const b = new RawTelnet(srv.telnetPort);
+      b.terminal('ANSI', 80, 24);
+      await b.expect(/Handle \(or 'new' to register\): /);
+      b.line('ansi');
+      await b.expect(/Password: /);
+      b.line('ansi-pass-1');
+      await b.expect(/Your choice: /);
+      b.line('c');
+      await b.expect(/You are in #lobby/);
+      w.input('\u00fc kept');
+      await b.expect(/<webby>(\x1b\[0m)? ü kept/);
+      b.line('/charset auto');
+      await b.expect(/Character set: auto \(CP437 now\)/);
+      b.close();
       u.close();
     },
   },
