@@ -246,6 +246,17 @@ pl.on("split_typing", function(t, id, from, text)
   redraw(t)
 end)
 
+-- The window changed size: the screen is laid out and drawn again (what
+-- was on it is gone: the lines said come on from here).
+pl.on("resize", function(s)
+  local sp = s.split
+  if not sp or s.service ~= "chatsplit" or not sp.L then return end
+  local L = layout(s)
+  if not L then return end
+  sp.L = L
+  frame(s)
+end)
+
 pl.on("split_line", function(t, id, from, body)
   local sp = t.split
   if not sp or sp.id ~= id then return end

@@ -820,6 +820,10 @@ function pl.hooks.account_action(s, action)
   pl.logoff(s)
 end
 
+-- A terminal's window changed size (telnet NAWS): emits `resize` (s), for
+-- what is laid out on the screen (a split chat) to be drawn again.
+function pl.hooks.resize(s) pl.emit("resize", s) end
+
 function pl.hooks.login_failed(s, code)
   local svc = current(s)
   if svc and svc.login_failed then svc.login_failed(s, code) end

@@ -17,6 +17,7 @@
 #include "script/host.h"
 #include "net/net.h"
 #include "model/session.h"
+#include "model/up.h"
 #include "base/stats.h"
 #include "net/telnet.h"
 #include "base/text.h"
@@ -212,8 +213,17 @@ static int cb_telnet(struct lws *wsi, enum lws_callback_reasons reason, void *us
             in = (uint8_t *)in + skip;
             len -= skip;
         }
-        telnet_feed(c->tn, (const uint8_t *)in, len, on_line, c);
-        if (c->tn) learned(c); // what negotiation told of it
+        {
+            uint16_t cols = c->port.term.cols, rows = c->port.term.rows;
+            telnet_feed(c->tn, (const uint8_t *)in, len, on_line, c);
+            if (c->tn) learned(c); // what negotiation told of it
+            // The window changed size (NAWS) under a logged-in user: what
+            // the scripts lay out on the screen (a split chat) is drawn
+            // again. Text already wraps at the new width by itself.
+            Session *s = c->port.session;
+            if (s && s->handle[0] && !s->ending && (cols != c->port.term.cols || rows != c->port.term.rows))
+                up_hook("resize", s, NULL);
+        }
         if (c->tn->out.len) conn_deliver(c); // echo and negotiation replies
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:

@@ -392,6 +392,17 @@ end }
         assert(at > rows3.findIndex((l) => /webber above/.test(l)), 'below the rule: ' + screen);
         assert(/^> ?$/.test(rows3[rows3.length - 1]), 'the input row stays last: ' + JSON.stringify(rows3.slice(-3)));
         assert(rows3.some((l) => /<webber> hey/.test(l)) && rows3.some((l) => /<alice> yo there/.test(l)), 'nothing lost: ' + screen);
+        // the window grows (NAWS): the regions are laid out again for it
+        const ruleRow = () => t.screen().split('\n').findIndex((l) => /webber above, you below/.test(l));
+        eq(ruleRow(), 11, 'the rule in the middle of 24 rows');
+        t.run('resize-window', '-t', '0', '-x', '100', '-y', '30');
+        for (let i = 0; i < 50 && ruleRow() !== 14; i++) await sleep(50);
+        eq(ruleRow(), 14, 'the rule in the middle of 30 rows: ' + t.screen());
+        const wide = t.screen().split('\n')[14].trimEnd();
+        eq([...wide].length, 99, 'the rule as wide as the window: ' + wide);
+        w.input('!');
+        await t.expect(/!_\n[─]+ webber above/);
+        w.input('backspace');
         t.keys('Escape');
         const close = await w.waitFor((e) => e.type === 'pane' && e.op === 'close', 'the pane closes');
         eq(close.id, id, 'that pane');
