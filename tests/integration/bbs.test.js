@@ -204,6 +204,11 @@ end }
     fn: async ({ srv }) => {
       srv.addUser('tabler', 'tabler-pass-1', { sysop: true });
       const w = await srv.chatter('a_rather_long_handle'); // 20 characters, the most there is
+      // mail with a subject of 40 characters and more for the inbox
+      w.input('/msg tabler ' + 'a subject long enough to fill its column to the end'.repeat(2));
+      await w.waitFor((e) => e.type === 'prompt' && /Send it as mail instead/.test(e.text));
+      w.input('y');
+      await w.text(/Sent to tabler as mail/);
       w.input('/join a-room-with-a-long-name');
       await w.chat('join', { from: 'a_rather_long_handle', room: 'a-room-with-a-long-name' });
       for (const cols of [80, 50]) {
@@ -249,6 +254,16 @@ end }
               'a help line wraps under its text: ' + out.slice(i, i + 3).join('|'));
           }
         }
+        // the mail inbox: one line per message
+        r.line('/quit');
+        await r.expect(/Your choice: /);
+        const from = r.buf.length;
+        r.send('m');
+        await r.expect(/unread\. Type a message's number/);
+        const inbox = r.buf.slice(from).toString('utf8').replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\r\n');
+        const head = inbox.findIndex((l) => /^\s+# +From/.test(l));
+        assert(head >= 0 && /^[ *] 1 +a_rather_/.test(inbox[head + 1]) && /^\d+ unread/.test(inbox[head + 2]),
+          `the inbox at ${cols} columns, a row on one line: ${JSON.stringify(inbox)}`);
         r.close();
       }
     },
