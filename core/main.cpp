@@ -12,6 +12,7 @@
 #include <sodium.h>
 #include <uv.h>
 
+#include "base/cp437.h"
 #include "board/accounts.h"
 #include "board/addrban.h"
 #include "board/auth.h"
@@ -208,6 +209,8 @@ int main(int argc, char **argv) {
     // key, the log) is for the server's user alone
     umask(077);
     raise_fd_limit();
+    // CP437 terminals (base/cp437.h): without glibc's converter they get UTF-8
+    if (!cp437_init()) log_warn("cp437", "the C library cannot convert to CP437 (gconv IBM437): CP437 terminals get UTF-8");
     uv_loop_init(&g_loop);
     wire_up();
     lifecycle_init(&g_loop);
@@ -263,6 +266,7 @@ int main(int argc, char **argv) {
     limits_free();
     addrban_free();
     policy_free();
+    cp437_close();
     int rc = uv_loop_close(&g_loop);
     if (rc) log_warn("shutdown", "loop closed with handles still open: %s", uv_strerror(rc));
     log_info("stopped", "stopped");

@@ -73,13 +73,22 @@ end
 function pl.history.replay(s, room)
   local ok = pl.try("room history", function()
     local rows = pl.db.query("SELECT ts, kind, sender, body, cid FROM s_history WHERE room = ? ORDER BY id DESC LIMIT ?", room, KEEP)
-    local ids = {}
+    local ids, evs = {}, {}
+    -- a terminal has no "history": true to dim by, as the web page does:
+    -- the lines come gray under a rule, a screen at a time (pl.page)
+    local term = s.terminal and s.terminal.transport ~= "websocket"
+    if term and #rows > 0 then
+      evs[1] = { type = "text", text = s:color("gray", "--- earlier in #" .. room .. " ---") }
+    end
     for i = #rows, 1, -1 do
       local r = rows[i]
       local from = r.sender ~= "" and r.sender or nil
-      s:send(pl.chat_event(r.kind, { room = room, from = from, body = r.body, ts = r.ts, history = true, id = r.cid }, s))
+      local ev = pl.chat_event(r.kind, { room = room, from = from, body = r.body, ts = r.ts, history = true, id = r.cid }, s)
+      if term then ev.text = s:color("gray", pl.text.strip(ev.text)) end
+      evs[#evs + 1] = ev
       ids[#ids + 1] = r.cid
     end
+    pl.page(s, evs)
     -- on a board of many processes a line can be in the history before its
     -- publish reaches this process: it is not shown a second time
     if pl.cluster().state ~= "off" then pl.skip_repeats(s, ids) end

@@ -184,14 +184,25 @@ function S.send(self, ev)
 end
 
 function S:text(text) self:send{ type = "text", text = text } end
-function S:prompt(text, secret) self:send{ type = "prompt", text = text, secret = secret and true or false } end
+-- A prompt takes a line: single keys a menu turned on (s:menu) go off for it.
+function S:prompt(text, secret)
+  if self.menu_keys then
+    self.menu_keys = nil
+    local svc = pl.services[self.service]
+    self:keys(svc and svc.keys)
+  end
+  self:send{ type = "prompt", text = text, secret = secret and true or false }
+end
 function S:bell() self:send{ type = "bell" } end
 -- A short message about something the user did wrong.
 function S:notice(text) self:send{ type = "text", text = pl.color("yellow", text) } end
 
 -- Shows a menu: a `menu` event whose text is the header lines and one line
 -- per item ("[K] label"), then the choice prompt. items: { {key, label}, ... }
-function S:menu(id, title, header, items)
+-- A key alone chooses (hotkeys: single keys until the next prompt or
+-- service), unless opts.lines: then a line does (a menu that also takes
+-- numbers or words, as the mail inbox).
+function S:menu(id, title, header, items, opts)
   local lines = {}
   for _, l in ipairs(header) do lines[#lines + 1] = l end
   local plain = {}
@@ -201,6 +212,11 @@ function S:menu(id, title, header, items)
   end
   self:send{ type = "menu", id = id, title = title, items = plain, text = table.concat(lines, "\n") }
   self:prompt("Your choice: ")
+  local on = self.pager and self.pager.keys or (not self.pager and self.keys_on)
+  if not (opts and opts.lines) and not on then
+    self:keys(true)
+    self.menu_keys = true
+  end
 end
 
 -- Moves the session to another service, leaving the one it is in.
@@ -210,6 +226,7 @@ function S:enter(id, ...)
   if old and old.leave then old.leave(self, "switch") end
   self.service = id
   self.activity = svc.activity or id
+  self.menu_keys = nil
   self:keys(svc.keys) -- a service with keys = true gets single keys
   if svc.enter then svc.enter(self, ...) end
 end
@@ -224,12 +241,17 @@ end
 -- while it is on. s.keys_on says which it is.
 function S:keys(on)
   on = on and true or false
+  local p = self.pager
+  if p then -- the "-- More --" has keys on: what is asked for now holds once it is done
+    p.keys = on
+    return
+  end
   if (self.keys_on or false) == on then return end
   self.keys_on = on
   pl.send(self, { type = "input_mode", mode = on and "key" or "line" })
 end
 
-local MORE = "-- More -- (any key for the next page, Q to stop) "
+local MORE = "-- More -- (any key: next page, Enter: one line, Q: stop) "
 
 local function pager_end(s)
   local p = s.pager
@@ -239,14 +261,43 @@ local function pager_end(s)
   for _, ev in ipairs(p.queue) do pl.send(s, ev) end
 end
 
--- A key (or line) while a page waits: Q stops, anything else shows the next.
+-- Sends what waits, from p.at, as far as rows rows go (at least one item:
+-- a line of text, or an event of pl.page's array). Text goes out as one
+-- event (the first screen's in the event pl.page was given).
+local function pager_show(s, rows)
+  local p = s.pager
+  local batch, used = {}, 0
+  while p.at <= #p.items do
+    local it = p.items[p.at]
+    if #batch > 0 and used + it.h > rows then break end
+    batch[#batch + 1] = it.v
+    used = used + it.h
+    p.at = p.at + 1
+  end
+  if p.text then
+    local ev = p.first or { type = "text" }
+    p.first = nil
+    ev.text = table.concat(batch, "\n")
+    return pl.send(s, ev)
+  end
+  for _, ev in ipairs(batch) do pl.send(s, ev) end
+end
+
+-- A key (or line) while a page waits: Q stops, Enter shows one more line,
+-- anything else the next screen.
 local function pager_input(s, line)
   local p = s.pager
-  if line:lower() == "q" or p.at >= #p.pages then return pager_end(s) end
-  p.at = p.at + 1
-  pl.send(s, { type = "text", text = p.pages[p.at] })
-  if p.at < #p.pages then return pl.send(s, { type = "prompt", text = MORE }) end
+  if line:lower() == "q" then return pager_end(s) end
+  pager_show(s, line == "" and 1 or p.rows - 1)
+  if p.at <= #p.items then return pl.send(s, { type = "prompt", text = MORE }) end
   pager_end(s)
+end
+
+-- Rows a text takes on a terminal cols wide, as it wraps.
+local function rows_of(text, cols)
+  local n = 0
+  for line in (text .. "\n"):gmatch("(.-)\n") do n = n + #pl.text.wrap(line, cols) end
+  return n
 end
 
 -- pl.page(s, text[, ev]): long output a screen at a time on a terminal
@@ -254,30 +305,45 @@ end
 -- "-- More --" between screens; elsewhere (the web page scrolls) all at
 -- once. ev is the event the text goes in (a `who` event with its data; a
 -- `text` event when nil): the first screen goes in it, the rest as text.
+-- pl.page(s, events) with an array of events (room history, each a chat
+-- event with its text) pages them the same way, each event whole.
 function pl.page(s, text, ev)
-  ev = ev or { type = "text" }
   local term = s.terminal
-  local rows = term and (term.transport == "telnet" or term.transport == "ssh") and term.rows
+  local rows = term and term.transport ~= "websocket" and term.rows
+  local events = type(text) == "table"
   if not rows or rows < 4 or s.pager then
+    if events then
+      for _, e in ipairs(text) do s:send(e) end
+      return
+    end
+    ev = ev or { type = "text" }
     ev.text = text
     return s:send(ev)
   end
-  local cols, pages, page, used = term.cols or 80, {}, {}, 0
-  for line in (text .. "\n"):gmatch("(.-)\n") do
-    local height = #pl.text.wrap(line, cols)
-    if used + height > rows - 1 and #page > 0 then
-      pages[#pages + 1] = table.concat(page, "\n")
-      page, used = {}, 0
+  local cols, items, total = term.cols or 80, {}, 0
+  if events then
+    for _, e in ipairs(text) do
+      items[#items + 1] = { v = e, h = e.text and e.text ~= "" and rows_of(e.text, cols) or 0 }
+      total = total + items[#items].h
     end
-    page[#page + 1] = line
-    used = used + height
+  else
+    for line in (text .. "\n"):gmatch("(.-)\n") do
+      items[#items + 1] = { v = line, h = math.max(1, #pl.text.wrap(line, cols)) }
+      total = total + items[#items].h
+    end
   end
-  pages[#pages + 1] = table.concat(page, "\n")
-  ev.text = pages[1]
-  s:send(ev)
-  if #pages == 1 then return end
-  s.pager = { pages = pages, at = 1, queue = {}, keys = s.keys_on or false }
+  local p = { items = items, at = 1, rows = rows, text = not events, first = ev or { type = "text" }, queue = {} }
+  if total <= rows - 1 then -- one screen: no More
+    s.pager = p
+    pager_show(s, math.huge)
+    s.pager = nil
+    return
+  end
+  local was = s.keys_on or false
   s:keys(true)
+  p.keys = was
+  s.pager = p
+  pager_show(s, rows - 1)
   pl.send(s, { type = "prompt", text = MORE })
 end
 
@@ -754,6 +820,10 @@ function pl.hooks.account_action(s, action)
   s:send{ type = "bye", reason = action, text = ACCOUNT_BYE[action] or ("Logged off (" .. action .. ").") }
   pl.logoff(s)
 end
+
+-- A terminal's window changed size (telnet NAWS): emits `resize` (s), for
+-- what is laid out on the screen (a split chat) to be drawn again.
+function pl.hooks.resize(s) pl.emit("resize", s) end
 
 function pl.hooks.login_failed(s, code)
   local svc = current(s)

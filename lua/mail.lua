@@ -106,18 +106,17 @@ local function inbox(s)
   if #ev.messages == 0 then
     lines[#lines + 1] = "Your mailbox is empty."
   else
-    lines[#lines + 1] = string.format("  %-3s %-20s %-16s %s", "#", "From", "Date", "Subject")
+    local rows = {} -- laid out to fit the screen (pl.columns): "*" marks the unread
     for _, m in ipairs(ev.messages) do
-      local line = string.format("%s %-3d %-20s %-16s %s", m.unread and c("bright_green", "*") or " ", m.n, m.from,
-        when(m.ts), m.subject)
-      lines[#lines + 1] = line
+      rows[#rows + 1] = { (m.unread and c("bright_green", "*") or " ") .. " " .. m.n, m.from, when(m.ts), m.subject }
     end
+    lines[#lines + 1] = pl.columns(s, { { "  #" }, { "From", min = 8 }, { "Date", min = 11 }, { "Subject", min = 10 } }, rows)
     lines[#lines + 1] = ev.unread .. " unread. Type a message's number to read it."
   end
   ev.text = nil
   s:send(ev) -- the data, for clients with a mail panel
   local term = s.terminal
-  if term and term.rows and #lines + 5 > term.rows then
+  if term and term.rows and #lines + #ev.messages + 6 > term.rows then -- the table is one entry of lines
     -- a long inbox on a terminal: the list a screen at a time, then the menu
     pl.page(s, table.concat(lines, "\n"))
     lines = {}
@@ -126,7 +125,7 @@ local function inbox(s)
     { key = "C", label = "Compose" },
     { key = "D", label = "Delete (D and a number)" },
     { key = "Q", label = "Back to the main menu" },
-  })
+  }, { lines = true }) -- it takes numbers too: lines
 end
 
 -- The n-th message of the inbox (as listed), or nil.

@@ -18,6 +18,7 @@ end
 pl.service{
   id = "menu",
   activity = "Main Menu",
+  keys = true, -- hotkeys: a key alone chooses, no Enter (a client that sends lines sends "c" and Enter: the same)
   enter = function(s) show(s) end,
   input = function(s, line)
     -- a user moved here without asking (their service failed or went away):
@@ -54,7 +55,7 @@ pl.menu_item{ key = "C", label = "Chat", order = 10, service = "chat" }
 pl.menu_item{
   key = "W", label = "Who's online", order = 20,
   run = function(s)
-    local ev = pl.who_event()
+    local ev = pl.who_event(s)
     pl.page(s, ev.text, ev)
   end,
 }

@@ -33,6 +33,27 @@ function pl.profiles.seen(s)
 end
 
 pl.on("login", function(s) pl.profiles.seen(s) end)
+
+-- The character set a user chose (kept per user, pl.kv) wins over what
+-- their terminal says: "cp437", "utf-8", or "auto" (the terminal's).
+local CHARSETS = { auto = "auto", ["utf-8"] = "utf-8", utf8 = "utf-8", cp437 = "cp437", ibm437 = "cp437" }
+local function charset_name(s)
+  local pick = pl.kv.user(s):get("charset") or "auto"
+  return pick == "auto" and ("auto (" .. pl.charset(s):upper() .. " now)") or pick:upper()
+end
+function pl.profiles.set_charset(s, name)
+  local pick = CHARSETS[(name or ""):lower()]
+  if not pick then return false end
+  pl.kv.user(s):set("charset", pick ~= "auto" and pick or nil)
+  pl.charset(s, pick)
+  return true
+end
+pl.on("login", function(s)
+  pl.try("reading the character set", function()
+    local pick = pl.kv.user(s):get("charset")
+    if pick then pl.charset(s, pick) end
+  end)
+end)
 pl.on("logoff", function(s) pl.profiles.seen(s) end)
 
 local function show(s, p)
@@ -47,9 +68,11 @@ local function menu(s)
   local p = pl.profiles.get(s.handle) or { handle = s.handle, realname = "", location = "", tagline = "" }
   local lines = show(s, p)
   lines[#lines + 1] = string.format("  %-10s %s", "Time zone:", s.tz or ("the board's (" .. pl.format_time(nil, "%Z") .. ")"))
+  lines[#lines + 1] = string.format("  %-10s %s", "Charset:", charset_name(s))
   local items = {}
   for _, f in ipairs(FIELDS) do items[#items + 1] = { key = f.key, label = "Change " .. f.label:lower() } end
   items[#items + 1] = { key = "Z", label = "Change time zone" }
+  items[#items + 1] = { key = "S", label = "Change character set (CP437 for PC/ANSI terminals)" }
   items[#items + 1] = { key = "W", label = "Change password" }
   items[#items + 1] = { key = "Q", label = "Back to the main menu" }
   s:menu("profile", "Profile", lines, items)
@@ -93,6 +116,16 @@ pl.service{
       s:text("Time zone saved: the time is now " .. s:time(pl.now(), "%H:%M %Z") .. " for you.")
       return menu(s)
     end
+    if s.editing == "charset" then
+      s.editing = nil
+      local name = line:match("^%s*(%S*)%s*$")
+      if not pl.profiles.set_charset(s, name ~= "" and name or "auto") then
+        s:notice("Unknown character set " .. name .. "; choose auto, utf-8 or cp437.")
+      else
+        s:text("Character set saved: " .. charset_name(s) .. ".")
+      end
+      return menu(s)
+    end
     if s.editing then
       local f = s.editing
       s.editing = nil
@@ -107,6 +140,10 @@ pl.service{
     if key == "W" then
       s.password_change = { step = "old" }
       return s:prompt("Current password: ", true)
+    end
+    if key == "S" then
+      s.editing = "charset"
+      return s:prompt("Character set (auto, utf-8 or cp437; empty for auto): ")
     end
     if key == "Z" then
       s.editing = "tz"
@@ -139,6 +176,17 @@ function pl.hooks.password_changed(s, result)
 end
 
 pl.menu_item{ key = "P", label = "Profile", order = 30, service = "profile" }
+
+pl.command{
+  name = "charset", args = "[auto|utf-8|cp437]", help = "Your terminal's character set (CP437 for PC/ANSI terminals)",
+  run = function(s, args)
+    local name = pl.split_first(args)
+    if name and not pl.profiles.set_charset(s, name) then
+      return s:notice("Unknown character set " .. name .. "; choose auto, utf-8 or cp437.")
+    end
+    s:text("Character set: " .. charset_name(s) .. (name and " (saved)." or "."))
+  end,
+}
 
 pl.command{
   name = "whois", args = "<handle>", help = "Someone's profile, whether they are on, and when last seen",

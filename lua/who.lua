@@ -6,16 +6,18 @@ local function idle_text(secs)
   return (secs // 3600) .. "h" .. string.format("%02d", secs % 3600 // 60)
 end
 
-function pl.who_event()
-  local users, lines = {}, { string.format("%-5s %-20s %-16s %-12s %s", "Node", "Handle", "Activity", "Room", "Idle") }
+-- s: the session the table is laid out for (its screen's width, pl.columns).
+function pl.who_event(s)
+  local viewer = s
+  local users, rows = {}, {}
   for _, s in ipairs(pl.sessions()) do
     if s.handle then -- nodes still at the login prompt are not listed
       local u = { handle = s.handle, node = s.node, activity = s.activity or (s.bot and "Bot" or ""), room = s.room, idle_s = s.idle }
       users[#users + 1] = u
-      lines[#lines + 1] = string.format("%-5d %-20s %-16s %-12s %s", u.node, u.handle, u.activity,
-        u.room and ("#" .. u.room) or "-", idle_text(u.idle_s))
+      rows[#rows + 1] = { u.node, u.handle, u.activity, u.room and ("#" .. u.room) or "-", idle_text(u.idle_s) }
     end
   end
+  local lines = { pl.columns(viewer, { { "Node" }, { "Handle", min = 8 }, { "Activity", min = 8 }, { "Room", min = 6 }, { "Idle" } }, rows) }
   lines[#lines + 1] = #users .. (#users == 1 and " user" or " users") .. " online." ..
     (pl.cluster().state == "alone" and " (This part of the board only: the rest is out of reach.)" or "")
   return { type = "who", users = pl.array(users), text = table.concat(lines, "\n") }

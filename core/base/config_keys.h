@@ -46,6 +46,7 @@
     STR(data_dir, 512, "var", NULL, "directory of the SQLite database and the token key") \
     STR(scripts_dir, 512, "lua", NULL, "the Lua scripts (changes are picked up live)") \
     STR(www_dir, 512, "etc/www", NULL, "the web client's static files") \
+    STR(art_dir, 512, "etc/art", NULL, "ANSI art the scripts show (pl.art): NAME.ans files, CP437 with SAUCE records") \
     INT(grace_s, 60, 0, 86400, "seconds a web session waits for its client to come back (`resume`); telnet sessions end at hang-up") \
     INT(max_frame, 64 * 1024, 256, 16 * 1024 * 1024, "largest WebSocket message in bytes (bigger: close 1009)") \
     INT(max_line, 1024, 16, 65536, "longest input line in bytes (telnet, `input`)") \

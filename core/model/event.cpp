@@ -32,9 +32,11 @@ static uint32_t flags_for(cJSON *ev, const char *type) {
     if (!strcmp(type, "chat")) {
         cJSON *k = cJSON_GetObjectItem(ev, "kind");
         const char *kind = cJSON_IsString(k) ? k->valuestring : "";
+        bool line = (!strcmp(kind, "say") || !strcmp(kind, "action") || !strcmp(kind, "direct")) &&
+                    !cJSON_IsTrue(cJSON_GetObjectItem(ev, "history"));
         if (!strcmp(kind, "say") || !strcmp(kind, "action") || !strcmp(kind, "join") || !strcmp(kind, "leave"))
-            return MSG_CHATTER;
-        return 0;
+            return MSG_CHATTER | (line ? MSG_LINE : 0);
+        return line ? MSG_LINE : 0;
     }
     if (!strcmp(type, "input_mode")) {
         cJSON *m = cJSON_GetObjectItem(ev, "mode");

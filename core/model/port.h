@@ -22,9 +22,14 @@ struct PortTerminal {
     char type[32];     // "xterm-256color", "web", "" while not known
     uint16_t cols, rows; // 0: not known (a web page scrolls)
     uint32_t colors;   // 0 (none), 16, 256 or 16777216
-    char charset[12];  // "utf-8"
+    char charset[12];  // "utf-8" or "cp437", as the terminal said (or its type implies)
     bool told;         // the terminal has said what it is, or that it will not
+    uint8_t charset_pick; // the user's own choice (pl.charset): 0 = as the terminal says, else a PortCharset
 };
+
+// The character sets a terminal's text can go out in. The core's text is
+// UTF-8 throughout; a terminal transport encodes at its edge.
+enum PortCharset : uint8_t { PORT_UTF8 = 1, PORT_CP437 = 2 };
 
 struct Port {
     Session *session;  // NULL while attached to none
@@ -50,6 +55,16 @@ struct Port {
 // resumes with it; a terminal was not and cannot, so its hang-up is the end
 // of the session and nothing waits for it.
 static inline bool port_can_return(const Port *p) { return p->kind == PORT_WEB; }
+
+// The character set p's terminal is written in: the user's choice where
+// they made one, else what the terminal said. The web page is always UTF-8
+// (JSON), and so is a bot.
+static inline PortCharset port_charset(const Port *p) {
+    if (p->kind == PORT_WEB || p->kind == PORT_BOT) return PORT_UTF8;
+    if (p->term.charset_pick) return (PortCharset)p->term.charset_pick;
+    return p->term.charset[0] == 'c' ? PORT_CP437 : PORT_UTF8;
+}
+static inline const char *port_charset_name(PortCharset c) { return c == PORT_CP437 ? "cp437" : "utf-8"; }
 
 // A fresh port id (never 0).
 uint32_t port_next_id(void);

@@ -44,7 +44,7 @@ void conn_open(Conn *c, struct lws *wsi, PortKind kind) {
     c->port.kind = kind;
     c->port.id = port_next_id();
     // the web page shows 256 colours and scrolls (telnet: net/telnet.cpp, telnet_terminal)
-    if (kind == PORT_WEB) c->port.term = PortTerminal{"web", 0, 0, 256, "utf-8", true};
+    if (kind == PORT_WEB) c->port.term = PortTerminal{"web", 0, 0, 256, "utf-8", true, 0};
     c->live = true;
     g_conn_count++;
     keepalive_add(c);

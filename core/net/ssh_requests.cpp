@@ -16,6 +16,7 @@
 #include "net/pace.h"
 #include "net/ssh_link.h"
 #include "net/telnet.h"
+#include "net/transport.h"
 
 // ---------------------------------------------------------------- input
 
@@ -82,7 +83,7 @@ static void start_shell(Conn *c) {
     // one (ssh -T) it echoes and edits lines itself
     if (!c->tn || telnet_init_plain(c->tn, (uint32_t)g_cfg.max_line, l->pty) < 0) return conn_kill(c);
     telnet_set_terminal(c->tn, l->term[0] ? l->term : NULL, l->cols, l->rows);
-    telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term);
+    telnet_learned(c);
     c->connect_arg = l->is_new ? "register" : NULL;
     if (conn_start_session(c, l->is_new ? NULL : l->handle, false, NULL, 0)) conn_kill(c);
 }
@@ -96,7 +97,7 @@ static void set_terminal(Conn *c, const char *term, uint32_t cols, uint32_t rows
     l->rows = rows;
     if (!c->tn) return;
     telnet_set_terminal(c->tn, term, cols, rows);
-    telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term);
+    telnet_learned(c); // a window change reflows, and redraws a split chat
 }
 
 static void on_request(Conn *c, ssh_message m) {

@@ -1,38 +1,15 @@
 #include "net/telnet.h"
+#include "net/telnet_opts.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "model/msg.h"
+#include "base/cp437.h"
 #include "base/text.h"
+#include "model/msg.h"
 
 enum { S_DATA, S_IAC, S_OPT, S_SB, S_SB_IAC, S_ESC, S_CSI };
-
-static void out3(Telnet *t, uint8_t cmd, uint8_t opt) {
-    uint8_t b[3] = {TN_IAC, cmd, opt};
-    buf_add(&t->out, b, 3, TN_OUT_MAX);
-}
-
-// Option negotiation by RFC 1143's Q method, for both sides of every
-// option: "us" is whether we perform it (DO/DONT ask us, WILL/WONT answer),
-// "him" whether the client does. A request is answered only when it changes
-// the state, so negotiation cannot loop and a client repeating itself gets
-// no more answers: an option we refuse is refused once, however often it
-// is asked for. We only ever ask to enable (the offers in telnet_init),
-// never to disable, so the WANTNO states and the queue bits of RFC 1143
-// never arise.
-enum { Q_NO = 0, Q_YES = 1, Q_WANTYES = 2 };
-#define Q_US(q) ((q) & 3)
-#define Q_HIM(q) (((q) >> 2) & 3)
-#define Q_US_REFUSED 0x10  // we answered WONT to a DO while NO
-#define Q_HIM_REFUSED 0x20 // we answered DONT to a WILL while NO
-
-static void set_us(Telnet *t, uint8_t opt, uint8_t st) { t->q[opt] = (uint8_t)((t->q[opt] & ~3) | st); }
-static void set_him(Telnet *t, uint8_t opt, uint8_t st) { t->q[opt] = (uint8_t)((t->q[opt] & ~(3 << 2)) | st << 2); }
-
-static bool we_do(uint8_t opt) { return opt == TN_OPT_ECHO || opt == TN_OPT_SGA; }
-static bool we_want_him(uint8_t opt) { return opt == TN_OPT_NAWS || opt == TN_OPT_TTYPE; }
 
 int telnet_init(Telnet *t, uint32_t max_line) {
     memset(t, 0, sizeof *t);
@@ -41,14 +18,7 @@ int telnet_init(Telnet *t, uint32_t max_line) {
     t->max_line = max_line;
     t->line = (char *)malloc(max_line + 1);
     if (!t->line) return -1;
-    out3(t, TN_WILL, TN_OPT_ECHO);
-    out3(t, TN_WILL, TN_OPT_SGA);
-    out3(t, TN_DO, TN_OPT_NAWS);
-    out3(t, TN_DO, TN_OPT_TTYPE);
-    set_us(t, TN_OPT_ECHO, Q_WANTYES);
-    set_us(t, TN_OPT_SGA, Q_WANTYES);
-    set_him(t, TN_OPT_NAWS, Q_WANTYES);
-    set_him(t, TN_OPT_TTYPE, Q_WANTYES);
+    telnet_offers(t);
     return 0;
 }
 
@@ -87,114 +57,8 @@ void telnet_nop(Telnet *t) {
     buf_add(&t->out, nop, sizeof nop, TN_OUT_MAX);
 }
 
-bool telnet_color(const Telnet *t, ColorMode mode) {
-    if (mode == COLOR_ALWAYS) return true;
-    if (mode == COLOR_NEVER) return false;
-    if (!t->term[0]) return false;
-    char lower[sizeof t->term];
-    size_t i = 0;
-    for (; t->term[i] && i < sizeof lower - 1; i++) lower[i] = (char)tolower((unsigned char)t->term[i]);
-    lower[i] = 0;
-    return strcmp(lower, "dumb") != 0 && strcmp(lower, "unknown") != 0 && strcmp(lower, "network") != 0;
-}
-
-void telnet_terminal(const Telnet *t, ColorMode mode, PortTerminal *out) {
-    snprintf(out->type, sizeof out->type, "%s", t->term);
-    out->cols = t->width;
-    out->rows = t->height;
-    out->colors = 0;
-    if (telnet_color(t, mode)) {
-        // what the type's name says it can do; a plain "xterm" or "ansi" has the 16 colours
-        out->colors = strstr(t->term, "truecolor") || strstr(t->term, "24bit") || strstr(t->term, "direct") ? 16777216
-                      : strstr(t->term, "256")                                                          ? 256
-                                                                                                        : 16;
-    }
-    snprintf(out->charset, sizeof out->charset, "utf-8");
-    // its type came, or it refused to tell (it never will when it agreed to
-    // nothing); a plain terminal (SSH) has said all it will with its pty request
-    out->told = t->plain || t->term[0] || Q_HIM(t->q[TN_OPT_TTYPE]) == Q_NO;
-}
-
 static void echo(Telnet *t, const char *s, size_t n) {
     if (t->echo && !t->secret) buf_add(&t->out, s, n, TN_OUT_MAX);
-}
-
-// What an option being on or off means here.
-static void us_now(Telnet *t, uint8_t opt, bool on) {
-    if (opt == TN_OPT_ECHO) t->echo = on;
-    else if (opt == TN_OPT_SGA) t->sga = on;
-}
-
-static void him_now(Telnet *t, uint8_t opt, bool on) {
-    if (opt == TN_OPT_TTYPE && on && !t->ttype_asked) { // SEND the terminal type, once
-        const uint8_t ask[] = {TN_IAC, TN_SB, TN_OPT_TTYPE, 1, TN_IAC, TN_SE};
-        buf_add(&t->out, ask, sizeof ask, TN_OUT_MAX);
-        t->ttype_asked = true;
-    }
-}
-
-static void negotiate(Telnet *t, uint8_t cmd, uint8_t opt) {
-    uint8_t q = t->q[opt];
-    switch (cmd) {
-    case TN_DO: // asks us to enable
-        if (Q_US(q) == Q_WANTYES) { // the answer to our WILL
-            set_us(t, opt, Q_YES);
-            us_now(t, opt, true);
-        } else if (Q_US(q) == Q_NO) {
-            if (we_do(opt)) {
-                set_us(t, opt, Q_YES);
-                out3(t, TN_WILL, opt);
-                us_now(t, opt, true);
-            } else if (!(q & Q_US_REFUSED)) {
-                t->q[opt] |= Q_US_REFUSED;
-                out3(t, TN_WONT, opt);
-            }
-        }
-        break; // YES: already on, nothing to say
-    case TN_DONT: // asks us to disable
-        if (Q_US(q) == Q_YES) out3(t, TN_WONT, opt);
-        if (Q_US(q) != Q_NO) us_now(t, opt, false);
-        set_us(t, opt, Q_NO);
-        break;
-    case TN_WILL: // offers to enable on the client's side
-        if (Q_HIM(q) == Q_WANTYES) {
-            set_him(t, opt, Q_YES);
-            him_now(t, opt, true);
-        } else if (Q_HIM(q) == Q_NO) {
-            if (we_want_him(opt)) {
-                set_him(t, opt, Q_YES);
-                out3(t, TN_DO, opt);
-                him_now(t, opt, true);
-            } else if (!(q & Q_HIM_REFUSED)) {
-                t->q[opt] |= Q_HIM_REFUSED;
-                out3(t, TN_DONT, opt);
-            }
-        }
-        break;
-    case TN_WONT: // the client disables, or refuses our DO
-        if (Q_HIM(q) == Q_YES) out3(t, TN_DONT, opt);
-        if (Q_HIM(q) != Q_NO) him_now(t, opt, false);
-        set_him(t, opt, Q_NO);
-        break;
-    }
-}
-
-static void subnegotiation(Telnet *t) {
-    if (t->sb_len == 0) return;
-    if (t->sb[0] == TN_OPT_NAWS && t->sb_len >= 5) {
-        uint16_t w = (uint16_t)(t->sb[1] << 8 | t->sb[2]);
-        uint16_t h = (uint16_t)(t->sb[3] << 8 | t->sb[4]);
-        // 0 means unknown; tiny widths would make wrapping useless
-        t->width = w >= 20 ? (w > 500 ? 500 : w) : 80;
-        t->height = h ? h : 24;
-    } else if (t->sb[0] == TN_OPT_TTYPE && t->sb_len >= 2 && t->sb[1] == 0) {
-        size_t n = t->sb_len - 2;
-        if (n >= sizeof t->term) n = sizeof t->term - 1;
-        size_t o = 0;
-        for (size_t i = 0; i < n; i++)
-            if (isprint(t->sb[2 + i])) t->term[o++] = (char)t->sb[2 + i];
-        t->term[o] = 0;
-    }
 }
 
 // Bytes in the last character of the line: a UTF-8 sequence, or one byte
@@ -215,16 +79,52 @@ static void erase_chars(Telnet *t, size_t bytes) {
     }
 }
 
+// A line sent with nothing waiting for it on screen (chat, not a prompt's
+// answer) stays where it is, without its line end, until the output it
+// causes comes: the user's own chat line then takes its place (BBS chat
+// shows each line once), anything else follows it on the next line. A line
+// that wrapped cannot be taken back in place: it ends as usual.
+static bool may_replace(const Telnet *t) {
+    bool prompt_shown = t->at_prompt && t->prompt_len > 0;
+    size_t cols = text_columns(t->line, t->len);
+    return t->echo && !t->secret && !prompt_shown && t->len > 0 && cols + 1 < t->width;
+}
+
+// The line end a pending line still owes, before anything else is echoed.
+static void settle(Telnet *t) {
+    if (!t->pending) return;
+    t->pending = false;
+    buf_add(&t->out, "\r\n", 2, TN_OUT_MAX);
+}
+
 static void line_done(Telnet *t, TelnetLineFn fn, void *ud) {
-    // the line end is shown even after a secret line, or the next output
-    // would follow the prompt on the same line
-    if (t->echo) buf_add(&t->out, "\r\n", 2, TN_OUT_MAX);
     t->line[t->len] = 0;
     uint32_t n = t->len;
+    if (may_replace(t)) {
+        t->pending = true;
+        t->pend_cols = (uint32_t)text_columns(t->line, t->len);
+        t->pend_from = t->pend_to = 0; // telnet_caused says which events it caused
+    } else if (t->echo) {
+        // the line end is shown even after a secret line, or the next output
+        // would follow the prompt on the same line
+        buf_add(&t->out, "\r\n", 2, TN_OUT_MAX);
+    }
     t->len = 0;
     t->secret = false;
     t->at_prompt = false;
     fn(ud, t->line, n);
+}
+
+void telnet_caused(Telnet *t, uint64_t from, uint64_t to) {
+    if (!t->pending || t->pend_to) return;
+    t->pend_from = from;
+    t->pend_to = to;
+}
+
+void telnet_set_keys(Telnet *t, bool on) {
+    if (t->keys == on) return;
+    t->keys = on;
+    t->len = 0; // a line half typed, or a character half read, belongs to the other mode
 }
 
 // Key mode: a script asked for single keys (input_mode "key": menus that
@@ -233,7 +133,12 @@ static void line_done(Telnet *t, TelnetLineFn fn, void *ud) {
 // names: backspace, tab, escape, up, down, left, right, home, end, insert,
 // delete, pageup, pagedown. Enter is an empty line, as in line mode: a key
 // typed as a script switches back to lines reads as nothing, not as text.
-static void key(const char *name, TelnetLineFn fn, void *ud) { fn(ud, name, strlen(name)); }
+// A key answers the prompt on screen: it is not drawn again after output.
+static void key(Telnet *t, const char *name, size_t n, TelnetLineFn fn, void *ud) {
+    t->at_prompt = false;
+    fn(ud, name, n);
+}
+static void named(Telnet *t, const char *name, TelnetLineFn fn, void *ud) { key(t, name, strlen(name), fn, ud); }
 
 static void key_byte(Telnet *t, uint8_t c, TelnetLineFn fn, void *ud) {
     if (t->cr) {
@@ -243,23 +148,24 @@ static void key_byte(Telnet *t, uint8_t c, TelnetLineFn fn, void *ud) {
     if (t->len && (c & 0xC0) == 0x80) { // the rest of a UTF-8 character
         t->line[t->len++] = (char)c;
         if (t->len == t->key_need) {
-            fn(ud, t->line, t->len);
+            uint32_t n = t->len;
             t->len = 0;
+            key(t, t->line, n, fn, ud);
         }
         return;
     }
     t->len = 0; // a character cut short is dropped
     switch (c) {
-    case '\r': t->cr = true; return key("", fn, ud); // Enter: an empty line, as in line mode
-    case '\n': return key("", fn, ud);
-    case 0x08: case 0x7F: return key("backspace", fn, ud);
-    case '\t': return key("tab", fn, ud);
+    case '\r': t->cr = true; return named(t, "", fn, ud); // Enter: an empty line, as in line mode
+    case '\n': return named(t, "", fn, ud);
+    case 0x08: case 0x7F: return named(t, "backspace", fn, ud);
+    case '\t': return named(t, "tab", fn, ud);
     case 0x1B: t->state = S_ESC; return;
     }
     if (c < 0x20) return;
     if (c < 0x80) {
         char one = (char)c;
-        return fn(ud, &one, 1);
+        return key(t, &one, 1, fn, ud);
     }
     t->key_need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
     if (t->key_need && t->max_line >= 4) t->line[t->len++] = (char)c;
@@ -271,15 +177,27 @@ static void key_escape(Telnet *t, uint8_t c, TelnetLineFn fn, void *ud) {
     const char *name = c == 'A' ? "up" : c == 'B' ? "down" : c == 'C' ? "right" : c == 'D' ? "left"
                      : c == 'H' ? "home" : c == 'F' ? "end"
                      : c == '~' && t->csi_arg >= 1 && t->csi_arg <= 8 ? tilde[t->csi_arg] : NULL;
-    if (name) key(name, fn, ud);
+    if (name) named(t, name, fn, ud);
+}
+
+// Stores one byte of the line being typed, and echoes it: itself, or for a
+// character decoded from CP437, the terminal's own byte once its last UTF-8
+// byte is stored.
+static void store(Telnet *t, uint8_t c) {
+    t->line[t->len++] = (char)c;
+    if (!t->dec_left) return echo(t, (const char *)&c, 1);
+    if (--t->dec_left == 0) echo(t, (const char *)&t->dec_raw, 1);
 }
 
 static void data_byte(Telnet *t, uint8_t c, TelnetLineFn fn, void *ud) {
-    if (t->keys) return key_byte(t, c, fn, ud);
+    // single keys where the terminal sends them as they are pressed; a
+    // client that edits lines itself (it echoes: it never let us) sends lines
+    if (t->keys && t->echo) return key_byte(t, c, fn, ud);
     if (t->cr) {
         t->cr = false;
         if (c == '\n' || c == 0) return;
     }
+    settle(t);
     switch (c) {
     case '\r':
         t->cr = true;
@@ -312,22 +230,84 @@ static void data_byte(Telnet *t, uint8_t c, TelnetLineFn fn, void *ud) {
         if (c < 0x20) return;
     }
     if (t->len >= t->max_line) return;
-    t->line[t->len++] = (char)c;
-    echo(t, (const char *)&c, 1);
+    store(t, c);
+}
+
+// A byte of text from the terminal, in its character set: a CP437 byte
+// past ASCII is its character's UTF-8, a byte at a time, echoed as itself.
+static void text_byte(Telnet *t, uint8_t c, TelnetLineFn fn, void *ud) {
+    if (!t->cp437 || c < 0x80) return data_byte(t, c, fn, ud);
+    const char *u = cp437_utf8(c);
+    size_t n = strlen(u);
+    bool lines = !(t->keys && t->echo);
+    if (lines && t->len + n > t->max_line) return; // no half characters at the end of a long line
+    t->dec_left = lines ? (uint8_t)n : 0;
+    t->dec_raw = c;
+    for (size_t i = 0; i < n; i++) data_byte(t, (uint8_t)u[i], fn, ud);
+    t->dec_left = 0;
+}
+
+// Key mode: whether in[0..n) is whole lines and nothing else (text, each
+// with its line end, the last one at the end), as a client sends what was
+// typed into a line of its own. Keys pressed one by one never come so.
+static bool whole_lines(const Telnet *t, const uint8_t *in, size_t n) {
+    if (t->state != S_DATA || t->len || n < 2) return false;
+    uint8_t last = in[n - 1];
+    if (last != '\n' && last != '\r' && !(last == 0 && in[n - 2] == '\r')) return false;
+    bool text = false; // a line has text before its end (an Enter alone is a key)
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = in[i];
+        if (c == '\r' || c == '\n' || (c == 0 && i && in[i - 1] == '\r')) continue;
+        if (c < 0x20 || c == 0x7F || c == TN_IAC) return false;
+        text = true;
+    }
+    return text;
+}
+
+// Those lines, each handed on whole (cut to max_line, decoded from CP437
+// where the terminal speaks it), unechoed.
+static void feed_lines(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *ud) {
+    size_t i = 0;
+    if (t->cr && (in[0] == '\n' || in[0] == 0)) i = 1; // the rest of the last chunk's CR LF
+    t->cr = false;
+    while (i < n) {
+        size_t j = i;
+        t->len = 0;
+        for (; j < n && in[j] != '\r' && in[j] != '\n'; j++) {
+            const char *u = t->cp437 ? cp437_utf8(in[j]) : (const char *)&in[j];
+            size_t un = t->cp437 ? strlen(u) : 1;
+            if (t->len + un > t->max_line) continue;
+            memcpy(t->line + t->len, u, un);
+            t->len += (uint32_t)un;
+        }
+        uint32_t len = t->len;
+        t->len = 0;
+        t->line[len] = 0;
+        key(t, t->line, len, fn, ud);
+        if (j < n && in[j] == '\r') { // CR LF, CR NUL, or a CR the next chunk may finish
+            j++;
+            if (j < n && (in[j] == '\n' || in[j] == 0)) j++;
+            else if (j == n) t->cr = true;
+        } else {
+            j++; // LF
+        }
+        i = j;
+    }
 }
 
 void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *ud) {
+    if (t->keys && t->echo && whole_lines(t, in, n)) return feed_lines(t, in, n, fn, ud);
     for (size_t i = 0; i < n; i++) {
         uint8_t c = in[i];
         switch (t->state) {
         case S_DATA:
             if (c == TN_IAC && !t->plain) t->state = S_IAC;
-            else data_byte(t, c, fn, ud);
+            else text_byte(t, c, fn, ud);
             break;
         case S_IAC:
             if (c == TN_IAC) {
                 t->state = S_DATA;
-                data_byte(t, c, fn, ud);
+                text_byte(t, c, fn, ud);
             } else if (c >= TN_WILL && c <= TN_DONT) {
                 t->opt = c;
                 t->state = S_OPT;
@@ -339,7 +319,7 @@ void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *
             }
             break;
         case S_OPT:
-            negotiate(t, t->opt, c);
+            telnet_negotiate(t, t->opt, c);
             t->state = S_DATA;
             break;
         case S_SB:
@@ -348,7 +328,7 @@ void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *
             break;
         case S_SB_IAC:
             if (c == TN_SE) {
-                subnegotiation(t);
+                telnet_subnegotiation(t);
                 t->state = S_DATA;
             } else {
                 if (c == TN_IAC && t->sb_len < sizeof t->sb) t->sb[t->sb_len++] = c;
@@ -361,9 +341,9 @@ void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *
             if (c == '[' || c == 'O') t->state = S_CSI;
             else {
                 t->state = S_DATA;
-                if (t->keys) { // ESC and then something else: the Escape key itself
-                    key("escape", fn, ud);
-                    if (c != TN_IAC || t->plain) data_byte(t, c, fn, ud);
+                if (t->keys && t->echo) { // ESC and then something else: the Escape key itself
+                    named(t, "escape", fn, ud);
+                    if (c != TN_IAC || t->plain) text_byte(t, c, fn, ud);
                     else t->state = S_IAC;
                 }
             }
@@ -372,118 +352,16 @@ void telnet_feed(Telnet *t, const uint8_t *in, size_t n, TelnetLineFn fn, void *
             if (c >= '0' && c <= '9' && t->csi_arg < 1000) t->csi_arg = (uint16_t)(t->csi_arg * 10 + (c - '0'));
             if (c >= 0x40 && c <= 0x7E) {
                 t->state = S_DATA;
-                if (t->keys) key_escape(t, c, fn, ud);
+                if (t->keys && t->echo) key_escape(t, c, fn, ud);
             }
             break;
         }
     }
-}
-
-// Copies text, dropping escape sequences when colour is off.
-static void add_visible(Buf *out, const char *s, size_t n, bool color) {
-    if (color) {
-        buf_add(out, s, n, TN_OUT_MAX);
-        return;
+    // A read that ends in ESC alone: the Escape key. A terminal writes an
+    // arrow's ESC [ A at once, so nothing is coming to make this ESC part of
+    // one; waiting for a next byte would hold the key until another is pressed.
+    if (t->state == S_ESC && t->keys && t->echo) {
+        t->state = S_DATA;
+        named(t, "escape", fn, ud);
     }
-    for (size_t i = 0; i < n;) {
-        size_t esc = text_escape_len(s + i, n - i);
-        if (esc) {
-            i += esc;
-            continue;
-        }
-        size_t j = i;
-        while (j < n && s[j] != 0x1B) j++;
-        buf_add(out, s + i, j - i, TN_OUT_MAX);
-        i = j;
-    }
-}
-
-// One line of text (no newlines), wrapped at word boundaries to width.
-static void add_wrapped(Buf *out, const char *s, size_t n, unsigned width, bool color) {
-    size_t start = 0;
-    while (start < n) {
-        size_t cols = 0, i = start, last_space = 0;
-        bool have_space = false;
-        while (i < n) {
-            unsigned char c = (unsigned char)s[i];
-            size_t esc = text_escape_len(s + i, n - i);
-            if (esc) { // an escape sequence takes no columns
-                i += esc;
-                continue;
-            }
-            if ((c & 0xC0) != 0x80) {
-                if (cols == width) break;
-                cols++;
-            }
-            if (c == ' ') {
-                last_space = i;
-                have_space = true;
-            }
-            i++;
-        }
-        if (i >= n) {
-            add_visible(out, s + start, n - start, color);
-            return;
-        }
-        size_t cut = have_space && last_space > start ? last_space : i;
-        add_visible(out, s + start, cut - start, color);
-        buf_add(out, "\r\n", 2, TN_OUT_MAX);
-        start = cut;
-        while (start < n && s[start] == ' ') start++;
-    }
-}
-
-void telnet_render_begin(Telnet *t, Buf *out, bool color) {
-    t->fresh_prompt = false;
-    bool on_screen = t->at_prompt || (t->len && t->echo && !t->secret && !t->keys);
-    t->cleared = on_screen;
-    if (!on_screen) return;
-    if (color) {
-        buf_adds(out, "\r\x1b[K", TN_OUT_MAX);
-        return;
-    }
-    size_t cols = text_columns(t->prompt, t->prompt_len) + (t->secret || t->keys ? 0 : text_columns(t->line, t->len));
-    buf_add(out, "\r", 1, TN_OUT_MAX);
-    for (size_t i = 0; i < cols; i++) buf_add(out, " ", 1, TN_OUT_MAX);
-    buf_add(out, "\r", 1, TN_OUT_MAX);
-}
-
-void telnet_render(Telnet *t, Buf *out, const char *text, size_t len, uint32_t flags, bool color) {
-    if (flags & (MSG_KEYS | MSG_LINES)) { // the mode changes here, in the stream's order
-        t->keys = (flags & MSG_KEYS) != 0;
-        t->len = 0; // a line half typed, or a character half read, belongs to the other mode
-    }
-    if (flags & MSG_BELL) buf_add(out, "\a", 1, TN_OUT_MAX);
-    if (flags & MSG_PROMPT) {
-        // only the prompt's last line is redrawn after other output
-        size_t from = len;
-        while (from > 0 && text[from - 1] != '\n') from--;
-        size_t n = len - from < TN_PROMPT_MAX ? len - from : TN_PROMPT_MAX - 1;
-        memcpy(t->prompt, text + from, n);
-        t->fresh_prompt = true;
-        t->prompt_len = (uint32_t)n;
-        t->at_prompt = true;
-        t->secret = (flags & MSG_SECRET) != 0;
-        add_visible(out, text, len, color);
-        return;
-    }
-    if ((flags & MSG_SILENT) || len == 0) return;
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || text[i] == '\n') {
-            size_t end = i;
-            if (end > start && text[end - 1] == '\r') end--;
-            add_wrapped(out, text + start, end - start, t->width, color);
-            buf_add(out, "\r\n", 2, TN_OUT_MAX);
-            start = i + 1;
-        }
-    }
-}
-
-void telnet_render_end(Telnet *t, Buf *out, bool color) {
-    if (!t->fresh_prompt && !t->cleared) return;
-    if (!t->fresh_prompt && t->at_prompt) add_visible(out, t->prompt, t->prompt_len, color);
-    if (t->len && t->echo && !t->secret && !t->keys) buf_add(out, t->line, t->len, TN_OUT_MAX);
-    t->cleared = false;
-    t->fresh_prompt = false;
 }

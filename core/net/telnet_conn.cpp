@@ -6,6 +6,7 @@
 
 #include "board/addrban.h"
 #include "base/config.h"
+#include "base/cp437.h"
 #include "net/conn.h"
 #include "model/event.h"
 #include "base/histogram.h"
@@ -17,19 +18,69 @@
 #include "script/host.h"
 #include "net/net.h"
 #include "model/session.h"
+#include "model/up.h"
 #include "base/stats.h"
 #include "net/telnet.h"
 #include "base/text.h"
 #include "net/tls.h"
 #include "net/transport.h"
 
-// One rendering buffer for every telnet write, with LWS_PRE headroom.
-static Buf g_out;
+// One rendering buffer for every telnet write, with LWS_PRE headroom, and
+// one for its text in CP437.
+static Buf g_out, g_437;
+
+// What the terminal told (telnet_terminal) as the engine uses it: the
+// character set its input is decoded from.
+static void learned(Conn *c) {
+    telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term);
+    c->tn->cp437 = port_charset(&c->port) == PORT_CP437;
+}
+
+// The mode a line put the terminal in, at once: the scripts answered it
+// already (unless it waits for the rate), and what follows it in the same
+// read is typed in that mode: "c" in a menu of single keys, then a line of
+// chat. The input_mode events still pass through the stream in order
+// (telnet_render), and those looked at here change nothing there.
+static void follow_mode(Conn *c, Session *s) {
+    Telnet *t = c->tn;
+    uint64_t next = session_next_seq(s);
+    uint64_t seq = c->port.cursor > t->mode_seq ? c->port.cursor : t->mode_seq;
+    int keys = -1;
+    for (; seq < next; seq++) {
+        Msg *m = session_event_at(s, seq);
+        if (!m || (m->target && m->target != c->port.id)) continue;
+        if (m->flags & MSG_KEYS) keys = 1;
+        else if (m->flags & MSG_LINES) keys = 0;
+    }
+    t->mode_seq = next;
+    if (keys >= 0) telnet_set_keys(t, keys == 1);
+}
 
 static void on_line(void *ud, const char *line, size_t len) {
     Conn *c = (Conn *)ud;
-    telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term); // the size may have come with the line
+    learned(c); // the size may have come with the line
+    Session *s = c->port.session;
+    uint64_t before = s ? session_next_seq(s) : 0;
     pace_input(c, PACE_LINE, line, len);
+    if (!s || s != c->port.session) return;
+    telnet_caused(c->tn, before, session_next_seq(s));
+    follow_mode(c, s);
+}
+
+// The rendered text from g_out's byte `from` on, in CP437: a character it
+// lacks as iconv transliterates it, and its 0xFF (a no-break space) doubled,
+// since telnet reads 0xFF as IAC.
+static void encode_cp437(size_t from) {
+    g_437.len = 0;
+    if (!cp437_encode(g_out.p + from, g_out.len - from, &g_437, TN_OUT_MAX * 2)) return; // keeps UTF-8
+    g_out.len = from;
+    for (size_t i = 0; i < g_437.len;) {
+        const char *ff = (const char *)memchr(g_437.p + i, 0xFF, g_437.len - i);
+        size_t n = ff ? (size_t)(ff - (g_437.p + i)) + 1 : g_437.len - i;
+        buf_add(&g_out, g_437.p + i, n, TN_OUT_MAX * 2 + LWS_PRE);
+        if (ff) buf_add(&g_out, "\xff", 1, TN_OUT_MAX * 2 + LWS_PRE);
+        i += n;
+    }
 }
 
 static void render_missed(Conn *c, Telnet *t, bool color) {
@@ -48,12 +99,14 @@ int telnet_flush(Conn *c) {
     Telnet *t = c->tn;
     Session *s = c->port.session;
     bool color = telnet_color(t, g_cfg.telnet_color);
+    t->cp437 = port_charset(&c->port) == PORT_CP437; // the user may have chosen since (pl.charset)
     g_out.len = 0;
     buf_reserve(&g_out, LWS_PRE, TN_OUT_MAX);
     g_out.len = LWS_PRE;
     // negotiation replies and echo come first, in the order they arose
     buf_add(&g_out, t->out.p, t->out.len, TN_OUT_MAX + LWS_PRE);
     t->out.len = 0;
+    size_t text_from = g_out.len;
     if (s && c->port.cursor < session_next_seq(s)) {
         telnet_render_begin(t, &g_out, color);
         Msg *m;
@@ -63,13 +116,16 @@ int telnet_flush(Conn *c) {
             if (c->port.missed) render_missed(c, t, color);
             uint32_t tl;
             const char *tx = msg_text(m, &tl);
-            telnet_render(t, &g_out, tx, tl, m->flags, color);
+            // an input_mode a line caused was applied as the line came (follow_mode)
+            uint32_t flags = seq < t->mode_seq ? m->flags & ~(uint32_t)(MSG_KEYS | MSG_LINES) : m->flags;
+            telnet_render_at(t, &g_out, seq, tx, tl, flags, color);
             g_stats.messages_out++;
             hist_observe(&g_fanout_hist, (double)(uv_hrtime() - m->born_ns) / 1e9);
         }
         if (c->port.missed) render_missed(c, t, color);
         telnet_render_end(t, &g_out, color);
     }
+    if (t->cp437 && g_out.len > text_from) encode_cp437(text_from);
     size_t n = g_out.len - LWS_PRE;
     if (n && c->write(c, (unsigned char *)g_out.p + LWS_PRE, n) < 0) return -1;
     if (s && c->port.cursor < session_next_seq(s)) conn_wake(c);
@@ -115,14 +171,26 @@ int telnet_open(Conn *c, struct lws *wsi, PortKind kind, int (*write)(Conn *c, u
     c->write = write;
     c->tn = (Telnet *)malloc(sizeof(Telnet));
     if (!c->tn || telnet_init(c->tn, (uint32_t)g_cfg.max_line) < 0) return -1;
-    telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term);
+    learned(c);
     if (conn_start_session(c, NULL, false, NULL, 0)) return -1;
     return 0;
 }
 
+void telnet_learned(Conn *c) {
+    uint16_t cols = c->port.term.cols, rows = c->port.term.rows;
+    learned(c);
+    // The window changed size (NAWS, SSH's window-change) under a logged-in
+    // user: what the scripts lay out on the screen (a split chat) is drawn
+    // again. Text already wraps at the new width by itself.
+    Session *s = c->port.session;
+    if (s && s->handle[0] && !s->ending && (cols != c->port.term.cols || rows != c->port.term.rows))
+        up_hook("resize", s, NULL);
+}
+
 void telnet_input(Conn *c, const uint8_t *in, size_t len) {
     telnet_feed(c->tn, in, len, on_line, c);
-    telnet_terminal(c->tn, g_cfg.telnet_color, &c->port.term); // what negotiation told of it
+    if (!c->tn) return;
+    telnet_learned(c); // what negotiation told of it
     if (c->tn->out.len) conn_deliver(c); // echo and negotiation replies
 }
 

@@ -32,6 +32,10 @@ void telnet_probe(Conn *c);
 // telnet_closed is its transport's close callback.
 int telnet_open(Conn *c, struct lws *wsi, PortKind kind, int (*write)(Conn *c, unsigned char *p, size_t n));
 void telnet_input(Conn *c, const uint8_t *in, size_t len);
+// What the terminal told of itself changed (negotiation, SSH's pty
+// request or window change): the port's terminal, the input's character
+// set, and a resize for the scripts when the window changed size.
+void telnet_learned(Conn *c);
 void telnet_closed(Conn *c);
 
 // WebSocket pieces the bridge shares (net/ws.cpp). ws_ping writes

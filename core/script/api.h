@@ -87,3 +87,6 @@ void api_faults_register(lua_State *l);  // pl.fault (faults.cpp)
 void api_text_register(lua_State *l);    // pl.text: width, strip, fit, wrap (api_text.cpp)
 void api_bots_register(lua_State *l);    // pl.bot (bots.cpp)
 void api_time_register(lua_State *l);    // pl.format_time, pl.parse_time, pl.valid_zone (api_time.cpp)
+void api_term_register(lua_State *l);    // pl.charset, pl.art_text (api_term.cpp)
+// Lets go of the pictures api_term.cpp keeps (at script_close).
+void api_term_close(void);

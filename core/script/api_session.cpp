@@ -103,7 +103,7 @@ static void push_terminal(lua_State *l, const Session *s) {
     }
     lua_pushinteger(l, p->term.colors);
     lua_setfield(l, -2, "colors");
-    lua_pushstring(l, p->term.charset[0] ? p->term.charset : "utf-8");
+    lua_pushstring(l, port_charset_name(port_charset(p))); // the user's choice (pl.charset), else the terminal's
     lua_setfield(l, -2, "charset");
     // a terminal: the telnet port's and the bridge's are both telnet (s.transport tells them apart)
     lua_pushstring(l, p->kind == PORT_TELNET_WS ? "telnet" : kind_name(p->kind));

@@ -156,6 +156,7 @@ static void push_generation(void) {
     api_bots_register(L);
     api_time_register(L);
     api_db_register(L);
+    api_term_register(L);
     host_protect(L, "pl");   // gen pl
     lua_setfield(L, -2, "pl"); // gen
 }
@@ -323,6 +324,7 @@ void script_stop_watching(void) {
 }
 
 void script_close(void) {
+    api_term_close();
     if (L) sandbox_close(L);
     L = NULL;
     g_gen_ref = LUA_NOREF;

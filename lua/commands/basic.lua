@@ -22,7 +22,7 @@ pl.command{
     for _, name in ipairs(names) do
       local cmd = pl.commands[name]
       local usage = "/" .. name .. (cmd.args ~= "" and (" " .. cmd.args) or "")
-      lines[#lines + 1] = string.format("  %-24s %s", usage, cmd.help)
+      lines[#lines + 1] = pl.hanging(s, string.format("  %-22s ", usage), cmd.help)
     end
     lines[#lines + 1] = "Anything else you type is said to the room."
     pl.page(s, table.concat(lines, "\n")) -- a screen at a time on a terminal
@@ -32,7 +32,7 @@ pl.command{
 pl.command{
   name = "who", help = "Who is online and what each node is doing",
   run = function(s)
-    local ev = pl.who_event()
+    local ev = pl.who_event(s)
     pl.page(s, ev.text, ev)
   end,
 }

@@ -45,13 +45,14 @@ pl.command{
 pl.command{
   name = "nodes", help = "Every node: handle, address, activity, room, idle, transport (+tls when encrypted)", sysop = true,
   run = function(s)
-    local lines = { string.format("%-5s %-20s %-24s %-16s %-12s %-6s %s", "Node", "Handle", "Address", "Activity", "Room", "Idle", "Via") }
+    local rows = {}
     for _, n in ipairs(pl.sessions()) do
-      lines[#lines + 1] = string.format("%-5d %-20s %-24s %-16s %-12s %-6s %s", n.node, n.handle or "(logging in)",
-        n.address, n.activity or "", n.room and ("#" .. n.room) or "-", n.idle .. "s",
-        n.transport and (n.transport .. (n.secure and n.transport ~= "ssh" and "+tls" or "")) or "detached")
+      rows[#rows + 1] = { n.node, n.handle or "(logging in)", n.address, n.activity or "", n.room and ("#" .. n.room) or "-",
+        n.idle .. "s", n.transport and (n.transport .. (n.secure and n.transport ~= "ssh" and "+tls" or "")) or "detached" }
     end
-    pl.page(s, table.concat(lines, "\n"))
+    -- the address is never cut below an IPv4 address's width
+    pl.page(s, pl.columns(s, { { "Node" }, { "Handle", min = 8 }, { "Address", min = 15 }, { "Activity", min = 8, optional = true },
+      { "Room", min = 6 }, { "Idle" }, { "Via", optional = true } }, rows))
     logged(s, "listed the nodes")
   end,
 }
@@ -118,11 +119,9 @@ pl.command{
   run = function(s)
     local list = pl.bans.list()
     if #list == 0 then return s:text("Nobody is banned.") end
-    local lines = { string.format("%-8s %-24s %-28s %-12s %s", "Kind", "Target", "Until", "By", "Reason") }
-    for _, b in ipairs(list) do
-      lines[#lines + 1] = string.format("%-8s %-24s %-28s %-12s %s", b.kind, b.target, pl.bans.until_text(b), b.by, b.reason)
-    end
-    s:text(table.concat(lines, "\n"))
+    local rows = {}
+    for _, b in ipairs(list) do rows[#rows + 1] = { b.kind, b.target, pl.bans.until_text(b), b.by, b.reason } end
+    pl.page(s, pl.columns(s, { { "Kind" }, { "Target", min = 15 }, { "Until", min = 10 }, { "By", min = 6 }, { "Reason", min = 10 } }, rows))
   end,
 }
 

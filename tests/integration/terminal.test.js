@@ -92,7 +92,7 @@ end }
     },
   },
   {
-    name: 'long output comes a screen at a time on a terminal (-- More --, any key, Q stops); the web page gets it whole',
+    name: 'long output comes a screen at a time on a terminal (-- More --, any key, Enter one line, Q stops); the web page gets it whole',
     fn: async ({ srv }) => {
       const r = new RawTelnet(srv.telnetPort);
       r.terminal('dumb', 80, 7);
@@ -100,9 +100,13 @@ end }
       r.line('c');
       await r.expect(/You are in #lobby/);
       r.line('/help');
-      const first = await r.expect(/([\s\S]*?)-- More -- \(any key for the next page, Q to stop\) /);
+      const first = await r.expect(/([\s\S]*?)-- More -- \(any key: next page, Enter: one line, Q: stop\) /);
       const shown = first[1].split('\r\n').filter((l) => l.trim() && !/\/help/.test(l));
       assert(shown.length <= 6 && shown.length >= 4, 'one screen of 7 rows: ' + JSON.stringify(shown));
+      r.send('\r'); // Enter: one line more
+      const one = await r.expect(/([\s\S]*?)-- More --/);
+      const more = one[1].split('\r\n').filter((l) => /\/\w/.test(l));
+      eq(more.length, 1, 'Enter shows one line: ' + JSON.stringify(one[1]));
       r.send(' '); // one key, no Enter: the terminal is in key mode for the pager
       await r.expect(/-- More --/);
       r.send('q');
@@ -113,7 +117,7 @@ end }
       r.line('/help');
       await r.expect(/-- More --/);
       for (let i = 0; i < 10 && !/Anything else you type/.test(r.text()); i++) {
-        r.send('\r');
+        r.send(' ');
         await sleep(100);
       }
       await r.expect(/Anything else you type is said to the room\./);
@@ -146,8 +150,10 @@ pl.menu_item{ key = "K", label = "Keys", service = "keytest" }
       await r.expect(/key \[x\]/);
       r.send('\x1b[A');
       await r.expect(/key \[up\]/);
-      r.send('é\r');
-      await r.expect(/key \[é\][\s\S]*key \[\]/);
+      r.send('é'); // keys pressed one by one (a chunk of whole lines is a line: "é\r" at once is é)
+      await r.expect(/key \[é\]/);
+      r.send('\r');
+      await r.expect(/key \[\]/);
       assert(!/Keys> x/.test(r.text()), 'keys are not echoed');
       r.send('q');
       await r.expect(/Your choice: /);
@@ -156,12 +162,15 @@ pl.menu_item{ key = "K", label = "Keys", service = "keytest" }
       r.line('a whole line again');
       await r.expect(/<kim>(\x1b\[0m)? a whole line again/);
       const w = await srv.user('walt');
+      // the main menu takes hotkeys: the web page is told to send keys at once
+      eq(w.events.filter((e) => e.type === 'input_mode').pop().mode, 'key', 'the web page is told to send keys');
       w.input('k');
-      eq((await w.waitFor((e) => e.type === 'input_mode')).mode, 'key', 'the web page is told to send keys');
       w.input('z');
       await w.text(/^key \[z\]$/);
       w.input('q');
-      eq((await w.waitFor((e) => e.type === 'input_mode')).mode, 'line', 'and lines again');
+      await w.waitFor((e) => e.type === 'menu', 'the main menu again');
+      w.input('c');
+      eq((await w.waitFor((e) => e.type === 'input_mode')).mode, 'line', 'and lines again in chat');
       r.close();
     },
   },

@@ -367,6 +367,10 @@ pl.menu_item{ key = "K", label = "Keys", service = "keytest" }
       eq(await page.$eval('#line', (l) => l.value), '', 'nothing piles up in the line');
       await page.keyboard.press('q');
       await page.waitForSelector('#menu button[data-key="C"]');
+      // the main menu takes hotkeys (issue 14): a key alone chooses, then chat takes lines again
+      await page.keyboard.press('c');
+      await waitScreen(page, /You are in #lobby/);
+      await page.waitForFunction(() => !document.querySelector('#line.keys'));
       assert(!(await page.$('#line.keys')), 'lines again');
       eq(page.errors.length, 0, 'no script errors on the page: ' + page.errors.join('; '));
     },

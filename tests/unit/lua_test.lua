@@ -44,8 +44,28 @@ local pl = {
   },
 }
 function pl.fault(err) table.insert(pl.faults, err) return false end
+-- pl.text is the core's (script/api_text.cpp): plain stand-ins for ASCII text
+local function strip_esc(t) return (t:gsub("\27%[[%d;]*%a", "")) end
+pl.text = {
+  strip = strip_esc,
+  width = function(t) return utf8.len(strip_esc(t)) or #t end,
+  fit = function(t, cols, pad)
+    t = strip_esc(t)
+    if #t > cols then t = t:sub(1, cols) end
+    return pad and (t .. string.rep(" ", cols - #t)) or t
+  end,
+  wrap = function(t, cols)
+    local out, line = {}, ""
+    for word in t:gmatch("%S+") do
+      if line ~= "" and #line + 1 + #word > cols then out[#out + 1] = line line = word
+      else line = line == "" and word or (line .. " " .. word) end
+    end
+    out[#out + 1] = line
+    return out
+  end,
+}
 local env = setmetatable({ pl = pl }, { __index = _G })
-for _, f in ipairs({ "init.lua", "render.lua", "who.lua", "chat.lua", "commands/basic.lua", "commands/private.lua", "commands/rooms.lua" }) do
+for _, f in ipairs({ "init.lua", "columns.lua", "render.lua", "who.lua", "chat.lua", "commands/basic.lua", "commands/private.lua", "commands/rooms.lua" }) do
   local chunk = assert(loadfile("lua/" .. f, "t", env))
   loading = f
   chunk()

@@ -27,11 +27,11 @@ static std::string out(Telnet *t) {
 
 static const std::string IAC = "\xff";
 
-TEST(offers_echo_sga_naws_ttype_on_connect) {
+TEST(offers_echo_sga_naws_ttype_charset_on_connect) {
     Telnet t;
     telnet_init(&t, 256);
     std::string o = out(&t);
-    CHECK(o == "\xff\xfb\x01\xff\xfb\x03\xff\xfd\x1f\xff\xfd\x18");
+    CHECK(o == "\xff\xfb\x01\xff\xfb\x03\xff\xfd\x1f\xff\xfd\x18\xff\xfb\x2a");
     telnet_free(&t);
 }
 
@@ -83,7 +83,7 @@ TEST(every_option_is_answered_once_per_state_change_rfc1143) {
     CHECK(out(&t) == IAC + "\xfe\x63");
     // the same for every option number, each on its own
     for (int opt = 0; opt < 256; opt++) {
-        if (opt == TN_OPT_ECHO || opt == TN_OPT_SGA || opt == TN_OPT_NAWS || opt == TN_OPT_TTYPE) continue;
+        if (opt == TN_OPT_ECHO || opt == TN_OPT_SGA || opt == TN_OPT_NAWS || opt == TN_OPT_TTYPE || opt == TN_OPT_CHARSET) continue;
         std::string ask = IAC + "\xfd" + std::string(1, (char)opt);
         feed(&t, ask + ask + ask, &l);
         std::string o = out(&t);
@@ -296,6 +296,11 @@ TEST(key_mode_hands_on_each_key_by_name_unechoed) {
     CHECK(l.all[4] == "pageup" && l.all[5] == "backspace" && l.all[6] == "tab" && l.all[7] == "escape");
     CHECK(l.all[8] == "q"); // the key after a lone Escape is a key of its own
     CHECK(out(&t).empty()); // nothing echoed
+    Lines e;
+    feed(&t, "\x1b", &e); // Escape pressed alone: a read of one ESC
+    CHECK(e.n == 1 && e.all[0] == "escape");
+    feed(&t, "\x1b[B", &e); // and the next key is read as it should be
+    CHECK(e.n == 2 && e.all[1] == "down");
     telnet_render(&t, &b, "", 0, MSG_SILENT | MSG_LINES, false);
     Lines m;
     feed(&t, "ab\r\n", &m);
