@@ -1,6 +1,6 @@
 # partyline: `make run` and `make test` are the whole set-up.
 CXX      ?= g++
-PKGS      = libwebsockets libuv lua5.4 libcjson sqlite3 libsodium libssl libcrypto hiredis
+PKGS      = libwebsockets libuv lua5.4 libcjson sqlite3 libsodium libssl libcrypto hiredis libpq
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -fno-exceptions -fno-rtti
 BUILD     = build

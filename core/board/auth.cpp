@@ -107,6 +107,27 @@ static void work(HashJob *job) {
 
 static void work_free(uv_handle_t *h) { free(h->data); }
 
+// The end of a check that never reached the hashing threads, or came back
+// from them: the session is free again, and what it typed meanwhile runs.
+static void finish(Session *s, AuthWork *w, const char *code) {
+    s->auth_busy = false;
+    if (code) fail(s, w->reply_conn, code);
+    free(w);
+    session_replay_typeahead(s);
+}
+
+// The session w is for, or NULL when it has gone meanwhile (w is freed then,
+// and a registration's allowance given back).
+static Session *still(AuthWork *w) {
+    Session *s = session_deref(w->session);
+    if (!s) {
+        if (w->kind == AUTH_REGISTER) limits_register_give_back(w->addr);
+        sodium_memzero(w, sizeof *w);
+        free(w);
+    }
+    return s;
+}
+
 // Answers a failure; the session stays busy until then, so a client cannot
 // go around the slow-down by asking again.
 static void answer_failure(uv_timer_t *t) {
@@ -120,50 +141,84 @@ static void answer_failure(uv_timer_t *t) {
     uv_close((uv_handle_t *)&w->delay, work_free);
 }
 
+static void password_stored(int rc, void *ud) {
+    AuthWork *w = (AuthWork *)ud;
+    Session *s = still(w);
+    if (!s) return;
+    s->auth_busy = false;
+    const char *result = rc ? "unavailable" : "ok";
+    log_event(LOG_INFO, "password_change", s->node, s->addr, "%s: %s", s->handle,
+              rc ? "not stored (storage unavailable)" : "changed");
+    free(w);
+    if (!rc) {
+        // whoever holds a token or a login of the old password is out; this
+        // session stays, and its WebSockets get a token issued after the
+        // revocation (its iat has milliseconds: board/jwt.h)
+        tokens_revoke(s->handle, (int64_t)text_now_ms(), NULL, NULL);
+        login_end_sessions_of(s->handle, "password_changed", s);
+        login_send_auth(s, 0);
+    }
+    up_hook("password_changed", s, result);
+    session_replay_typeahead(s);
+}
+
+static void complete(Session *s, AuthWork *w) {
+    if (w->kind == AUTH_LOGIN) limits_login_ok(w->acct.handle);
+    account_touch(w->acct.id);
+    s->level = w->acct.level; // 0 for an account made now
+    s->auth_busy = false;
+    login_complete(s, w->acct.id, w->acct.handle, w->acct.sysop, w->login_port);
+    free(w);
+    session_replay_typeahead(s);
+}
+
+static void registered(int rc, int64_t id, void *ud) {
+    AuthWork *w = (AuthWork *)ud;
+    Session *s = session_deref(w->session);
+    if (rc) limits_register_give_back(w->addr);
+    if (!s) { // the account stands (when made); its user will log in with it
+        free(w);
+        return;
+    }
+    if (rc) return finish(s, w, rc > 0 ? "handle_taken" : "unavailable");
+    w->acct.id = id;
+    log_event(LOG_INFO, "register", s->node, s->addr, "registered %s", w->acct.handle);
+    complete(s, w);
+}
+
 static void done(HashJob *job) {
     AuthWork *w = (AuthWork *)job;
-    Session *s = job->ran ? session_deref(w->session) : NULL;
-    if (!s) {
+    if (!job->ran) { // shutting down: nobody to answer
         if (w->kind == AUTH_REGISTER) limits_register_give_back(w->addr);
         free(w);
         return;
     }
+    Session *s = still(w);
+    if (!s) return;
     if (w->kind == AUTH_CHANGE) {
-        s->auth_busy = false;
-        const char *result = !w->ok                                      ? "bad_login"
-                             : account_set_hash(w->acct.id, w->acct.hash) ? "unavailable"
-                                                                          : "ok";
-        log_event(LOG_INFO, "password_change", s->node, s->addr, "%s: %s", s->handle,
-                  !strcmp(result, "ok")          ? "changed"
-                  : !strcmp(result, "bad_login") ? "refused (wrong password)"
-                                                 : "not stored (storage unavailable)");
-        free(w);
-        if (!strcmp(result, "ok")) {
-            // whoever holds a token or a login of the old password is out;
-            // this session stays, and its WebSockets get a token issued after
-            // the revocation (its iat has milliseconds: board/jwt.h)
-            tokens_revoke(s->handle, (int64_t)text_now_ms());
-            login_end_sessions_of(s->handle, "password_changed", s);
-            login_send_auth(s, 0);
+        if (!w->ok) {
+            log_event(LOG_INFO, "password_change", s->node, s->addr, "%s: refused (wrong password)", s->handle);
+            s->auth_busy = false;
+            free(w);
+            up_hook("password_changed", s, "bad_login");
+            session_replay_typeahead(s);
+            return;
         }
-        up_hook("password_changed", s, result);
-        session_replay_typeahead(s);
-        return;
+        return account_set_hash(w->acct.id, w->acct.hash, password_stored, w);
     }
     const char *code = NULL;
     if (!w->ok) {
         code = w->kind == AUTH_LOGIN ? "bad_login" : "weak_password";
-        if (w->kind == AUTH_REGISTER) log_error("hash_error", "password hashing failed (out of memory?)");
+        if (w->kind == AUTH_REGISTER) {
+            log_error("hash_error", "password hashing failed (out of memory?)");
+            limits_register_give_back(w->addr);
+        }
     } else if (w->kind == AUTH_LOGIN && w->acct.locked) {
         // said only to whoever knows the password: no way to probe for locked accounts
         code = "locked";
         log_event(LOG_WARN, "login_locked", s->node, s->addr, "login for locked account '%s' refused", w->acct.handle);
     } else if (w->kind == AUTH_REGISTER) {
-        int rc = account_create(w->acct.handle, w->acct.hash, false, &w->acct.id);
-        if (rc == 1) code = "handle_taken";
-        else if (rc < 0) code = "unavailable";
-        else log_event(LOG_INFO, "register", s->node, s->addr, "registered %s", w->acct.handle);
-        if (code) limits_register_give_back(w->addr);
+        return account_create(w->acct.handle, w->acct.hash, false, registered, w);
     }
     if (code && !strcmp(code, "bad_login")) {
         s->login_failures++;
@@ -178,31 +233,113 @@ static void done(HashJob *job) {
             return;
         }
     }
-    s->auth_busy = false;
-    if (code) {
-        fail(s, w->reply_conn, code);
-    } else {
-        if (w->kind == AUTH_LOGIN) limits_login_ok(w->acct.handle);
-        account_touch(w->acct.id);
-        s->level = w->acct.level; // 0 for an account made now
-        login_complete(s, w->acct.id, w->acct.handle, w->acct.sysop, w->login_port);
-    }
-    free(w);
-    session_replay_typeahead(s);
+    if (code) return finish(s, w, code);
+    complete(s, w);
 }
 
-// Hands w to the hashing threads; false (w freed) when thousands already wait.
-static bool submit(Session *s, AuthWork *w) {
+// Hands w to the hashing threads; answers "busy" (w freed) when thousands
+// already wait.
+static void submit(Session *s, AuthWork *w) {
     w->job.run = work;
     w->job.done = done;
-    if (!hashpool_submit(&w->job)) {
-        log_event(LOG_WARN, "auth_busy", s->node, s->addr, "password hashing queue is full");
+    if (hashpool_submit(&w->job)) return;
+    log_event(LOG_WARN, "auth_busy", s->node, s->addr, "password hashing queue is full");
+    if (w->kind == AUTH_REGISTER) limits_register_give_back(w->addr);
+    if (w->kind == AUTH_CHANGE) {
+        s->auth_busy = false;
         sodium_memzero(w, sizeof *w);
         free(w);
-        return false;
+        up_hook("password_changed", s, "busy");
+        return session_replay_typeahead(s);
     }
-    s->auth_busy = true;
-    return true;
+    sodium_memzero(w->password, sizeof w->password);
+    finish(s, w, "busy");
+}
+
+// ---------------------------------------------------------------- registering
+
+static void vetted(int verdict, const char *why, void *ud) {
+    AuthWork *w = (AuthWork *)ud;
+    Session *s = session_deref(w->session);
+    if (!s) { // the scripts ended it meanwhile
+        sodium_memzero(w, sizeof *w);
+        free(w);
+        return;
+    }
+    const char *code = verdict < 0 ? "unavailable" : verdict == 0 ? "handle_reserved" : NULL;
+    if (!code && !limits_register_take(s->addr, text_now_ms())) {
+        code = "register_limited";
+        log_event(LOG_WARN, "register_limited", s->node, s->addr, "registration refused: %d an hour from one address",
+                  g_cfg.register_per_hour);
+    }
+    if (!code) {
+        snprintf(w->addr, sizeof w->addr, "%s", s->addr);
+        w->job.low = true; // behind logins in the hashing queue
+        return submit(s, w);
+    }
+    sodium_memzero(w->password, sizeof w->password);
+    if (verdict == 0) log_event(LOG_INFO, "register_refused", s->node, s->addr, "the scripts refused '%.20s'", w->acct.handle);
+    if (verdict == 0 && why && why[0] && w->reply_conn) { // in the scripts' words
+        session_send(s, event_error(code, why), w->reply_conn);
+        return finish(s, w, NULL);
+    }
+    finish(s, w, code);
+}
+
+static void taken(int rc, void *ud) {
+    AuthWork *w = (AuthWork *)ud;
+    Session *s = session_deref(w->session);
+    if (!s) {
+        sodium_memzero(w, sizeof *w);
+        free(w);
+        return;
+    }
+    if (rc) {
+        sodium_memzero(w->password, sizeof w->password);
+        return finish(s, w, rc < 0 ? "unavailable" : "handle_taken");
+    }
+    // the scripts' own rules, for every way of registering (the prompts and
+    // the `register` message alike)
+    if (!g_up.vet_register) return vetted(1, NULL, w);
+    g_up.vet_register(s, w->acct.handle, vetted, w);
+}
+
+// ---------------------------------------------------------------- logging in
+
+static void found(int rc, const Account *a, void *ud) {
+    AuthWork *w = (AuthWork *)ud;
+    Session *s = session_deref(w->session);
+    if (!s) {
+        sodium_memzero(w, sizeof *w);
+        free(w);
+        return;
+    }
+    if (rc < 0) { // not a wrong password: nothing to count against anyone
+        sodium_memzero(w->password, sizeof w->password);
+        return finish(s, w, "unavailable");
+    }
+    if (rc == 1) {
+        char handle[HANDLE_MAX + 1];
+        memcpy(handle, w->acct.handle, sizeof handle);
+        w->acct = *a;
+        if (!w->acct.handle[0]) memcpy(w->acct.handle, handle, sizeof handle);
+    }
+    submit(s, w);
+}
+
+static AuthWork *work_new(Session *s, uint32_t reply_conn, AuthKind kind, const char *handle, const char *password) {
+    AuthWork *w = (AuthWork *)calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->session = session_ref(s);
+    w->reply_conn = reply_conn;
+    w->login_port = reply_conn ? reply_conn : s->input_port;
+    w->kind = kind;
+    snprintf(w->acct.handle, sizeof w->acct.handle, "%.20s", handle);
+    snprintf(w->password, sizeof w->password, "%s", strlen(password) > PASSWORD_MAX ? "" : password);
+    // what a handle with no account is checked against, so that a wrong
+    // handle takes as long as a wrong password
+    memcpy(w->acct.hash, g_dummy_hash, sizeof g_dummy_hash);
+    return w;
 }
 
 void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *handle, const char *password) {
@@ -217,87 +354,47 @@ void auth_start(Session *s, uint32_t reply_conn, AuthKind kind, const char *hand
         log_event(LOG_WARN, "login_throttled", s->node, s->addr, "login for '%.20s' refused: locked for %us more", handle, locked);
         return fail(s, reply_conn, "throttled");
     }
-    AuthWork *w = (AuthWork *)calloc(1, sizeof *w);
-    if (!w) return;
-    w->session = session_ref(s);
-    w->reply_conn = reply_conn;
-    w->login_port = reply_conn ? reply_conn : s->input_port;
-    w->kind = kind;
-    size_t plen = strlen(password);
     if (kind == AUTH_REGISTER) {
         const char *code = NULL, *weak = NULL;
-        int taken = 0, vet = 1;
-        char why[200] = "";
-        SessionRef ref = session_ref(s);
         if (!g_cfg.registration) code = "closed";
-        else if (!(code = policy_handle_problem(handle, false))) {
-            if ((weak = policy_password_problem(handle, password))) code = "weak_password";
-            else if ((taken = account_taken(handle)) < 0) code = "unavailable";
-            else if (taken) code = "handle_taken";
-            // the scripts' own rules, for every way of registering (the
-            // prompts and the `register` message alike)
-            else if (g_up.vet_register && (vet = g_up.vet_register(s, handle, why, sizeof why)) != 1)
-                code = vet < 0 ? "unavailable" : "handle_reserved";
-            else if (!limits_register_take(s->addr, text_now_ms())) code = "register_limited";
-        }
-        if (!session_deref(ref)) { // the scripts ended it meanwhile
-            free(w);
-            return;
-        }
-        if (code) {
-            if (!strcmp(code, "register_limited"))
-                log_event(LOG_WARN, "register_limited", s->node, s->addr, "registration refused: %d an hour from one address",
-                          g_cfg.register_per_hour);
-            if (vet == 0) log_event(LOG_INFO, "register_refused", s->node, s->addr, "the scripts refused '%.20s'", handle);
-            free(w);
-            if (vet == 0 && why[0] && reply_conn) { // in the scripts' words
-                session_send(s, event_error(code, why), reply_conn);
-                return;
-            }
-            return fail_why(s, reply_conn, code, weak);
-        }
-        snprintf(w->acct.handle, sizeof w->acct.handle, "%s", handle);
-        snprintf(w->addr, sizeof w->addr, "%s", s->addr);
-        w->job.low = true; // behind logins in the hashing queue
-    } else {
-        int found = auth_handle_valid(handle) ? account_find(handle, &w->acct) : 0;
-        if (found < 0) { // not a wrong password: nothing to count against anyone
-            free(w);
-            return fail(s, reply_conn, "unavailable");
-        }
-        if (found != 1) {
-            memset(&w->acct, 0, sizeof w->acct);
-            memcpy(w->acct.hash, g_dummy_hash, sizeof g_dummy_hash);
-            snprintf(w->acct.handle, sizeof w->acct.handle, "%.20s", handle);
-        }
+        else if (!(code = policy_handle_problem(handle, false)) && (weak = policy_password_problem(handle, password)))
+            code = "weak_password";
+        if (code) return fail_why(s, reply_conn, code, weak);
     }
-    snprintf(w->password, sizeof w->password, "%s", plen > PASSWORD_MAX ? "" : password);
-    if (!submit(s, w)) {
-        if (kind == AUTH_REGISTER) limits_register_give_back(s->addr);
-        fail(s, reply_conn, "busy");
+    AuthWork *w = work_new(s, reply_conn, kind, handle, password);
+    if (!w) return;
+    // from here until the answer, what the user types waits (typeahead)
+    s->auth_busy = true;
+    if (kind == AUTH_REGISTER) return account_taken(handle, taken, w);
+    if (!auth_handle_valid(handle)) return found(0, NULL, w);
+    account_find(handle, found, w);
+}
+
+static void change_found(int rc, const Account *a, void *ud) {
+    AuthWork *w = (AuthWork *)ud;
+    Session *s = still(w);
+    if (!s) return;
+    const char *code = rc < 0 ? "unavailable" : rc == 0 ? "no_account" : NULL;
+    if (!code && policy_password_problem(s->handle, w->new_password)) code = "weak_password";
+    if (code) {
+        s->auth_busy = false;
+        sodium_memzero(w, sizeof *w);
+        free(w);
+        up_hook("password_changed", s, code);
+        return session_replay_typeahead(s);
     }
+    w->acct = *a;
+    submit(s, w);
 }
 
 void auth_change_password(Session *s, const char *old_pw, const char *new_pw) {
-    const char *code = NULL;
-    AuthWork *w = (AuthWork *)calloc(1, sizeof *w);
+    const char *code = s->auth_busy ? "busy" : (!s->handle[0] || s->account_id <= 0) ? "no_account" : NULL;
+    if (code) return up_hook("password_changed", s, code);
+    AuthWork *w = work_new(s, 0, AUTH_CHANGE, s->handle, old_pw);
     if (!w) return;
-    int found = 0;
-    if (s->auth_busy) code = "busy";
-    else if (!s->handle[0] || s->account_id <= 0) code = "no_account";
-    else if ((found = account_find(s->handle, &w->acct)) < 0) code = "unavailable";
-    else if (!found) code = "no_account";
-    else if (policy_password_problem(s->handle, new_pw)) code = "weak_password";
-    if (code) {
-        free(w);
-        up_hook("password_changed", s, code);
-        return;
-    }
-    w->session = session_ref(s);
-    w->kind = AUTH_CHANGE;
-    snprintf(w->password, sizeof w->password, "%s", strlen(old_pw) > PASSWORD_MAX ? "" : old_pw);
     snprintf(w->new_password, sizeof w->new_password, "%s", new_pw);
-    if (!submit(s, w)) up_hook("password_changed", s, "busy");
+    s->auth_busy = true;
+    account_find(s->handle, change_found, w);
 }
 
 // The dummy hash is written out, not computed: computing one runs argon2id at
