@@ -71,8 +71,13 @@ static void key_of(const char *handle, char out[HANDLE_MAX + 1]) {
     out[i] = 0;
 }
 
+static bool g_at_once; // accounts_at_once
+
+void accounts_at_once(bool on) { g_at_once = on; }
+
 static void run(int q, const DbValue *v, int n, DbDone done, void *ud) {
-    DbCall c = {DB_CORE, (db_lane_kind(DB_CORE) == DB_POSTGRES ? PG : LITE)[q], v, n, 0, 0};
+    DbLane lane = g_at_once ? DB_CORE_NOW : DB_CORE;
+    DbCall c = {lane, (db_lane_kind(lane) == DB_POSTGRES ? PG : LITE)[q], v, n, 0, 0};
     db_run(&c, done, ud);
 }
 

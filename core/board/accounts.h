@@ -25,6 +25,10 @@ struct Account {
 
 // After db_open: what the accounts keep tidy at start.
 void accounts_open(void);
+// on: the calls that follow answer before they return, on either store
+// (the scripts' API, which returns to its script: on PostgreSQL it waits at
+// most the calling script's budget). Turned off again after them.
+void accounts_at_once(bool on);
 
 // found: 1 (a is the account), 0 none, -1 storage error. Handles match
 // case-insensitively.

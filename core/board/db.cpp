@@ -14,7 +14,7 @@
 
 // Each lane's store: both SQLite's, or the core's PostgreSQL's while the
 // scripts' tables stay in SQLite (db.h says why).
-static DbStore g_lite, g_pg;
+static DbStore g_lite, g_pg, g_pgs;
 static DbStore *g_lane[DB_LANES];
 static DbKind g_kind = DB_SQLITE;
 static bool g_open;
@@ -29,20 +29,22 @@ bool db_is_postgres(const char *store) {
 int db_open(const char *store, const char *data_dir, char *err, size_t errlen) {
     memset(&g_lite, 0, sizeof g_lite);
     memset(&g_pg, 0, sizeof g_pg);
+    memset(&g_pgs, 0, sizeof g_pgs);
     bool pg = db_is_postgres(store);
     if (!pg && store[0] && strcmp(store, "sqlite")) {
         snprintf(err, errlen, "store: '%s' is neither sqlite nor a postgresql:// URI", store);
         return -1;
     }
     if (db_sqlite_open(data_dir, &g_lite, err, errlen)) return -1;
-    g_lane[DB_CORE] = g_lane[DB_SCRIPTS] = &g_lite;
+    g_lane[DB_CORE] = g_lane[DB_SCRIPTS] = g_lane[DB_CORE_NOW] = &g_lite;
     g_kind = DB_SQLITE;
     if (pg) {
-        if (db_pg_open(store, &g_pg, err, errlen)) {
+        if (db_pg_open(store, &g_pg, &g_pgs, err, errlen)) {
             g_lite.close();
             return -1;
         }
         g_lane[DB_CORE] = &g_pg;
+        g_lane[DB_SCRIPTS] = g_lane[DB_CORE_NOW] = &g_pgs;
         g_kind = DB_POSTGRES;
     }
     g_open = true;
@@ -50,20 +52,24 @@ int db_open(const char *store, const char *data_dir, char *err, size_t errlen) {
 }
 
 DbKind db_kind(void) { return g_kind; }
-DbKind db_lane_kind(DbLane lane) { return g_lane[lane] == &g_pg ? DB_POSTGRES : DB_SQLITE; }
+DbKind db_lane_kind(DbLane lane) { return g_lane[lane] == &g_lite ? DB_SQLITE : DB_POSTGRES; }
+bool db_lane_at_once(DbLane lane) { return !g_lane[lane] || !g_lane[lane]->later; }
 
 void db_start(uv_loop_t *loop) {
     g_loop = loop;
     if (g_open && g_pg.start) g_pg.start(loop);
+    if (g_open && g_pgs.start) g_pgs.start(loop);
 }
 
 void db_stop(void) {
     if (g_open && g_pg.stop) g_pg.stop();
+    if (g_open && g_pgs.stop) g_pgs.stop();
 }
 
 void db_close(void) {
     if (!g_open) return;
     if (g_pg.close) g_pg.close();
+    if (g_pgs.close) g_pgs.close();
     if (g_lite.close) g_lite.close();
     g_open = false;
 }
@@ -106,7 +112,7 @@ int db_board_key(const char *name, const char *value, char *out, size_t outlen, 
 static void note(DbLane lane, const DbReply *r) {
     if (r->status == DB_UNAVAILABLE) store_note_failure(r->error ? r->error : "unavailable");
     else if (r->status == DB_OK && r->wrote) store_note_ok();
-    else if (lane == DB_CORE && r->status != DB_OK && r->status != DB_CONSTRAINT)
+    else if (lane != DB_SCRIPTS && r->status != DB_OK && r->status != DB_CONSTRAINT)
         log_error("db_error", "%s", r->error ? r->error : "statement failed");
 }
 

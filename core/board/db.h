@@ -7,11 +7,12 @@
 //
 // Two lanes: the core's own tables (accounts, tokens, the tool's queue of
 // actions: board/accounts.cpp), and the scripts' (pl.db), which reach only
-// their own tables (an SQLite authorizer keeps them to s_* tables). With a
-// PostgreSQL store the core's lane is PostgreSQL, shared by every process of
-// the board, and the scripts' lane stays in SQLite in data_dir: pl.db is a
-// synchronous call for scripts, and PostgreSQL answers later (scripts on
-// PostgreSQL are not built yet).
+// their own tables (SQLite: an authorizer keeps them to s_* tables;
+// PostgreSQL: they log in as a role of their own that owns the schema
+// "scripts" and nothing else). pl.db is a function that returns to its
+// script, so the scripts' lane answers at once on both stores; on
+// PostgreSQL it waits for the server at most the calling script's time
+// budget (board/db_pg_scripts.cpp), as a query on SQLite may run that long.
 //
 // The schema is made and upgraded by the server itself at open, in numbered
 // migrations recorded in the database (board/migrate.cpp).
@@ -21,7 +22,9 @@
 #include <uv.h>
 
 enum DbKind { DB_SQLITE, DB_POSTGRES };
-enum DbLane { DB_CORE, DB_SCRIPTS, DB_LANES };
+// DB_CORE_NOW: the core's tables for the scripts' API (pl.account), which
+// returns to its script: answered at once on both stores, as DB_SCRIPTS is.
+enum DbLane { DB_CORE, DB_SCRIPTS, DB_CORE_NOW, DB_LANES };
 
 enum DbStatus {
     DB_OK,
@@ -103,8 +106,10 @@ void db_stop(void);
 void db_close(void);
 // The board's store: DB_POSTGRES when store names PostgreSQL.
 DbKind db_kind(void);
-// What a lane runs on (the scripts' lane is SQLite on either store).
+// What a lane runs on, and whether it answers before db_run returns (the
+// core's lane on PostgreSQL answers later).
 DbKind db_lane_kind(DbLane lane);
+bool db_lane_at_once(DbLane lane);
 // Whether store names PostgreSQL (a URI) rather than SQLite.
 bool db_is_postgres(const char *store);
 // Runs the loop db_start was given until no call waits (tools: `partyline

@@ -18,6 +18,7 @@ struct DbRows {
 };
 
 struct DbStore {
+    bool later; // answers after run returns (the core's lane on PostgreSQL)
     void (*run)(const DbCall *c, DbDone done, void *ud);
     void (*run_batch)(DbLane lane, const DbCall *calls, int n, DbBatchDone done, void *ud);
     void (*start)(uv_loop_t *loop);
@@ -29,7 +30,14 @@ struct DbStore {
 
 // The two stores: each opens and fills in its table, or -1 with err.
 int db_sqlite_open(const char *data_dir, DbStore *st, char *err, size_t errlen);
-int db_pg_open(const char *uri, DbStore *st, char *err, size_t errlen);
+// PostgreSQL: the core's lane into st, the scripts' into scripts
+// (db_pg_scripts.cpp, under the role migrate_pg made).
+int db_pg_open(const char *uri, DbStore *st, DbStore *scripts, char *err, size_t errlen);
+int db_pg_scripts_open(const char *uri, const char *role, const char *password, DbStore *st, char *err, size_t errlen);
+// What both PostgreSQL lanes share: a failed result's status, and a
+// result's rows (taking it; NULL when out of memory).
+DbStatus db_pg_status(const PGresult *r);
+DbRows *db_pg_rows(PGresult *res, uint32_t max_rows);
 
 // Every reply goes out through here: storage failures are noted (counted,
 // logged once per outage), a write that worked says storage is back, and a

@@ -15,12 +15,11 @@
 #include "board/db_impl.h"
 #include "board/migrate.h"
 
-#define POOL 4          // connections
-#define QUEUE_MAX 512   // calls waiting for a connection; past it: unavailable at once
-#define WAIT_MS 5000    // a call waiting (queued or running) longer is answered unavailable
-#define STMT_MAX 32     // prepared statements remembered per connection
-#define RETRY_MS 1000   // a lost connection is made again after this
-#define TICK_MS 250     // how often waiting calls are checked for their time
+// connections; calls waiting for one (past it: unavailable at once); a call
+// waiting (queued or running) longer than WAIT_MS is answered unavailable;
+// prepared statements kept per connection; a lost connection is made again
+// after RETRY_MS; waiting calls are checked every TICK_MS
+enum { POOL = 4, QUEUE_MAX = 512, WAIT_MS = 5000, STMT_MAX = 32, RETRY_MS = 1000, TICK_MS = 250 };
 
 struct Job {
     Job *next;
@@ -67,7 +66,7 @@ static void job_free(Job *j) {
     free(j);
 }
 
-static DbStatus status_of(const PGresult *r) {
+DbStatus db_pg_status(const PGresult *r) {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     if (!state) return DB_UNAVAILABLE; // no answer from the server: the connection
     if (!strncmp(state, "23", 2)) return DB_CONSTRAINT;
@@ -87,6 +86,23 @@ static DbType type_of(Oid oid) {
     }
 }
 
+DbRows *db_pg_rows(PGresult *res, uint32_t max_rows) {
+    DbRows *rows = (DbRows *)calloc(1, sizeof *rows);
+    uint32_t *types = (uint32_t *)calloc((size_t)PQnfields(res) + 1, sizeof *types);
+    if (!rows || !types) {
+        free(rows);
+        free(types);
+        return NULL;
+    }
+    uint32_t n = (uint32_t)PQntuples(res);
+    rows->nrows = max_rows && n > max_rows ? max_rows : n;
+    rows->ncols = (uint32_t)PQnfields(res);
+    for (uint32_t c = 0; c < rows->ncols; c++) types[c] = type_of(PQftype(res, (int)c));
+    rows->types = types;
+    rows->pg = res;
+    return rows;
+}
+
 // Answers j from a result (NULL: the connection failed, why says how).
 static void answer(Job *j, PGresult *res, const char *why) {
     if (j->abandoned) return job_free(j);
@@ -97,26 +113,14 @@ static void answer(Job *j, PGresult *res, const char *why) {
         r.wrote = strncmp(tag, "SELECT", 6) != 0;
         r.changes = atoll(PQcmdTuples(res));
         if (st == PGRES_TUPLES_OK && PQnfields(res) > 0) {
-            DbRows *rows = (DbRows *)calloc(1, sizeof *rows);
-            uint32_t *types = (uint32_t *)calloc((size_t)PQnfields(res), sizeof *types);
-            if (rows && types) {
-                uint32_t n = (uint32_t)PQntuples(res);
-                rows->nrows = j->max_rows && n > j->max_rows ? j->max_rows : n;
-                rows->ncols = (uint32_t)PQnfields(res);
-                for (uint32_t c = 0; c < rows->ncols; c++) types[c] = type_of(PQftype(res, (int)c));
-                rows->types = types;
-                rows->pg = res;
-                res = NULL; // the rows own it now
-                r.rows = rows;
-            } else {
-                free(rows);
-                free(types);
+            if ((r.rows = db_pg_rows(res, j->max_rows))) res = NULL; // the rows own it now
+            else {
                 r.status = DB_UNAVAILABLE;
                 r.error = "out of memory";
             }
         }
     } else {
-        r.status = status_of(res);
+        r.status = db_pg_status(res);
         r.error = res ? PQresultErrorMessage(res) : why;
         if (!r.error || !r.error[0]) r.error = why ? why : "the database did not answer";
     }
@@ -204,6 +208,7 @@ static void conn_lost(Conn *c, const char *why) {
     }
 }
 
+static void quiet(void *, const char *) {}
 static void conn_begin(Conn *c) {
     // the core's tables are in their own schema; a statement that runs
     // longer than a call may wait is stopped by the server itself
@@ -211,6 +216,7 @@ static void conn_begin(Conn *c) {
     static const char *vals[] = {NULL, "-c search_path=partyline -c statement_timeout=5000", "5", "partyline", NULL};
     vals[0] = g_uri;
     c->pg = PQconnectStartParams(keys, vals, 1);
+    if (c->pg) PQsetNoticeProcessor(c->pg, quiet, NULL); // not errors; libpq would print them
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) return conn_lost(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
     PQsetnonblocking(c->pg, 1);
     c->state = C_CONNECTING;
@@ -410,24 +416,8 @@ static void stop(void) {
     g_stopping = true;
     uv_timer_stop(&g_tick);
     uv_close((uv_handle_t *)&g_tick, NULL);
-    for (int i = 0; i < POOL; i++) {
-        Conn *c = &g_conns[i];
-        if (c->job) {
-            // a write already sent may still land; its caller hears unavailable
-            if (!c->job->abandoned) refuse(c->job->done, c->job->ud, "the store is stopping");
-            job_free(c->job);
-            c->job = NULL;
-            g_running--;
-        }
-        poll_drop(c);
-        if (c->res) PQclear(c->res);
-        c->res = NULL;
-        if (c->pg) PQfinish(c->pg);
-        c->pg = NULL;
-        c->state = C_DOWN;
-        for (int k = 0; k < c->nstmts; k++) free(c->stmts[k]);
-        c->nstmts = 0;
-    }
+    // a write already sent may still land; its caller hears unavailable
+    for (int i = 0; i < POOL; i++) conn_lost(&g_conns[i], "the store is stopping");
     while (g_head) give_up(unqueue(), "the store is stopping");
 }
 
@@ -472,15 +462,17 @@ static int board_key(const char *name, const char *value, char *out, size_t outl
     return rc;
 }
 
-int db_pg_open(const char *uri, DbStore *st, char *err, size_t errlen) {
+int db_pg_open(const char *uri, DbStore *st, DbStore *scripts, char *err, size_t errlen) {
     g_uri = strdup(uri);
     if (!g_uri) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     PGconn *pg = connect_now(err, errlen);
-    int rc = pg ? migrate_pg(pg, err, errlen) : -1;
+    char role[128], pw[80];
+    int rc = pg ? migrate_pg(pg, role, sizeof role, pw, sizeof pw, err, errlen) : -1;
     PQfinish(pg);
+    if (!rc) rc = db_pg_scripts_open(uri, role, pw, scripts, err, errlen);
     if (rc) {
         free(g_uri);
         g_uri = NULL;
@@ -488,6 +480,7 @@ int db_pg_open(const char *uri, DbStore *st, char *err, size_t errlen) {
     }
     g_stopping = g_started = false;
     for (int i = 0; i < POOL; i++) g_conns[i] = Conn{NULL, NULL, -1, C_DOWN, NULL, {}, 0, 0, NULL, 0};
+    st->later = true;
     st->run = run;
     st->start = start;
     st->stop = stop;

@@ -116,7 +116,7 @@ void login_by_token(Session *s, const char *handle, int64_t iat_ms, uint32_t log
     else login_token_check(handle, iat_ms, token_vetted, t);
 }
 
-bool login_token_checked_at_once(void) { return db_lane_kind(DB_CORE) == DB_SQLITE; }
+bool login_token_checked_at_once(void) { return db_lane_at_once(DB_CORE); }
 
 struct TokenCheck {
     int64_t iat_ms;

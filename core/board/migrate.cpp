@@ -4,6 +4,7 @@
 // look-alike skeletons of accounts made before there were any).
 #include "board/migrate.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,7 +180,52 @@ static bool pg_value(PGconn *pg, const char *sql, const char *a, const char *b, 
 
 static void quiet(void *, const char *) {}
 
-int migrate_pg(PGconn *pg, char *err, size_t errlen) {
+// The scripts' role: a login of its own, so no statement of theirs can take
+// the core's rights back (SET ROLE is undone by RESET ROLE; a login is not).
+// Its password is random, kept in board_keys where only the core reads it.
+static bool pg_scripts(PGconn *pg, const char *role, char *pw, size_t pwlen, char *err, size_t errlen) {
+    char *q = PQescapeIdentifier(pg, role, strlen(role));
+    if (!q) {
+        snprintf(err, errlen, "%s", PQerrorMessage(pg));
+        return false;
+    }
+    char have[8], sql[512];
+    bool ok = pg_value(pg, "SELECT 1 FROM pg_roles WHERE rolname = $1", role, NULL, have, sizeof have, err, errlen) &&
+              pg_value(pg, "SELECT value FROM partyline.board_keys WHERE name = 'scripts_password'", NULL, NULL, pw,
+                       pwlen, err, errlen);
+    if (ok && (!have[0] || !pw[0])) {
+        unsigned char raw[24];
+        randombytes_buf(raw, sizeof raw);
+        sodium_bin2hex(pw, pwlen, raw, sizeof raw);
+        // the server sends the password's SCRAM verifier, never the password
+        char *verifier = PQencryptPasswordConn(pg, pw, role, NULL);
+        snprintf(sql, sizeof sql, "%s ROLE %s %s PASSWORD '%s'", have[0] ? "ALTER" : "CREATE", q,
+                 have[0] ? "LOGIN" : "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT", verifier ? verifier : "");
+        if (!verifier) snprintf(err, errlen, "%s", PQerrorMessage(pg));
+        ok = verifier && pg_ok(pg, sql, err, errlen) &&
+             pg_value(pg,
+                      "INSERT INTO partyline.board_keys(name, value) VALUES ('scripts_password', $1) "
+                      "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                      pw, NULL, have, sizeof have, err, errlen);
+        PQfreemem(verifier);
+        if (!ok) {
+            char why[400];
+            snprintf(why, sizeof why, "%s", err);
+            snprintf(err, errlen, "making the scripts' role %s (the store's user needs CREATEROLE): %s", role, why);
+        }
+    }
+    // the core's user may own the scripts' schema only as a member of the role
+    if (ok) snprintf(sql, sizeof sql, "GRANT %s TO CURRENT_USER", q);
+    if (ok) ok = pg_ok(pg, sql, err, errlen);
+    if (ok) snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS scripts AUTHORIZATION %s", q);
+    if (ok) ok = pg_ok(pg, sql, err, errlen);
+    if (ok) snprintf(sql, sizeof sql, "ALTER ROLE %s SET search_path = scripts", q);
+    if (ok) ok = pg_ok(pg, sql, err, errlen);
+    PQfreemem(q);
+    return ok && pg_ok(pg, "REVOKE ALL ON SCHEMA partyline FROM PUBLIC", err, errlen);
+}
+
+int migrate_pg(PGconn *pg, char *role, size_t rolelen, char *pw, size_t pwlen, char *err, size_t errlen) {
     char have[16] = "";
     PQsetNoticeProcessor(pg, quiet, NULL); // "schema ... already exists, skipping" is expected
     // one process upgrades; the others wait here, then find it done
@@ -204,7 +250,9 @@ int migrate_pg(PGconn *pg, char *err, size_t errlen) {
         ok = pg_ok(pg, PG[v - 1], err, errlen) && pg_ok(pg, sql, err, errlen);
         if (ok) log_info("schema", "PostgreSQL database upgraded to schema version %d", v);
     }
-    ok = ok && pg_ok(pg, "COMMIT", err, errlen);
+    // a role per database: boards sharing a cluster keep their scripts apart
+    snprintf(role, rolelen, "%s_scripts", PQdb(pg));
+    ok = ok && pg_scripts(pg, role, pw, pwlen, err, errlen) && pg_ok(pg, "COMMIT", err, errlen);
     if (!ok) {
         char why[1024];
         snprintf(why, sizeof why, "upgrading the database: %s", err);

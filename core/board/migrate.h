@@ -13,5 +13,7 @@ int migrate_latest(bool postgres);
 // 0, or -1 with the reason in err. A database newer than this server is refused.
 int migrate_sqlite(sqlite3 *db, char *err, size_t errlen);
 // The core's schema "partyline" (accounts, tokens, the tool's actions, the
-// board's keys).
-int migrate_pg(PGconn *pg, char *err, size_t errlen);
+// board's keys), and the scripts': a role of their own (its name into role:
+// the database's name and _scripts; its password, made once and kept in
+// board_keys, into pw) that owns the schema "scripts" and nothing else.
+int migrate_pg(PGconn *pg, char *role, size_t rolelen, char *pw, size_t pwlen, char *err, size_t errlen);

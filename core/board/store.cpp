@@ -177,7 +177,7 @@ static void batch_done(DbReply *r, int failed, void *) {
         again(DEFER_RETRY_MS);
     }
     if (g_dq_head && !g_retrying && !g_flushing) {
-        if (db_lane_kind(DB_SCRIPTS) == DB_POSTGRES) flush();
+        if (!db_lane_at_once(DB_SCRIPTS)) flush();
         else again(0);
     }
     release_held();
@@ -194,7 +194,7 @@ static void flush(void) {
     db_run_batch(DB_SCRIPTS, calls, n, batch_done, NULL);
     g_flushing = false;
     if (!g_sending && g_dq_head && !g_retrying) {
-        if (db_lane_kind(DB_SCRIPTS) == DB_POSTGRES) flush();
+        if (!db_lane_at_once(DB_SCRIPTS)) flush();
         else again(0);
     }
 }
@@ -236,7 +236,7 @@ static void inline_done(DbReply *r, void *ud) {
 }
 
 int store_defer(const DbCall *c, char *err, size_t errlen) {
-    if (db_lane_kind(DB_SCRIPTS) == DB_SQLITE && !g_dq_head) {
+    if (db_lane_at_once(DB_SCRIPTS) && !g_dq_head) {
         // written now: the answer comes before db_run returns
         Inline in = {DB_UNAVAILABLE, err, errlen};
         db_run(c, inline_done, &in);
@@ -248,7 +248,7 @@ int store_defer(const DbCall *c, char *err, size_t errlen) {
         return 0;
     }
     if (!enqueue(c)) return -2;
-    if (db_lane_kind(DB_SCRIPTS) == DB_POSTGRES && !g_retrying) {
+    if (!db_lane_at_once(DB_SCRIPTS) && !g_retrying) {
         flush();
         return 1;
     }
@@ -257,7 +257,7 @@ int store_defer(const DbCall *c, char *err, size_t errlen) {
 }
 
 void store_run(const DbCall *c, DbDone done, void *ud) {
-    if (db_lane_kind(DB_SCRIPTS) == DB_SQLITE || !holding()) return db_run(c, done, ud);
+    if (db_lane_at_once(DB_SCRIPTS) || !holding()) return db_run(c, done, ud);
     Held *h = (Held *)calloc(1, sizeof *h);
     if (!h || !own(&h->w, c)) {
         free(h);

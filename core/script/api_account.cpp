@@ -19,8 +19,8 @@
 #include "model/session.h"
 #include "script/api.h"
 
-// The accounts answer scripts at once (SQLite: before the call returns);
-// these keep what the answer said, -2 when none came.
+// The accounts answer scripts at once (accounts_at_once: before the call
+// returns, on either store); these keep what the answer said, -2 when none came.
 struct Said {
     int rc;
     Account a;
@@ -65,7 +65,9 @@ static int l_check_handle(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
     const char *code = policy_handle_problem(h, false);
     Said w = SAID_NONE;
+    accounts_at_once(true); // the script waits for the answer
     if (!code) account_taken(h, said_rc, &w);
+    accounts_at_once(false);
     if (!code && w.rc != 0) code = "handle_taken";
     code ? (void)lua_pushstring(l, code) : lua_pushnil(l);
     return 1;
@@ -83,7 +85,10 @@ static int l_check_password(lua_State *l) {
 // last_login}), or nil. Never the password hash.
 static int l_account(lua_State *l) {
     Said w = SAID_NONE;
-    account_find(luaL_checkstring(l, 1), said_found, &w);
+    const char *h = luaL_checkstring(l, 1);
+    accounts_at_once(true);
+    account_find(h, said_found, &w);
+    accounts_at_once(false);
     const Account &a = w.a;
     if (w.rc != 1) {
         lua_pushnil(l);
@@ -114,7 +119,9 @@ static int l_set_sysop(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
     bool on = lua_toboolean(l, 2);
     Said w = SAID_NONE;
+    accounts_at_once(true); // the script waits for the answer
     account_set(h, ACCOUNT_SYSOP, on, said_rc, &w);
+    accounts_at_once(false);
     int rc = w.rc == -2 ? -1 : w.rc;
     if (rc < 0) return luaL_error(l, "database error");
     uint32_t node = 0;
@@ -136,7 +143,9 @@ static int l_set_level(lua_State *l) {
     lua_Integer level = luaL_checkinteger(l, 2);
     luaL_argcheck(l, level >= 0 && level <= 255, 2, "a level is 0 to 255");
     Said w = SAID_NONE;
+    accounts_at_once(true); // the script waits for the answer
     account_set(h, ACCOUNT_LEVEL, (int)level, said_rc, &w);
+    accounts_at_once(false);
     int rc = w.rc == -2 ? -1 : w.rc;
     if (rc < 0) return luaL_error(l, "pl.db: unavailable: the accounts cannot be written");
     uint32_t node = 0;
@@ -151,7 +160,9 @@ static int l_set_level(lua_State *l) {
 static int l_revoke_tokens(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
     Said w = SAID_NONE;
+    accounts_at_once(true); // the script waits for the answer
     tokens_revoke(h, (int64_t)text_now_ms(), said_rc, &w);
+    accounts_at_once(false);
     bool ok = w.rc == 0;
     if (ok) log_info("tokens_revoked", "tokens for %.20s revoked", h);
     lua_pushboolean(l, ok);

@@ -76,7 +76,6 @@ static void run(lua_State *L, uint32_t max_rows, Answer *a) {
     DbCall c = {DB_SCRIPTS, luaL_checkstring(L, 1), v, 0, budget_ms(), max_rows};
     c.n = read_values(L, v);
     memset(a, 0, sizeof *a);
-    if (db_lane_kind(DB_SCRIPTS) != DB_SQLITE) luaL_error(L, "pl.db: unavailable: scripts' storage answers later on this store");
     store_run(&c, answered, a);
     if (!a->answered) luaL_error(L, "pl.db: unavailable: no answer");
 }

@@ -179,8 +179,10 @@ static int l_bot(lua_State *l) {
     if (!b) {
         const char *why = policy_handle_problem(h, true); // its form; reserved names are the sysop's to give bots
         if (why) return luaL_error(l, "pl.bot: %s is not a handle (%s)", h, why);
-        int taken = -1; // the accounts answer scripts at once (SQLite); none is an error
+        int taken = -1; // the accounts answer scripts at once; none is an error
+        accounts_at_once(true);
         account_taken(h, taken_said, &taken);
+        accounts_at_once(false);
         if (taken != 0) return luaL_error(l, taken < 0 ? "pl.bot: storage unavailable" : "pl.bot: %s is a user's handle", h);
         if (g_nbots >= MAX_BOTS) return luaL_error(l, "pl.bot: too many bots (%d)", MAX_BOTS);
         b = (Bot *)calloc(1, sizeof *b);
