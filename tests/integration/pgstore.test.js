@@ -5,8 +5,11 @@
 // PostgreSQL; the loop never waits for it: a database that is down or slow
 // turns a login into "try again later" while logged-in users chat on.
 'use strict';
-const { Server, WsClient, sleep, assert, eq } = require('../lib/harness');
+const fs = require('fs');
+const path = require('path');
+const { Server, WsClient, sleep, strip, assert, eq } = require('../lib/harness');
 const { Postgres } = require('../lib/postgres');
+const { Redis } = require('../lib/redis');
 
 let pg = null;
 process.on('exit', () => { if (pg) pg.stopSync(); });
@@ -20,9 +23,19 @@ async function board(n, t) {
   return { uri, servers };
 }
 
+// t.redis: the processes are one board over a real Redis (as cluster.test.js)
 exports.setup = async (t) => {
-  const { uri, servers } = await board(t.processes || 1, t);
-  return { srv: servers[0], servers, uri };
+  const redis = t.redis ? await Redis.start() : null;
+  const opts = redis ? Object.assign({ redis: redis.where, cluster_dead_s: '2' }, t.opts || {}) : t.opts;
+  const { uri, servers } = await board(t.processes || 1, { opts });
+  for (const s of redis ? servers : []) {
+    const t0 = Date.now();
+    while ((s.log.match(/is on the bus/g) || []).length < servers.length - 1) {
+      if (Date.now() - t0 > 8000) throw new Error('the processes never found each other:\n' + s.log.slice(-1500));
+      await sleep(50);
+    }
+  }
+  return { srv: servers[0], servers, uri, redis, teardown: () => redis && redis.stop() };
 };
 
 async function metric(srv, name) {
@@ -40,7 +53,113 @@ async function attempt(srv, type, handle, password) {
   return { c, e };
 }
 
+async function writeMail(c, to, subject, body) {
+  c.input('m');
+  await c.waitFor((e) => e.type === 'menu' && e.id === 'mail');
+  c.input('c');
+  c.input(to);
+  c.input(subject);
+  c.input(body);
+  c.input('.');
+  await c.text(/Mail sent to/);
+}
+
 exports.tests = [
+  {
+    name: 'one board on two processes that share nothing on disk, one Redis and one PostgreSQL: accounts, mail, history and bans are the same on both',
+    processes: 2,
+    redis: true,
+    fn: async ({ servers: [a, b] }) => {
+      assert(a.dir !== b.dir, 'each process has its own data_dir');
+      const alice = await a.chatter('alice');
+      await b.user('bob');
+      const { e } = await attempt(b, 'login', 'alice', 'secret-alice');
+      eq(e.type, 'auth', 'registered on a, logs in on b');
+      // mail sent on a is read on b
+      const c0 = await b.user('carol'); // carol is made on b, and leaves
+      c0.input('g');
+      await c0.closedP;
+      const m = await a.user('mailer');
+      await writeMail(m, 'carol', 'hello', 'sent on a');
+      const carol = await b.login('carol', 'secret-carol');
+      const note = await carol.waitFor((x) => x.type === 'mail', 'carol is told of her mail');
+      eq(note.unread, 1, 'one unread, written on the other process');
+      carol.input('m');
+      carol.input('1');
+      eq((await carol.waitFor((x) => x.type === 'mail_message')).body, 'sent on a', 'read on b');
+      // room history: lines said on a are history for a joiner on b, and the same on a
+      for (let i = 0; i < 3; i++) alice.input('line ' + i);
+      await alice.chat('say', { body: 'line 2' });
+      await sleep(300); // kept writes go out at once while storage is up
+      const hist = async (srv, h) => {
+        const c = await srv.chatter(h);
+        return c.events.filter((x) => x.type === 'chat' && x.history).map((x) => x.body).filter((x) => /^line /.test(x));
+      };
+      const onB = await hist(b, 'dave'), onA = await hist(a, 'erin');
+      eq(JSON.stringify(onB), JSON.stringify(['line 0', 'line 1', 'line 2']), 'history on b');
+      eq(JSON.stringify(onA), JSON.stringify(onB), 'the same history on a');
+      // a ban made on a holds on b
+      a.addUser('root', 'secret-root', { sysop: true });
+      const root = await a.login('root', 'secret-root');
+      await root.waitFor((x) => x.type === 'auth' && x.sysop);
+      root.input('c');
+      await root.waitFor((x) => x.type === 'chat' && x.kind === 'join' && x.from === 'root');
+      await b.user('mallory');
+      root.input('/ban mallory 2h flooding');
+      await root.text(/mallory banned until/);
+      const again = await b.login('mallory', 'secret-mallory');
+      eq((await again.waitFor((x) => x.type === 'bye')).reason, 'banned', 'refused at login on b');
+    },
+  },
+  {
+    name: 'a script on PostgreSQL reaches only its own schema, and a slow statement is stopped at its budget while chat goes on',
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      const b = await srv.chatter('bob');
+      fs.writeFileSync(path.join(srv.scripts, 'commands', 'probe.lua'), `
+local function try(sql, ...)
+  local ok, err = pcall(pl.db.query, sql, ...)
+  return ok and "ok" or (tostring(err):match("pl%.db: ([%w ]+)") or "error")
+end
+pl.command{ name = "probe", run = function(s)
+  pl.db.exec("CREATE TABLE IF NOT EXISTS s_probe (id INTEGER PRIMARY KEY, who TEXT, n INTEGER)")
+  local _, id = pl.db.exec("INSERT INTO s_probe (who, n) VALUES (?, ?)", s.handle, 2^40)
+  s:text(table.concat({
+    "core=" .. try("SELECT hash FROM partyline.accounts"),
+    "path=" .. try("SELECT hash FROM accounts"),
+    "update=" .. try("UPDATE partyline.accounts SET sysop = 1"),
+    "role=" .. try("SET ROLE " .. "partyline"),
+    "two=" .. try("SELECT 1; SELECT 2"),
+    "mine=" .. pl.db.query("SELECT n FROM s_probe WHERE id = ?", id)[1].n,
+    "id=" .. id,
+  }, " "))
+end }
+pl.command{ name = "slow", run = function(s)
+  local ok, err = pcall(pl.db.query, "SELECT pg_sleep(5)")
+  s:text("slow: " .. (ok and "done" or tostring(err):match("pl%.db: (%w+)")))
+end }
+`);
+      await srv.waitLog(/script_reload/);
+      a.input('/probe');
+      const probe = strip((await a.text(/core=/)).text);
+      for (const part of ['core=', 'path=', 'update=', 'role=', 'two='])
+        assert(!new RegExp(part + 'ok').test(probe), 'refused: ' + part + ' in ' + probe);
+      assert(/mine=1099511627776/.test(probe), 'its own table, 64-bit integers: ' + probe);
+      assert(/id=1\b/.test(probe), 'last insert id: ' + probe);
+      const t0 = Date.now();
+      a.input('/slow');
+      b.input('still here');
+      await a.chat('say', { body: 'still here' });
+      eq((await fetch(srv.http('/healthz'))).status, 200, '/healthz answers');
+      // (it may have come before the chat line: look at everything alice got)
+      for (let t = Date.now(); !a.events.some((x) => x.type === 'text' && /slow:/.test(x.text)) && Date.now() - t < 3000;) await sleep(20);
+      const slow = a.events.find((x) => x.type === 'text' && /slow:/.test(x.text));
+      assert(slow && /slow: interrupted/.test(strip(slow.text)), 'the statement was stopped: ' + (slow && slow.text));
+      assert(Date.now() - t0 < 4000, 'well before pg_sleep(5) would have ended');
+      b.input('after');
+      await a.chat('say', { body: 'after' });
+    },
+  },
   {
     name: 'two processes with their own data_dir share the accounts: register on one, log in on the other by password and by token',
     processes: 2,
@@ -137,9 +256,27 @@ exports.tests = [
     },
   },
   {
-    name: 'kill -9 in the middle of registrations on PostgreSQL loses no acknowledged account',
+    name: 'kill -9 in the middle of registrations and mail on PostgreSQL loses no acknowledged account or message',
     fn: async (ctx) => {
       const srv = ctx.srv;
+      const r0 = await srv.user('rita');
+      r0.input('g');
+      await r0.closedP;
+      // a writer sends mail after mail; each "Mail sent" is an acknowledgement
+      const writer = await srv.user('writer');
+      writer.input('m');
+      await writer.waitFor((e) => e.type === 'menu' && e.id === 'mail');
+      const sent = [];
+      const mailing = (async () => {
+        for (let i = 0; srv.proc.exitCode === null && i < 200; i++) {
+          writer.input('c');
+          writer.input('rita');
+          writer.input('subject ' + i);
+          writer.input('body ' + i);
+          writer.input('.');
+          try { await writer.text(/Mail sent to rita/); sent.push('subject ' + i); } catch (e) { return; }
+        }
+      })();
       const acked = [];
       const pending = [];
       // a steady stream of registrations; the kill lands once a few are acknowledged, with more under way
@@ -158,8 +295,10 @@ exports.tests = [
         if (acked.length >= 5) srv.proc.kill('SIGKILL');
       }
       await Promise.all(pending);
+      await mailing;
       eq((await srv.exited).signal, 'SIGKILL', 'it was killed');
       assert(acked.length >= 3, 'some registrations were acknowledged first: ' + acked.length);
+      assert(sent.length >= 1, 'some mail was acknowledged first: ' + sent.length);
       // another process, another data_dir: everything acknowledged is there
       const other = await Server.start({ set: { store: ctx.uri } });
       ctx.servers.push(other);
@@ -167,6 +306,9 @@ exports.tests = [
         const { e } = await attempt(other, 'login', h, 'pass-' + h);
         eq(e.type, 'auth', h + ' was acknowledged, so it is stored');
       }
+      const rita = await other.login('rita', 'secret-rita');
+      const note = await rita.waitFor((e) => e.type === 'mail', 'rita is told of her mail');
+      assert(note.unread >= sent.length, `every acknowledged message is there: ${note.unread} of ${sent.length}`);
     },
   },
 ];
