@@ -15,6 +15,7 @@
 #include "board/accounts.h"
 #include "board/addrban.h"
 #include "board/auth.h"
+#include "cli_store.h"
 #include "cli_user.h"
 #include "cluster/cluster.h"
 #include "wire.h"
@@ -47,6 +48,7 @@ static void usage(FILE *f, bool keys) {
     fprintf(f,
             "usage: partyline [options]\n"
             "       partyline user COMMAND ...  (accounts: add, list, lock, unlock, reset; user --help)\n"
+            "       partyline --copy-store DATA_DIR postgresql://...  (move a board from SQLite to PostgreSQL)\n"
             "  --config FILE       read settings from FILE (key = value lines; see etc/partyline.conf)\n"
             "  --set KEY=VALUE     set any configuration key%s; flags win over the file\n"
             "  --ws-port N         --set ws_port=N\n"
@@ -205,6 +207,7 @@ int main(int argc, char **argv) {
     }
     config_defaults(&g_cfg);
     if (argc > 1 && !strcmp(argv[1], "user")) return cli_user_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "--copy-store")) return cli_store_main(argc - 1, argv + 1);
     if (parse_args(argc, argv)) return 2;
     log_set_level(g_cfg.log_level);
     log_set_json(g_cfg.log_json);

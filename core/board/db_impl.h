@@ -38,6 +38,9 @@ int db_pg_scripts_open(const char *uri, const char *role, const char *password, 
 // result's rows (taking it; NULL when out of memory).
 DbStatus db_pg_status(const PGresult *r);
 DbRows *db_pg_rows(PGresult *res, uint32_t max_rows);
+// The scripts' SQL (SQLite's, in the common subset) as PostgreSQL's, into
+// out: `?` parameters, INTEGER, INTEGER PRIMARY KEY, REAL. false: too long.
+bool db_sql_for_pg(const char *in, char *out, size_t outlen);
 
 // Every reply goes out through here: storage failures are noted (counted,
 // logged once per outage), a write that worked says storage is back, and a

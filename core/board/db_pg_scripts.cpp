@@ -9,7 +9,7 @@
 // are answered unavailable at once.
 //
 // Scripts write the SQL of SQLite in the common subset (lua/README.md);
-// sql_for_pg turns its `?` parameters and column types into PostgreSQL's.
+// db_sql_for_pg turns its `?` parameters and column types into PostgreSQL's.
 // Owns the one connection and its statement text buffer.
 #include <errno.h>
 #include <libpq-fe.h>
@@ -54,7 +54,7 @@ static bool ident(char c) { return c == '_' || (c >= '0' && c <= '9') || ((c | 3
 // become `$N`; INTEGER is BIGINT (Lua's integers), INTEGER PRIMARY KEY an
 // identity column (SQLite's rowid alias), REAL double precision, and
 // AUTOINCREMENT goes. Quoted text is left alone. false: too long.
-static bool sql_for_pg(const char *in, char *out, size_t outlen) {
+bool db_sql_for_pg(const char *in, char *out, size_t outlen) {
     size_t o = 0;
     int next = 0;
     bool create = !strncasecmp(in + strspn(in, " \t\r\n"), "CREATE TABLE", 12);
@@ -252,7 +252,7 @@ static void run_one(Sync *x, const DbCall *c, uint64_t deadline, bool want_id, D
     Text t;
     t.n = 0;
     *r = DbReply{DB_OK, NULL, 0, -1, false, NULL};
-    bool made = x->lane == DB_SCRIPTS ? sql_for_pg(c->sql, sql, sizeof sql) : (size_t)snprintf(sql, sizeof sql, "%s", c->sql) < sizeof sql;
+    bool made = x->lane == DB_SCRIPTS ? db_sql_for_pg(c->sql, sql, sizeof sql) : (size_t)snprintf(sql, sizeof sql, "%s", c->sql) < sizeof sql;
     if (!made || !texts(c, &t)) {
         texts_free(&t);
         *r = DbReply{DB_BAD, "statement too long or too many values", 0, -1, false, NULL};

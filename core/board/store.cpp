@@ -241,7 +241,9 @@ int store_defer(const DbCall *c, char *err, size_t errlen) {
         Inline in = {DB_UNAVAILABLE, err, errlen};
         db_run(c, inline_done, &in);
         if (in.status == DB_OK) return 1;
-        if (in.status != DB_UNAVAILABLE) return -1;
+        // a statement stopped at its time is kept too: PostgreSQL slow for a
+        // moment is storage away, and the write must not be lost
+        if (in.status != DB_UNAVAILABLE && in.status != DB_STOPPED) return -1;
         if (!enqueue(c)) return -2;
         g_retrying = true;
         again(DEFER_RETRY_MS);

@@ -7,7 +7,8 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { Server, WsClient, sleep, strip, assert, eq } = require('../lib/harness');
+const { spawnSync } = require('child_process');
+const { Server, WsClient, sleep, strip, assert, eq, ROOT, BUILD } = require('../lib/harness');
 const { Postgres } = require('../lib/postgres');
 const { Redis } = require('../lib/redis');
 
@@ -309,6 +310,55 @@ end }
       const rita = await other.login('rita', 'secret-rita');
       const note = await rita.waitFor((e) => e.type === 'mail', 'rita is told of her mail');
       assert(note.unread >= sent.length, `every acknowledged message is there: ${note.unread} of ${sent.length}`);
+    },
+  },
+  {
+    name: 'partyline --copy-store moves a board from SQLite to PostgreSQL (accounts, mail, history, bans, script tables) and refuses a target that is not empty',
+    fn: async (ctx) => {
+      const uri = pg.db(); // an empty database: the board starts from the copy
+      const old = await Server.start({ set: { store: 'sqlite' } });
+      ctx.servers.push(old);
+      const alice = await old.chatter('alice');
+      for (let i = 0; i < 3; i++) alice.input('old line ' + i);
+      await alice.chat('say', { body: 'old line 2' });
+      const bob = await old.user('bob');
+      bob.input('g');
+      await bob.closedP;
+      await writeMail(await old.user('walt'), 'bob', 'before the move', 'kept in the move');
+      old.addUser('root', 'secret-root', { sysop: true });
+      const root = await old.login('root', 'secret-root');
+      await root.waitFor((x) => x.type === 'auth' && x.sysop);
+      root.input('c');
+      await root.waitFor((x) => x.type === 'chat' && x.kind === 'join' && x.from === 'root');
+      await old.user('mallory');
+      root.input('/ban mallory 2h flooding');
+      await root.text(/mallory banned until/);
+      await sleep(200);
+      await old.stop();
+      const copy = (to) => spawnSync(path.join(ROOT, BUILD, 'partyline'), ['--copy-store', path.join(old.dir, 'var'), to],
+        { encoding: 'utf8', timeout: 60000 });
+      const r = copy(uri);
+      eq(r.status, 0, 'copied:\n' + r.stdout + r.stderr);
+      assert(/accounts\s+5 rows/.test(r.stdout), 'five accounts: ' + r.stdout);
+      assert(/s_mail\s+1 rows/.test(r.stdout), 'the mail: ' + r.stdout);
+      // the board on PostgreSQL, in a data_dir of its own
+      const srv = await Server.start({ set: { store: uri } });
+      ctx.servers.push(srv);
+      const b2 = await srv.login('bob', 'secret-bob');
+      eq((await b2.waitFor((x) => x.type === 'auth')).handle, 'bob', 'the password hash moved');
+      eq((await b2.waitFor((x) => x.type === 'mail')).unread, 1, 'the mail moved');
+      const e = await srv.chatter('erin');
+      const hist = e.events.filter((x) => x.type === 'chat' && x.history).map((x) => x.body);
+      for (let i = 0; i < 3; i++) assert(hist.includes('old line ' + i), 'history moved: ' + hist);
+      const m = await srv.login('mallory', 'secret-mallory');
+      eq((await m.waitFor((x) => x.type === 'bye')).reason, 'banned', 'the ban moved');
+      const n = await srv.user('newbie'); // ids go on after the copied ones
+      assert(n, 'a new account after the copy');
+      // a second copy onto a board that now holds one is refused, and changes nothing
+      const again = copy(uri);
+      assert(again.status !== 0, 'refused');
+      assert(/already holds a board/.test(again.stderr), again.stderr);
+      eq(pg.sql(uri.split('/').pop(), 'SELECT count(*) FROM partyline.accounts'), '7', 'nothing copied twice (five copied, erin and newbie since)');
     },
   },
 ];
