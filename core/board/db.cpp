@@ -35,17 +35,15 @@ int db_open(const char *store, const char *data_dir, char *err, size_t errlen) {
         snprintf(err, errlen, "store: '%s' is neither sqlite nor a postgresql:// URI", store);
         return -1;
     }
-    if (db_sqlite_open(data_dir, &g_lite, err, errlen)) return -1;
-    g_lane[DB_CORE] = g_lane[DB_SCRIPTS] = g_lane[DB_CORE_NOW] = &g_lite;
-    g_kind = DB_SQLITE;
-    if (pg) {
-        if (db_pg_open(store, &g_pg, &g_pgs, err, errlen)) {
-            g_lite.close();
-            return -1;
-        }
+    if (pg) { // nothing of the board's in data_dir: processes share nothing on disk
+        if (db_pg_open(store, &g_pg, &g_pgs, err, errlen)) return -1;
         g_lane[DB_CORE] = &g_pg;
         g_lane[DB_SCRIPTS] = g_lane[DB_CORE_NOW] = &g_pgs;
         g_kind = DB_POSTGRES;
+    } else {
+        if (db_sqlite_open(data_dir, &g_lite, err, errlen)) return -1;
+        g_lane[DB_CORE] = g_lane[DB_SCRIPTS] = g_lane[DB_CORE_NOW] = &g_lite;
+        g_kind = DB_SQLITE;
     }
     g_open = true;
     return 0;

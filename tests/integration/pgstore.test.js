@@ -72,6 +72,7 @@ exports.tests = [
     redis: true,
     fn: async ({ servers: [a, b] }) => {
       assert(a.dir !== b.dir, 'each process has its own data_dir');
+      for (const s of [a, b]) assert(!fs.existsSync(path.join(s.dir, 'var', 'partyline.db')), 'no database in data_dir');
       const alice = await a.chatter('alice');
       await b.user('bob');
       const { e } = await attempt(b, 'login', 'alice', 'secret-alice');
