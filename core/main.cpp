@@ -245,7 +245,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (g_cfg.require_token && !g_cfg.jwt_secret[0]) log_warn("config", "require_token is set but jwt_secret is empty: no WebSocket client can connect");
-    if (script_init(&g_loop, err, sizeof err)) {
+    db_set_starting(true); // the scripts load and make their tables: nobody waits yet
+    int loaded = script_init(&g_loop, err, sizeof err);
+    db_set_starting(false);
+    if (loaded) {
         log_error("script_load", "%s", err);
         return 1;
     }

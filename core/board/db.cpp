@@ -49,6 +49,10 @@ int db_open(const char *store, const char *data_dir, char *err, size_t errlen) {
     return 0;
 }
 
+static bool g_starting;
+void db_set_starting(bool on) { g_starting = on; }
+bool db_starting(void) { return g_starting; }
+
 DbKind db_kind(void) { return g_kind; }
 DbKind db_lane_kind(DbLane lane) { return g_lane[lane] == &g_lite ? DB_SQLITE : DB_POSTGRES; }
 bool db_lane_at_once(DbLane lane) { return !g_lane[lane] || !g_lane[lane]->later; }

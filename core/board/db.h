@@ -104,6 +104,11 @@ void db_start(uv_loop_t *loop);
 // one; the connections close. Before the loop's last run.
 void db_stop(void);
 void db_close(void);
+// While the server starts (scripts loading, nobody served yet) a call that
+// answers at once may wait long for the store (PostgreSQL: 10 s, not a
+// script's budget): a busy database at start does not fail the scripts.
+void db_set_starting(bool on);
+bool db_starting(void);
 // The board's store: DB_POSTGRES when store names PostgreSQL.
 DbKind db_kind(void);
 // What a lane runs on, and whether it answers before db_run returns (the

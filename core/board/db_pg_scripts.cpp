@@ -292,7 +292,7 @@ static Sync *sync_of(DbLane lane) { return &g_sync[lane == DB_SCRIPTS ? 0 : 1]; 
 static void run(const DbCall *c, DbDone done, void *ud) {
     char msg[512] = "";
     DbReply r;
-    uint64_t deadline = text_now_ms() + (c->run_ms ? c->run_ms : (uint32_t)g_cfg.script_budget_ms);
+    uint64_t deadline = text_now_ms() + (db_starting() ? 10000 : c->run_ms ? c->run_ms : (uint32_t)g_cfg.script_budget_ms);
     run_one(sync_of(c->lane), c, deadline, true, &r, msg, sizeof msg);
     db_answer(c->lane, &r, done, ud);
 }

@@ -360,3 +360,9 @@ void sandbox_close(lua_State *L) {
 }
 
 unsigned long long sandbox_deadline_ms(void) { return g_deadline_ms; }
+
+void sandbox_credit(unsigned long long ms) {
+    if (!g_deadline_ms) return;
+    g_deadline_ms += ms;
+    g_ceiling_ms += ms;
+}

@@ -31,6 +31,9 @@ void sandbox_check_budget(lua_State *l);
 // When the running call's budget ends (ms since the epoch; 0: no call runs).
 // pl.db stops a statement there.
 unsigned long long sandbox_deadline_ms(void);
+// Gives the running call ms more (its deadline and the ceiling): time spent
+// waiting for the store while the server starts, when nobody is served yet.
+void sandbox_credit(unsigned long long ms);
 // A message handler that adds a stack traceback (also pl.traceback).
 int sandbox_traceback(lua_State *l);
 // Charges work a C function is about to do for a script (bytes to go
