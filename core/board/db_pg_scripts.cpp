@@ -297,42 +297,74 @@ static void run(const DbCall *c, DbDone done, void *ud) {
     db_answer(c->lane, &r, done, ud);
 }
 
-static bool simple(Sync *x, const char *sql, uint64_t deadline, char *msg, size_t msglen, DbStatus *st) {
-    PGresult *res = exec_now(x, sql, 0, NULL, deadline, st, msg, msglen);
-    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (res && !ok) {
-        *st = db_pg_status(res);
-        snprintf(msg, msglen, "%s", PQresultErrorMessage(res));
-    }
-    if (res) PQclear(res);
-    return ok;
-}
-
-// The kept writes (board/store.cpp), in one transaction: all or none.
+// The kept writes (board/store.cpp): sent together in one pipeline, so a
+// batch costs one round trip, in its implicit transaction (committed at the
+// sync, or rolled back whole when one fails): all or none.
 static void run_batch(DbLane lane, const DbCall *calls, int n, DbBatchDone done, void *ud) {
     Sync *x = sync_of(lane);
+    static char sql[SQL_MAX];
     char msg[512] = "";
     DbStatus st = DB_OK;
     int failed = -1;
     uint64_t deadline = text_now_ms() + (uint32_t)g_cfg.script_budget_ms;
-    bool ok = simple(x, "BEGIN", deadline, msg, sizeof msg, &st);
+    bool ok = x->up && PQenterPipelineMode(x->pg);
+    if (!ok) {
+        st = DB_UNAVAILABLE;
+        snprintf(msg, sizeof msg, "%s", x->up ? PQerrorMessage(x->pg) : "no connection to the database");
+    }
     for (int i = 0; ok && i < n; i++) {
-        DbReply one;
-        run_one(x, &calls[i], deadline, false, &one, msg, sizeof msg);
-        db_rows_free(one.rows);
-        if (one.status != DB_OK) {
+        Text t;
+        t.n = 0;
+        bool made = db_sql_for_pg(calls[i].sql, sql, sizeof sql) && texts(&calls[i], &t);
+        bool queued = made && PQsendQueryParams(x->pg, sql, t.n, NULL, t.v, NULL, NULL, 0);
+        texts_free(&t);
+        if (!made) { // its own fault: nothing is sent, and it is named
             ok = false;
-            st = one.status;
-            if (st != DB_UNAVAILABLE && st != DB_STOPPED) failed = i;
+            st = DB_BAD;
+            failed = i;
+            snprintf(msg, sizeof msg, "statement too long or too many values");
+        } else if (!queued) {
+            ok = false;
+            st = DB_UNAVAILABLE;
+            snprintf(msg, sizeof msg, "%s", PQerrorMessage(x->pg));
         }
     }
-    if (ok) ok = simple(x, "COMMIT", deadline, msg, sizeof msg, &st);
-    else if (x->up) {
-        char m2[200];
-        DbStatus s2;
-        simple(x, "ROLLBACK", deadline + 1000, m2, sizeof m2, &s2);
+    if (ok) ok = PQpipelineSync(x->pg) == 1;
+    for (int f; ok && (f = PQflush(x->pg)) != 0;)
+        if (f < 0 || !wait_for(x, POLLOUT, deadline)) ok = false;
+    // each statement's result, then NULL; the sync's last
+    for (int i = 0; ok;) {
+        while (ok && PQisBusy(x->pg)) ok = wait_for(x, POLLIN, deadline) && PQconsumeInput(x->pg);
+        if (!ok) break;
+        PGresult *r = PQgetResult(x->pg);
+        if (!r) {
+            i++;
+            continue;
+        }
+        ExecStatusType es = PQresultStatus(r);
+        if (es == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (es == PGRES_FATAL_ERROR && failed < 0) {
+            st = db_pg_status(r);
+            failed = st == DB_UNAVAILABLE || st == DB_STOPPED ? -1 : i;
+            if (st == DB_OK) st = DB_BAD;
+            snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+            msg[strcspn(msg, "\n")] = 0;
+            if (failed < 0 && st == DB_OK) st = DB_UNAVAILABLE;
+        }
+        PQclear(r);
     }
-    DbReply r = {ok ? DB_OK : (st == DB_STOPPED ? DB_UNAVAILABLE : st), ok ? NULL : msg, 0, -1, true, NULL};
+    if (!ok && x->up) { // late or lost: the server rolls back what it had
+        if (st == DB_OK) st = DB_UNAVAILABLE;
+        if (!msg[0]) snprintf(msg, sizeof msg, "%s", text_now_ms() >= deadline ? "interrupted" : PQerrorMessage(x->pg));
+        drop(x, msg);
+    } else if (x->up) {
+        PQexitPipelineMode(x->pg);
+    }
+    bool good = ok && st == DB_OK && failed < 0;
+    DbReply r = {good ? DB_OK : (st == DB_STOPPED || st == DB_OK ? DB_UNAVAILABLE : st), good ? NULL : msg, 0, -1, true, NULL};
     db_answer_batch(lane, &r, failed, done, ud);
 }
 

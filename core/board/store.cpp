@@ -235,7 +235,21 @@ static void inline_done(DbReply *r, void *ud) {
     if (r->status != DB_OK) snprintf(in->err, in->errlen, "%s", r->error ? r->error : "failed");
 }
 
+// PostgreSQL answers the scripts at once but over the network: kept writes
+// go out together, one pipeline per turn of the loop, rather than one round
+// trip each while the loop waits.
+static bool gathered(void) { return db_lane_at_once(DB_SCRIPTS) && db_lane_kind(DB_SCRIPTS) == DB_POSTGRES; }
+
 int store_defer(const DbCall *c, char *err, size_t errlen) {
+    if (gathered()) {
+        if (!enqueue(c)) return -2;
+        if (g_retrying) {
+            g_errors++; // not tried: behind writes already waiting
+            return 0;
+        }
+        again(0); // out on the next turn of the loop, with whatever else comes meanwhile
+        return 1;
+    }
     if (db_lane_at_once(DB_SCRIPTS) && !g_dq_head) {
         // written now: the answer comes before db_run returns
         Inline in = {DB_UNAVAILABLE, err, errlen};
@@ -259,6 +273,11 @@ int store_defer(const DbCall *c, char *err, size_t errlen) {
 }
 
 void store_run(const DbCall *c, DbDone done, void *ud) {
+    // a script reads what it deferred: gathered writes go out first
+    for (uint32_t before = 0; gathered() && g_dq_head && !g_retrying && g_dq_count != before;) {
+        before = g_dq_count;
+        flush();
+    }
     if (db_lane_at_once(DB_SCRIPTS) || !holding()) return db_run(c, done, ud);
     Held *h = (Held *)calloc(1, sizeof *h);
     if (!h || !own(&h->w, c)) {
