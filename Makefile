@@ -1,6 +1,6 @@
 # partyline: `make run` and `make test` are the whole set-up.
 CXX      ?= g++
-PKGS      = libwebsockets libuv lua5.4 libcjson sqlite3 libsodium libssl libcrypto hiredis libssh
+PKGS      = libwebsockets libuv lua5.4 libcjson sqlite3 libsodium libssl libcrypto hiredis libssh libpq
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -fno-exceptions -fno-rtti
 BUILD     = build
@@ -25,7 +25,7 @@ UNIT_MODEL_BIN = $(BUILD)/unit_model
 # Run-time options for `make run`; override e.g. `make run ARGS="--ws-port 9000"`.
 ARGS ?=
 
-.PHONY: all deps www test-deps fuzz-deps bench-deps run test unit fuzz bench clean
+.PHONY: all deps www test-deps fuzz-deps bench-deps run test unit fuzz bench clean install
 all: deps $(BIN) www
 
 # the web page's files from npm (xterm.js), copied into etc/www/vendor
@@ -111,6 +111,32 @@ fuzz: fuzz-deps $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>build-fuzz/$$t.log || { tail -40 build-fuzz/$$t.log; exit 1; }; \
 	  grep -E "stat::number_of_executed_units|cov:" build-fuzz/$$t.log | tail -2; \
 	done
+
+# `make install PREFIX=/usr DESTDIR=...`: the binary, the default scripts,
+# the web client and the README under PREFIX, an example configuration in
+# SYSCONFDIR/partyline (kept when one is there), and a systemd unit that
+# runs the board as its own user with data_dir in /var/lib/partyline.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR      = $(PREFIX)/bin
+SHAREDIR    = $(PREFIX)/share/partyline
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(SYSCONFDIR)/partyline $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/partyline
+	rm -rf $(DESTDIR)$(SHAREDIR)/lua $(DESTDIR)$(SHAREDIR)/www
+	cp -R lua $(DESTDIR)$(SHAREDIR)/lua
+	cp -R etc/www $(DESTDIR)$(SHAREDIR)/www
+	install -m 0644 README.md $(DESTDIR)$(SHAREDIR)/README.md
+	sed -e 's|^data_dir = .*|data_dir = /var/lib/partyline|' -e 's|^scripts_dir = .*|scripts_dir = $(SHAREDIR)/lua|' \
+	    -e 's|^www_dir = .*|www_dir = $(SHAREDIR)/www|' etc/partyline.conf > $(DESTDIR)$(SHAREDIR)/partyline.conf.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/partyline/partyline.conf ] || \
+	    install -m 0644 $(DESTDIR)$(SHAREDIR)/partyline.conf.example $(DESTDIR)$(SYSCONFDIR)/partyline/partyline.conf
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SHAREDIR@|$(SHAREDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    etc/systemd/partyline.service > $(DESTDIR)$(UNITDIR)/partyline.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/partyline.service
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "board/accounts.h"
+#include "board/db.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "board/policy.h"
@@ -118,12 +119,46 @@ static int new_password_hash(const char *handle, char hash[crypto_pwhash_STRBYTE
     return rc;
 }
 
+// The tool asks the store one thing at a time and waits for each answer
+// (db_wait: nothing to wait for on SQLite).
+struct Said {
+    int rc;
+    int64_t id;
+    Account a;
+};
+static void said_rc(int rc, void *ud) { ((Said *)ud)->rc = rc; }
+static void said_made(int rc, int64_t id, void *ud) {
+    ((Said *)ud)->rc = rc;
+    ((Said *)ud)->id = id;
+}
+static void said_found(int found, const Account *a, void *ud) {
+    Said *w = (Said *)ud;
+    w->rc = found;
+    if (found == 1) w->a = *a;
+}
+#define SAID_NONE {-1, 0, Account{}}
+
+static int taken_now(const char *name) {
+    Said w = SAID_NONE;
+    account_taken(name, said_rc, &w);
+    db_wait();
+    return w.rc;
+}
+
+static int revoke_and_tell(const char *handle, const char *action) {
+    Said w = SAID_NONE, t = SAID_NONE;
+    tokens_revoke(handle, (int64_t)text_now_ms(), said_rc, &w);
+    account_action_add(handle, action, said_rc, &t);
+    db_wait();
+    return w.rc || t.rc ? -1 : 0;
+}
+
 static int cmd_add(const char *name, bool sysop) {
     if (policy_handle_problem(name, true)) {
         fprintf(stderr, "partyline: '%s' is not a valid handle: 2-20 letters, digits, _ or -, with a letter\n", name);
         return 1;
     }
-    int taken = account_taken(name);
+    int taken = taken_now(name);
     if (taken) {
         fprintf(stderr, taken > 0 ? "partyline: '%s' (or a look-alike of it) is taken\n" : "partyline: database error\n",
                 name);
@@ -131,8 +166,10 @@ static int cmd_add(const char *name, bool sysop) {
     }
     char hash[crypto_pwhash_STRBYTES];
     if (new_password_hash(name, hash)) return 1;
-    int64_t id;
-    int rc = account_create(name, hash, sysop, &id);
+    Said w = SAID_NONE;
+    account_create(name, hash, sysop, said_made, &w);
+    db_wait();
+    int rc = w.rc;
     if (rc) {
         fprintf(stderr, rc > 0 ? "partyline: '%s' (or a look-alike of it) is taken\n" : "partyline: database error\n", name);
         return 1;
@@ -148,7 +185,10 @@ static void print_account(const Account *a, void *) {
 
 static int cmd_list(void) {
     printf("%-20s %-5s %-6s %-20s %s\n", "handle", "sysop", "locked", "created", "last login");
-    return account_each(print_account, NULL) ? 1 : 0;
+    Said w = SAID_NONE;
+    account_each(print_account, said_rc, &w);
+    db_wait();
+    return w.rc ? 1 : 0;
 }
 
 static int no_such(const char *name) {
@@ -157,10 +197,13 @@ static int no_such(const char *name) {
 }
 
 static int cmd_lock(const char *name, bool on) {
-    int rc = account_set_locked(name, on);
+    Said w = SAID_NONE;
+    account_set(name, ACCOUNT_LOCKED, on, said_rc, &w);
+    db_wait();
+    int rc = w.rc;
     if (rc == 0) return no_such(name);
     // locking voids its tokens and asks a running server to log the user off
-    if (rc < 0 || (on && (tokens_revoke(name, (int64_t)text_now_ms()) || account_action_add(name, "lock")))) {
+    if (rc < 0 || (on && revoke_and_tell(name, "lock"))) {
         fprintf(stderr, "partyline: database error\n");
         return 1;
     }
@@ -169,13 +212,18 @@ static int cmd_lock(const char *name, bool on) {
 }
 
 static int cmd_reset(const char *name) {
-    Account a;
-    int found = account_find(name, &a);
+    Said w = SAID_NONE;
+    account_find(name, said_found, &w);
+    db_wait();
+    int found = w.rc;
+    const Account &a = w.a;
     if (found == 0) return no_such(name);
     char hash[crypto_pwhash_STRBYTES];
     if (found < 0 || new_password_hash(a.handle, hash)) return 1;
-    if (account_set_hash(a.id, hash) || tokens_revoke(a.handle, (int64_t)text_now_ms()) ||
-        account_action_add(a.handle, "reset")) {
+    Said h = SAID_NONE;
+    account_set_hash(a.id, hash, said_rc, &h);
+    db_wait();
+    if (h.rc || revoke_and_tell(a.handle, "reset")) {
         fprintf(stderr, "partyline: database error\n");
         return 1;
     }
@@ -245,17 +293,24 @@ int cli_user_main(int argc, char **argv) {
     }
     if (policy_load_passwords(g_cfg.password_list, err, sizeof err) < 0)
         fprintf(stderr, "partyline: warning: %s: common passwords are not refused\n", err);
-    if (accounts_open(g_cfg.data_dir, err, sizeof err)) {
+    if (db_open(g_cfg.store, g_cfg.data_dir, err, sizeof err)) {
         fprintf(stderr, "partyline: %s\n", err);
         return 1;
     }
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    db_start(&loop);
+    accounts_open();
     int rc;
     if (!strcmp(cmd, "add")) rc = cmd_add(name, sysop);
     else if (!strcmp(cmd, "list")) rc = cmd_list();
     else if (!strcmp(cmd, "lock")) rc = cmd_lock(name, true);
     else if (!strcmp(cmd, "unlock")) rc = cmd_lock(name, false);
     else rc = cmd_reset(name);
-    accounts_close();
+    db_stop();
+    uv_run(&loop, UV_RUN_DEFAULT); // the connections' handles close
+    db_close();
+    uv_loop_close(&loop);
     policy_free();
     return rc;
 }

@@ -16,6 +16,7 @@
 #include "board/accounts.h"
 #include "board/addrban.h"
 #include "board/auth.h"
+#include "cli_store.h"
 #include "cli_user.h"
 #include "cluster/cluster.h"
 #include "wire.h"
@@ -32,6 +33,7 @@
 #include "board/policy.h"
 #include "model/session.h"
 #include "model/up.h"
+#include "board/db.h"
 #include "board/store.h"
 #include "net/transport.h"
 #include "base/version.h"
@@ -47,6 +49,7 @@ static void usage(FILE *f, bool keys) {
     fprintf(f,
             "usage: partyline [options]\n"
             "       partyline user COMMAND ...  (accounts: add, list, lock, unlock, reset; user --help)\n"
+            "       partyline --copy-store DATA_DIR postgresql://...  (move a board from SQLite to PostgreSQL)\n"
             "  --config FILE       read settings from FILE (key = value lines; see etc/partyline.conf)\n"
             "  --set KEY=VALUE     set any configuration key%s; flags win over the file\n"
             "  --ws-port N         --set ws_port=N\n"
@@ -73,6 +76,7 @@ static void finish_stop(void) {
     keepalive_stop();
     hashpool_stop();
     store_stop();
+    db_stop();
     cluster_stop();
     server_stop();
 }
@@ -97,8 +101,17 @@ static void on_stop_signal(uv_signal_t *, int signum) {
 
 // jwt_secret = auto: a random key made once and kept beside the database, so
 // tokens survive restarts without anyone choosing a secret.
+// On PostgreSQL it is kept in the store instead (board_keys): processes
+// that share nothing on disk accept each other's tokens.
 static int load_token_key(char *err, size_t errlen) {
     if (strcmp(g_cfg.jwt_secret, "auto")) return 0;
+    if (db_kind() == DB_POSTGRES) {
+        unsigned char raw[32];
+        char made[65];
+        randombytes_buf(raw, sizeof raw);
+        sodium_bin2hex(made, sizeof made, raw, sizeof raw);
+        return db_board_key("jwt", made, g_cfg.jwt_secret, sizeof g_cfg.jwt_secret, err, errlen);
+    }
     char path[600];
     snprintf(path, sizeof path, "%s/jwt.key", g_cfg.data_dir);
     FILE *f = fopen(path, "r");
@@ -197,6 +210,7 @@ int main(int argc, char **argv) {
     }
     config_defaults(&g_cfg);
     if (argc > 1 && !strcmp(argv[1], "user")) return cli_user_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "--copy-store")) return cli_store_main(argc - 1, argv + 1);
     if (parse_args(argc, argv)) return 2;
     log_set_level(g_cfg.log_level);
     log_set_json(g_cfg.log_json);
@@ -223,22 +237,23 @@ int main(int argc, char **argv) {
     int common = policy_load_passwords(g_cfg.password_list, err, sizeof err);
     if (common < 0) log_warn("password_list", "%s: common passwords are not refused (install john-data, or set password_list)", err);
     else if (common) log_info("password_list", "%d common passwords are refused", common);
-    if (accounts_open(g_cfg.data_dir, err, sizeof err)) {
+    if (db_open(g_cfg.store, g_cfg.data_dir, err, sizeof err)) {
         log_error("db_error", "%s", err);
         return 1;
     }
+    db_start(&g_loop);
+    accounts_open();
     login_poll(); // notes where the queue of `partyline user` actions stands
-    if (store_open(g_cfg.data_dir, err, sizeof err)) {
-        log_error("db_error", "%s", err);
-        return 1;
-    }
     store_start(&g_loop);
     if (load_token_key(err, sizeof err)) {
         log_error("token_key", "%s", err);
         return 1;
     }
     if (g_cfg.require_token && !g_cfg.jwt_secret[0]) log_warn("config", "require_token is set but jwt_secret is empty: no WebSocket client can connect");
-    if (script_init(&g_loop, err, sizeof err)) {
+    db_set_starting(true); // the scripts load and make their tables: nobody waits yet
+    int loaded = script_init(&g_loop, err, sizeof err);
+    db_set_starting(false);
+    if (loaded) {
         log_error("script_load", "%s", err);
         return 1;
     }
@@ -262,7 +277,7 @@ int main(int argc, char **argv) {
     sessions_free_all();
     script_close();
     store_close();
-    accounts_close();
+    db_close();
     limits_free();
     addrban_free();
     policy_free();

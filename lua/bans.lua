@@ -66,7 +66,9 @@ function pl.bans.push()
 end
 
 function pl.bans.add(kind, target, ms, reason, by)
-  pl.db.exec([[INSERT OR REPLACE INTO s_bans(kind, target, until_ms, reason, by, created) VALUES (?, ?, ?, ?, ?, ?)]],
+  pl.db.exec([[INSERT INTO s_bans(kind, target, until_ms, reason, by, created) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT(kind, target) DO UPDATE SET until_ms = excluded.until_ms, reason = excluded.reason, by = excluded.by,
+    created = excluded.created]],
     kind, target:lower(), ms and (pl.now() + ms) or 0, reason, by, pl.iso_time())
   if kind == "address" then pl.emit_board("bans_changed") else pl.revoke_tokens(target) end
 end

@@ -34,7 +34,8 @@ local touched = {} -- room -> when its last_ms was last written
 
 local function load_known()
   -- history from before s_history_rooms existed counts from now
-  pl.db.exec("INSERT OR IGNORE INTO s_history_rooms (room, last_ms) SELECT DISTINCT room, ? FROM s_history", pl.now())
+  -- (WHERE true: SQLite's parser wants it between a SELECT and ON CONFLICT)
+  pl.db.exec("INSERT INTO s_history_rooms (room, last_ms) SELECT DISTINCT room, CAST(? AS INTEGER) FROM s_history WHERE true ON CONFLICT DO NOTHING", pl.now())
   known, nknown = {}, 0
   for _, r in ipairs(pl.db.query("SELECT room FROM s_history_rooms")) do
     known[r.room] = true

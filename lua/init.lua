@@ -649,7 +649,7 @@ pl.db.exec([[CREATE TABLE IF NOT EXISTS s_logins (
   handle_key TEXT PRIMARY KEY,
   last_login TEXT NOT NULL,
   logins INTEGER NOT NULL)]])
-pl.db.defer("INSERT OR IGNORE INTO s_logins (handle_key, last_login, logins) VALUES ('', ?, 0)",
+pl.db.defer("INSERT INTO s_logins (handle_key, last_login, logins) VALUES ('', ?, 0) ON CONFLICT DO NOTHING",
   os.date("!%Y-%m-%dT%H:%M:%SZ", pl.now() // 1000))
 
 -- What the login event says about s logging in now: { first = bool,
@@ -672,7 +672,7 @@ local function login_info(s)
     end
   end)
   pl.db.defer([[INSERT INTO s_logins (handle_key, last_login, logins) VALUES (?, ?, 1)
-    ON CONFLICT(handle_key) DO UPDATE SET last_login = excluded.last_login, logins = logins + 1]], key, pl.iso_time())
+    ON CONFLICT(handle_key) DO UPDATE SET last_login = excluded.last_login, logins = s_logins.logins + 1]], key, pl.iso_time())
   return info
 end
 

@@ -8,14 +8,17 @@
 set -e
 what=${1:-build}
 # john-data: its password.lst is the common-password list (password_list)
-BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev libhiredis-dev libssh-dev john-data"
+# libpq-dev: PostgreSQL's client library, for store = postgresql://...
+BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev libhiredis-dev libssh-dev libpq-dev john-data"
 # sqlite3: a test makes a database as an older server left it
 # openssl: throwaway certificates and s_client; nginx (with its stream module)
 # and haproxy: real reverse proxies in front of the server (tests/integration/proxy.test.js)
 # redis-server: the cluster's bus and node table (tests/integration/cluster.test.js)
+# postgresql: initdb and pg_ctl (in /usr/lib/postgresql/15/bin) for a throwaway
+# cluster, psql to look inside it (tests/lib/postgres.js, pgstore.test.js)
 # iproute2 (ip netns): clients that vanish from the network (tests/integration/keepalive.test.js)
 # openssh-client and tmux: OpenSSH's ssh on a real terminal (tests/integration/ssh.test.js)
-TEST="telnet chromium lua5.4 curl sqlite3 openssl nginx libnginx-mod-stream haproxy iproute2 redis-server openssh-client tmux"
+TEST="telnet chromium lua5.4 curl sqlite3 openssl nginx libnginx-mod-stream haproxy iproute2 redis-server openssh-client tmux postgresql"
 pkgs=$BUILD
 [ "$what" = test ] && pkgs="$BUILD $TEST"
 [ "$what" = fuzz ] && pkgs="$BUILD clang libclang-rt-14-dev"

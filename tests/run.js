@@ -37,8 +37,13 @@ async function main() {
   }
   const dir = path.join(__dirname, 'integration');
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.test.js') && (!only || f.includes(only))).sort();
-  for (const f of files) {
-    console.log('# ' + f);
+  // The storage suites again on PostgreSQL (a throwaway cluster, a database
+  // per board: tests/lib/harness.js), after everything on SQLite.
+  if (!only) for (const f of ['mail', 'profile', 'ignore', 'sysop']) files.push(f + '.test.js@postgres');
+  for (const entry of files) {
+    const [f, store] = entry.split('@');
+    if (store) process.env.PARTYLINE_TEST_STORE = store;
+    console.log('# ' + entry);
     const suite = require(path.join(dir, f));
     for (const t of suite.tests) {
       const t0 = Date.now();

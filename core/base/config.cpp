@@ -31,6 +31,13 @@ static bool check_proxies(const char *value, char *why, size_t whylen) {
 }
 
 static bool check_origins(const char *value, char *why, size_t whylen) { return origin_list_valid(value, why, whylen); }
+// The store: SQLite (no setup) or a PostgreSQL URI (board/db.h).
+static bool check_store(const char *value, char *why, size_t whylen) {
+    if (!value[0] || !strcmp(value, "sqlite") || !strncmp(value, "postgresql://", 13) || !strncmp(value, "postgres://", 11))
+        return true;
+    snprintf(why, whylen, "empty, sqlite, or a postgresql:// URI");
+    return false;
+}
 
 enum KeyKind { K_STR, K_SECRET, K_INT, K_ULONG, K_KIB, K_BOOL, K_ENUM };
 

@@ -44,6 +44,7 @@
     STR(trusted_proxies, 1024, "", check_proxies, "reverse proxies (addresses, CIDR ranges) trusted to name the client; empty = none") \
     ENUM(forwarded_header, ForwardedHeader, FWD_X_FORWARDED_FOR, "x-forwarded-for|forwarded", "the header a trusted proxy names the client in on HTTP and WebSocket") \
     STR(data_dir, 512, "var", NULL, "directory of the SQLite database and the token key") \
+    STR(store, 512, "", check_store, "where accounts, mail, history and script tables live: empty or sqlite = data_dir/partyline.db; a postgresql:// URI = that database") \
     STR(scripts_dir, 512, "lua", NULL, "the Lua scripts (changes are picked up live)") \
     STR(www_dir, 512, "etc/www", NULL, "the web client's static files") \
     STR(art_dir, 512, "etc/art", NULL, "ANSI art the scripts show (pl.art): NAME.ans files, CP437 with SAUCE records") \

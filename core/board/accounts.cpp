@@ -1,96 +1,66 @@
+// Accounts on either store: each call one statement in the core's lane
+// (board/db.h), in the store's own SQL, answered through the caller's
+// callback. Keeps nothing but the statements' texts.
 #include "board/accounts.h"
 
-#include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/log.h"
-#include "board/store.h"
-#include "board/policy.h"
 #include "base/text.h"
-
-static sqlite3 *g_db;
+#include "board/db.h"
+#include "board/policy.h"
 
 enum {
-    ST_FIND, ST_TAKEN, ST_CREATE, ST_TOUCH, ST_REHASH, ST_SYSOP, ST_LOCK, ST_LEVEL, ST_EACH,
-    ST_REVOKE, ST_VOID, ST_ACTION_ADD, ST_ACTIONS, ST_ACTIONS_MAX, ST_COUNT
+    Q_FIND, Q_TAKEN, Q_CREATE, Q_TOUCH, Q_REHASH, Q_SYSOP, Q_LOCK, Q_LEVEL, Q_EACH,
+    Q_REVOKE, Q_TOKEN, Q_ACTION_ADD, Q_ACTIONS, Q_ACTIONS_MAX, Q_TIDY, Q_COUNT
 };
-static sqlite3_stmt *g_st[ST_COUNT];
 
-static const char *const SQL[ST_COUNT] = {
-    "SELECT id, handle, hash, sysop, created, last_login, locked, level FROM accounts WHERE handle_key = ?",
+#define ACCOUNT_COLS "id, handle, hash, sysop, created, last_login, locked, level"
+
+static const char *const LITE[Q_COUNT] = {
+    "SELECT " ACCOUNT_COLS " FROM accounts WHERE handle_key = ?1",
     "SELECT 1 FROM accounts WHERE handle_key = ?1 OR skeleton = ?2 LIMIT 1",
-    "INSERT INTO accounts(handle, handle_key, skeleton, hash, sysop) VALUES (?, ?, ?, ?, ?)",
-    "UPDATE accounts SET last_login = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?",
-    "UPDATE accounts SET hash = ? WHERE id = ?",
-    "UPDATE accounts SET sysop = ? WHERE handle_key = ?",
-    "UPDATE accounts SET locked = ? WHERE handle_key = ?",
-    "UPDATE accounts SET level = ? WHERE handle_key = ?",
-    "SELECT id, handle, hash, sysop, created, last_login, locked, level FROM accounts ORDER BY handle_key",
+    "INSERT INTO accounts(handle, handle_key, skeleton, hash, sysop) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    "UPDATE accounts SET last_login = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?1",
+    "UPDATE accounts SET hash = ?1 WHERE id = ?2",
+    "UPDATE accounts SET sysop = ?1 WHERE handle_key = ?2",
+    "UPDATE accounts SET locked = ?1 WHERE handle_key = ?2",
+    "UPDATE accounts SET level = ?1 WHERE handle_key = ?2",
+    "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY handle_key",
     // a later revocation never moves the line back
-    "INSERT INTO token_revocations(handle_key, before_ms) VALUES (?, ?) "
+    "INSERT INTO token_revocations(handle_key, before_ms) VALUES (?1, ?2) "
     "ON CONFLICT(handle_key) DO UPDATE SET before_ms = max(before_ms, excluded.before_ms)",
-    "SELECT before_ms FROM token_revocations WHERE handle_key = ?",
-    "INSERT INTO account_actions(handle_key, action, at_ms) VALUES (?, ?, ?)",
-    "SELECT id, handle_key, action FROM account_actions WHERE id > ? ORDER BY id",
+    "SELECT (SELECT locked FROM accounts WHERE handle_key = ?1) AS locked, "
+    "(SELECT before_ms FROM token_revocations WHERE handle_key = ?1) AS before_ms",
+    "INSERT INTO account_actions(handle_key, action, at_ms) VALUES (?1, ?2, ?3)",
+    "SELECT id, handle_key, action FROM account_actions WHERE id > ?1 ORDER BY id LIMIT 32",
     "SELECT coalesce(max(id), 0) FROM account_actions",
+    "DELETE FROM account_actions WHERE at_ms < ?1",
 };
 
-static const char *SCHEMA =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=NORMAL;"
-    "CREATE TABLE IF NOT EXISTS accounts("
-    " id INTEGER PRIMARY KEY,"
-    " handle TEXT NOT NULL,"
-    " handle_key TEXT NOT NULL UNIQUE," // lowercase: handles are unique case-insensitively
-    " hash TEXT NOT NULL,"
-    " sysop INTEGER NOT NULL DEFAULT 0,"
-    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
-    " last_login TEXT,"
-    " skeleton TEXT," // policy_skeleton: look-alikes are one handle (unique index below)
-    " locked INTEGER NOT NULL DEFAULT 0,"
-    " level INTEGER NOT NULL DEFAULT 0);" // access level 0-255: the scripts' to give and check
-    "CREATE TABLE IF NOT EXISTS token_revocations("
-    " handle_key TEXT PRIMARY KEY,"
-    " before_ms INTEGER NOT NULL);" // tokens issued before this are void
-    "CREATE TABLE IF NOT EXISTS account_actions("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " handle_key TEXT NOT NULL,"
-    " action TEXT NOT NULL,"
-    " at_ms INTEGER NOT NULL);";
+#define PG_NOW "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-// The data directory itself is the server's alone (0700) when it makes it;
-// one that exists keeps the mode its owner chose.
-static int mkdirs(const char *path) {
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    if (mkdir(tmp, 0700) && errno != EEXIST) return -1;
-    return 0;
-}
-
-// The database holds password hashes and mail. The process umask (main.cpp)
-// keeps new files private; files an older version made readable to others
-// are made private here. SQLite gives a new -wal and -shm the database's mode.
-static void make_private(const char *data_dir) {
-    static const char *names[] = {"partyline.db", "partyline.db-wal", "partyline.db-shm", "partyline.db-journal",
-                                  "jwt.key"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char path[600];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s", data_dir, names[i]);
-        if (lstat(path, &st) || !S_ISREG(st.st_mode) || !(st.st_mode & 077)) continue;
-        if (chmod(path, st.st_mode & 0700)) log_warn("data_dir", "cannot make %s private: %s", path, strerror(errno));
-        else log_info("data_dir", "made %s private to the server's user (it was %03o)", path, (unsigned)(st.st_mode & 0777));
-    }
-}
+static const char *const PG[Q_COUNT] = {
+    "SELECT " ACCOUNT_COLS " FROM accounts WHERE handle_key = $1",
+    "SELECT 1 FROM accounts WHERE handle_key = $1 OR skeleton = $2 LIMIT 1",
+    "INSERT INTO accounts(handle, handle_key, skeleton, hash, sysop) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    "UPDATE accounts SET last_login = " PG_NOW " WHERE id = $1",
+    "UPDATE accounts SET hash = $1 WHERE id = $2",
+    "UPDATE accounts SET sysop = $1 WHERE handle_key = $2",
+    "UPDATE accounts SET locked = $1 WHERE handle_key = $2",
+    "UPDATE accounts SET level = $1 WHERE handle_key = $2",
+    "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY handle_key",
+    "INSERT INTO token_revocations(handle_key, before_ms) VALUES ($1, $2) "
+    "ON CONFLICT(handle_key) DO UPDATE SET before_ms = greatest(token_revocations.before_ms, excluded.before_ms)",
+    "SELECT (SELECT locked FROM accounts WHERE handle_key = $1) AS locked, "
+    "(SELECT before_ms FROM token_revocations WHERE handle_key = $1) AS before_ms",
+    "INSERT INTO account_actions(handle_key, action, at_ms) VALUES ($1, $2, $3)",
+    "SELECT id, handle_key, action FROM account_actions WHERE id > $1 ORDER BY id LIMIT 32",
+    "SELECT coalesce(max(id), 0) FROM account_actions",
+    "DELETE FROM account_actions WHERE at_ms < $1",
+};
 
 static void key_of(const char *handle, char out[HANDLE_MAX + 1]) {
     size_t i = 0;
@@ -101,296 +71,250 @@ static void key_of(const char *handle, char out[HANDLE_MAX + 1]) {
     out[i] = 0;
 }
 
-static bool has_column(const char *sql) {
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(g_db, sql, -1, &st, NULL) == SQLITE_OK;
-    sqlite3_finalize(st);
-    return ok;
+static bool g_at_once; // accounts_at_once
+
+void accounts_at_once(bool on) { g_at_once = on; }
+
+static void run(int q, const DbValue *v, int n, DbDone done, void *ud) {
+    DbLane lane = g_at_once ? DB_CORE_NOW : DB_CORE;
+    DbCall c = {lane, (db_lane_kind(lane) == DB_POSTGRES ? PG : LITE)[q], v, n, 0, 0};
+    db_run(&c, done, ud);
 }
 
-// Databases from before look-alike folding and locks get the two columns,
-// and every account its skeleton, in place. Where two old accounts are
-// look-alikes of each other the older keeps the skeleton and the newer none:
-// both go on logging in, and new look-alikes of either are refused.
-static int migrate(char *err, size_t errlen) {
-    if (sqlite3_exec(g_db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto fail;
-    if (!has_column("SELECT locked FROM accounts LIMIT 0") &&
-        sqlite3_exec(g_db, "ALTER TABLE accounts ADD COLUMN locked INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL))
-        goto fail_tx;
-    if (!has_column("SELECT level FROM accounts LIMIT 0") &&
-        sqlite3_exec(g_db, "ALTER TABLE accounts ADD COLUMN level INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL))
-        goto fail_tx;
-    if (!has_column("SELECT skeleton FROM accounts LIMIT 0")) {
-        sqlite3_stmt *rows = NULL, *set = NULL;
-        bool ok = sqlite3_exec(g_db, "ALTER TABLE accounts ADD COLUMN skeleton TEXT", NULL, NULL, NULL) == SQLITE_OK &&
-                  sqlite3_prepare_v2(g_db, "SELECT id, handle FROM accounts ORDER BY id", -1, &rows, NULL) == SQLITE_OK &&
-                  sqlite3_prepare_v2(g_db,
-                                     "UPDATE accounts SET skeleton = ?1 WHERE id = ?2 AND NOT EXISTS "
-                                     "(SELECT 1 FROM accounts WHERE skeleton = ?1)",
-                                     -1, &set, NULL) == SQLITE_OK;
-        int n = 0;
-        while (ok && sqlite3_step(rows) == SQLITE_ROW) {
-            char skel[HANDLE_MAX + 1];
-            const char *handle = (const char *)sqlite3_column_text(rows, 1);
-            policy_skeleton(handle ? handle : "", skel, sizeof skel);
-            sqlite3_bind_text(set, 1, skel, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_int64(set, 2, sqlite3_column_int64(rows, 0));
-            ok = sqlite3_step(set) == SQLITE_DONE;
-            if (ok && sqlite3_changes(g_db) == 0)
-                log_warn("accounts", "account '%s' looks like an older one's handle; both keep working", handle);
-            sqlite3_reset(set);
-            n++;
-        }
-        sqlite3_finalize(rows);
-        sqlite3_finalize(set);
-        if (!ok) goto fail_tx;
-        log_info("accounts", "accounts upgraded in place: look-alike skeletons for %d accounts", n);
+// What waits for a statement's answer: the caller's callback and its data.
+struct Wait {
+    void *cb;
+    void *ud;
+    void (*row)(const Account *a, void *ud); // account_each
+    int64_t *last_id;                         // account_actions_since
+    void (*action)(const char *handle, const char *action);
+};
+
+static Wait *wait_new(void *cb, void *ud) {
+    Wait *w = (Wait *)calloc(1, sizeof *w);
+    if (w) {
+        w->cb = cb;
+        w->ud = ud;
     }
-    if (sqlite3_exec(g_db, "CREATE UNIQUE INDEX IF NOT EXISTS accounts_skeleton ON accounts(skeleton)", NULL, NULL,
-                     NULL) != SQLITE_OK)
-        goto fail_tx;
-    if (sqlite3_exec(g_db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return 0;
-fail_tx:
-    snprintf(err, errlen, "upgrading the accounts table: %s", sqlite3_errmsg(g_db));
-    sqlite3_exec(g_db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
-fail:
-    snprintf(err, errlen, "upgrading the accounts table: %s", sqlite3_errmsg(g_db));
-    return -1;
+    return w;
 }
 
-int accounts_open(const char *data_dir, char *err, size_t errlen) {
-    if (mkdirs(data_dir) < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", data_dir, strerror(errno));
-        return -1;
-    }
-    make_private(data_dir);
-    char path[600];
-    snprintf(path, sizeof path, "%s/partyline.db", data_dir);
-    if (sqlite3_open(path, &g_db) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(g_db));
-        return -1;
-    }
-    sqlite3_busy_timeout(g_db, DB_BUSY_MS);
-    char *msg = NULL;
-    if (sqlite3_exec(g_db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, msg);
-        sqlite3_free(msg);
-        return -1;
-    }
-    if (migrate(err, errlen)) return -1;
-    for (int i = 0; i < ST_COUNT; i++)
-        if (sqlite3_prepare_v2(g_db, SQL[i], -1, &g_st[i], NULL) != SQLITE_OK) {
-            snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(g_db));
-            return -1;
-        }
-    // the queue for a running server needs no more than a day's history
-    char sql[128];
-    snprintf(sql, sizeof sql, "DELETE FROM account_actions WHERE at_ms < %lld",
-             (long long)text_now_ms() - 86400LL * 1000);
-    sqlite3_exec(g_db, sql, NULL, NULL, NULL);
-    return 0;
+static void text_of(const DbRows *r, uint32_t row, uint32_t col, char *out, size_t outlen) {
+    DbValue v = db_cell(r, row, col);
+    snprintf(out, outlen, "%.*s", v.type == DBV_TEXT ? (int)v.len : 0, v.type == DBV_TEXT ? v.s : "");
 }
 
-void accounts_close(void) {
-    for (int i = 0; i < ST_COUNT; i++) {
-        sqlite3_finalize(g_st[i]);
-        g_st[i] = NULL;
-    }
-    if (g_db) sqlite3_close(g_db);
-    g_db = NULL;
+static void read_account(const DbRows *r, uint32_t row, Account *a) {
+    memset(a, 0, sizeof *a);
+    a->id = db_cell(r, row, 0).i;
+    text_of(r, row, 1, a->handle, sizeof a->handle);
+    text_of(r, row, 2, a->hash, sizeof a->hash);
+    a->sysop = db_cell(r, row, 3).i != 0;
+    text_of(r, row, 4, a->created, sizeof a->created);
+    text_of(r, row, 5, a->last_login, sizeof a->last_login);
+    a->locked = db_cell(r, row, 6).i != 0;
+    int64_t level = db_cell(r, row, 7).i;
+    a->level = (uint8_t)(level < 0 ? 0 : level > 255 ? 255 : level);
 }
 
-static void read_account(sqlite3_stmt *st, Account *out) {
-    out->id = sqlite3_column_int64(st, 0);
-    snprintf(out->handle, sizeof out->handle, "%s", (const char *)sqlite3_column_text(st, 1));
-    snprintf(out->hash, sizeof out->hash, "%s", (const char *)sqlite3_column_text(st, 2));
-    out->sysop = sqlite3_column_int(st, 3) != 0;
-    const unsigned char *created = sqlite3_column_text(st, 4), *last = sqlite3_column_text(st, 5);
-    snprintf(out->created, sizeof out->created, "%s", created ? (const char *)created : "");
-    snprintf(out->last_login, sizeof out->last_login, "%s", last ? (const char *)last : "");
-    out->locked = sqlite3_column_int(st, 6) != 0;
-    int level = sqlite3_column_int(st, 7);
-    out->level = (uint8_t)(level < 0 ? 0 : level > 255 ? 255 : level);
+// ---------------------------------------------------------------- lookups
+
+static void found(DbReply *r, void *ud) {
+    Wait *w = (Wait *)ud;
+    AccountFound cb = (AccountFound)w->cb;
+    void *cud = w->ud;
+    free(w);
+    if (r->status != DB_OK) return cb(-1, NULL, cud);
+    if (!db_rows_n(r->rows)) return cb(0, NULL, cud);
+    Account a;
+    read_account(r->rows, 0, &a);
+    cb(1, &a, cud);
+    sodium_memzero(a.hash, sizeof a.hash);
 }
 
-int account_find(const char *handle, Account *out) {
-    sqlite3_stmt *st = g_st[ST_FIND];
+void account_find(const char *handle, AccountFound cb, void *ud) {
     char key[HANDLE_MAX + 1];
     key_of(handle, key);
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) return 0;
-    if (rc != SQLITE_ROW) {
-        store_note_failure(rc, sqlite3_errmsg(g_db));
-        sqlite3_reset(st);
-        return -1;
+    DbValue v[] = {db_text(key)};
+    Wait *w = wait_new((void *)cb, ud);
+    if (!w) return cb(-1, NULL, ud);
+    run(Q_FIND, v, 1, found, w);
+}
+
+static void answered(DbReply *r, void *ud) {
+    Wait *w = (Wait *)ud;
+    AccountDone cb = (AccountDone)w->cb;
+    void *cud = w->ud;
+    free(w);
+    if (cb) cb(r->status == DB_OK ? 0 : -1, cud);
+}
+
+// 1 when the statement found a row or changed one, 0 when not, -1 on error
+static void counted(DbReply *r, void *ud) {
+    Wait *w = (Wait *)ud;
+    AccountDone cb = (AccountDone)w->cb;
+    void *cud = w->ud;
+    free(w);
+    int rc = r->status != DB_OK ? -1 : r->rows ? db_rows_n(r->rows) > 0 : r->changes > 0;
+    if (cb) cb(rc, cud);
+}
+
+static void start(int q, const DbValue *v, int n, DbDone how, AccountDone cb, void *ud) {
+    Wait *w = wait_new((void *)cb, ud);
+    if (!w) {
+        if (cb) cb(-1, ud);
+        return;
     }
-    read_account(st, out);
-    sqlite3_reset(st);
-    return 1;
+    run(q, v, n, how, w);
 }
 
-int account_taken(const char *handle) {
-    sqlite3_stmt *st = g_st[ST_TAKEN];
+void account_taken(const char *handle, AccountDone cb, void *ud) {
     char key[HANDLE_MAX + 1], skel[HANDLE_MAX + 1];
     key_of(handle, key);
     policy_skeleton(handle, skel, sizeof skel);
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, skel, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW) return 1;
-    if (rc == SQLITE_DONE) return 0;
-    store_note_failure(rc, sqlite3_errmsg(g_db));
-    return -1;
+    DbValue v[] = {db_text(key), db_text(skel)};
+    start(Q_TAKEN, v, 2, counted, cb, ud);
 }
 
-// Runs an UPDATE or INSERT already bound: its SQLite result code, logged when
-// it is an error (a taken handle is the caller's to judge).
-static int step_once(sqlite3_stmt *st) {
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT) store_note_failure(rc, sqlite3_errmsg(g_db));
-    else store_note_ok();
-    sqlite3_reset(st);
-    return rc;
+static void made(DbReply *r, void *ud) {
+    Wait *w = (Wait *)ud;
+    AccountMade cb = (AccountMade)w->cb;
+    void *cud = w->ud;
+    free(w);
+    if (r->status == DB_CONSTRAINT) return cb(1, 0, cud);
+    if (r->status != DB_OK || !db_rows_n(r->rows)) return cb(-1, 0, cud);
+    cb(0, db_cell(r->rows, 0, 0).i, cud);
 }
 
-int account_create(const char *handle, const char *hash, bool sysop, int64_t *id) {
-    sqlite3_stmt *st = g_st[ST_CREATE];
+void account_create(const char *handle, const char *hash, bool sysop, AccountMade cb, void *ud) {
     char key[HANDLE_MAX + 1], skel[HANDLE_MAX + 1];
     key_of(handle, key);
     policy_skeleton(handle, skel, sizeof skel);
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, handle, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, skel, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 5, sysop ? 1 : 0);
-    int rc = step_once(st);
-    if (rc == SQLITE_CONSTRAINT) return 1;
-    if (rc != SQLITE_DONE) return -1;
-    *id = sqlite3_last_insert_rowid(g_db);
-    return 0;
+    DbValue v[] = {db_text(handle), db_text(key), db_text(skel), db_text(hash), db_int(sysop ? 1 : 0)};
+    Wait *w = wait_new((void *)cb, ud);
+    if (!w) return cb(-1, 0, ud);
+    run(Q_CREATE, v, 5, made, w);
 }
 
 void account_touch(int64_t id) {
-    sqlite3_stmt *st = g_st[ST_TOUCH];
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, id);
-    step_once(st);
+    DbValue v[] = {db_int(id)};
+    start(Q_TOUCH, v, 1, answered, NULL, NULL);
 }
 
-int account_set_hash(int64_t id, const char *hash) {
-    sqlite3_stmt *st = g_st[ST_REHASH];
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, id);
-    return step_once(st) == SQLITE_DONE ? 0 : -1;
+void account_set_hash(int64_t id, const char *hash, AccountDone cb, void *ud) {
+    DbValue v[] = {db_text(hash), db_int(id)};
+    start(Q_REHASH, v, 2, answered, cb, ud);
 }
 
-static int set_flag(sqlite3_stmt *st, const char *handle, bool on) {
+void account_set(const char *handle, AccountField field, int value, AccountDone cb, void *ud) {
     char key[HANDLE_MAX + 1];
     key_of(handle, key);
-    sqlite3_reset(st);
-    sqlite3_bind_int(st, 1, on ? 1 : 0);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
-    if (step_once(st) != SQLITE_DONE) return -1;
-    return sqlite3_changes(g_db) > 0 ? 1 : 0;
+    DbValue v[] = {db_int(value), db_text(key)};
+    start(field == ACCOUNT_SYSOP ? Q_SYSOP : field == ACCOUNT_LOCKED ? Q_LOCK : Q_LEVEL, v, 2, counted, cb, ud);
 }
 
-int account_set_sysop(const char *handle, bool on) { return set_flag(g_st[ST_SYSOP], handle, on); }
-int account_set_locked(const char *handle, bool on) { return set_flag(g_st[ST_LOCK], handle, on); }
-
-int account_set_level(const char *handle, uint8_t level) {
-    sqlite3_stmt *st = g_st[ST_LEVEL];
-    char key[HANDLE_MAX + 1];
-    key_of(handle, key);
-    sqlite3_reset(st);
-    sqlite3_bind_int(st, 1, level);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
-    if (step_once(st) != SQLITE_DONE) return -1;
-    return sqlite3_changes(g_db) > 0 ? 1 : 0;
+static void each(DbReply *r, void *ud) {
+    Wait *w = (Wait *)ud;
+    AccountDone cb = (AccountDone)w->cb;
+    if (r->status == DB_OK)
+        for (uint32_t i = 0; i < db_rows_n(r->rows); i++) {
+            Account a;
+            read_account(r->rows, i, &a);
+            w->row(&a, w->ud);
+        }
+    void *cud = w->ud;
+    free(w);
+    if (cb) cb(r->status == DB_OK ? 0 : -1, cud);
 }
 
-int account_each(void (*fn)(const Account *a, void *ud), void *ud) {
-    sqlite3_stmt *st = g_st[ST_EACH];
-    sqlite3_reset(st);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        Account a;
-        read_account(st, &a);
-        fn(&a, ud);
+void account_each(void (*row)(const Account *a, void *ud), AccountDone done, void *ud) {
+    Wait *w = wait_new((void *)done, ud);
+    if (!w) {
+        if (done) done(-1, ud);
+        return;
     }
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE) return 0;
-    store_note_failure(rc, sqlite3_errmsg(g_db));
-    return -1;
+    w->row = row;
+    run(Q_EACH, NULL, 0, each, w);
 }
 
-int tokens_revoke(const char *handle, int64_t at_ms) {
-    sqlite3_stmt *st = g_st[ST_REVOKE];
+// ---------------------------------------------------------------- tokens
+
+void tokens_revoke(const char *handle, int64_t at_ms, AccountDone cb, void *ud) {
     char key[HANDLE_MAX + 1];
     key_of(handle, key);
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, at_ms);
-    return step_once(st) == SQLITE_DONE ? 0 : -1;
+    DbValue v[] = {db_text(key), db_int(at_ms)};
+    start(Q_REVOKE, v, 2, answered, cb, ud);
 }
 
-int64_t tokens_void_before(const char *handle) {
-    sqlite3_stmt *st = g_st[ST_VOID];
+static void token_state(DbReply *r, void *ud) {
+    Wait *w = (Wait *)ud;
+    TokenState cb = (TokenState)w->cb;
+    void *cud = w->ud;
+    free(w);
+    if (r->status != DB_OK || !db_rows_n(r->rows)) return cb(-1, false, 0, cud);
+    DbValue locked = db_cell(r->rows, 0, 0), before = db_cell(r->rows, 0, 1);
+    cb(locked.type == DBV_NULL ? 0 : 1, locked.i != 0, before.type == DBV_INT ? before.i : 0, cud);
+}
+
+void tokens_state(const char *handle, TokenState cb, void *ud) {
     char key[HANDLE_MAX + 1];
     key_of(handle, key);
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    int64_t at = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
-    sqlite3_reset(st);
-    if (at < 0) log_error("db_error", "accounts: %s", sqlite3_errmsg(g_db));
-    return at;
+    DbValue v[] = {db_text(key)};
+    Wait *w = wait_new((void *)cb, ud);
+    if (!w) return cb(-1, false, 0, ud);
+    run(Q_TOKEN, v, 1, token_state, w);
 }
 
-int account_action_add(const char *handle, const char *action) {
-    sqlite3_stmt *st = g_st[ST_ACTION_ADD];
+// ---------------------------------------------------------------- the operator's actions
+
+void account_action_add(const char *handle, const char *action, AccountDone cb, void *ud) {
     char key[HANDLE_MAX + 1];
     key_of(handle, key);
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (int64_t)text_now_ms());
-    return step_once(st) == SQLITE_DONE ? 0 : -1;
+    DbValue v[] = {db_text(key), db_text(action), db_int((int64_t)text_now_ms())};
+    start(Q_ACTION_ADD, v, 3, answered, cb, ud);
 }
 
-int account_actions_since(int64_t *last_id, void (*fn)(const char *handle, const char *action)) {
-    if (*last_id < 0) {
-        sqlite3_stmt *st = g_st[ST_ACTIONS_MAX];
-        sqlite3_reset(st);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) *last_id = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        return rc == SQLITE_ROW ? 0 : -1;
+static bool g_looking; // an account_actions_since is under way
+
+static void actions(DbReply *r, void *ud) {
+    Wait *w = (Wait *)ud;
+    g_looking = false;
+    if (r->status == DB_OK && *w->last_id < 0) {
+        *w->last_id = db_rows_n(r->rows) ? db_cell(r->rows, 0, 0).i : 0;
+    } else if (r->status == DB_OK) {
+        // the rows are copied out first: fn may end sessions and run scripts
+        struct Row {
+            char handle[HANDLE_MAX + 1];
+            char action[16];
+        } rows[32];
+        uint32_t n = 0;
+        for (; n < db_rows_n(r->rows) && n < 32; n++) {
+            *w->last_id = db_cell(r->rows, n, 0).i;
+            text_of(r->rows, n, 1, rows[n].handle, sizeof rows[n].handle);
+            text_of(r->rows, n, 2, rows[n].action, sizeof rows[n].action);
+        }
+        void (*fn)(const char *, const char *) = w->action;
+        free(w);
+        for (uint32_t i = 0; i < n; i++) fn(rows[i].handle, rows[i].action);
+        return;
     }
-    sqlite3_stmt *st = g_st[ST_ACTIONS];
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, *last_id);
-    int rc;
-    // the rows are copied out first: fn may end sessions, run scripts, and
-    // those may use this database connection
-    struct Row {
-        char handle[HANDLE_MAX + 1];
-        char action[16];
-    } rows[32];
-    int n = 0;
-    while (n < 32 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        *last_id = sqlite3_column_int64(st, 0);
-        snprintf(rows[n].handle, sizeof rows[n].handle, "%s", (const char *)sqlite3_column_text(st, 1));
-        snprintf(rows[n].action, sizeof rows[n].action, "%s", (const char *)sqlite3_column_text(st, 2));
-        n++;
-    }
-    sqlite3_reset(st);
-    for (int i = 0; i < n; i++) fn(rows[i].handle, rows[i].action);
-    return 0;
+    free(w);
+}
+
+void account_actions_since(int64_t *last_id, void (*fn)(const char *handle, const char *action)) {
+    if (g_looking) return;
+    Wait *w = wait_new(NULL, NULL);
+    if (!w) return;
+    w->last_id = last_id;
+    w->action = fn;
+    g_looking = true;
+    DbValue v[] = {db_int(*last_id)};
+    if (*last_id < 0) run(Q_ACTIONS_MAX, NULL, 0, actions, w);
+    else run(Q_ACTIONS, v, 1, actions, w);
+}
+
+void accounts_open(void) {
+    // the queue for a running server needs no more than a day's history
+    DbValue v[] = {db_int((int64_t)text_now_ms() - 86400LL * 1000)};
+    start(Q_TIDY, v, 1, answered, NULL, NULL);
 }

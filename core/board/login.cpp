@@ -9,6 +9,7 @@
 #include "base/text.h"
 #include "board/accounts.h"
 #include "board/auth.h"
+#include "board/db.h"
 #include "board/jwt.h"
 #include "board/lifecycle.h"
 #include "board/policy.h"
@@ -52,35 +53,129 @@ void login_complete(Session *s, int64_t account_id, const char *handle, bool sys
     up_hook("auth", s, NULL);
 }
 
-void login_by_token(Session *s, const char *handle, uint32_t login_port, const char *via) {
-    Account a;
-    int found = account_find(handle, &a);
+struct TokenLogin {
+    SessionRef s;
+    uint32_t port;
+    int64_t iat_ms;
+    char handle[HANDLE_MAX + 1];
+    const char *via; // a static string
+};
+
+static void token_found(int found, const Account *a, void *ud) {
+    TokenLogin *t = (TokenLogin *)ud;
+    Session *s = session_deref(t->s);
+    if (!s) return free(t);
+    s->auth_busy = false;
     if (found < 0) {
         // not knowing whether the account exists (nor its sysop flag), the
         // token cannot be honoured now: the prompts, and why
         session_send(s, event_error("unavailable", auth_message("unavailable")), 0);
         up_hook("connect", s, NULL);
-        return;
+    } else if (found == 1) {
+        account_touch(a->id); // a token's login is a login: last_login says so
+        s->level = a->level;
+        login_complete(s, a->id, a->handle, a->sysop, t->port);
+    } else {
+        login_complete(s, 0, t->handle, false, t->port); // a bot or bridge vouched for by the token's issuer
     }
-    if (found == 1) {
-        account_touch(a.id); // a token's login is a login: last_login says so
-        s->level = a.level;
-        login_complete(s, a.id, a.handle, a.sysop, login_port);
+    SessionRef ref = t->s;
+    const char *via = t->via;
+    free(t);
+    if (!(s = session_deref(ref))) return;
+    if (found >= 0) log_event(LOG_INFO, "login", s->node, s->addr, "logged in by %s as %s", via, s->handle);
+    session_replay_typeahead(s);
+}
+
+// A store that answers later (PostgreSQL) could not check the token at the
+// handshake: it is checked here, and a token refused now closes its
+// connection with the reason the handshake would have given.
+static void token_vetted(const char *why, void *ud) {
+    TokenLogin *t = (TokenLogin *)ud;
+    Session *s = session_deref(t->s);
+    if (!s) return free(t);
+    if (!why) return account_find(t->handle, token_found, t);
+    s->auth_busy = false;
+    Port *p = s->ports;
+    while (p && p->id != t->port) p = p->next;
+    log_event(LOG_WARN, "ws_refused", s->node, s->addr, "token refused: %s", why);
+    free(t);
+    if (p) {
+        session_detach(s, p);
+        g_up.close(p, 1008, why);
     }
-    else login_complete(s, 0, handle, false, login_port); // a bot or bridge vouched for by the token's issuer
-    log_event(LOG_INFO, "login", s->node, s->addr, "logged in by %s as %s", via, s->handle);
+    if (!s->nports) session_end(s);
+}
+
+void login_by_token(Session *s, const char *handle, int64_t iat_ms, uint32_t login_port, const char *via) {
+    TokenLogin *t = (TokenLogin *)calloc(1, sizeof *t);
+    if (!t) return;
+    t->s = session_ref(s);
+    t->port = login_port;
+    t->iat_ms = iat_ms;
+    snprintf(t->handle, sizeof t->handle, "%s", handle);
+    t->via = via;
+    s->auth_busy = true; // what the user types waits for the account (typeahead)
+    // SSH's password was checked (lock included) before: no token to vet
+    if (login_token_checked_at_once() || !strcmp(via, "ssh")) account_find(handle, token_found, t);
+    else login_token_check(handle, iat_ms, token_vetted, t);
+}
+
+bool login_token_checked_at_once(void) { return db_lane_at_once(DB_CORE); }
+
+struct TokenCheck {
+    int64_t iat_ms;
+    char handle[HANDLE_MAX + 1];
+    void (*done)(const char *why, void *ud);
+    void *ud;
+};
+
+static void token_checked(int found, bool locked, int64_t void_before, void *ud) {
+    TokenCheck *t = (TokenCheck *)ud;
+    const char *why = NULL;
+    if (found < 0) why = "server error"; // the store cannot say: refuse
+    else if (found == 1 && locked) why = "account locked";
+    else if (policy_bot_handle(t->handle)) why = "handle reserved"; // a bot of the board's is on under it
+    // a token without iat cannot show it came after the revocation
+    else if (void_before > 0 && t->iat_ms < void_before) why = "token revoked";
+    void (*done)(const char *, void *) = t->done;
+    void *dud = t->ud;
+    free(t);
+    done(why, dud);
+}
+
+void login_token_check(const char *handle, int64_t iat_ms, void (*done)(const char *why, void *ud), void *ud) {
+    TokenCheck *t = (TokenCheck *)calloc(1, sizeof *t);
+    if (!t) return done("server error", ud);
+    t->iat_ms = iat_ms;
+    snprintf(t->handle, sizeof t->handle, "%s", handle);
+    t->done = done;
+    t->ud = ud;
+    tokens_state(handle, token_checked, t);
+}
+
+struct TokenNow {
+    bool answered, abandoned;
+    const char *why;
+};
+
+static void token_now(const char *why, void *ud) {
+    TokenNow *t = (TokenNow *)ud;
+    if (t->abandoned) return free(t); // asked for at once, and gone by now
+    t->answered = true;
+    t->why = why;
 }
 
 const char *login_token_problem(const char *handle, int64_t iat_ms) {
-    Account a;
-    int found = account_find(handle, &a);
-    int64_t void_before = found < 0 ? -1 : tokens_void_before(handle);
-    if (void_before < 0) return "server error"; // the database cannot say: refuse
-    if (found == 1 && a.locked) return "account locked";
-    if (policy_bot_handle(handle)) return "handle reserved"; // a bot of the board's is on under it
-    // a token without iat cannot show it came after the revocation
-    if (void_before > 0 && iat_ms < void_before) return "token revoked";
-    return NULL;
+    TokenNow *t = (TokenNow *)calloc(1, sizeof *t);
+    if (!t) return "server error";
+    login_token_check(handle, iat_ms, token_now, t);
+    if (!t->answered) {
+        t->abandoned = true; // its answer frees it
+        return "server error";
+    }
+    const char *why = t->why;
+    free(t);
+    return why;
 }
 
 cJSON *login_auth_event(const Session *s, bool with_token) {

@@ -1,61 +1,38 @@
-// The scripts' database: their own connection to the SQLite file the
-// accounts live in, which may only touch tables named s_* (an SQLite
-// authorizer enforces it); the health of storage for both connections; and
-// writes kept in memory while storage is away. The pl.db binding on top of
-// it is script/api_db.cpp.
+// The health of storage, for both lanes of the store (board/db.h), and the
+// scripts' writes that must not be lost but need not happen now
+// (pl.db.defer): kept in memory, in order, while storage is away. The pl.db
+// binding on top of it is script/api_db.cpp.
 #pragma once
-#include <sqlite3.h>
 #include <stddef.h>
 #include <uv.h>
 
 #include "base/buf.h"
+#include "board/db.h"
 
-// The loop never waits on a database lock for longer than this: a lock held
-// by another process (a backup, the sqlite3 shell) turns into an error the
-// caller handles, not a stall for everyone.
-#define DB_BUSY_MS 5
-
-int store_open(const char *data_dir, char *err, size_t errlen);
-// Starts retrying deferred writes (pl.db.defer) while storage is away.
+// Starts retrying kept writes while storage is away.
 void store_start(uv_loop_t *loop);
+// A last try at what is kept (PostgreSQL: sent, and written while the store
+// drains); what storage still refuses is lost, and said so.
 void store_stop(void);
 void store_close(void);
 
-// Storage health, for both database connections (accounts and scripts).
-// Whether an SQLite result means the storage itself failed (a lock held
-// elsewhere, a full disk, an I/O error) rather than the statement.
-bool store_rc_unavailable(int rc);
-// A statement failed with rc (counted; a storage failure is logged once per
-// outage, not once per statement), or a write succeeded again (reads prove
-// nothing: they go on while another process holds the write lock).
-void store_note_failure(int rc, const char *what);
+// A statement failed on the storage (counted; logged once per outage, not
+// once per statement), or a write succeeded again (reads prove nothing: they
+// go on while another process holds SQLite's write lock). board/db.cpp
+// calls both for every answer.
+void store_note_failure(const char *what);
 void store_note_ok(void);
 void store_metrics(Buf *b);
-// Milliseconds since the epoch after which a running statement is stopped
-// (0 = none); the sandbox sets it with each call's budget.
-void store_set_deadline(const unsigned long long *deadline_ms);
 
-// ---------------------------------------------------------------- for script/api_db.cpp
+// A script's statement (pl.db.exec, query): after the deferred writes this
+// process sent before it, so a script reads what it deferred (on SQLite
+// they are written by then; on PostgreSQL it waits for them). As db_run.
+void store_run(const DbCall *c, DbDone done, void *ud);
 
-// The scripts' connection (for sqlite3_errmsg, sqlite3_changes, ...).
-sqlite3 *store_db(void);
-// A prepared statement for sql, reset and unbound, from a cache of recent
-// ones (the cache owns it). Returns the SQLite result; *why is set when the
-// SQL is at fault in a way SQLite does not report (more than one statement).
-int store_prepare(const char *sql, sqlite3_stmt **out, const char **why);
-
-// A value to keep with a deferred write (text is copied).
-struct StoreValue {
-    int type; // SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT
-    sqlite3_int64 i;
-    double d;
-    const char *s;
-    int len;
-};
-// Whether deferred writes wait: a new write must queue behind them, in order.
-bool store_deferring(void);
-// Keeps a write for later, after those waiting (bounded: past the bound the
-// oldest go, counted and logged). rc is why it was not written now (counted
-// as a storage failure), or 0 when it only queued behind others. Returns
-// false when out of memory.
-bool store_defer(const char *sql, const StoreValue *v, int n, int rc);
+// pl.db.defer: writes c now, or keeps it to write after those waiting, in
+// order. Returns 1 written now (SQLite) or on its way with storage up
+// (PostgreSQL: a mistake in it is logged when it is written), 0 kept until
+// storage is back, -1 the statement's own error (SQLite: err says it, and
+// nothing is kept), -2 out of memory. Bounded: past DEFER_MAX_BYTES the
+// oldest go, counted and logged.
+int store_defer(const DbCall *c, char *err, size_t errlen);

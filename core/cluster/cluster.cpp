@@ -119,6 +119,18 @@ static void bye_due(uv_timer_t *) {
     }
 }
 
+// Another process changed an account (pl.set_sysop): its sessions here take
+// the stored flag, whenever the store answers.
+static void account_reread(int found, const Account *a, void *) {
+    if (found != 1) return;
+    for (uint32_t node = 1; node <= session_max_node(); node++) {
+        Session *s = session_by_node(node);
+        if (!s || s->proc || s->ending || s->account_id <= 0 || strcasecmp(s->handle, a->handle)) continue;
+        s->sysop = a->sysop || config_is_sysop(&g_cfg, s->handle);
+        session_shown(s);
+    }
+}
+
 static void on_control(uint16_t proc, cJSON *msg) {
     const char *op = str(msg, "op");
     if (!strcmp(op, "p")) {
@@ -135,15 +147,7 @@ static void on_control(uint16_t proc, cJSON *msg) {
         if (t) spy_start(w, t, str(msg, "p"));
         else spy_stop(w);
     } else if (!strcmp(op, "account")) {
-        const char *h = str(msg, "h");
-        Account a;
-        if (account_find(h, &a) != 1) return;
-        for (uint32_t node = 1; node <= session_max_node(); node++) {
-            Session *s = session_by_node(node);
-            if (!s || s->proc || s->ending || s->account_id <= 0 || strcasecmp(s->handle, h)) continue;
-            s->sysop = a.sysop || config_is_sysop(&g_cfg, s->handle);
-            session_shown(s);
-        }
+        account_find(str(msg, "h"), account_reread, NULL);
     } else if (!strcmp(op, "reload")) {
         script_reload(str(msg, "why"));
     } else if (!strcmp(op, "emit")) {

@@ -27,10 +27,11 @@ struct Up {
     // names are listed in lua/README.md. arg may be NULL.
     void (*hook)(const char *name, Session *s, const char *arg, size_t len);
     // script: may s make an account with this handle? The scripts' own
-    // rules (a `register` listener: reserved words, look-alikes). 1 yes; 0
-    // no, with their words for it in why (may be empty); -1 they could not
-    // decide (a listener failed): no account is made.
-    int (*vet_register)(Session *s, const char *handle, char *why, size_t whylen);
+    // rules (a `register` listener: reserved words, look-alikes), answered
+    // through done (at once, or later when a listener waits for the store):
+    // 1 yes; 0 no, with their words for it in why (may be empty); -1 they
+    // could not decide (a listener failed): no account is made.
+    void (*vet_register)(Session *s, const char *handle, void (*done)(int verdict, const char *why, void *ud), void *ud);
     // board/lifecycle: s lost its last port, or got one back while detached.
     // can_return says whether that last port's client can come back
     // (port_can_return): then its grace period starts; else it ends.

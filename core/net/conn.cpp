@@ -93,7 +93,7 @@ static void started(uint32_t node, void *arg) {
         s->moved = true;
     }
     // a token skips the login prompts: straight to the scripts' auth hook
-    if (st->handle[0]) login_by_token(s, st->handle, c->port.id, c->port.kind == PORT_SSH ? "ssh" : "token");
+    if (st->handle[0]) login_by_token(s, st->handle, c->token_iat_ms, c->port.id, c->port.kind == PORT_SSH ? "ssh" : "token");
     else script_hook("connect", s, c->connect_arg);
     if (st->no_session && s->nports)
         session_send(s, event_error("no_session", "no such session, or it has ended"), c->port.id);

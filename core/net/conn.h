@@ -29,6 +29,7 @@ struct Conn {
     bool lingering;   // closed on our side: reading and discarding until the client closes
     bool tls_wait;    // telnet over TLS: the session starts once the handshake is done
     bool rx_seen;     // telnet: input has come (the first is checked for a stray PROXY preamble)
+    int64_t token_iat_ms; // the handshake's token was issued then (-1 none): login_by_token checks it
     uint16_t close_code; // WebSocket close code once closing (0 = 1000)
     const char *close_reason; // its reason (a static string), or NULL for the code's usual one
     float rate_tokens; // the input rate's token bucket (net/pace.cpp)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/dirs.h"
 #include "base/log.h"
 #include "net/ssh.h"
 
@@ -78,6 +79,11 @@ int sshd_init(uv_loop_t *loop, char *err, size_t errlen) {
     bool own = !g_cfg.ssh_host_key[0]; // ours to make (a key the operator names must be there)
     if (own) snprintf(path, sizeof path, "%s/ssh_host_ed25519_key", g_cfg.data_dir);
     else snprintf(path, sizeof path, "%s", g_cfg.ssh_host_key);
+    // with a PostgreSQL store nothing else may have made data_dir
+    if (own && dir_make(g_cfg.data_dir) < 0) {
+        snprintf(err, errlen, "ssh_host_key: cannot make %s: %s", g_cfg.data_dir, strerror(errno));
+        return -1;
+    }
     struct stat st;
     if (stat(path, &st) < 0) {
         if (errno != ENOENT || !own) {

@@ -285,8 +285,10 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         } else if (request_token(wsi, tok, sizeof tok)) {
             int64_t now = (int64_t)(text_now_ms() / 1000), iat_ms;
             if (jwt_verify(tok, strlen(tok), g_cfg.jwt_secret, now, handle, sizeof handle, &iat_ms, &why) == 0) {
+                c->token_iat_ms = iat_ms;
                 if (!auth_handle_valid(handle)) why = "bad sub";
-                else why = login_token_problem(handle, iat_ms);
+                else if (login_token_checked_at_once()) why = login_token_problem(handle, iat_ms);
+                // else: the store answers later, and login_by_token checks it
             }
         } else if (g_cfg.require_token) {
             why = "a token is required";

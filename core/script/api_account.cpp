@@ -19,6 +19,20 @@
 #include "model/session.h"
 #include "script/api.h"
 
+// The accounts answer scripts at once (accounts_at_once: before the call
+// returns, on either store); these keep what the answer said, -2 when none came.
+struct Said {
+    int rc;
+    Account a;
+};
+static void said_rc(int rc, void *ud) { ((Said *)ud)->rc = rc; }
+static void said_found(int found, const Account *a, void *ud) {
+    Said *w = (Said *)ud;
+    w->rc = found;
+    if (found == 1) w->a = *a;
+}
+#define SAID_NONE {-2, Account{}}
+
 // pl.login / pl.register(s, handle, password): the answer arrives as the
 // auth or login_failed hook.
 static int auth_call(lua_State *l, AuthKind kind) {
@@ -50,7 +64,11 @@ static int l_valid_handle(lua_State *l) {
 static int l_check_handle(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
     const char *code = policy_handle_problem(h, false);
-    if (!code && account_taken(h) != 0) code = "handle_taken";
+    Said w = SAID_NONE;
+    accounts_at_once(true); // the script waits for the answer
+    if (!code) account_taken(h, said_rc, &w);
+    accounts_at_once(false);
+    if (!code && w.rc != 0) code = "handle_taken";
     code ? (void)lua_pushstring(l, code) : lua_pushnil(l);
     return 1;
 }
@@ -66,8 +84,13 @@ static int l_check_password(lua_State *l) {
 // pl.account(handle): the stored account ({handle, sysop, locked, created,
 // last_login}), or nil. Never the password hash.
 static int l_account(lua_State *l) {
-    Account a;
-    if (account_find(luaL_checkstring(l, 1), &a) != 1) {
+    Said w = SAID_NONE;
+    const char *h = luaL_checkstring(l, 1);
+    accounts_at_once(true);
+    account_find(h, said_found, &w);
+    accounts_at_once(false);
+    const Account &a = w.a;
+    if (w.rc != 1) {
         lua_pushnil(l);
         return 1;
     }
@@ -95,7 +118,11 @@ static int l_account(lua_State *l) {
 static int l_set_sysop(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
     bool on = lua_toboolean(l, 2);
-    int rc = account_set_sysop(h, on);
+    Said w = SAID_NONE;
+    accounts_at_once(true); // the script waits for the answer
+    account_set(h, ACCOUNT_SYSOP, on, said_rc, &w);
+    accounts_at_once(false);
+    int rc = w.rc == -2 ? -1 : w.rc;
     if (rc < 0) return luaL_error(l, "database error");
     uint32_t node = 0;
     for (Session *s; rc == 1 && (s = api_next_of_handle(h, &node));)
@@ -115,7 +142,11 @@ static int l_set_level(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
     lua_Integer level = luaL_checkinteger(l, 2);
     luaL_argcheck(l, level >= 0 && level <= 255, 2, "a level is 0 to 255");
-    int rc = account_set_level(h, (uint8_t)level);
+    Said w = SAID_NONE;
+    accounts_at_once(true); // the script waits for the answer
+    account_set(h, ACCOUNT_LEVEL, (int)level, said_rc, &w);
+    accounts_at_once(false);
+    int rc = w.rc == -2 ? -1 : w.rc;
     if (rc < 0) return luaL_error(l, "pl.db: unavailable: the accounts cannot be written");
     uint32_t node = 0;
     for (Session *s; rc == 1 && (s = api_next_of_handle(h, &node));)
@@ -128,7 +159,11 @@ static int l_set_level(lua_State *l) {
 // (a kick, a ban). Returns whether it was stored.
 static int l_revoke_tokens(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
-    bool ok = tokens_revoke(h, (int64_t)text_now_ms()) == 0;
+    Said w = SAID_NONE;
+    accounts_at_once(true); // the script waits for the answer
+    tokens_revoke(h, (int64_t)text_now_ms(), said_rc, &w);
+    accounts_at_once(false);
+    bool ok = w.rc == 0;
     if (ok) log_info("tokens_revoked", "tokens for %.20s revoked", h);
     lua_pushboolean(l, ok);
     return 1;

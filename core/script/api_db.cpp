@@ -1,161 +1,162 @@
-// The pl.db binding: SQL from scripts on the scripts' own connection
-// (store.cpp), one statement per call with values bound as parameters, rows
-// back as Lua tables, and the errors scripts can tell apart (the storage's
-// "pl.db: unavailable: ..." from the statement's own). Keeps no state: the
-// connection, the statement cache and the kept writes are store.cpp's.
+// The pl.db binding: SQL from scripts on the store's scripts' lane
+// (board/db.h: confined to their own tables), one statement per call with
+// values bound as parameters, rows back as Lua tables, and the errors
+// scripts can tell apart (the storage's "pl.db: unavailable: ..." from the
+// statement's own). Keeps no state: the connections, the statement cache and
+// the kept writes are board/'s.
+#include <stdio.h>
 #include <string.h>
 
 #include <lua.hpp>
 
-#include "script/api.h"
+#include "base/text.h"
 #include "board/store.h"
+#include "script/api.h"
+#include "script/sandbox.h"
 
 #define MAX_ROWS 10000 // a query returns at most this many
+#define MAX_VALUES 64  // parameters of one statement
 
-// Raises the error for rc. Storage failures read "pl.db: unavailable: ...",
-// which the scripts (pl.db.unavailable) and the Lua host tell apart from a
-// script's own mistakes: the user hears "try again later", and no script is
-// blamed for it.
-static int raise_rc(lua_State *L, int rc) {
-    const char *msg = sqlite3_errmsg(store_db());
-    if (store_rc_unavailable(rc)) {
-        store_note_failure(rc, msg);
-        return luaL_error(L, "pl.db: unavailable: %s", msg);
-    }
-    return luaL_error(L, "pl.db: %s", msg);
-}
-
-static sqlite3_stmt *prepare(lua_State *L, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    const char *why;
-    int rc = store_prepare(sql, &st, &why);
-    if (why) luaL_error(L, "pl.db: %s", why);
-    if (rc != SQLITE_OK) raise_rc(L, rc);
-    return st;
-}
-
-static void bind_values(lua_State *L, sqlite3_stmt *st) {
-    int n = lua_gettop(L);
-    if (n - 1 > sqlite3_bind_parameter_count(st)) luaL_error(L, "pl.db: more values than parameters");
-    for (int i = 2; i <= n; i++) {
-        int rc;
-        switch (lua_type(L, i)) {
-        case LUA_TNIL: rc = sqlite3_bind_null(st, i - 1); break;
-        case LUA_TBOOLEAN: rc = sqlite3_bind_int(st, i - 1, lua_toboolean(L, i)); break;
+// The call's values, read from the Lua stack (they point into Lua's strings,
+// which stay on the stack for the call).
+static int read_values(lua_State *L, DbValue *v) {
+    int n = lua_gettop(L) - 1;
+    if (n > MAX_VALUES) luaL_error(L, "pl.db: more than %d values", MAX_VALUES);
+    for (int i = 0; i < n; i++) {
+        int idx = i + 2;
+        v[i] = db_null();
+        switch (lua_type(L, idx)) {
+        case LUA_TNIL: break;
+        case LUA_TBOOLEAN: v[i] = db_int(lua_toboolean(L, idx)); break;
         case LUA_TNUMBER:
-            rc = lua_isinteger(L, i) ? sqlite3_bind_int64(st, i - 1, lua_tointeger(L, i))
-                                     : sqlite3_bind_double(st, i - 1, lua_tonumber(L, i));
+            if (lua_isinteger(L, idx)) v[i] = db_int(lua_tointeger(L, idx));
+            else v[i] = DbValue{DBV_FLOAT, 0, lua_tonumber(L, idx), NULL, 0};
             break;
         case LUA_TSTRING: {
             size_t len;
-            const char *s = lua_tolstring(L, i, &len);
-            rc = sqlite3_bind_text(st, i - 1, s, (int)len, SQLITE_TRANSIENT);
+            const char *s = lua_tolstring(L, idx, &len);
+            v[i] = DbValue{DBV_TEXT, 0, 0, s, (uint32_t)len};
             break;
         }
-        default: luaL_error(L, "pl.db: value %d is a %s", i - 1, luaL_typename(L, i)); return;
+        default: luaL_error(L, "pl.db: value %d is a %s", i + 1, luaL_typename(L, idx));
         }
-        if (rc != SQLITE_OK) luaL_error(L, "pl.db: %s", sqlite3_errmsg(store_db()));
     }
+    return n;
 }
 
-static sqlite3_stmt *bind_all(lua_State *L) {
-    sqlite3_stmt *st = prepare(L, luaL_checkstring(L, 1));
-    bind_values(L, st);
-    return st;
+// What is left of the running call's budget: the statement is stopped there.
+static uint32_t budget_ms(void) {
+    unsigned long long end = sandbox_deadline_ms(), now = text_now_ms();
+    if (!end) return 0;
+    return end > now ? (uint32_t)(end - now) : 1;
 }
 
-static void push_column(lua_State *L, sqlite3_stmt *st, int col) {
-    switch (sqlite3_column_type(st, col)) {
-    case SQLITE_INTEGER: lua_pushinteger(L, sqlite3_column_int64(st, col)); break;
-    case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(st, col)); break;
-    case SQLITE_NULL: lua_pushnil(L); break;
-    default: lua_pushlstring(L, (const char *)sqlite3_column_text(st, col), (size_t)sqlite3_column_bytes(st, col));
-    }
+struct Answer {
+    bool answered;
+    DbStatus status;
+    char error[400];
+    int64_t changes, last_id;
+    DbRows *rows;
+};
+
+static void answered(DbReply *r, void *ud) {
+    Answer *a = (Answer *)ud;
+    a->answered = true;
+    a->status = r->status;
+    if (r->status != DB_OK) snprintf(a->error, sizeof a->error, "%s", r->error ? r->error : "failed");
+    a->changes = r->changes;
+    a->last_id = r->last_id;
+    a->rows = db_take_rows(r);
+}
+
+// Runs the call's statement and waits for its answer. Scripts call pl.db
+// as a function that returns: the store answers them at once (SQLite).
+static void run(lua_State *L, uint32_t max_rows, Answer *a) {
+    DbValue v[MAX_VALUES];
+    DbCall c = {DB_SCRIPTS, luaL_checkstring(L, 1), v, 0, budget_ms(), max_rows};
+    c.n = read_values(L, v);
+    memset(a, 0, sizeof *a);
+    unsigned long long t0 = text_now_ms();
+    store_run(&c, answered, a);
+    if (db_starting()) sandbox_credit(text_now_ms() - t0); // waiting at start is not the script's time
+    if (!a->answered) luaL_error(L, "pl.db: unavailable: no answer");
+}
+
+// Raises the error of a failed answer. Storage failures read "pl.db:
+// unavailable: ...", which the scripts (pl.db.unavailable) and the Lua host
+// tell apart from a script's own mistakes: the user hears "try again later",
+// and no script is blamed for it.
+static int raise(lua_State *L, Answer *a) {
+    db_rows_free(a->rows);
+    a->rows = NULL;
+    char msg[sizeof a->error];
+    memcpy(msg, a->error, sizeof msg);
+    if (a->status == DB_UNAVAILABLE) return luaL_error(L, "pl.db: unavailable: %s", msg);
+    if (a->status == DB_STOPPED) return luaL_error(L, "pl.db: interrupted (the call's time ran out)");
+    return luaL_error(L, "pl.db: %s", msg);
 }
 
 // pl.db.exec(sql, ...) -> changes, last_insert_rowid
 static int l_exec(lua_State *L) {
-    sqlite3_stmt *st = bind_all(L);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return raise_rc(L, rc);
-    if (!sqlite3_stmt_readonly(st)) store_note_ok(); // reads work with a write lock held elsewhere
-    lua_pushinteger(L, sqlite3_changes(store_db()));
-    lua_pushinteger(L, sqlite3_last_insert_rowid(store_db()));
+    Answer a;
+    run(L, 1, &a);
+    if (a.status != DB_OK) return raise(L, &a);
+    db_rows_free(a.rows);
+    lua_pushinteger(L, a.changes);
+    lua_pushinteger(L, a.last_id);
     return 2;
+}
+
+static void push_cell(lua_State *L, DbValue v) {
+    switch (v.type) {
+    case DBV_INT: lua_pushinteger(L, v.i); break;
+    case DBV_FLOAT: lua_pushnumber(L, v.d); break;
+    case DBV_TEXT: lua_pushlstring(L, v.s, v.len); break;
+    default: lua_pushnil(L);
+    }
+}
+
+// Rows as Lua tables, built under lua_pcall: running out of memory midway
+// must not leak the rows (l_query frees them either way).
+static int push_rows(lua_State *L) {
+    DbRows *rows = (DbRows *)lua_touserdata(L, 1);
+    uint32_t n = db_rows_n(rows), cols = db_cols_n(rows);
+    lua_createtable(L, (int)n, 0);
+    for (uint32_t r = 0; r < n; r++) {
+        lua_createtable(L, 0, (int)cols);
+        for (uint32_t c = 0; c < cols; c++) {
+            push_cell(L, db_cell(rows, r, c));
+            lua_setfield(L, -2, db_col_name(rows, c));
+        }
+        lua_rawseti(L, -2, (lua_Integer)r + 1);
+    }
+    return 1;
 }
 
 // pl.db.query(sql, ...) -> { {col = value, ...}, ... } (at most MAX_ROWS rows)
 static int l_query(lua_State *L) {
-    sqlite3_stmt *st = bind_all(L);
-    lua_newtable(L); // sql values... rows
-    int rc, row = 0, cols = sqlite3_column_count(st);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && row < MAX_ROWS) {
-        lua_createtable(L, 0, cols); // sql values... rows row
-        for (int c = 0; c < cols; c++) {
-            push_column(L, st, c);
-            lua_setfield(L, -2, sqlite3_column_name(st, c));
-        }
-        lua_rawseti(L, -2, ++row); // sql values... rows
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return raise_rc(L, rc);
+    Answer a;
+    run(L, MAX_ROWS, &a);
+    if (a.status != DB_OK) return raise(L, &a);
+    lua_pushcfunction(L, push_rows);
+    lua_pushlightuserdata(L, a.rows);
+    int rc = lua_pcall(L, 1, 1, 0);
+    db_rows_free(a.rows);
+    if (rc != LUA_OK) return lua_error(L);
     return 1;
 }
 
 // pl.db.defer(sql, ...) -> true when written now, false when kept for later.
 // Errors in the statement itself are raised as with exec.
 static int l_defer(lua_State *L) {
-    const char *sql = luaL_checkstring(L, 1);
-    int rc = 0; // 0: not tried, behind writes already waiting (they stay in order)
-    const char *why = NULL;
-    sqlite3_stmt *st = NULL;
-    if (!store_deferring()) {
-        rc = store_prepare(sql, &st, &why);
-        if (why) return luaL_error(L, "pl.db: %s", why);
-    }
-    if (st) {
-        bind_values(L, st);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE) {
-            store_note_ok();
-            lua_pushboolean(L, 1);
-            return 1;
-        }
-    }
-    if (rc && !store_rc_unavailable(rc)) return raise_rc(L, rc);
-    int n = lua_gettop(L) - 1;
-    // a userdata, so an error raised below frees it: sql values... v
-    StoreValue *v = n ? (StoreValue *)lua_newuserdatauv(L, (size_t)n * sizeof *v, 0) : NULL;
-    for (int i = 0; i < n; i++) {
-        int idx = i + 2;
-        v[i] = StoreValue{SQLITE_NULL, 0, 0, NULL, 0};
-        switch (lua_type(L, idx)) {
-        case LUA_TNIL: break;
-        case LUA_TBOOLEAN: v[i].type = SQLITE_INTEGER; v[i].i = lua_toboolean(L, idx); break;
-        case LUA_TNUMBER:
-            if (lua_isinteger(L, idx)) {
-                v[i].type = SQLITE_INTEGER;
-                v[i].i = lua_tointeger(L, idx);
-            } else {
-                v[i].type = SQLITE_FLOAT;
-                v[i].d = lua_tonumber(L, idx);
-            }
-            break;
-        case LUA_TSTRING: {
-            size_t len;
-            v[i].type = SQLITE_TEXT;
-            v[i].s = lua_tolstring(L, idx, &len);
-            v[i].len = (int)len;
-            break;
-        }
-        default: return luaL_error(L, "pl.db: value %d is a %s", i + 1, luaL_typename(L, idx));
-        }
-    }
-    if (!store_defer(sql, v, n, rc)) return luaL_error(L, "pl.db: out of memory");
-    lua_pushboolean(L, 0);
+    DbValue v[MAX_VALUES];
+    DbCall c = {DB_SCRIPTS, luaL_checkstring(L, 1), v, 0, budget_ms(), 0};
+    c.n = read_values(L, v);
+    char err[400] = "";
+    int rc = store_defer(&c, err, sizeof err);
+    if (rc == -1) return luaL_error(L, "pl.db: %s", err);
+    if (rc == -2) return luaL_error(L, "pl.db: out of memory");
+    lua_pushboolean(L, rc == 1);
     return 1;
 }
 
@@ -166,7 +167,6 @@ static int l_unavailable(lua_State *L) {
     lua_pushboolean(L, e && strstr(e, "pl.db: unavailable") != NULL);
     return 1;
 }
-
 
 static const luaL_Reg FUNCS[] = {
     {"exec", l_exec},

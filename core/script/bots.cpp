@@ -159,8 +159,11 @@ static Bot *bot_of(Session *s) {
     return NULL;
 }
 
+static void taken_said(int rc, void *ud) { *(int *)ud = rc; }
+
 // pl.bot(handle, fn): the bot with that handle, made when there is none;
 // fn(bot, event) is handed every event it is sent. Returns its session.
+
 static int l_bot(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
     luaL_checktype(l, 2, LUA_TFUNCTION);
@@ -176,7 +179,10 @@ static int l_bot(lua_State *l) {
     if (!b) {
         const char *why = policy_handle_problem(h, true); // its form; reserved names are the sysop's to give bots
         if (why) return luaL_error(l, "pl.bot: %s is not a handle (%s)", h, why);
-        int taken = account_taken(h);
+        int taken = -1; // the accounts answer scripts at once; none is an error
+        accounts_at_once(true);
+        account_taken(h, taken_said, &taken);
+        accounts_at_once(false);
         if (taken != 0) return luaL_error(l, taken < 0 ? "pl.bot: storage unavailable" : "pl.bot: %s is a user's handle", h);
         if (g_nbots >= MAX_BOTS) return luaL_error(l, "pl.bot: too many bots (%d)", MAX_BOTS);
         b = (Bot *)calloc(1, sizeof *b);

@@ -151,11 +151,13 @@ static int call_vet(lua_State *l) {
     return 0;
 }
 
-int script_vet_register(Session *s, const char *handle, char *why, size_t whylen) {
-    Vet v = {s, handle, why, whylen, -1};
-    if (why && whylen) why[0] = 0;
-    if (host_protected(call_vet, &v, "in hook 'register'") != 0) return -1;
-    return v.verdict;
+// The listeners answer before this returns (pl.db answers scripts at once);
+// done is called here, as up.h allows for a verdict given at once.
+void script_vet_register(Session *s, const char *handle, void (*done)(int verdict, const char *why, void *ud), void *ud) {
+    char why[256] = "";
+    Vet v = {s, handle, why, sizeof why, -1};
+    if (host_protected(call_vet, &v, "in hook 'register'") != 0) v.verdict = -1;
+    done(v.verdict, why, ud);
 }
 
 // hooks[name](arg, or the number in arglen when arg is NULL) -> the text it returns, into out.

@@ -48,7 +48,7 @@ void script_emit(const char *name, const char *arg);
 void script_emit_to(const char *name, Session *s, const char *args_json);
 // The scripts' rules for a new account's handle (hooks.register): 1 yes,
 // 0 no (their words in why), -1 they could not decide (model/up.h).
-int script_vet_register(Session *s, const char *handle, char *why, size_t whylen);
+void script_vet_register(Session *s, const char *handle, void (*done)(int verdict, const char *why, void *ud), void *ud);
 // Appends the per-file script fault counters and the Lua state's memory
 // (Prometheus text) to b.
 void script_fault_metrics(Buf *b);

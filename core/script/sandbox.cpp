@@ -2,7 +2,7 @@
 // call into the scripts, and the standard library scripts may use.
 //
 // Owns the lua_State (host.cpp asks for it and closes it) and the deadline
-// of the call running now, which store.cpp also reads to stop a long SQL
+// of the call running now, which pl.db (api_db.cpp) also reads to stop a long SQL
 // statement.
 #include "script/sandbox.h"
 
@@ -16,7 +16,6 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/text.h"
-#include "board/store.h"
 #include "script/strmatch.h"
 
 // ---------------------------------------------------------------- memory
@@ -65,7 +64,7 @@ size_t sandbox_memory_bytes(void) { return g_bytes; }
 // pcall and goes on is stopped again, and from then on every function call
 // raises it before the function runs, which is outside any pcall the call
 // could make, so the error reaches the host whatever the script catches.
-static unsigned long long g_deadline_ms; // 0 = no script running; also stops SQL (store.cpp)
+static unsigned long long g_deadline_ms; // 0 = no script running; also stops SQL (api_db.cpp)
 static bool g_expired;                   // the deadline has passed: stop at every call
 // Calls with a budget of their own (an event's listeners) do not spend their
 // caller's, but everything one outermost call sets off ends by this ceiling,
@@ -350,14 +349,20 @@ lua_State *sandbox_open(void) {
     luaL_openlibs(L);
     g_main = L;
     reset_hook(L);
-    store_set_deadline(&g_deadline_ms);
     build_library(L);
     return L;
 }
 
 void sandbox_close(lua_State *L) {
-    store_set_deadline(NULL);
     g_safe_ref = g_less_ref = LUA_NOREF;
     g_main = NULL;
     lua_close(L);
+}
+
+unsigned long long sandbox_deadline_ms(void) { return g_deadline_ms; }
+
+void sandbox_credit(unsigned long long ms) {
+    if (!g_deadline_ms) return;
+    g_deadline_ms += ms;
+    g_ceiling_ms += ms;
 }

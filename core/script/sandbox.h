@@ -28,6 +28,12 @@ int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget);
 // Raises the budget error in l when the running call has outlived its
 // deadline (for C functions that call scripts in a loop).
 void sandbox_check_budget(lua_State *l);
+// When the running call's budget ends (ms since the epoch; 0: no call runs).
+// pl.db stops a statement there.
+unsigned long long sandbox_deadline_ms(void);
+// Gives the running call ms more (its deadline and the ceiling): time spent
+// waiting for the store while the server starts, when nobody is served yet.
+void sandbox_credit(unsigned long long ms);
 // A message handler that adds a stack traceback (also pl.traceback).
 int sandbox_traceback(lua_State *l);
 // Charges work a C function is about to do for a script (bytes to go

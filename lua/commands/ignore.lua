@@ -22,7 +22,7 @@ end
 local function set(s, handle, on)
   for _, mine in ipairs(pl.sessions_of(s.handle)) do pl.ignore(mine, handle, on) end
   if on then
-    pl.db.exec("INSERT OR IGNORE INTO s_ignore (who, ignored) VALUES (?, ?)", s.handle:lower(), handle:lower())
+    pl.db.exec("INSERT INTO s_ignore (who, ignored) VALUES (?, ?) ON CONFLICT DO NOTHING", s.handle:lower(), handle:lower())
   else
     pl.db.exec("DELETE FROM s_ignore WHERE who = ? AND ignored = ?", s.handle:lower(), handle:lower())
   end

@@ -411,6 +411,33 @@ async function logins() {
   }
 }
 
+// Each store side by side: password logins (light cost, so the store shows
+// rather than the hashing) with the loop probe, and chat with history kept
+// (history.lua writes every line), on SQLite and on PostgreSQL (a throwaway
+// cluster, tests/lib/postgres.js).
+async function store() {
+  console.log('stores: logins/s with the loop probe, and chat lines/s with history, on SQLite and PostgreSQL');
+  if (!SERVERS.includes('partyline')) return;
+  const { Postgres } = require('../../tests/lib/postgres');
+  const pg = await Postgres.start();
+  try {
+    for (const kind of ['sqlite', 'postgresql']) {
+      const light = { pwhash_mem_kb: '8192', pwhash_ops: '1' };
+      let s = await startServer('partyline', Object.assign({ store: kind === 'sqlite' ? 'sqlite' : pg.db() }, light));
+      const l = await loadgen(s, ['--mode', 'login', '--clients', 400, '--concurrency', 200, '--rate', 400,
+        '--duration', D, '--warmup', 3, '--probe']);
+      record('store-logins', 'partyline', { store: kind }, l);
+      await stopServer(s);
+      s = await startServer('partyline', Object.assign({ store: kind === 'sqlite' ? 'sqlite' : pg.db() }, light));
+      const c = await loadgen(s, ['--mode', 'chat', '--clients', 200, '--senders', 20, '--rate', 20, '--duration', D]);
+      record('store-chat', 'partyline', { store: kind }, c);
+      await stopServer(s);
+    }
+  } finally {
+    pg.stopSync();
+  }
+}
+
 // --- the report
 function ratio(a, b) { return b ? (a / b).toFixed(2) : 'n/a'; }
 
@@ -470,6 +497,12 @@ function report() {
   for (const r of runs.filter((x) => x.scenario === 'reload')) {
     L.push(`| hot reload ×3, ${r.users} users | partyline | longest loop stall seen by the probe ${(r.probe_max_us / 1000).toFixed(1)} ms (p99 ${(r.probe_p99_us / 1000).toFixed(1)} ms) | ${r.conn_errors} / ${r.closed_unexpected} |`);
   }
+  for (const r of runs.filter((x) => x.scenario === 'store-logins')) {
+    L.push(`| logins on ${r.store} (light cost, 400/s offered) | partyline | ${r.logins_per_s.toFixed(0)} logins/s, slowest ${(r.login_max_us / 1000).toFixed(0)} ms; loop stall max ${(r.probe_max_us / 1000).toFixed(1)} ms (p99 ${(r.probe_p99_us / 1000).toFixed(1)} ms) | ${r.conn_errors} / ${r.closed_unexpected} |`);
+  }
+  for (const r of runs.filter((x) => x.scenario === 'store-chat')) {
+    L.push(`| chat with history on ${r.store}, ${r.users || 200} users, 20 senders × 20 lines/s | partyline | ${(r.sent / D).toFixed(0)} lines/s stored and sent, ${Math.round(r.deliveries_per_s)} deliveries/s, p99 ${(r.p99_us / 1000).toFixed(1)} ms | ${r.conn_errors} / ${r.closed_unexpected} |`);
+  }
   for (const r of runs.filter((x) => x.scenario === 'logins')) {
     L.push(`| password logins at 200/s, ${r.cost} | partyline | ${r.logins_per_s.toFixed(0)} logins/s, slowest ${(r.login_max_us / 1000).toFixed(0)} ms; loop stall max ${(r.probe_max_us / 1000).toFixed(1)} ms (p99 ${(r.probe_p99_us / 1000).toFixed(1)} ms) | ${r.conn_errors} / ${r.closed_unexpected} |`);
   }
@@ -522,7 +555,7 @@ async function main() {
     mem_gib: Math.round(os.totalmem() / 2 ** 30), os: fs.readFileSync('/etc/os-release', 'utf8').match(/PRETTY_NAME="(.*)"/)[1],
     fd_limit: FD_LIMIT,
   };
-  const scenarios = { bigroom: bigRoom, telnet: bigRoomTelnet, cluster, rooms: smallRooms, idle, scale, churn, reload, logins };
+  const scenarios = { bigroom: bigRoom, telnet: bigRoomTelnet, cluster, rooms: smallRooms, idle, scale, churn, reload, logins, store };
   if (ONLY) {
     for (const name of ONLY) await scenarios[name]();
     console.log('\n' + report()); // the rows of what ran, not written to the results

@@ -59,6 +59,22 @@ function copyDir(from, to) {
   }
 }
 
+// One throwaway PostgreSQL cluster for the run (tests/lib/postgres.js), a
+// database per board (its data directory), removed when the run ends.
+let pgShared = null;
+const pgStores = new Map();
+async function pgStoreFor(dir) {
+  if (!pgStores.has(dir)) {
+    if (!pgShared) {
+      const { Postgres } = require('./postgres');
+      pgShared = await Postgres.start();
+      process.on('exit', () => pgShared.stopSync());
+    }
+    pgStores.set(dir, pgShared.db());
+  }
+  return pgStores.get(dir);
+}
+
 class Server {
   // opts.set: extra configuration keys; opts.dir: reuse a data directory
   static async start(opts = {}) {
@@ -73,6 +89,8 @@ class Server {
     s.sshPort = opts.sshPort || (opts.ssh ? await freePort() : 0);
     const sets = Object.assign({ pwhash_mem_kb: '8192', pwhash_ops: '1', grace_s: '60', register_per_hour: '0',
       ssh_port: String(s.sshPort) }, opts.set || {});
+    // PARTYLINE_TEST_STORE=postgres: the same suites on PostgreSQL, a database per data directory
+    if (process.env.PARTYLINE_TEST_STORE === 'postgres' && sets.store === undefined) sets.store = await pgStoreFor(s.dir);
     const args = ['--ws-port', s.wsPort, '--telnet-port', s.telnetPort, '--data', path.join(s.dir, 'var'),
       '--scripts', s.scripts, '--www', path.join(ROOT, 'etc', 'www')];
     for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
