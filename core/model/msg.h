@@ -18,6 +18,7 @@ enum MsgFlags {
     MSG_AUTH = 128,   // `auth` as the stream holds it: without the token (session_send_auth)
     MSG_KEYS = 256,   // `input_mode` "key": from here on a terminal sends each key as it is pressed
     MSG_LINES = 512,  // `input_mode` "line": back to lines, edited before they are sent
+    MSG_PRESENCE = 1024, // `presence` (model/roster): only for connections that asked for it
 };
 
 // 32 bytes before the body: an idle session holds a handful of these.
