@@ -8,7 +8,8 @@
 set -e
 what=${1:-build}
 # john-data: its password.lst is the common-password list (password_list)
-BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev libhiredis-dev john-data"
+# fonts-dejavu-core: the web page draws ANSI art in DejaVu Sans Mono (scripts/vendor.sh)
+BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev libhiredis-dev john-data fonts-dejavu-core"
 # sqlite3: a test makes a database as an older server left it
 # openssl: throwaway certificates and s_client; nginx (with its stream module)
 # and haproxy: real reverse proxies in front of the server (tests/integration/proxy.test.js)
