@@ -372,5 +372,11 @@ void http_init(struct lws_context *) {
 
 // tx_packet_size: left at 0, lws would cut the /metrics answer at its rx
 // buffer size and keep the rest for later, and a pipelined request parsed
-// meanwhile would find the transaction still open (net/transport.h)
-const struct lws_protocols g_http_protocol = {"partyline-http", cb_http, sizeof(HttpTx), 0, 0, NULL, TX_PACKET_MAX};
+// meanwhile would find the transaction still open (net/transport.h).
+// Nor TX_PACKET_MAX: lws hands the socket at most this much per write and
+// keeps the rest although the socket could take more; with reading stopped
+// (see answer()) lws 4.1.6 on libuv then never got the socket's POLLOUT,
+// and every file past 128 KiB (the page's xterm.js, its fonts) was cut
+// there and dropped 5 s later. With the whole answer in one write, only a
+// socket that is really full leaves a rest, and its POLLOUT comes.
+const struct lws_protocols g_http_protocol = {"partyline-http", cb_http, sizeof(HttpTx), 0, 0, NULL, FILE_MAX + 1024};

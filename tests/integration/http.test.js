@@ -158,6 +158,47 @@ exports.tests = [
     },
   },
   {
+    name: 'files past 128 KiB (the page\'s xterm.js, its fonts) come whole, alone, pipelined, and to a reader that reads late',
+    opts: () => {
+      const www = fs.mkdtempSync(path.join(os.tmpdir(), 'partyline-www-'));
+      // bytes that show a cut or a shuffle: each 4 KiB block is numbered
+      const big = Buffer.alloc(3 << 20);
+      for (let i = 0; i < big.length; i += 4096) big.write(String(i / 4096).padStart(4096, '.'), i, 'latin1');
+      fs.writeFileSync(path.join(www, 'big.js'), big);
+      fs.writeFileSync(path.join(www, 'mid.js'), big.subarray(0, 300 * 1024));
+      return { set: { www_dir: www } };
+    },
+    fn: async ({ srv }) => {
+      const www = /--set www_dir=(\S+)/.exec(srv.proc.spawnargs.join(' '))[1];
+      try {
+        const big = fs.readFileSync(path.join(www, 'big.js'), 'latin1'), mid = big.slice(0, 300 * 1024);
+        const one = await exchange(srv.wsPort, req('GET', '/mid.js'), { want: 1, quiet: 3000 });
+        const [a] = responses(one.text);
+        eq(a && a.status, 200, 'a 300 KiB file');
+        assert(a.body === mid, `all of it: ${a ? a.body.length : 0} of ${mid.length} bytes`);
+        const two = await exchange(srv.wsPort, req('GET', '/big.js') + req('GET', '/mid.js') + req('GET', '/healthz'), { want: 3, quiet: 3000 });
+        const got = responses(two.text);
+        eq(got.length, 3, 'three pipelined answers');
+        assert(got[0].body === big && got[1].body === mid && got[2].body === 'ok\n', 'each whole, in order');
+        // a reader that waits before reading: the server's writes fill the socket
+        const late = await new Promise((resolve) => {
+          const sock = net.connect(srv.wsPort, '127.0.0.1');
+          let buf = Buffer.alloc(0);
+          sock.on('connect', () => { sock.pause(); sock.write(req('GET', '/big.js') + req('GET', '/healthz')); setTimeout(() => sock.resume(), 1500); });
+          sock.on('data', (d) => { buf = Buffer.concat([buf, d]); if (responses(buf.toString('latin1')).length >= 2) { sock.destroy(); resolve(buf); } });
+          sock.on('error', () => {});
+          sock.on('close', () => resolve(buf));
+          setTimeout(() => { sock.destroy(); resolve(buf); }, 15000);
+        });
+        const l = responses(late.toString('latin1'));
+        eq(l.length, 2, 'both answers to the late reader');
+        assert(l[0].body === big && l[1].body === 'ok\n', 'whole and in order');
+      } finally {
+        fs.rmSync(www, { recursive: true, force: true });
+      }
+    },
+  },
+  {
     name: 'a symbolic link out of www_dir is never followed; one inside it is',
     opts: () => {
       const www = fs.mkdtempSync(path.join(os.tmpdir(), 'partyline-www-'));
