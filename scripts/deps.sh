@@ -42,8 +42,8 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
   if [ -n "$prc" ]; then $SUDO rm -f $prc; fi
 fi
-if { [ "$what" = test ] || [ "$what" = bench ]; } && [ ! -d tests/node_modules/playwright-core ]; then
-  echo "deps: installing playwright-core (npm) in tests/"
+if { [ "$what" = test ] || [ "$what" = bench ]; } && { [ ! -d tests/node_modules/playwright-core ] || [ ! -d tests/node_modules/axe-core ]; }; then
+  echo "deps: installing playwright-core and axe-core (npm) in tests/"
   (cd tests && npm install --no-audit --no-fund --silent >/dev/null)
 fi
 exit 0

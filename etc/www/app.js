@@ -568,7 +568,10 @@
     if (typingSent) send({ type: 'typing', state: 'stop' });
     typingSent = 0;
   }
-  line.addEventListener('input', () => (line.value ? userTyped() : userStopped()));
+  line.addEventListener('input', () => {
+    comp = null; // the user changed the line: a new completion starts from it
+    if (line.value) userTyped(); else userStopped();
+  });
 
   // ------------------------------------------------------------ events from the server
 
