@@ -184,6 +184,13 @@ for (const [size, viewport] of SIZES) {
       for (let i = 1; i <= 40; i++) bob.input('filler line ' + i + ' to fill the screen');
       await waitScreen(page, /filler line 40 /, 10000);
       await atBottom(page, 'after 40 lines');
+      // /quit: the menu bar comes before the menu's text
+      await type(page, '/quit');
+      await page.waitForSelector('#menu:not([hidden]) button[data-key="M"]');
+      await waitScreen(page, /Your choice/);
+      await atBottom(page, 'after /quit');
+      await page.click('#menu button[data-key="C"]');
+      await waitScreen(page, /You are in #lobby[\s\S]*You are in #lobby/);
       // the user scrolls up: they keep their place, and are told what came
       await page.$eval('#screen', (s) => { s.scrollTop = 0; s.dispatchEvent(new Event('scroll')); });
       bob.input('said while reader scrolled up');
@@ -195,13 +202,6 @@ for (const [size, viewport] of SIZES) {
       await page.click('#jump');
       await atBottom(page, 'after the marker');
       assert(await page.isHidden('#jump'), 'the marker goes once read');
-      // /quit: the menu bar comes before the menu's text
-      await type(page, '/quit');
-      await page.waitForSelector('#menu:not([hidden]) button[data-key="M"]');
-      await waitScreen(page, /Your choice/);
-      await atBottom(page, 'after /quit');
-      await page.click('#menu button[data-key="C"]');
-      await waitScreen(page, /You are in #lobby[\s\S]*You are in #lobby/);
       // a mail opened from the panel: through the menus to it
       const poster = await srv.user('poster');
       poster.input('m');
