@@ -335,8 +335,10 @@
       r.v = ev.v;
       r.asked = false;
     } else {
-      if (r.v === undefined || ev.v <= r.v) return; // before the full list, or already in it
-      if (ev.v !== r.v + 1) { // missed one (a slow connection skips them): the whole list again
+      if (r.v !== undefined && ev.v <= r.v) return; // already in the full list
+      // a delta before any full list (a slow connection skipped it), or a
+      // missed delta (one skipped as a slow reader's): the whole list again
+      if (r.v === undefined || ev.v !== r.v + 1) {
         if (!r.asked) r.asked = send({ type: 'presence' });
         return;
       }
@@ -727,6 +729,7 @@
     ws.onclose = (e) => {
       if (state.ws !== ws) return;
       state.roster.v = undefined; // the list comes whole again with the next connection
+      state.roster.asked = false;
       if (e.code === 1008 && e.reason === 'banned') {
         print('This address is banned from this system.', { cls: 'error', art: false });
         state.ended = true;
