@@ -31,6 +31,7 @@
 #include "script/host.h"
 #include "net/pace.h"
 #include "board/policy.h"
+#include "model/roster.h"
 #include "model/session.h"
 #include "model/up.h"
 #include "board/db.h"
@@ -74,6 +75,7 @@ static void finish_stop(void) {
     conn_batch_stop();
     pace_stop();
     keepalive_stop();
+    roster_stop();
     hashpool_stop();
     store_stop();
     db_stop();
@@ -231,6 +233,7 @@ int main(int argc, char **argv) {
     conn_batch_init(&g_loop);
     pace_init(&g_loop);
     keepalive_init(&g_loop);
+    roster_start(&g_loop);
     if (auth_init(&g_loop)) return 1;
 
     char err[2048];

@@ -768,6 +768,13 @@ function pl.hooks.auth(s)
   if not s.leaving and s.service == before then s:enter("menu") end
 end
 
+-- A connection came back to a logged-in session (a reloaded page, a second
+-- tab, a network drop): `attach` listeners send what a client that starts
+-- afresh needs (web.lua: the page's mail panel and command list).
+function pl.hooks.attach(s)
+  pl.emit("attach", s)
+end
+
 -- The core asks before it makes an account, however it was asked for (the
 -- prompts, or a `register` message): `register` listeners get (s, reg);
 -- one refuses the handle by setting reg.refuse to the words the user reads.

@@ -9,7 +9,8 @@ set -e
 what=${1:-build}
 # john-data: its password.lst is the common-password list (password_list)
 # libpq-dev: PostgreSQL's client library, for store = postgresql://...
-BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev libhiredis-dev libssh-dev libpq-dev john-data"
+# fonts-dejavu-core: the web page draws ANSI art in DejaVu Sans Mono (scripts/vendor.sh)
+BUILD="g++ make pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv liblua5.4-dev libcjson-dev libsqlite3-dev libsodium-dev libssl-dev libhiredis-dev libssh-dev libpq-dev john-data fonts-dejavu-core"
 # sqlite3: a test makes a database as an older server left it
 # openssl: throwaway certificates and s_client; nginx (with its stream module)
 # and haproxy: real reverse proxies in front of the server (tests/integration/proxy.test.js)
@@ -45,8 +46,8 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
   if [ -n "$prc" ]; then $SUDO rm -f $prc; fi
 fi
-if { [ "$what" = test ] || [ "$what" = bench ]; } && [ ! -d tests/node_modules/playwright-core ]; then
-  echo "deps: installing playwright-core (npm) in tests/"
+if { [ "$what" = test ] || [ "$what" = bench ]; } && { [ ! -d tests/node_modules/playwright-core ] || [ ! -d tests/node_modules/axe-core ]; }; then
+  echo "deps: installing playwright-core and axe-core (npm) in tests/"
   (cd tests && npm install --no-audit --no-fund --silent >/dev/null)
 fi
 exit 0

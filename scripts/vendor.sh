@@ -7,6 +7,21 @@ set -e
 cd "$(dirname "$0")/.."
 out=etc/www/vendor
 lock=scripts/www/package-lock.json
+# The page's ANSI art is drawn in DejaVu Sans Mono (Debian's fonts-dejavu-core):
+# every box-drawing and block character, and glyphs that fill the line's
+# height, so borders join from one line to the next on every machine.
+fonts=/usr/share/fonts/truetype/dejavu
+mkdir -p $out
+for f in DejaVuSansMono.ttf DejaVuSansMono-Bold.ttf; do
+  if [ ! -f $out/$f ]; then
+    if [ ! -f $fonts/$f ]; then
+      echo "vendor: $fonts/$f is missing (scripts/deps.sh build installs fonts-dejavu-core)" >&2
+      exit 1
+    fi
+    cp $fonts/$f $out/
+  fi
+done
+[ -f $out/DejaVu.LICENSE ] || cp /usr/share/doc/fonts-dejavu-core/copyright $out/DejaVu.LICENSE
 if [ -f $out/xterm.js ] && [ $out/xterm.js -nt $lock ]; then exit 0; fi
 if ! command -v npm >/dev/null 2>&1; then
   echo "vendor: npm is missing (scripts/deps.sh build installs it)" >&2

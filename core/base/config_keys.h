@@ -54,6 +54,7 @@
     INT(queue_max, 256, 8, 1 << 20, "events held per session for slow readers and `resume`") \
     INT(queue_soft, 0, 0, 1 << 20, "a reader this far behind skips typing and room chatter (0 = queue_max/2)") \
     ENUM(slow_policy, SlowPolicy, SLOW_DISCONNECT, "disconnect|skip", "what happens to a reader queue_max events behind (close 4008, or it misses the oldest)") \
+    INT(presence_ms, 500, 50, 10000, "milliseconds over which who-and-where changes are gathered into one `presence` event for the pages that asked") \
     STR(sysops, 512, "", NULL, "handles with sysop rights, comma-separated (only the operator can create them)") \
     BOOL(registration, true, "whether new users may register") \
     STR(reserved_handles, 1024, CONFIG_RESERVED_DEFAULT, NULL, "handles nobody may register, nor their look-alikes") \

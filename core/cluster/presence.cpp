@@ -9,6 +9,7 @@
 #include "base/text.h"
 #include "cluster/bus.h"
 #include "model/room.h"
+#include "model/roster.h"
 #include "model/session.h"
 #include "script/host.h"
 
@@ -192,6 +193,7 @@ static void apply_up(uint16_t proc, const cJSON *r) {
     const char *room = str(r, "r");
     if (!room[0]) room_leave(s);
     else if (!s->room || strcmp(s->room->name, room)) room_join(s, room);
+    roster_changed(s); // this process's pages see the whole board
 }
 
 static void apply_down(uint16_t proc, uint32_t node, uint32_t serial) {

@@ -20,6 +20,7 @@ enum MsgFlags {
     MSG_LINES = 512,  // `input_mode` "line": back to lines, edited before they are sent
     MSG_LINE = 1024,  // a line someone said (chat say, action, direct; not history): on a terminal the
                       // sender's own takes the place of what they typed (net/telnet_render.cpp)
+    MSG_PRESENCE = 2048, // `presence` (model/roster): only for connections that asked for it
 };
 
 // 32 bytes before the body: an idle session holds a handful of these.

@@ -37,6 +37,7 @@ struct Port {
     uint32_t id;       // unique among live ports; Msg.target names one (0 = every port)
     PortKind kind;
     bool typing;       // opted in to typing events
+    bool presence;     // asked for `presence` events (model/roster.h)
     bool closing;      // closes once what it holds is written
     uint64_t cursor;   // the next seq of the session to write
     uint32_t missed;   // room chatter skipped as a slow reader, not yet reported

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/roster.h"
 #include "model/session.h"
 
 static Room *g_rooms;
@@ -53,6 +54,7 @@ void room_leave(Session *s) {
     r->members[i] = last;
     last->room_slot = i;
     s->room = NULL;
+    roster_room(r);
     if (r->count == 0) room_free(r);
     if (!s->ending) session_shown(s);
 }
@@ -85,6 +87,7 @@ Room *room_join(Session *s, const char *name) {
     s->room_slot = r->count;
     r->members[r->count++] = s;
     if (s->proc) r->nremote++;
+    roster_room(r);
     session_shown(s);
     return r;
 }

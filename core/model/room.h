@@ -13,6 +13,8 @@ struct Room {
     uint32_t count, cap;
     uint32_t nremote; // members that live in other processes (Session.proc)
     Room *next;
+    bool roster_due;      // model/roster: its count changed in this window
+    uint32_t roster_slot;
 };
 
 // Lowercases and checks a room name (1-24 of letters, digits, _ - .).

@@ -12,6 +12,7 @@
 #include "base/text.h"
 #include "model/event.h"
 #include "model/room.h"
+#include "model/roster.h"
 #include "model/spy.h"
 #include "model/up.h"
 
@@ -147,6 +148,7 @@ static void ring_drop_oldest(Session *s) {
 static bool port_wants(const Port *p, const Msg *m) {
     if (m->target && m->target != p->id) return false;
     if ((m->flags & MSG_TYPING) && !p->typing) return false;
+    if ((m->flags & MSG_PRESENCE) && !p->presence) return false;
     return true;
 }
 
@@ -228,12 +230,14 @@ static uint64_t soft_bound(void) {
 // The soft tier for slow readers: typing goes first (half the soft bound
 // behind), then room chatter older than the bound.
 static bool skip_slow(Port *p, const Msg *m, uint64_t seq, uint64_t next) {
-    if (!(m->flags & (MSG_TYPING | MSG_CHATTER))) return false;
+    if (!(m->flags & (MSG_TYPING | MSG_CHATTER | MSG_PRESENCE))) return false;
     uint64_t behind = next - seq, soft = soft_bound();
     if ((m->flags & MSG_TYPING) && behind > soft / 2) {
         g_stats.slow_typing_dropped++;
         return true;
     }
+    // a page that misses a delta sees the gap in `v` and asks for the list
+    if ((m->flags & MSG_PRESENCE) && behind > soft / 2) return true;
     if ((m->flags & MSG_CHATTER) && behind > soft) {
         g_stats.slow_chatter_dropped++;
         p->missed++;
@@ -271,6 +275,7 @@ void session_attach(Session *s, Port *p, uint64_t from_seq) {
     if (p->cursor > session_next_seq(s)) p->cursor = session_next_seq(s);
     if (was_detached) g_up.attached(s);
     g_up.deliver(p);
+    if (p->presence) roster_subscribe(s); // a resume: the list as it is now
 }
 
 static void session_free(Session *s) {
@@ -312,6 +317,7 @@ static void end(Session *s, bool hooks) {
     if (s->proc) g_remote_count--;
     else g_session_count--;
     if (g_spy_count) spy_forget(s);
+    roster_ended(s);
     room_leave(s);
     g_nodes[s->node - 1] = NULL;
     g_up.ended(s);
@@ -327,6 +333,7 @@ void session_end(Session *s) { end(s, true); }
 void session_end_quiet(Session *s) { end(s, false); }
 
 void session_shown(Session *s) {
+    roster_changed(s);
     if (!s->proc && g_up.shown) g_up.shown(s);
 }
 
@@ -378,6 +385,8 @@ void session_input(Session *s, uint32_t port, const char *line, size_t len) {
     s->idle_warned = false;
     // the other processes show idle time to the quarter minute, not per line
     if (g_up.shown && s->last_input_ms - s->shown_input_ms >= 15000) session_shown(s);
+    // the pages, when the user was idle long enough for a page to show it
+    else if (s->last_input_ms - s->roster_input_ms >= ROSTER_IDLE_MS) roster_changed(s);
     SessionRef ref = session_ref(s);
     g_up.hook("input", s, clean, n);
     if (clean != stackbuf) free(clean);

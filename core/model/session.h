@@ -68,6 +68,11 @@ struct Session {
     uint16_t nrepeat;    // room lines just shown from history (session_skip_repeats)
     char (*repeats)[32];
     uint64_t repeats_until_ms;
+    // model/roster: what the pages were last told of it
+    bool roster_due;     // changed in this window
+    bool roster_told;    // some page has it on its list (its end is news)
+    uint32_t roster_hash; // of what they were told
+    uint64_t roster_input_ms; // last_input_ms as told
 };
 
 // A weak reference to a session, for work that finishes later (a password

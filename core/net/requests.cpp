@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "script/host.h"
 #include "model/room.h"
+#include "model/roster.h"
 #include "model/route.h"
 #include "model/session.h"
 #include "base/stats.h"
@@ -67,7 +68,11 @@ bool requests_resume(Conn *c, Session *to, uint64_t last, const char *token_hand
     }
     log_event(LOG_INFO, "resume", to->node, c->port.addr, "connection %u resumed after seq %llu", c->port.id,
              (unsigned long long)last);
-    if (to->handle[0]) login_send_auth(to, c->port.id);
+    if (to->handle[0]) {
+        login_send_auth(to, c->port.id);
+        // the scripts may send what a client that comes back needs (a page's mail panel)
+        script_hook("attach", to, NULL);
+    }
     return true;
 }
 
@@ -124,6 +129,19 @@ static void do_typing(Conn *c, cJSON *req) {
     msg_unref(m);
 }
 
+// {"type":"presence"} (or "state":"on"): this connection wants `presence`
+// events from now on, and the full list at once when logged in (a page that
+// saw a gap in `v` asks again). "off" stops them.
+static void do_presence(Conn *c, cJSON *req) {
+    cJSON *st = cJSON_GetObjectItem(req, "state");
+    if (st && (!cJSON_IsString(st) || (strcmp(st->valuestring, "on") && strcmp(st->valuestring, "off")))) {
+        reply_error(c, "bad_request", "presence takes state \"on\" or \"off\"");
+        return;
+    }
+    c->port.presence = !st || !strcmp(st->valuestring, "on");
+    if (c->port.presence) roster_subscribe(c->port.session);
+}
+
 // Whether the JSON text holds U+0000 in a string, written as the escape
 // \u0000 or as a raw byte. cJSON keeps strings NUL-terminated and gives no
 // length, so such a string would be cut short unseen: a password
@@ -175,6 +193,8 @@ void requests_handle(Conn *c, const char *data, size_t len) {
         do_resume(c, req);
     } else if (!strcmp(type, "typing")) {
         do_typing(c, req);
+    } else if (!strcmp(type, "presence")) {
+        do_presence(c, req);
     } else {
         reply_error(c, "bad_request", "unknown type");
     }

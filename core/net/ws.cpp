@@ -299,6 +299,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         }
         conn_open(c, wsi, PORT_WEB);
         c->port.typing = query_flag(wsi, "typing");
+        c->port.presence = query_flag(wsi, "presence");
         return start_from_query(c, wsi, handle[0] ? handle : NULL);
     }
     case LWS_CALLBACK_RECEIVE:

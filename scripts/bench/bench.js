@@ -438,6 +438,78 @@ async function store() {
   }
 }
 
+// Presence (the web page's who and rooms panels, core/PROTOCOL.md): N users
+// subscribed, in rooms of 100, while 50 others each second move room or log
+// out and back in. What it costs the server (CPU) and each subscriber (bytes
+// per second), against the same board with nobody subscribed. The movers are
+// `ws` clients driven from here, logging in with tokens as the generator does.
+function jwt(sub) {
+  const b64 = (x) => Buffer.from(x).toString('base64url');
+  const body = b64('{"alg":"HS256","typ":"JWT"}') + '.' + b64(JSON.stringify({ sub, exp: Math.floor(Date.now() / 1000) + 86400 }));
+  return body + '.' + require('crypto').createHmac('sha256', SECRET).update(body).digest('base64url');
+}
+function movers(s, count, perSecond, rooms) {
+  const WebSocket = require(path.join(ROOT, 'tests', 'node_modules', 'ws'));
+  const pool = [];
+  let stopped = false, moves = 0, relogins = 0;
+  const connect = (m) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${s.port}/ws?token=${jwt(m.handle)}`);
+    m.ws = ws;
+    m.ready = false;
+    ws.on('message', (d) => {
+      const t = d.toString();
+      if (!m.ready && t.includes('"type":"menu"')) ws.send(JSON.stringify({ type: 'input', text: 'c' }));
+      else if (!m.ready && t.includes('"kind":"join"') && t.includes('"from":"' + m.handle + '"')) m.ready = true;
+    });
+    ws.on('error', () => {});
+  };
+  for (let i = 0; i < count; i++) { const m = { handle: 'mover' + i }; pool.push(m); connect(m); }
+  let k = 0;
+  const timer = setInterval(() => {
+    if (stopped) return;
+    const m = pool[k++ % pool.length];
+    if (!m.ready || m.ws.readyState !== 1) return;
+    if (k % 2) { // a move: another room
+      m.ws.send(JSON.stringify({ type: 'input', text: '/join r' + Math.floor(Math.random() * rooms) }));
+      moves++;
+    } else { // logs off and comes back
+      m.ready = false;
+      m.ws.send(JSON.stringify({ type: 'input', text: '/quit' }));
+      m.ws.send(JSON.stringify({ type: 'input', text: 'g' }));
+      m.ws.once('close', () => { if (!stopped) connect(m); });
+      relogins++;
+    }
+  }, 1000 / perSecond);
+  return {
+    stop() { stopped = true; clearInterval(timer); for (const m of pool) m.ws.terminate(); },
+    counts: () => ({ moves, relogins }),
+    readyCount: () => pool.filter((m) => m.ready).length,
+  };
+}
+
+async function presenceBench() {
+  const users = QUICK ? 2000 : 10000, PER_S = 50, ROOMS = users / 100;
+  console.log(`presence: ${users} users in rooms of 100, ${PER_S} changes/s (half of them room moves, half log out and in)`);
+  for (const subscribed of [true, false]) {
+    const s = await startServer('partyline', { grace_s: '0' });
+    const m = movers(s, 100, PER_S, ROOMS);
+    // the subscribers come in after the movers are in chat, so the window sees only changes
+    for (let i = 0; i < 100 && m.readyCount() < 100; i++) await sleep(100);
+    let at = null;
+    const r = await loadgen(s, ['--mode', 'idle', '--clients', users, '--room-size', 100, '--duration', D,
+      '--concurrency', 300].concat(subscribed ? ['--presence'] : []), () => { at = { t: Date.now(), ...m.counts() }; });
+    const c = m.counts(), secs = (Date.now() - at.t) / 1000;
+    m.stop();
+    r.changes_per_s = (c.moves + c.relogins - at.moves - at.relogins) / secs;
+    r.bytes_per_user_s = r.rx_bytes / users / D;
+    r.cpu_share = r.cpu_s / D;
+    record('presence', 'partyline', { users, subscribed }, r);
+    console.log(`    ${r.changes_per_s.toFixed(0)} changes/s; server CPU ${(100 * r.cpu_share).toFixed(1)}% of a core; ` +
+      `${r.bytes_per_user_s.toFixed(0)} bytes/s to each user`);
+    await stopServer(s);
+  }
+}
+
 // --- the report
 function ratio(a, b) { return b ? (a / b).toFixed(2) : 'n/a'; }
 
@@ -555,7 +627,7 @@ async function main() {
     mem_gib: Math.round(os.totalmem() / 2 ** 30), os: fs.readFileSync('/etc/os-release', 'utf8').match(/PRETTY_NAME="(.*)"/)[1],
     fd_limit: FD_LIMIT,
   };
-  const scenarios = { bigroom: bigRoom, telnet: bigRoomTelnet, cluster, rooms: smallRooms, idle, scale, churn, reload, logins, store };
+  const scenarios = { bigroom: bigRoom, telnet: bigRoomTelnet, cluster, rooms: smallRooms, idle, scale, churn, reload, logins, store, presence: presenceBench };
   if (ONLY) {
     for (const name of ONLY) await scenarios[name]();
     console.log('\n' + report()); // the rows of what ran, not written to the results

@@ -23,6 +23,9 @@
  * telnet users instead, on lws raw sockets: each registers through the real
  * prompts (so the server should hash passwords at a light cost), enters
  * chat, and reads the rendered lines its terminal would show.
+ * --presence (partyline): each client also asks for `presence` events (the
+ * web page's who and rooms panels); rx_bytes counts every byte the clients
+ * received in the window, whatever it was.
  * --probe adds one more client that sends a request every 5 ms and times the
  * answer: its longest round trip is the longest the server's loop stalled.
  *
@@ -67,8 +70,9 @@ static struct {
     double rate, duration, warmup;
     const char *password;
     int telnet_port;
+    int presence;
     uint64_t window_at; /* CLOCK_MONOTONIC ns: the window opens then (several generators at once) */
-} O = {SRV_PARTYLINE, MODE_CHAT, "127.0.0.1", "/ws", "", 8080, 100, 0, 0, 200, 32, 0, 0, 10, 10, 1, "bench-pass", 0, 0};
+} O = {SRV_PARTYLINE, MODE_CHAT, "127.0.0.1", "/ws", "", 8080, 100, 0, 0, 200, 32, 0, 0, 10, 10, 1, "bench-pass", 0, 0, 0};
 
 static int is_telnet(const Client *c) { return O.telnet_port && !c->is_probe; }
 
@@ -78,6 +82,7 @@ static Client *g_cl;
 static Client g_probe;
 static int g_next_connect, g_inflight, g_ready, g_closed_unexpected, g_conn_errors;
 static uint64_t g_starts;
+static uint64_t g_rx_bytes; /* received in the window, by every client but the probe */
 static uint64_t g_t0, g_window_start, g_window_end, g_sent, g_delivered, g_churns, g_logins;
 static int g_phase; /* 0 connecting, 1 warmup, 2 measuring, 3 draining, 4 done */
 static uv_timer_t g_tick;
@@ -152,7 +157,7 @@ static void start_client(Client *c) {
     if (O.server == SRV_PARTYLINE && O.mode != MODE_LOGIN && !c->is_probe) {
         char tok[512];
         make_token(handle, tok, sizeof tok);
-        snprintf(path, sizeof path, "%s?token=%s", O.path, tok);
+        snprintf(path, sizeof path, "%s?token=%s%s", O.path, tok, O.presence ? "&presence=1" : "");
     } else {
         snprintf(path, sizeof path, "%s", O.path);
     }
@@ -451,6 +456,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         if (O.server != SRV_PARTYLINE) became_ready(c);
         return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
+        if (c && !c->is_probe && g_phase == 2) g_rx_bytes += len;
         if (c) on_rx(c, (const char *)in, len);
         return 0;
     case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -585,7 +591,7 @@ static void usage(void) {
     fprintf(stderr,
             "loadgen --server partyline|mirror|plain --port P [--path /ws] [--secret S]\n"
             "        --mode chat|idle|churn|login --clients N [--senders S --rate R] [--room-size K]\n"
-            "        [--duration D] [--warmup W] [--window-at MONOTONIC_NS] [--concurrency C] [--spread K] [--probe] [--menu]\n"
+            "        [--duration D] [--warmup W] [--window-at MONOTONIC_NS] [--concurrency C] [--spread K] [--probe] [--menu] [--presence]\n"
             "        [--telnet-port P]\n");
     exit(2);
 }
@@ -611,6 +617,7 @@ int main(int argc, char **argv) {
         else if (ARG("--telnet-port")) O.telnet_port = atoi(v);
         else if (!strcmp(a, "--probe")) O.probe = 1;
         else if (!strcmp(a, "--menu")) O.menu = 1;
+        else if (!strcmp(a, "--presence")) O.presence = 1;
         else usage();
 #undef ARG
     }
@@ -654,11 +661,12 @@ int main(int argc, char **argv) {
     printf("{\"clients\":%d,\"conn_errors\":%d,\"closed_unexpected\":%d,\"sent\":%llu,\"delivered\":%llu,"
            "\"deliveries_per_s\":%.1f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"p999_us\":%.0f,"
            "\"probe_n\":%llu,\"probe_p99_us\":%.0f,\"probe_max_us\":%llu,\"churns_per_s\":%.1f,"
-           "\"logins_per_s\":%.1f,\"login_max_us\":%llu}\n",
+           "\"logins_per_s\":%.1f,\"login_max_us\":%llu,\"rx_bytes\":%llu}\n",
            O.clients, g_conn_errors, g_closed_unexpected, (unsigned long long)g_sent,
            (unsigned long long)g_delivered, (double)g_delivered / secs, hist_pct(g_hist, g_hist_n, 0.50),
            hist_pct(g_hist, g_hist_n, 0.99), hist_pct(g_hist, g_hist_n, 0.999), (unsigned long long)g_probe_n,
            hist_pct(g_probe_hist, g_probe_n, 0.99), (unsigned long long)g_probe_max_us,
-           (double)g_churns / secs, (double)g_logins / secs, (unsigned long long)g_login_max_us);
+           (double)g_churns / secs, (double)g_logins / secs, (unsigned long long)g_login_max_us,
+           (unsigned long long)g_rx_bytes);
     return 0;
 }

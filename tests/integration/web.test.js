@@ -78,8 +78,9 @@ exports.tests = [
       });
       assert(color && color !== 'rgb(216, 222, 228)', 'handle shown in colour: ' + color);
       assert(!(await screenText(page)).includes('\x1b'), 'no raw escapes on the page');
-      await page.click('#who-refresh');
+      // the who panel fills by itself (presence events): nobody types /who
       await page.waitForSelector('#who li:has-text("bob")');
+      await page.waitForSelector('#who li:has-text("webber"):has-text("In Chat")');
       const who = await page.$$eval('#who li', (ls) => ls.map((l) => l.innerText));
       assert(who.some((w) => /webber/.test(w) && /In Chat/.test(w)), 'who panel: ' + who);
       bob.input('/page webber');
@@ -246,12 +247,12 @@ exports.tests = [
       eq(await page.textContent('#mail-unread'), '(1 new)', 'unread count in the panel');
       await page.click('#menu button[data-key="C"]');
       await page.waitForSelector('#rooms li:has-text("#den")');
+      await page.waitForSelector('#rooms li:has-text("#lobby")');
       const rooms = await page.$$eval('#rooms li', (ls) => ls.map((l) => l.innerText.replace(/\s+/g, ' ').trim()));
       assert(rooms.includes('#lobby 1') && rooms.includes('#den 1'), 'both rooms with counts: ' + rooms);
       assert(!(await screenText(page)).includes('Rooms:'), 'the page\'s own /rooms is not printed');
       await page.click('#rooms li:has-text("#den")');
       await waitScreen(page, /You are in #den/);
-      await page.click('#who-refresh');
       await page.waitForSelector('#who li:has-text("bob")');
       await page.click('#who li:has-text("bob")');
       await page.waitForSelector('#profile:not([hidden]) dd:has-text("Online on node")');
