@@ -506,3 +506,38 @@ pl.menu_item{ key = "S", label = "Split", service = "splittest" }
     eq(page.errors.length, 0, 'no script errors: ' + page.errors.join('; '));
   },
 });
+
+exports.tests.push({
+  name: 'split-screen private chat with the real chatsplit service: two pages, /chat asks and accepts, typing shows live, Escape ends it for both',
+  fn: async ({ srv, browser }) => {
+    const alice = await openPage(browser, srv, LAPTOP);
+    await registerOnPage(alice, 'panealice');
+    await toChat(alice);
+    const bob = await openPage(browser, srv, PHONE);
+    await registerOnPage(bob, 'panebob');
+    await toChat(bob);
+    await type(alice, '/chat panebob');
+    await waitScreen(bob, /panealice/);
+    await type(bob, '/chat panealice');
+    for (const p of [alice, bob]) await p.waitForSelector('#panes:not([hidden])');
+    assert(/panebob/.test(await alice.textContent('#pane-title')), 'alice\'s pane names bob');
+    assert(/panealice/.test(await bob.textContent('#pane-title')), 'bob\'s pane names alice');
+    await alice.waitForSelector('#line.keys');
+    await alice.focus('#line');
+    await alice.keyboard.type('hello bob');
+    // what alice types shows on her side as she types, and live on bob's
+    await alice.waitForSelector('#pane-my-line:has-text("hello bob")');
+    await bob.waitForSelector('#pane-their-typing:has-text("hello bob")');
+    await alice.keyboard.press('Enter');
+    await alice.waitForSelector('#pane-mine .line:has-text("hello bob")');
+    await bob.waitForSelector('#pane-theirs .line:has-text("hello bob")');
+    await shot(bob, 'phone-split-real');
+    await bob.waitForSelector('#line.keys');
+    await bob.focus('#line');
+    await bob.keyboard.press('Escape');
+    for (const p of [alice, bob]) await p.waitForSelector('#panes', { state: 'hidden' });
+    for (const p of [alice, bob]) eq(p.errors.length, 0, 'no script errors: ' + p.errors.join('; '));
+    await alice.close();
+    await bob.close();
+  },
+});
