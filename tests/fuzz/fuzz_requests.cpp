@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "board/accounts.h"
+#include "board/db.h"
 #include "base/config.h"
 #include "net/conn.h"
 #include "base/log.h"
@@ -38,7 +39,10 @@ static void setup(void) {
     lifecycle_init(&g_loop);
     char err[1024];
     char dir[] = "/tmp/pl-fuzz-XXXXXX";
-    if (!mkdtemp(dir) || accounts_open(dir, err, sizeof err) || store_open(dir, err, sizeof err)) abort();
+    if (!mkdtemp(dir) || db_open("", dir, err, sizeof err)) abort(); // SQLite in a fresh data_dir, as main.cpp opens it
+    db_start(&g_loop);
+    accounts_open();
+    store_start(&g_loop);
     if (script_init(&g_loop, err, sizeof err)) {
         fprintf(stderr, "scripts: %s\n", err);
         abort();
