@@ -7,12 +7,15 @@
 
 local function on_web(s) return s.transport == "websocket" end
 
--- The commands s may use (as /help lists them), with their aliases.
+-- The commands s may use (as /help lists them, aliases too): names only.
+-- Every page holds this event in its session's ring for as long as it is
+-- on, so it stays small (with each command's help it was 2 KB a session,
+-- half of an idle session's memory); /help has the rest.
 function pl.commands_event(s)
   local list = {}
   for name, cmd in pairs(pl.commands) do
     if (not cmd.sysop or s.sysop) and pl.allowed(s, cmd.level) then
-      list[#list + 1] = { name = name, args = cmd.args, help = cmd.help, alias_of = cmd.alias_of }
+      list[#list + 1] = { name = name }
     end
   end
   table.sort(list, function(a, b) return a.name < b.name end)
