@@ -223,7 +223,7 @@ async function bigRoomTelnet() {
   const users = QUICK ? 250 : 1000;
   console.log(`big room over telnet: ${users} telnet users in one room, 10 senders at ${RATE} lines/s each`);
   if (!SERVERS.includes('partyline')) return;
-  const s = await startServer('partyline', { pwhash_mem_kb: '8192', pwhash_ops: '1' });
+  const s = await startServer('partyline', { pwhash_mem_kb: '8192', pwhash_ops: '1', register_per_hour: '0' }); // 1,000 registrations from 32 addresses
   const r = await loadgen(s, ['--mode', 'chat', '--telnet-port', s.tport, '--clients', users, '--senders', 10,
     '--rate', RATE, '--duration', D]);
   record('bigroom-telnet', 'partyline', { users }, r);
