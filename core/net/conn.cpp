@@ -157,6 +157,27 @@ void conn_closed(Conn *c) {
     g_conn_count--;
 }
 
+int conn_rx_append(Conn *c, const char *in, size_t len) {
+    if (c->rx_len + len > c->rx_cap) {
+        uint32_t cap = c->rx_cap ? c->rx_cap : 1024;
+        while (cap < c->rx_len + len) cap *= 2;
+        char *p = (char *)realloc(c->rx, cap);
+        if (!p) return -1;
+        c->rx = p;
+        c->rx_cap = cap;
+    }
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += (uint32_t)len;
+    return 0;
+}
+
+void conn_rx_release(Conn *c) {
+    c->rx_len = 0;
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_cap = 0;
+}
+
 void conn_probe(Conn *c) {
     if (c->port.kind == PORT_TELNET) telnet_probe(c);
     else if (c->port.kind == PORT_SSH) sshd_probe(c);

@@ -79,6 +79,12 @@ static inline bool conn_starting(const Conn *c) { return c->start != NULL; }
 // Either transport's connection is closing (lws's close callback): it leaves
 // its session, which starts the grace period when it was the last.
 void conn_closed(Conn *c);
+// A WebSocket message arriving in fragments is joined in c->rx:
+// conn_rx_append adds one (-1 when out of memory), conn_rx_release gives
+// the buffer back once the message is handled (most connections never send
+// one this big again, and an idle one should hold nothing).
+int conn_rx_append(Conn *c, const char *in, size_t len);
+void conn_rx_release(Conn *c);
 // Keepalive's probe of a silent connection, in its transport's way (a
 // WebSocket ping, a telnet NOP), and whether it was answered by the deadline
 // in a way that does not show as input (telnet: the client's TCP

@@ -142,17 +142,6 @@ static int answer_text(struct lws *wsi, unsigned status, const char *text, const
     return answer(wsi, status, "text/plain; charset=utf-8", text, strlen(text), false, allow);
 }
 
-// A last answer on a connection that will not be read any further.
-static int refuse(struct lws *wsi, const char *status, const char *text) {
-    char msg[512];
-    int n = snprintf(msg, sizeof msg,
-                     "HTTP/1.1 %s\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %zu\r\n"
-                     "connection: close\r\n\r\n%s",
-                     status, strlen(text), text);
-    net_refuse(wsi, msg, (size_t)n);
-    return -1;
-}
-
 // Whether lws cut the request target at HTTP_URI_MAX (it keeps that much
 // of the path and of each query argument, and skips the rest).
 static bool target_too_long(struct lws *wsi) {
@@ -175,13 +164,13 @@ int http_filter(struct lws *wsi) {
         char addr[48];
         net_peer(wsi, addr, sizeof addr);
         log_event(LOG_WARN, "http_refused", 0, addr, "request target too long (414)");
-        return refuse(wsi, "414 URI Too Long", "request target too long\n");
+        return net_refuse_http(wsi, "414 URI Too Long", "request target too long\n");
     }
     if (net_over_limit(wsi)) {
         char addr[48];
         net_peer(wsi, addr, sizeof addr);
         log_event(LOG_WARN, "http_refused", 0, addr, "refused: too many connections from that address (503)");
-        return refuse(wsi, "503 Service Unavailable", "too many connections from your address\n");
+        return net_refuse_http(wsi, "503 Service Unavailable", "too many connections from your address\n");
     }
     return 0;
 }
@@ -195,22 +184,22 @@ int http_confirm_upgrade(struct lws *wsi, const char *upgrade) {
     if (got && g_cfg.telnet_ws && !strcmp(uri, "/telnet")) return tws_confirm_upgrade(wsi); // the bridge (net/telnet_ws.cpp)
     if (!got || strcmp(uri, "/ws")) {
         // lws would upgrade on any path; only /ws (and /telnet) are ours
-        return refuse(wsi, "404 Not Found", "no WebSocket here: the endpoint is /ws\n");
+        return net_refuse_http(wsi, "404 Not Found", "no WebSocket here: the endpoint is /ws\n");
     }
     // the bridge's framings are protocols of this vhost too, for /telnet only
-    if (tws_named_bridge(wsi)) return refuse(wsi, "400 Bad Request", "no such WebSocket protocol\n");
+    if (tws_named_bridge(wsi)) return net_refuse_http(wsi, "400 Bad Request", "no such WebSocket protocol\n");
     // the HTTP routes' protocol is named on the vhost for its mounts; a
     // WebSocket bound to it would have no session, no limits and no end
     lws_hdr_copy(wsi, proto, sizeof proto, WSI_TOKEN_PROTOCOL);
     char *save = NULL;
     for (char *t = strtok_r(proto, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
-        if (!strcmp(t, g_http_protocol.name)) return refuse(wsi, "400 Bad Request", "no such WebSocket protocol\n");
+        if (!strcmp(t, g_http_protocol.name)) return net_refuse_http(wsi, "400 Bad Request", "no such WebSocket protocol\n");
     return 0;
 }
 
 int http_refuse_raw(struct lws *wsi) {
     // CONNECT turns the connection into a raw socket in lws; we tunnel nothing
-    return refuse(wsi, "405 Method Not Allowed\r\nallow: GET, HEAD", "method not allowed\n");
+    return net_refuse_http(wsi, "405 Method Not Allowed\r\nallow: GET, HEAD", "method not allowed\n");
 }
 
 // ------------------------------------------------------------ static files

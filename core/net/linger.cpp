@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -89,6 +90,16 @@ void net_linger(int d, bool shut) {
     uv_poll_start(&l->poll, UV_READABLE, linger_read);
     uv_timer_start(&l->timer, linger_timeout, LINGER_MS, 0);
     g_lingers[slot] = l;
+}
+
+int net_refuse_http(struct lws *wsi, const char *status, const char *text) {
+    char msg[512];
+    int n = snprintf(msg, sizeof msg,
+                     "HTTP/1.1 %s\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %zu\r\n"
+                     "connection: close\r\n\r\n%s",
+                     status, strlen(text), text);
+    net_refuse(wsi, msg, (size_t)n);
+    return -1;
 }
 
 void net_refuse(struct lws *wsi, const char *msg, size_t len) {

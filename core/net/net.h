@@ -84,6 +84,10 @@ bool net_metrics_allowed(struct lws *wsi);
 // destroys the answer before the client reads it. The caller then returns
 // -1 so lws closes its side. On TLS the answer goes through lws.
 void net_refuse(struct lws *wsi, const char *msg, size_t len);
+// A last plain-text HTTP answer (status: "404 Not Found", may carry a
+// header line after it), then net_refuse. Always -1, for the callback to
+// return.
+int net_refuse_http(struct lws *wsi, const char *status, const char *text);
 // net/linger.cpp: the lingering close behind net_refuse, for a socket of
 // our own (a dup of lws's, or one lws never had). shut: send our FIN now
 // (not for TLS, where lws's close_notify must come first).

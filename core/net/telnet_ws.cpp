@@ -51,17 +51,6 @@ TwsEndpoint tws_endpoint(struct lws *wsi) {
     return lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) ? TWS_NONE : TWS_RAW;
 }
 
-// A last answer before the upgrade (net_refuse: read, then closed).
-static int refuse_http(struct lws *wsi, const char *status, const char *text) {
-    char msg[512];
-    int n = snprintf(msg, sizeof msg,
-                     "HTTP/1.1 %s\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %zu\r\n"
-                     "connection: close\r\n\r\n%s",
-                     status, strlen(text), text);
-    net_refuse(wsi, msg, (size_t)n);
-    return -1;
-}
-
 int tws_confirm_upgrade(struct lws *wsi) {
     char addr[48], origin[512] = "", host[256] = "";
     net_peer(wsi, addr, sizeof addr);
@@ -75,13 +64,13 @@ int tws_confirm_upgrade(struct lws *wsi) {
             !origin_allowed(g_cfg.telnet_ws_origins, origin, host)) {
             log_event(LOG_WARN, "http_refused", 0, addr, "/telnet from a page of %s, which telnet_ws_origins does not allow (403)",
                       origin[0] ? origin : "(an origin too long)");
-            return refuse_http(wsi, "403 Forbidden", "origin not allowed\n");
+            return net_refuse_http(wsi, "403 Forbidden", "origin not allowed\n");
         }
     }
     const struct lws_protocols *p = named_protocol(wsi);
     if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) && (!p || !p->id || p->callback != ws_callback)) {
         log_event(LOG_WARN, "http_refused", 0, addr, "/telnet with no subprotocol of the bridge's (400)");
-        return refuse_http(wsi, "400 Bad Request", "no such WebSocket protocol: binary, plain, telnet, base64 or none\n");
+        return net_refuse_http(wsi, "400 Bad Request", "no such WebSocket protocol: binary, plain, telnet, base64 or none\n");
     }
     return 0;
 }
@@ -177,22 +166,10 @@ int tws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
     }
     bool whole = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     if (whole && c->rx_len == 0) return base64_input(c, wsi, in, len);
-    if (c->rx_len + len > c->rx_cap) {
-        uint32_t cap = c->rx_cap ? c->rx_cap : 1024;
-        while (cap < c->rx_len + len) cap *= 2;
-        char *p = (char *)realloc(c->rx, cap);
-        if (!p) return -1;
-        c->rx = p;
-        c->rx_cap = cap;
-    }
-    memcpy(c->rx + c->rx_len, in, len);
-    c->rx_len += (uint32_t)len;
+    if (conn_rx_append(c, in, len) < 0) return -1;
     if (!whole) return 0;
     int rc = base64_input(c, wsi, c->rx, c->rx_len);
-    c->rx_len = 0;
-    free(c->rx);
-    c->rx = NULL;
-    c->rx_cap = 0;
+    conn_rx_release(c);
     return rc;
 }
 

@@ -233,24 +233,10 @@ static int ws_receive(Conn *c, struct lws *wsi, const char *in, size_t len) {
         pace_input(c, kind, in, len);
         return 0;
     }
-    if (c->rx_len + len > c->rx_cap) {
-        uint32_t cap = c->rx_cap ? c->rx_cap : 1024;
-        while (cap < c->rx_len + len) cap *= 2;
-        char *p = (char *)realloc(c->rx, cap);
-        if (!p) return -1;
-        c->rx = p;
-        c->rx_cap = cap;
-    }
-    memcpy(c->rx + c->rx_len, in, len);
-    c->rx_len += (uint32_t)len;
+    if (conn_rx_append(c, in, len) < 0) return -1;
     if (!whole) return 0;
     pace_input(c, kind, c->rx, c->rx_len);
-    // given back at once: most connections never send a message this big
-    // again, and an idle one should hold nothing
-    c->rx_len = 0;
-    free(c->rx);
-    c->rx = NULL;
-    c->rx_cap = 0;
+    conn_rx_release(c);
     return 0;
 }
 
