@@ -242,7 +242,13 @@
       screenEl.appendChild(rowEl);
     }
     el.replaceChildren(screenEl);
-    // for screen readers: the words in it, not the drawing characters
+    labelArt(el, src);
+  }
+
+  // For screen readers: the words in it, not the drawing characters. Set from
+  // the first byte on, so the picture is never an unlabelled image while the
+  // terminal that draws it is still loading.
+  function labelArt(el, src) {
     const words = stripAnsi(src || '').replace(/[\u2500-\u259f]+/g, ' ').replace(/\s+/g, ' ').trim();
     el.setAttribute('aria-label', words ? 'Picture in text: ' + words.slice(0, 300) : 'Picture in text');
   }
@@ -261,6 +267,8 @@
       this.failed = false;
       el.classList.add('art');
       el.setAttribute('role', 'img');
+      el.tabIndex = 0; // wider than a phone it scrolls sideways: keyboards must reach it
+      labelArt(el, '');
       loadTerminal().then((Terminal) => {
         this.term = new Terminal({ cols: COLS, rows: ROWS, scrollback: 5000, convertEol: true, allowProposedApi: true });
         const q = this.queue;
@@ -281,6 +289,7 @@
       else {
         this.queue.push(text);
         this.el.textContent = stripAnsi(this.src); // shown as plain text until the terminal is here
+        labelArt(this.el, this.src);
       }
     }
 
