@@ -65,12 +65,29 @@ function pl.bans.push()
   pl.set_address_bans(pl.db.query("SELECT target, until_ms FROM s_bans WHERE kind = 'address' AND (until_ms = 0 OR until_ms > ?)", pl.now()))
 end
 
-function pl.bans.add(kind, target, ms, reason, by)
+-- Stores a ban and returns it; nothing is enforced yet (pl.bans.enforce).
+-- /ban sends the users it hits away in between, so that they read why
+-- before the core closes what comes from a banned address.
+function pl.bans.store(kind, target, ms, reason, by)
+  local b = { kind = kind, target = target:lower(), until_ms = ms and (pl.now() + ms) or 0, reason = reason, by = by,
+    created = pl.iso_time() }
   pl.db.exec([[INSERT INTO s_bans(kind, target, until_ms, reason, by, created) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT(kind, target) DO UPDATE SET until_ms = excluded.until_ms, reason = excluded.reason, by = excluded.by,
     created = excluded.created]],
-    kind, target:lower(), ms and (pl.now() + ms) or 0, reason, by, pl.iso_time())
+    b.kind, b.target, b.until_ms, b.reason, b.by, b.created)
+  return b
+end
+
+-- Enforces a stored ban everywhere: an address on every process of the
+-- board, a handle's tokens revoked.
+function pl.bans.enforce(kind, target)
   if kind == "address" then pl.emit_board("bans_changed") else pl.revoke_tokens(target) end
+end
+
+function pl.bans.add(kind, target, ms, reason, by)
+  local b = pl.bans.store(kind, target, ms, reason, by)
+  pl.bans.enforce(kind, target)
+  return b
 end
 
 function pl.bans.remove(target)

@@ -38,8 +38,12 @@ async function main() {
   const dir = path.join(__dirname, 'integration');
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.test.js') && (!only || f.includes(only))).sort();
   // The storage suites again on PostgreSQL (a throwaway cluster, a database
-  // per board: tests/lib/harness.js), after everything on SQLite.
-  if (!only) for (const f of ['mail', 'profile', 'ignore', 'sysop']) files.push(f + '.test.js@postgres');
+  // per board: tests/lib/harness.js), after everything on SQLite; and the
+  // scripting ones, where hooks and timers run as tasks that wait for it.
+  if (!only) {
+    for (const f of ['mail', 'profile', 'ignore', 'sysop', 'history', 'tokens', 'crash', 'events', 'timers', 'sandbox'])
+      files.push(f + '.test.js@postgres');
+  }
   for (const entry of files) {
     const [f, store] = entry.split('@');
     if (store) process.env.PARTYLINE_TEST_STORE = store;

@@ -7,6 +7,7 @@ struct Stats {
     uint64_t messages_out;  // events written to connections
     uint64_t script_reloads;
     uint64_t script_errors; // failed reloads and errors raised by hooks
+    uint64_t script_db_waits; // pl.db calls that waited in a task (script/task.cpp: PostgreSQL)
     uint64_t slow_disconnects;
     uint64_t slow_skipped;  // events a slow reader missed under slow_policy=skip
     uint64_t slow_typing_dropped;  // soft tier: typing events a slow reader skipped

@@ -37,12 +37,12 @@ int db_open(const char *store, const char *data_dir, char *err, size_t errlen) {
     }
     if (pg) { // nothing of the board's in data_dir: processes share nothing on disk
         if (db_pg_open(store, &g_pg, &g_pgs, err, errlen)) return -1;
-        g_lane[DB_CORE] = &g_pg;
+        g_lane[DB_CORE] = g_lane[DB_SCRIPTS_LATER] = &g_pg;
         g_lane[DB_SCRIPTS] = g_lane[DB_CORE_NOW] = &g_pgs;
         g_kind = DB_POSTGRES;
     } else {
         if (db_sqlite_open(data_dir, &g_lite, err, errlen)) return -1;
-        g_lane[DB_CORE] = g_lane[DB_SCRIPTS] = g_lane[DB_CORE_NOW] = &g_lite;
+        g_lane[DB_CORE] = g_lane[DB_SCRIPTS] = g_lane[DB_CORE_NOW] = g_lane[DB_SCRIPTS_LATER] = &g_lite;
         g_kind = DB_SQLITE;
     }
     g_open = true;
@@ -114,7 +114,7 @@ int db_board_key(const char *name, const char *value, char *out, size_t outlen, 
 static void note(DbLane lane, const DbReply *r) {
     if (r->status == DB_UNAVAILABLE) store_note_failure(r->error ? r->error : "unavailable");
     else if (r->status == DB_OK && r->wrote) store_note_ok();
-    else if (lane != DB_SCRIPTS && r->status != DB_OK && r->status != DB_CONSTRAINT)
+    else if (lane != DB_SCRIPTS && lane != DB_SCRIPTS_LATER && r->status != DB_OK && r->status != DB_CONSTRAINT)
         log_error("db_error", "%s", r->error ? r->error : "statement failed");
 }
 

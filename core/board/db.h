@@ -9,9 +9,10 @@
 // actions: board/accounts.cpp), and the scripts' (pl.db), which reach only
 // their own tables (SQLite: an authorizer keeps them to s_* tables;
 // PostgreSQL: they log in as a role of their own that owns the schema
-// "scripts" and nothing else). pl.db is a function that returns to its
-// script, so the scripts' lane answers at once on both stores; on
-// PostgreSQL it waits for the server at most the calling script's time
+// "scripts" and nothing else). On PostgreSQL pl.db in a task (script/
+// task.h) takes DB_SCRIPTS_LATER, a pool of its own answered later; where
+// a script cannot pause, DB_SCRIPTS answers at once on both stores, on
+// PostgreSQL waiting for the server at most the calling script's time
 // budget (board/db_pg_scripts.cpp), as a query on SQLite may run that long.
 //
 // The schema is made and upgraded by the server itself at open, in numbered
@@ -24,7 +25,9 @@
 enum DbKind { DB_SQLITE, DB_POSTGRES };
 // DB_CORE_NOW: the core's tables for the scripts' API (pl.account), which
 // returns to its script: answered at once on both stores, as DB_SCRIPTS is.
-enum DbLane { DB_CORE, DB_SCRIPTS, DB_CORE_NOW, DB_LANES };
+// DB_SCRIPTS_LATER: the scripts' tables for pl.db in a task that can wait
+// (script/task.cpp): on PostgreSQL over a pool of their own, answered later.
+enum DbLane { DB_CORE, DB_SCRIPTS, DB_CORE_NOW, DB_SCRIPTS_LATER, DB_LANES };
 
 enum DbStatus {
     DB_OK,

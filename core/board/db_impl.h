@@ -34,10 +34,16 @@ int db_sqlite_open(const char *data_dir, DbStore *st, char *err, size_t errlen);
 // (db_pg_scripts.cpp, under the role migrate_pg made).
 int db_pg_open(const char *uri, DbStore *st, DbStore *scripts, char *err, size_t errlen);
 int db_pg_scripts_open(const char *uri, const char *role, const char *password, DbStore *st, char *err, size_t errlen);
+// The pools of the lanes that answer later (db_pg_pool.cpp): the core's
+// (the URI's user) and the scripts' (role, password): run, start, stop,
+// close, pending into st.
+int db_pg_pools_open(const char *uri, const char *role, const char *password, DbStore *st, char *err, size_t errlen);
 // What both PostgreSQL lanes share: a failed result's status, and a
 // result's rows (taking it; NULL when out of memory).
 DbStatus db_pg_status(const PGresult *r);
 DbRows *db_pg_rows(PGresult *res, uint32_t max_rows);
+// A value as PostgreSQL's text parameter (malloc'd; NULL for null, or out of memory).
+char *db_pg_text(const DbValue *v);
 // The scripts' SQL (SQLite's, in the common subset) as PostgreSQL's, into
 // out: `?` parameters, INTEGER, INTEGER PRIMARY KEY, REAL. false: too long.
 bool db_sql_for_pg(const char *in, char *out, size_t outlen);

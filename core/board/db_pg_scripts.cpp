@@ -227,13 +227,7 @@ static bool texts(const DbCall *c, Text *t) {
     if (c->n > 64) return false;
     for (int i = 0; i < c->n; i++) {
         const DbValue *v = &c->v[i];
-        char num[40], *s = NULL;
-        if (v->type == DBV_INT) snprintf(num, sizeof num, "%lld", (long long)v->i), s = strdup(num);
-        else if (v->type == DBV_FLOAT) snprintf(num, sizeof num, "%.17g", v->d), s = strdup(num);
-        else if (v->type == DBV_TEXT && (s = (char *)malloc((size_t)v->len + 1))) {
-            if (v->len) memcpy(s, v->s, v->len);
-            s[v->len] = 0;
-        }
+        char *s = db_pg_text(v);
         if (v->type != DBV_NULL && !s) return false;
         t->v[t->n++] = s;
     }

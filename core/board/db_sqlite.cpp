@@ -248,7 +248,7 @@ static int step_all(Lite *k, const DbCall *c, DbRows **rows, char *msg, size_t m
 }
 
 static void run(const DbCall *c, DbDone done, void *ud) {
-    Lite *k = &g_lite[c->lane == DB_SCRIPTS ? DB_SCRIPTS : DB_CORE];
+    Lite *k = &g_lite[c->lane == DB_SCRIPTS || c->lane == DB_SCRIPTS_LATER ? DB_SCRIPTS : DB_CORE];
     char msg[512] = "";
     DbReply r = {DB_OK, NULL, 0, -1, false, NULL};
     int rc = step_all(k, c, &r.rows, msg, sizeof msg, &r.wrote);
@@ -262,7 +262,7 @@ static void run(const DbCall *c, DbDone done, void *ud) {
 // One transaction: a lock held elsewhere costs the loop at most DB_BUSY_MS;
 // a statement that fails rolls the whole batch back and is named.
 static void run_batch(DbLane lane, const DbCall *calls, int n, DbBatchDone done, void *ud) {
-    Lite *k = &g_lite[lane == DB_SCRIPTS ? DB_SCRIPTS : DB_CORE];
+    Lite *k = &g_lite[lane == DB_SCRIPTS || lane == DB_SCRIPTS_LATER ? DB_SCRIPTS : DB_CORE];
     char msg[512] = "";
     DbReply r = {DB_OK, NULL, 0, -1, true, NULL};
     int failed = -1;

@@ -62,6 +62,7 @@ struct Session {
     char addr[48];       // of the connection that made it (who may resume: net/requests.cpp)
     uint32_t input_port; // the port the line being handled came from (0: none)
     int script_ref;      // the scripts' table for this session (script/), or -1
+    struct HookWait *hook_wait; // script/hooks.cpp: its hook waiting for storage, and those queued behind
     Buf typeahead;       // lines typed while a password check runs, replayed after it
     char (*ignores)[HANDLE_MAX + 1]; // handles whose room lines and typing this user does not get
     uint16_t nignore;

@@ -53,6 +53,8 @@ static const struct {
     {"partyline_messages_out_total", "Events written to clients.", &g_stats.messages_out},
     {"partyline_script_reloads_total", "Successful script reloads.", &g_stats.script_reloads},
     {"partyline_script_errors_total", "Failed reloads and errors raised by scripts.", &g_stats.script_errors},
+    {"partyline_script_db_waits_total", "pl.db calls that waited for PostgreSQL without holding the loop.",
+     &g_stats.script_db_waits},
     {"partyline_slow_disconnects_total", "Connections dropped for falling queue_max behind.", &g_stats.slow_disconnects},
     {"partyline_slow_skipped_total", "Events skipped for slow readers (slow_policy=skip).", &g_stats.slow_skipped},
     {"partyline_slow_typing_dropped_total", "Typing events skipped for slow readers (soft tier).",

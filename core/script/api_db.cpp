@@ -13,6 +13,7 @@
 #include "board/store.h"
 #include "script/api.h"
 #include "script/sandbox.h"
+#include "script/task.h"
 
 #define MAX_ROWS 10000 // a query returns at most this many
 #define MAX_VALUES 64  // parameters of one statement
@@ -52,41 +53,42 @@ static uint32_t budget_ms(void) {
 }
 
 struct Answer {
+    TaskAnswer r;
     bool answered;
-    DbStatus status;
-    char error[400];
-    int64_t changes, last_id;
-    DbRows *rows;
 };
 
 static void answered(DbReply *r, void *ud) {
     Answer *a = (Answer *)ud;
     a->answered = true;
-    a->status = r->status;
-    if (r->status != DB_OK) snprintf(a->error, sizeof a->error, "%s", r->error ? r->error : "failed");
-    a->changes = r->changes;
-    a->last_id = r->last_id;
-    a->rows = db_take_rows(r);
+    a->r.status = r->status;
+    if (r->status != DB_OK) snprintf(a->r.error, sizeof a->r.error, "%s", r->error ? r->error : "failed");
+    a->r.changes = r->changes;
+    a->r.last_id = r->last_id;
+    a->r.rows = db_take_rows(r);
 }
 
-// Runs the call's statement and waits for its answer. Scripts call pl.db
-// as a function that returns: the store answers them at once (SQLite).
-static void run(lua_State *L, uint32_t max_rows, Answer *a) {
+// Runs the call's statement; in a task that can wait (PostgreSQL: script/
+// task.h) it yields, and k reads the answer when it comes (1 is returned
+// here never: task_db returns as k does). Otherwise it waits for the
+// answer: SQLite's comes at once, PostgreSQL's within the call's budget.
+static int run(lua_State *L, uint32_t max_rows, Answer *a, lua_KFunction k, int *ret) {
     DbValue v[MAX_VALUES];
     DbCall c = {DB_SCRIPTS, luaL_checkstring(L, 1), v, 0, budget_ms(), max_rows};
     c.n = read_values(L, v);
+    if (!db_starting() && (*ret = task_db(L, &c, k)) >= 0) return 1;
     memset(a, 0, sizeof *a);
     unsigned long long t0 = text_now_ms();
     store_run(&c, answered, a);
     if (db_starting()) sandbox_credit(text_now_ms() - t0); // waiting at start is not the script's time
     if (!a->answered) luaL_error(L, "pl.db: unavailable: no answer");
+    return 0;
 }
 
 // Raises the error of a failed answer. Storage failures read "pl.db:
 // unavailable: ...", which the scripts (pl.db.unavailable) and the Lua host
 // tell apart from a script's own mistakes: the user hears "try again later",
 // and no script is blamed for it.
-static int raise(lua_State *L, Answer *a) {
+static int raise(lua_State *L, TaskAnswer *a) {
     db_rows_free(a->rows);
     a->rows = NULL;
     char msg[sizeof a->error];
@@ -96,15 +98,23 @@ static int raise(lua_State *L, Answer *a) {
     return luaL_error(L, "pl.db: %s", msg);
 }
 
+static int exec_answer(lua_State *L, TaskAnswer *a) {
+    if (a->status != DB_OK) return raise(L, a);
+    db_rows_free(a->rows);
+    a->rows = NULL;
+    lua_pushinteger(L, a->changes);
+    lua_pushinteger(L, a->last_id);
+    return 2;
+}
+
+static int exec_k(lua_State *L, int, lua_KContext) { return exec_answer(L, task_answer(L)); }
+
 // pl.db.exec(sql, ...) -> changes, last_insert_rowid
 static int l_exec(lua_State *L) {
     Answer a;
-    run(L, 1, &a);
-    if (a.status != DB_OK) return raise(L, &a);
-    db_rows_free(a.rows);
-    lua_pushinteger(L, a.changes);
-    lua_pushinteger(L, a.last_id);
-    return 2;
+    int ret;
+    if (run(L, 1, &a, exec_k, &ret)) return ret;
+    return exec_answer(L, &a.r);
 }
 
 static void push_cell(lua_State *L, DbValue v) {
@@ -133,17 +143,26 @@ static int push_rows(lua_State *L) {
     return 1;
 }
 
+static int query_answer(lua_State *L, TaskAnswer *a) {
+    if (a->status != DB_OK) return raise(L, a);
+    DbRows *rows = a->rows;
+    a->rows = NULL;
+    lua_pushcfunction(L, push_rows);
+    lua_pushlightuserdata(L, rows);
+    int rc = lua_pcall(L, 1, 1, 0);
+    db_rows_free(rows);
+    if (rc != LUA_OK) return lua_error(L);
+    return 1;
+}
+
+static int query_k(lua_State *L, int, lua_KContext) { return query_answer(L, task_answer(L)); }
+
 // pl.db.query(sql, ...) -> { {col = value, ...}, ... } (at most MAX_ROWS rows)
 static int l_query(lua_State *L) {
     Answer a;
-    run(L, MAX_ROWS, &a);
-    if (a.status != DB_OK) return raise(L, &a);
-    lua_pushcfunction(L, push_rows);
-    lua_pushlightuserdata(L, a.rows);
-    int rc = lua_pcall(L, 1, 1, 0);
-    db_rows_free(a.rows);
-    if (rc != LUA_OK) return lua_error(L);
-    return 1;
+    int ret;
+    if (run(L, MAX_ROWS, &a, query_k, &ret)) return ret;
+    return query_answer(L, &a.r);
 }
 
 // pl.db.defer(sql, ...) -> true when written now, false when kept for later.

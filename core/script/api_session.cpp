@@ -231,6 +231,7 @@ int script_session_new(Session *s) {
 void script_session_free(Session *s) {
     lua_State *L = host_state();
     if (s->script_ref < 0 || !L) return;
+    script_session_gone(s); // a hook of its waiting for storage goes on without it
     lua_rawgeti(L, LUA_REGISTRYINDEX, g_owner_ref); // owners
     api_push_session(L, s);
     lua_pushnil(L);

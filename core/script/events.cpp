@@ -25,9 +25,27 @@
 
 static int g_in_fault; // fault listeners running: their own faults are not told again
 
+// Tells of a listener's failure (its message on top, popped): counted
+// against it and its file, unless the storage failed, which is nobody's.
+static void listener_failed(lua_State *l, int gen, const char *name, int list, lua_Integer i, Session *s) {
+    const char *msg = lua_tostring(l, -1);
+    char what[120];
+    snprintf(what, sizeof what, "in a listener of '%.60s'", name);
+    if (host_storage_error(msg)) {
+        log_event(LOG_WARN, "script_storage", s ? s->node : 0, s ? s->addr : NULL, "%s: storage unavailable", what);
+    } else {
+        lua_rawgeti(l, list, i); // ... message fn
+        Fault f = {what, msg, NULL, s, lua_gettop(l)};
+        host_fault(l, gen, &f);
+        lua_pop(l, 1); // ... message
+    }
+    lua_pop(l, 1);
+}
+
 // Calls the listeners of name in the generation at index gen with the nargs
 // values from index first; returns how many failed. A listener out of
-// service (faults.cpp: it failed too often) is passed over.
+// service (faults.cpp: it failed too often) is passed over. For callers in
+// C: a listener here cannot wait in a task (pl.emit's can: emit_step).
 static int emit(lua_State *l, int gen, const char *name, int first, int nargs) {
     int failed = 0;
     int base = lua_gettop(l);
@@ -39,7 +57,6 @@ static int emit(lua_State *l, int gen, const char *name, int first, int nargs) {
     // listeners added while these run wait for the next emit
     lua_Integer n = (lua_Integer)lua_rawlen(l, list);
     Session *s = nargs > 0 ? api_to_session(l, first) : NULL;
-    char what[120];
     for (lua_Integer i = 1; i <= n; i++) {
         sandbox_check_budget(l); // the emitting call's own time still counts
         lua_rawgeti(l, list, i); // ... fn
@@ -50,20 +67,65 @@ static int emit(lua_State *l, int gen, const char *name, int first, int nargs) {
         for (int a = 0; a < nargs; a++) lua_pushvalue(l, first + a); // ... fn args
         if (sandbox_pcall(l, nargs, 0, true) == LUA_OK) continue;
         failed++; // ... message
-        const char *msg = lua_tostring(l, -1);
-        snprintf(what, sizeof what, "in a listener of '%.60s'", name);
-        if (host_storage_error(msg)) {
-            log_event(LOG_WARN, "script_storage", s ? s->node : 0, s ? s->addr : NULL, "%s: storage unavailable", what);
-        } else {
-            lua_rawgeti(l, list, i); // ... message fn
-            Fault f = {what, msg, NULL, s, lua_gettop(l)};
-            host_fault(l, gen, &f);
-            lua_pop(l, 1); // ... message
-        }
-        lua_pop(l, 1); // ... listeners list
+        listener_failed(l, gen, name, list, i, s);
     }
     lua_settop(l, base);
     return failed;
+}
+
+// pl.emit's loop, written to be resumed: a listener may wait in a task
+// (pl.db on PostgreSQL), and then this continues when it ends. The stack
+// holds name, the nargs (ctx) values, then the list, its length, the
+// index and the count of failures. status: how the last listener ended
+// (LUA_YIELD: cleanly, after waiting), or -1 before the first.
+enum { EMIT_FIRST = -1 };
+static int emit_step(lua_State *l, int status, lua_KContext ctx) {
+    int nargs = (int)ctx, list = 2 + nargs, ni = list + 1, ii = list + 2, fi = list + 3;
+    int gen = lua_upvalueindex(1);
+    const char *name = lua_tostring(l, 1);
+    Session *s = nargs > 0 ? api_to_session(l, 2) : NULL;
+    if (status != EMIT_FIRST && sandbox_pcallk_end(l, fi + 1, status) != LUA_OK) {
+        lua_pushinteger(l, lua_tointeger(l, fi) + 1);
+        lua_replace(l, fi);
+        listener_failed(l, gen, name, list, lua_tointeger(l, ii), s);
+    }
+    lua_settop(l, fi);
+    for (;;) {
+        lua_Integer i = lua_tointeger(l, ii) + 1;
+        if (i > lua_tointeger(l, ni)) break;
+        lua_pushinteger(l, i);
+        lua_replace(l, ii);
+        sandbox_check_budget(l); // the emitting call's own time still counts
+        lua_rawgeti(l, list, i); // ... fn
+        if (host_disabled(l, gen, -1)) {
+            lua_pop(l, 1);
+            continue;
+        }
+        for (int a = 0; a < nargs; a++) lua_pushvalue(l, 2 + a); // ... fn args
+        if (sandbox_pcallk(l, nargs, 0, true, ctx, emit_step) == LUA_OK) continue;
+        lua_pushinteger(l, lua_tointeger(l, fi) + 1); // ... message failed
+        lua_replace(l, fi);
+        listener_failed(l, gen, name, list, i, s);
+    }
+    lua_pushvalue(l, fi);
+    return 1;
+}
+
+// Starts emit_step over the stack name, values...
+static int emit_resumable(lua_State *l) {
+    const char *name = luaL_checkstring(l, 1);
+    int nargs = lua_gettop(l) - 1;
+    lua_checkstack(l, nargs + 8);
+    if (lua_getfield(l, lua_upvalueindex(1), "listeners") != LUA_TTABLE || lua_getfield(l, -1, name) != LUA_TTABLE) {
+        lua_pushinteger(l, 0);
+        return 1;
+    }
+    lua_remove(l, -2); // name values... list
+    // listeners added while these run wait for the next emit
+    lua_pushinteger(l, (lua_Integer)lua_rawlen(l, -1));
+    lua_pushinteger(l, 0);
+    lua_pushinteger(l, 0); // name values... list n i failed
+    return emit_step(l, EMIT_FIRST, nargs);
 }
 
 void events_fault(lua_State *l, int gen, const char *file, int line, const char *message, Session *s, int info) {
@@ -143,12 +205,12 @@ static int l_emit_to(lua_State *l) {
     Session *s = api_check_session(l, 1);
     const char *name = luaL_checkstring(l, 2);
     if (!s) return lua_pushinteger(l, 0), 1;
-    if (!s->proc) {
-        // pl.emit(name, s, ...): the session table is at 1, the rest after 2
+    if (!s->proc) { // pl.emit(name, s, ...): s and name change places
         lua_pushvalue(l, 1);
-        lua_replace(l, 2); // s s args...
-        lua_pushinteger(l, emit(l, lua_upvalueindex(1), name, 2, lua_gettop(l) - 1));
-        return 1;
+        lua_pushvalue(l, 2);
+        lua_replace(l, 1);
+        lua_replace(l, 2); // name s args...
+        return emit_resumable(l);
     }
     if (g_up.remote_emit) {
         cJSON *args = cJSON_CreateArray();
@@ -183,25 +245,28 @@ static int l_on(lua_State *l) {
 
 // pl.emit(event, ...): calls the listeners of event with the values given;
 // returns how many failed (each failure is logged and counted).
-static int l_emit(lua_State *l) {
-    const char *name = luaL_checkstring(l, 1);
-    lua_pushinteger(l, emit(l, lua_upvalueindex(1), name, 2, lua_gettop(l) - 1));
-    return 1;
-}
+static int l_emit(lua_State *l) { return emit_resumable(l); }
 
 // pl.call(fn, ...): fn(...) under a time budget of its own, as a listener
 // runs: true and its results, or false and the error (with a traceback).
 // What it spends is not the caller's, so the caller can still act on a
 // failure (tell the user, report it) when fn ran out of time.
+static int call_ended(lua_State *l, int rc) {
+    if (rc == LUA_OK) return lua_gettop(l);
+    lua_pushboolean(l, 0); // true message false
+    lua_replace(l, 1);     // false message
+    return 2;
+}
+
+// after fn waited in a task (its function was at 2)
+static int call_k(lua_State *l, int status, lua_KContext) { return call_ended(l, sandbox_pcallk_end(l, 2, status)); }
+
 static int l_call(lua_State *l) {
     luaL_checktype(l, 1, LUA_TFUNCTION);
     int base = lua_gettop(l);
     lua_pushboolean(l, 1);
     lua_insert(l, 1); // true fn args...
-    if (sandbox_pcall(l, base - 1, LUA_MULTRET, true) == LUA_OK) return lua_gettop(l);
-    lua_pushboolean(l, 0); // true message false
-    lua_replace(l, 1);     // false message
-    return 2;
+    return call_ended(l, sandbox_pcallk(l, base - 1, LUA_MULTRET, true, 0, call_k));
 }
 
 static const luaL_Reg FUNCS[] = {

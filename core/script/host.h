@@ -22,6 +22,10 @@ void script_close(void);
 // -1 before script_init; script_session_free lets it go.
 int script_session_new(Session *s);
 void script_session_free(Session *s);
+// A session is going while one of its hooks may wait for storage
+// (script/hooks.cpp): that hook, and what is queued behind it, go on with
+// its table.
+void script_session_gone(Session *s);
 
 // Calls hooks[name](session[, arg]) in the running scripts. A missing hook
 // is not an error; a failing one is logged and its user told. A telnet

@@ -75,6 +75,7 @@ static unsigned long long g_ceiling_ms;
 #define HOOK_COUNT 10000
 
 static lua_State *g_main;
+static lua_State *g_task; // the task's thread sandbox_resume runs (script/task.cpp), or NULL
 
 static void budget_hook(lua_State *l, lua_Debug *ar);
 
@@ -90,6 +91,7 @@ static void stop(lua_State *l, int level) {
         // error to a caller that may catch it)
         lua_sethook(l, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, HOOK_COUNT / 10);
         if (g_main && l != g_main) lua_sethook(g_main, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, HOOK_COUNT / 10);
+        if (g_task && l != g_task) lua_sethook(g_task, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, HOOK_COUNT / 10);
         char where[200] = "";
         lua_Debug ar;
         for (int lv = level; lua_getstack(l, lv, &ar); lv++)
@@ -124,6 +126,7 @@ static void budget_hook(lua_State *l, lua_Debug *ar) {
 static void reset_hook(lua_State *l) {
     lua_sethook(l, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);
     if (g_main && l != g_main) lua_sethook(g_main, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    if (g_task && l != g_task) lua_sethook(g_task, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);
 }
 
 void sandbox_check_budget(lua_State *l) {
@@ -151,7 +154,8 @@ static bool overdue_alloc(size_t) {
     if (!g_deadline_ms) return false;
     unsigned long long now = text_now_ms();
     if (now <= g_deadline_ms) return false;
-    if (g_main) lua_sethook(g_main, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, 1);
+    lua_State *running = g_task ? g_task : g_main;
+    if (running) lua_sethook(running, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, 1);
     return now > g_deadline_ms + ALLOC_GRACE_MS;
 }
 
@@ -162,10 +166,25 @@ int sandbox_traceback(lua_State *l) {
     return 1;
 }
 
-int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget) {
+// A call's budget state from before it, kept in its message handler's
+// upvalues rather than in C locals: in a task (a coroutine that can yield)
+// Lua ends a call that failed, or that waited, in its caller's continuation
+// (lua_pcallk), not where it started, and the state must be found there.
+enum { UP_SAVED = 1, UP_STARTED, UP_EXPIRED, UP_OUTER, UP_OWN, UP_EPOCH };
+static lua_Integer g_epoch; // sandbox_resume calls: a call that waited has seen one
+
+int sandbox_pcallk(lua_State *l, int nargs, int nresults, bool own_budget, lua_KContext ctx, lua_KFunction k) {
     unsigned long long saved = g_deadline_ms, now = text_now_ms();
-    bool saved_expired = g_expired;
     bool outer = saved == 0;
+    int fn = lua_gettop(l) - nargs;
+    lua_pushinteger(l, (lua_Integer)saved);
+    lua_pushinteger(l, (lua_Integer)now);
+    lua_pushboolean(l, g_expired);
+    lua_pushboolean(l, outer);
+    lua_pushboolean(l, own_budget);
+    lua_pushinteger(l, g_epoch);
+    lua_pushcclosure(l, sandbox_traceback, 6); // the budget hook knows it by its function
+    lua_insert(l, fn); // ... handler fn args
     if (outer) {
         g_ceiling_ms = now + (uint64_t)g_cfg.script_budget_ms * CEILING;
         g_deadline_ms = now + (uint64_t)g_cfg.script_budget_ms;
@@ -175,10 +194,27 @@ int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget) {
         if (g_deadline_ms > g_ceiling_ms) g_deadline_ms = g_ceiling_ms;
         g_expired = false;
     }
-    int fn = lua_gettop(l) - nargs;
-    lua_pushcfunction(l, sandbox_traceback);
-    lua_insert(l, fn); // ... handler fn args
-    int rc = lua_pcall(l, nargs, nresults, fn);
+    // k: a call that fails or waits in a task ends in k instead of here
+    int rc = lua_pcallk(l, nargs, nresults, fn, ctx, k);
+    return sandbox_pcallk_end(l, fn, rc);
+}
+
+int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget) {
+    return sandbox_pcallk(l, nargs, nresults, own_budget, 0, NULL);
+}
+
+int sandbox_pcallk_end(lua_State *l, int fn, int rc) {
+    if (rc == LUA_YIELD) rc = LUA_OK; // it waited, then ended cleanly
+    lua_getupvalue(l, fn, UP_SAVED);
+    lua_getupvalue(l, fn, UP_STARTED);
+    lua_getupvalue(l, fn, UP_EXPIRED);
+    lua_getupvalue(l, fn, UP_OUTER);
+    lua_getupvalue(l, fn, UP_OWN);
+    lua_getupvalue(l, fn, UP_EPOCH);
+    unsigned long long saved = (unsigned long long)lua_tointeger(l, -6), now = (unsigned long long)lua_tointeger(l, -5);
+    bool saved_expired = lua_toboolean(l, -4), outer = lua_toboolean(l, -3), own_budget = lua_toboolean(l, -2);
+    bool waited = lua_tointeger(l, -1) != g_epoch;
+    lua_pop(l, 6);
     if (rc == LUA_ERRMEM && text_now_ms() > g_deadline_ms) {
         // an allocation refused for time (overdue_alloc), not for memory
         lua_pop(l, 1);
@@ -192,6 +228,10 @@ int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget) {
         g_deadline_ms = g_ceiling_ms = 0;
         g_expired = false;
         reset_hook(l);
+    } else if (waited) {
+        // the task ran again under a budget of its own (sandbox_resume):
+        // what was saved before the wait is moot; the caller goes on under it
+        g_expired = g_deadline_ms && text_now_ms() > g_deadline_ms;
     } else if (own_budget) {
         // the time the call took is not the caller's: its deadline moves on by
         // as much, up to the ceiling
@@ -199,6 +239,54 @@ int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget) {
         if (g_deadline_ms > g_ceiling_ms) g_deadline_ms = g_ceiling_ms;
         g_expired = saved_expired;
     }
+    return rc;
+}
+
+bool sandbox_running(void) { return g_deadline_ms != 0; }
+
+// The traceback of a failed task's thread (the light userdata), its message on top there.
+static int traceback_of(lua_State *l) {
+    lua_State *co = (lua_State *)lua_touserdata(l, 1);
+    const char *msg = lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : NULL;
+    luaL_traceback(l, co, msg ? msg : "(error object is not a string)", 0);
+    return 1;
+}
+
+int sandbox_resume(lua_State *co, int nargs, int *nres) {
+    unsigned long long now = text_now_ms();
+    g_epoch++;
+    g_ceiling_ms = now + (uint64_t)g_cfg.script_budget_ms * CEILING;
+    g_deadline_ms = now + (uint64_t)g_cfg.script_budget_ms;
+    g_expired = false;
+    lua_sethook(co, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    lua_State *outer_task = g_task;
+    g_task = co;
+    int rc = lua_resume(co, g_main, nargs, nres);
+    g_task = outer_task;
+    if (rc == LUA_ERRMEM && text_now_ms() > g_deadline_ms) {
+        lua_pop(co, 1);
+        if (!g_stop_msg[0] || !g_expired)
+            snprintf(g_stop_msg, sizeof g_stop_msg, "script ran longer than %d ms and was stopped", g_cfg.script_budget_ms);
+        lua_pushstring(co, g_stop_msg);
+    }
+    if (rc != LUA_OK && rc != LUA_YIELD) { // the stack is still there to trace
+        const char *msg = lua_tostring(co, -1);
+        // built on the main thread under a pcall: out of memory, the
+        // message stays as it is (nothing here may raise outside one)
+        if (!msg || !strstr(msg, "\nstack traceback:")) {
+            lua_pushcfunction(g_main, traceback_of);
+            lua_pushlightuserdata(g_main, co);
+            if (lua_pcall(g_main, 1, 1, 0) == LUA_OK) {
+                lua_pop(co, 1);
+                lua_xmove(g_main, co, 1);
+            } else {
+                lua_pop(g_main, 1);
+            }
+        }
+    }
+    g_deadline_ms = g_ceiling_ms = 0;
+    g_expired = false;
+    reset_hook(co);
     return rc;
 }
 

@@ -5,7 +5,7 @@
 #pragma once
 #include <stddef.h>
 
-struct lua_State;
+#include <lua.hpp>
 
 // A new state with the cap, the budget hook and the safe library, or NULL.
 lua_State *sandbox_open(void);
@@ -25,6 +25,19 @@ void sandbox_push_library(lua_State *l);
 // results, or the error message, where the function was. Whatever one
 // outermost call sets off, own budgets included, ends within ten budgets.
 int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget);
+// The same from a C function that can be resumed: when the call yields
+// (pl.db waiting in a task, script/task.cpp) k runs when it ends, and ends
+// with sandbox_pcallk_end(l, fn, status), fn being the index the called
+// function was at (the message handler is there), to have LUA_OK or the
+// error's status with the results or message above fn - 1.
+int sandbox_pcallk(lua_State *l, int nargs, int nresults, bool own_budget, lua_KContext ctx, lua_KFunction k);
+int sandbox_pcallk_end(lua_State *l, int fn, int status);
+// Whether a script call runs now (a task is only started outside one).
+bool sandbox_running(void);
+// Starts or resumes a task's thread (script/task.cpp) as an outermost call,
+// with a budget of its own; an error's message gets its traceback. As
+// lua_resume.
+int sandbox_resume(lua_State *co, int nargs, int *nres);
 // Raises the budget error in l when the running call has outlived its
 // deadline (for C functions that call scripts in a loop).
 void sandbox_check_budget(lua_State *l);

@@ -16,6 +16,7 @@
 #include "base/stats.h"
 #include "script/api.h"
 #include "script/sandbox.h"
+#include "script/task.h"
 
 #define MAX_TIMERS 1024
 
@@ -24,6 +25,7 @@ struct ScriptTimer {
     int fn_ref;
     uint32_t id, gen;
     bool repeat;
+    bool waiting; // its last run waits for storage in a task: the next is skipped
     ScriptTimer *next;
 };
 
@@ -98,8 +100,87 @@ static int call_timer_protected(lua_State *l) {
     return 0;
 }
 
+static ScriptTimer *timer_by_id(uint32_t id) {
+    for (ScriptTimer *p = g_timers; p; p = p->next)
+        if (p->id == id) return p;
+    return NULL;
+}
+
+// ---------------------------------------------------------------- as tasks
+//
+// On PostgreSQL a run is a task (script/task.h): its pl.db calls wait
+// without holding the loop. A repeating timer whose last run still waits
+// skips its turn rather than pile runs up behind a slow database.
+
+struct TimerRun {
+    uint32_t id;
+    int fn_ref; // the function, for the fault (the timer may be gone by then)
+    bool *started;
+    const char *msg;
+};
+
+static int timer_failed(lua_State *l) {
+    TimerRun *r = (TimerRun *)lua_touserdata(l, 1);
+    lua_rawgeti(l, LUA_REGISTRYINDEX, r->fn_ref); // ud fn
+    Fault f = {"in a timer", r->msg, NULL, NULL, 2};
+    if (!host_storage_error(r->msg) && host_fault(l, 0, &f)) {
+        ScriptTimer *t = timer_by_id(r->id);
+        if (t) timer_cancel(t);
+    }
+    return 0;
+}
+
+static void timer_task_ended(lua_State *co, int status, void *ud) {
+    TimerRun *r = (TimerRun *)ud;
+    ScriptTimer *t = timer_by_id(r->id);
+    if (t) t->waiting = false;
+    lua_State *L = host_state();
+    if (status != LUA_OK) {
+        r->msg = lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : "(error object is not a string)";
+        lua_pushcfunction(L, timer_failed);
+        lua_pushlightuserdata(L, r);
+        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+            lua_pop(L, 1);
+            g_stats.script_errors++;
+        }
+    }
+    luaL_unref(L, LUA_REGISTRYINDEX, r->fn_ref);
+    free(r);
+}
+
+static int start_timer_task(lua_State *l) {
+    TimerRun *r = (TimerRun *)lua_touserdata(l, 1);
+    ScriptTimer *t = timer_by_id(r->id);
+    lua_rawgeti(l, LUA_REGISTRYINDEX, t->fn_ref); // ud fn
+    lua_pushvalue(l, -1);
+    r->fn_ref = luaL_ref(l, LUA_REGISTRYINDEX); // ud fn
+    if (!t->repeat) timer_cancel(t); // one-shot: gone before it runs, so it may start another
+    else t->waiting = true;
+    task_start(l, 0, timer_task_ended, r, r->started);
+    return 0;
+}
+
 static void call_timer(uv_timer_t *h) {
-    if (host_protected(call_timer_protected, h->data, "in a timer") != 0) g_stats.script_errors++;
+    ScriptTimer *t = (ScriptTimer *)h->data;
+    if (!task_ready()) {
+        if (host_protected(call_timer_protected, t, "in a timer") != 0) g_stats.script_errors++;
+        return;
+    }
+    if (t->waiting) return;
+    bool started = false;
+    TimerRun *r = (TimerRun *)calloc(1, sizeof *r);
+    if (!r) {
+        g_stats.script_errors++;
+        return;
+    }
+    uint32_t id = t->id;
+    *r = TimerRun{id, LUA_NOREF, &started, NULL};
+    if (host_protected(start_timer_task, r, "in a timer") != 0) g_stats.script_errors++;
+    if (started) return; // r is the task's
+    // out of memory before it could start
+    if ((t = timer_by_id(id))) t->waiting = false;
+    if (r->fn_ref != LUA_NOREF) luaL_unref(host_state(), LUA_REGISTRYINDEX, r->fn_ref);
+    free(r);
 }
 
 static int start_timer(lua_State *l, bool repeat) {

@@ -84,18 +84,18 @@ pl.command{
     elseif pl.bans.matches(target:lower(), s.address) then
       return s:notice("That would ban your own address.")
     end
-    pl.bans.add(kind, target, ms, reason, s.handle)
-    local b = pl.bans.get(kind, target)
+    local b = pl.bans.store(kind, target, ms, reason, s.handle)
     local gone = 0
     for _, t in ipairs(pl.sessions()) do
       local hit
       if kind == "handle" then hit = t.handle and t.handle:lower() == target:lower()
-      else hit = not t.sysop and pl.bans.for_address(t.address) ~= nil end
+      else hit = not t.sysop and pl.bans.matches(target:lower(), t.address) end
       if hit and t ~= s then
         pl.bans.refuse(t, b)
         gone = gone + 1
       end
     end
+    pl.bans.enforce(kind, target)
     local who = kind == "handle" and target or ("address " .. target)
     local terms = pl.bans.until_text(b) .. (reason ~= "" and (": " .. reason) or "")
     s:text(who .. " banned " .. terms .. (gone > 0 and (" (" .. gone .. (gone == 1 and " node" or " nodes") .. " disconnected)") or "") .. ".")

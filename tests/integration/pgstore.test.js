@@ -115,6 +115,7 @@ exports.tests = [
   },
   {
     name: 'a script on PostgreSQL reaches only its own schema, and a slow statement is stopped at its budget while chat goes on',
+    opts: { script_budget_ms: '1000' },
     fn: async ({ srv }) => {
       const a = await srv.chatter('alice');
       const b = await srv.chatter('bob');
@@ -149,17 +150,71 @@ end }
       assert(/mine=1099511627776/.test(probe), 'its own table, 64-bit integers: ' + probe);
       assert(/id=1\b/.test(probe), 'last insert id: ' + probe);
       const t0 = Date.now();
+      const waits = await metric(srv, 'partyline_script_db_waits_total');
       a.input('/slow');
+      await sleep(100);
       b.input('still here');
       await a.chat('say', { body: 'still here' });
       eq((await fetch(srv.http('/healthz'))).status, 200, '/healthz answers');
-      // (it may have come before the chat line: look at everything alice got)
+      // the loop did not wait for the statement: the line and /healthz came
+      // while it ran (it is stopped at the budget, a second)
+      assert(!a.events.some((x) => x.type === 'text' && /slow:/.test(x.text)), 'chat went on while the statement ran');
+      assert(await metric(srv, 'partyline_script_db_waits_total') > waits, 'the call waited in a task');
       for (let t = Date.now(); !a.events.some((x) => x.type === 'text' && /slow:/.test(x.text)) && Date.now() - t < 3000;) await sleep(20);
       const slow = a.events.find((x) => x.type === 'text' && /slow:/.test(x.text));
       assert(slow && /slow: interrupted/.test(strip(slow.text)), 'the statement was stopped: ' + (slow && slow.text));
       assert(Date.now() - t0 < 4000, 'well before pg_sleep(5) would have ended');
       b.input('after');
       await a.chat('say', { body: 'after' });
+    },
+  },
+  {
+    name: 'while a hook waits for PostgreSQL: the same user\'s next lines wait behind it in order, others go on, a timer waits too, and a user who leaves meanwhile goes cleanly',
+    opts: { script_budget_ms: '2000' },
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      const b = await srv.chatter('bob');
+      fs.writeFileSync(path.join(srv.scripts, 'commands', 'waits.lua'), `
+pl.command{ name = "waits", run = function(s, args)
+  pl.db.query("SELECT pg_sleep(0.4)")
+  s:text("waited " .. args)
+end }
+pl.command{ name = "tick", run = function(s)
+  pl.after(0, function()
+    pl.db.query("SELECT pg_sleep(0.3)")
+    s:text("timer waited")
+  end)
+end }
+`);
+      await srv.waitLog(/script_reload/);
+      const waits = await metric(srv, 'partyline_script_db_waits_total');
+      a.input('/waits one');
+      a.input('/me after one');
+      await sleep(50);
+      b.input('bob meanwhile');
+      // bob's line is not held behind alice's wait
+      await a.chat('say', { from: 'bob', body: 'bob meanwhile' });
+      assert(!a.events.some((x) => x.type === 'text' && /waited one/.test(x.text)), 'bob went first');
+      await a.text(/waited one/);
+      await a.chat('action', { from: 'alice', body: 'after one' });
+      const order = a.events.filter((x) => (x.type === 'text' && /waited one/.test(x.text)) || (x.type === 'chat' && x.body === 'after one'));
+      eq(order.map((x) => x.type).join(','), 'text,chat', 'alice\'s lines in the order typed');
+      // a timer's run waits the same way
+      a.input('/tick');
+      b.input('during the timer');
+      await a.chat('say', { from: 'bob', body: 'during the timer' });
+      await a.text(/timer waited/);
+      // one who leaves while their hook waits: nothing breaks, nobody else notices
+      const c = await srv.chatter('carol');
+      c.input('/waits gone');
+      await sleep(50);
+      c.close();
+      await sleep(700);
+      b.input('still fine');
+      await a.chat('say', { from: 'bob', body: 'still fine' });
+      eq((await fetch(srv.http('/healthz'))).status, 200, '/healthz answers');
+      assert(await metric(srv, 'partyline_script_db_waits_total') >= waits + 3, 'the calls waited in tasks');
+      assert(!/script_error/.test(srv.log), 'no script failed: ' + srv.log.slice(-600));
     },
   },
   {
