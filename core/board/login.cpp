@@ -86,24 +86,53 @@ static void token_found(int found, const Account *a, void *ud) {
     session_replay_typeahead(s);
 }
 
+// A token the store refused after it let a connection in: that connection
+// is closed with the reason the handshake would have given (the session
+// ends with its last connection).
+static void refuse_port(Session *s, uint32_t port, const char *why) {
+    Port *p = s->ports;
+    while (p && p->id != port) p = p->next;
+    log_event(LOG_WARN, "ws_refused", s->node, s->addr, "token refused: %s", why);
+    if (p) {
+        session_detach(s, p);
+        g_up.close(p, 1008, why);
+    }
+    if (!s->nports) session_end(s);
+}
+
 // A store that answers later (PostgreSQL) could not check the token at the
 // handshake: it is checked here, and a token refused now closes its
-// connection with the reason the handshake would have given.
+// connection.
 static void token_vetted(const char *why, void *ud) {
     TokenLogin *t = (TokenLogin *)ud;
     Session *s = session_deref(t->s);
     if (!s) return free(t);
     if (!why) return account_find(t->handle, token_found, t);
     s->auth_busy = false;
-    Port *p = s->ports;
-    while (p && p->id != t->port) p = p->next;
-    log_event(LOG_WARN, "ws_refused", s->node, s->addr, "token refused: %s", why);
+    uint32_t port = t->port;
     free(t);
-    if (p) {
-        session_detach(s, p);
-        g_up.close(p, 1008, why);
-    }
-    if (!s->nports) session_end(s);
+    refuse_port(s, port, why);
+}
+
+struct VetLater {
+    SessionRef s;
+    uint32_t port;
+};
+
+static void resume_vetted(const char *why, void *ud) {
+    VetLater *v = (VetLater *)ud;
+    Session *s = session_deref(v->s);
+    uint32_t port = v->port;
+    free(v);
+    if (s && why) refuse_port(s, port, why);
+}
+
+void login_vet_later(Session *s, uint32_t port, const char *handle, int64_t iat_ms) {
+    VetLater *v = (VetLater *)calloc(1, sizeof *v);
+    if (!v) return refuse_port(s, port, "server error");
+    v->s = session_ref(s);
+    v->port = port;
+    login_token_check(handle, iat_ms, resume_vetted, v);
 }
 
 void login_by_token(Session *s, const char *handle, int64_t iat_ms, uint32_t login_port, const char *via) {

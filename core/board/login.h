@@ -23,6 +23,10 @@ void login_by_token(Session *s, const char *handle, int64_t iat_ms, uint32_t log
 // Whether the store answers a token's check at once (SQLite), so that the
 // handshake refuses a bad token before any session starts.
 bool login_token_checked_at_once(void);
+// A token whose signature let port resume s before the store could check
+// it (PostgreSQL): checked now, and refused (revoked, locked) the port is
+// closed with 1008 and the reason.
+void login_vet_later(Session *s, uint32_t port, const char *handle, int64_t iat_ms);
 // Why a token that verified (jwt_verify) is still refused, told to done:
 // NULL, or "account locked", "token revoked" (issued before a password
 // change, ban, lock or kick: tokens_revoke; iat_ms -1 = no iat), "handle

@@ -46,7 +46,14 @@ static bool resume_allowed(const Conn *c, const Session *to, const char *token_h
     return to->handle[0] && token_handle && !strcasecmp(token_handle, to->handle);
 }
 
+// By the token alone (another address), on a store that could not check it
+// yet: it is checked after (c->token_iat_ms is the token's).
+static bool vet_after(const Conn *c, const Session *to, const char *token_handle) {
+    return token_handle && c->port.session != to && !addr_same(c->port.addr, to->addr) && !login_token_checked_at_once();
+}
+
 bool requests_resume(Conn *c, Session *to, uint64_t last, const char *token_handle) {
+    bool vet = vet_after(c, to, token_handle);
     if (!resume_allowed(c, to, token_handle)) {
         log_event(LOG_WARN, "resume_refused", to->node, c->port.addr, "connection %u may not resume this session", c->port.id);
         return false;
@@ -68,6 +75,7 @@ bool requests_resume(Conn *c, Session *to, uint64_t last, const char *token_hand
     }
     log_event(LOG_INFO, "resume", to->node, c->port.addr, "connection %u resumed after seq %llu", c->port.id,
              (unsigned long long)last);
+    if (vet) login_vet_later(to, c->port.id, token_handle, c->token_iat_ms);
     if (to->handle[0]) {
         login_send_auth(to, c->port.id);
         // the scripts may send what a client that comes back needs (a page's mail panel)
@@ -77,13 +85,16 @@ bool requests_resume(Conn *c, Session *to, uint64_t last, const char *token_hand
 }
 
 // The handle a token vouches for (verified, not revoked, the account not
-// locked) into out; false when there is none.
-static bool token_handle(const char *token, char *out, size_t outlen) {
+// locked) into out; false when there is none. On a store that answers later
+// only its signature is checked here; the rest after (requests_resume).
+static bool token_handle(Conn *c, const char *token, char *out, size_t outlen) {
     const char *why = NULL;
     int64_t iat_ms;
     int64_t now = (int64_t)(text_now_ms() / 1000);
-    return jwt_verify(token, strlen(token), g_cfg.jwt_secret, now, out, outlen, &iat_ms, &why) == 0 &&
-           auth_handle_valid(out) && !login_token_problem(out, iat_ms);
+    if (jwt_verify(token, strlen(token), g_cfg.jwt_secret, now, out, outlen, &iat_ms, &why) || !auth_handle_valid(out))
+        return false;
+    c->token_iat_ms = iat_ms;
+    return !login_token_checked_at_once() || !login_token_problem(out, iat_ms);
 }
 
 static void do_resume(Conn *c, cJSON *req) {
@@ -101,7 +112,7 @@ static void do_resume(Conn *c, cJSON *req) {
         return;
     }
     char handle[HANDLE_MAX + 1] = "";
-    if (tok && !token_handle(tok->valuestring, handle, sizeof handle)) handle[0] = 0;
+    if (tok && !token_handle(c, tok->valuestring, handle, sizeof handle)) handle[0] = 0;
     Session *to = session_by_resume_id(id);
     // a session that exists but may not be resumed from here looks like one
     // that does not: the answer tells a guesser nothing

@@ -141,6 +141,16 @@ exports.tests = [
       await a.text(/Your password has been changed/);
       eq((await other.waitFor((e) => e.type === 'bye')).reason, 'password_changed', 'the other node is logged off');
       eq(await refused(srv, '?token=' + old), 'token revoked', 'the old token is void');
+      // nor does it resume erin's session from another address
+      const session = fresh.session;
+      const away = new WsClient(srv.url(`?resume=${session}&last_seq=0&token=${old}`), { localAddress: '127.0.0.7' });
+      srv.clients.push(away);
+      // (refused at the handshake on SQLite; on PostgreSQL, whose answer
+      // comes later, resumed and then cut)
+      const cut = await away.closedP;
+      eq([cut.code, cut.reason].join(' '), '1008 token revoked', 'no resume with a revoked token');
+      await sleep(100);
+      assert(!a.closed, 'erin\'s own connection stays');
       // issued in the same second as the revocation, after it: still good
       const again = await srv.ws('?token=' + fresh.token);
       eq((await again.waitFor((e) => e.type === 'auth')).handle, 'erin', 'the fresh token logs in');
