@@ -287,6 +287,9 @@ exports.tests = [
   },
   {
     name: 'a database from before look-alike folding is upgraded in place; old look-alike pairs both log in, new ones are refused (issue 9.15)',
+    // a SQLite file from before versioned migrations: SQLite's upgrade path,
+    // on SQLite in the PostgreSQL pass too (PostgreSQL boards began folded)
+    opts: { set: { store: 'sqlite' } },
     fn: async (ctx) => {
       await ctx.srv.user('bill', 'bills-password');
       await ctx.srv.user('kate', 'kates-password');
@@ -301,7 +304,7 @@ exports.tests = [
         DROP TABLE accounts; ALTER TABLE old RENAME TO accounts;
         DROP TABLE IF EXISTS token_revocations; DROP TABLE IF EXISTS account_actions;
         DROP TABLE IF EXISTS schema_version;`]); // as before versioned migrations
-      ctx.srv = await Server.start({ dir });
+      ctx.srv = await Server.start({ dir, set: { store: 'sqlite' } });
       await ctx.srv.waitLog(/account 'B1LL' looks like an older one's handle; both keep working/);
       await ctx.srv.waitLog(/look-alike skeletons for 3 accounts/);
       for (const [handle, pw] of [['bill', 'bills-password'], ['B1LL', 'bills-password'], ['kate', 'kates-password']]) {
@@ -312,7 +315,7 @@ exports.tests = [
       await c.waitFor((e) => e.type === 'prompt');
       for (const h of ['bi1l', 'BILL', 'b1ii', 'KATE', 'kaTe']) eq(await attempt(c, 'register', h, 'fine-password'), 'handle_taken', h);
       await ctx.srv.stop();
-      ctx.srv = await Server.start({ dir }); // the second start finds nothing to upgrade
+      ctx.srv = await Server.start({ dir, set: { store: 'sqlite' } }); // the second start finds nothing to upgrade
       assert(!/accounts upgraded in place/.test(ctx.srv.log), 'upgraded once');
     },
   },
