@@ -577,7 +577,17 @@ local function kv_store(scope)
       scope, key, text)
   end
   function store.incr(self, key, by)
-    local n = (tonumber(self:get(key, 0)) or 0) + (by or 1)
+    by = by or 1
+    if math.type(by) == "integer" then
+      -- one statement: nothing can come between its read and its write (on
+      -- PostgreSQL another hook may run while one waits, and other
+      -- processes share the table)
+      check(key)
+      local row = pl.db.query([[INSERT INTO s_kv (scope, key, value) VALUES (?, ?, ?) ON CONFLICT(scope, key)
+        DO UPDATE SET value = CAST(CAST(s_kv.value AS INTEGER) + ? AS TEXT) RETURNING value]], scope, key, tostring(by), by)[1]
+      return pl.json.decode(row.value)
+    end
+    local n = (tonumber(self:get(key, 0)) or 0) + by
     self:set(key, n)
     return n
   end

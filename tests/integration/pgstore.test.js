@@ -218,6 +218,50 @@ end }
     },
   },
   {
+    name: 'many users whose hooks wait at once: a reload and hang-ups midway break nothing, each user\'s lines stay in order, pl.kv loses no increment',
+    opts: { script_budget_ms: '2000' },
+    fn: async ({ srv, uri }) => {
+      const users = [];
+      for (let i = 0; i < 24; i++) users.push(await srv.chatter('many' + i));
+      fs.writeFileSync(path.join(srv.scripts, 'commands', 'w.lua'), `
+pl.db.exec("CREATE TABLE IF NOT EXISTS s_w (id INTEGER PRIMARY KEY, who TEXT, n INTEGER)")
+pl.command{ name = "w", run = function(s, args)
+  pl.kv.board:incr("w.count")
+  local _, id = pl.db.exec("INSERT INTO s_w (who, n) VALUES (?, ?)", s.handle, tonumber(args) or 0)
+  local row = pl.db.query("SELECT n, pg_sleep(0.05) AS z FROM s_w WHERE id = ?", id)[1]
+  s:text("w " .. row.n)
+end }
+`);
+      await srv.waitLog(/script_reload/);
+      for (let round = 1; round <= 3; round++)
+        for (const u of users) { u.input('/w ' + round); u.input('/me line ' + round); }
+      // midway: the scripts reload, and a third of the users hang up
+      await sleep(100);
+      fs.writeFileSync(path.join(srv.scripts, 'zz_more.lua'), 'pl.more = true\n');
+      for (const u of users.slice(16)) u.close();
+      const stay = users.slice(0, 16);
+      for (const [i, u] of stay.entries()) {
+        for (let round = 1; round <= 3; round++) {
+          try { await u.text(new RegExp('^w ' + round + '$'), 'its answer ' + round); } catch (e) {
+            throw new Error('many' + i + ' round ' + round + ': ' + u.events.filter((x) => x.type === 'text' || x.type === 'error' || (x.type === 'chat' && x.from === 'many' + i)).map((x) => x.type + ':' + strip(x.text || x.message || '').slice(0, 40)).join(' | ').replace(/\n/g, ' '));
+          }
+          await u.chat('action', { from: 'many' + i, body: 'line ' + round }, 'its line ' + round, 15000);
+        }
+      }
+      // every increment counted although the hooks interleaved (72 of them,
+      // less what the users who hung up had not sent yet)
+      stay[0].input('/w 0');
+      await stay[0].text(/^w 0$/);
+      const counted = Number(pg.sql(uri.split('/').pop(), "SELECT value FROM scripts.s_kv WHERE key = 'w.count'"));
+      const done = Number(pg.sql(uri.split('/').pop(), 'SELECT count(*) FROM scripts.s_w'));
+      eq(counted, done, 'pl.kv incr lost nothing');
+      stay[0].input('still all here');
+      for (const u of stay) await u.chat('say', { body: 'still all here' });
+      eq((await fetch(srv.http('/healthz'))).status, 200, '/healthz answers');
+      assert(!/script_error/.test(srv.log), 'no script failed: ' + (srv.log.match(/.*script_error.*/) || [''])[0].slice(0, 600));
+    },
+  },
+  {
     name: 'two processes with their own data_dir share the accounts: register on one, log in on the other by password and by token',
     processes: 2,
     fn: async ({ servers: [a, b], uri }) => {
