@@ -16,12 +16,14 @@
 #include <lua.hpp>
 
 #include "base/log.h"
+#include "base/stats.h"
 #include "model/session.h"
 #include "script/api.h"
 #include "script/convert.h"
 #include "model/up.h"
 #include "script/sandbox.h"
 #include "script/host.h"
+#include "script/task.h"
 
 static int g_in_fault; // fault listeners running: their own faults are not told again
 
@@ -144,12 +146,46 @@ void events_fault(lua_State *l, int gen, const char *file, int line, const char 
     lua_settop(l, base);
 }
 
+// ---------------------------------------------------------------- events the core emits
+//
+// On PostgreSQL they run as tasks (script/task.h): pl.emit itself is the
+// task's function, so its listeners may wait for the store like a hook's.
+
+static void emit_task_ended(lua_State *co, int status, void *) {
+    if (status == LUA_OK) return; // the listeners' own failures are told by pl.emit
+    g_stats.script_errors++;
+    log_error("script_error", "in an event the core emitted: %s",
+              lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : "(error object is not a string)");
+}
+
+// Pushes the running generation's pl.emit; false when there is none.
+static bool push_emit(lua_State *l) {
+    host_push_pl(l); // pl|nil
+    if (!lua_istable(l, -1)) {
+        lua_pop(l, 1);
+        return false;
+    }
+    lua_getfield(l, -1, "emit");
+    lua_remove(l, -2);
+    if (lua_isfunction(l, -1)) return true;
+    lua_pop(l, 1);
+    return false;
+}
+
 struct EmitText {
     const char *name, *arg;
+    bool *started; // NULL: at once (SQLite), not as a task
 };
 
 static int emit_text(lua_State *l) {
     EmitText *e = (EmitText *)lua_touserdata(l, 1);
+    if (e->started) {
+        if (!push_emit(l)) return 0; // ud emit
+        lua_pushstring(l, e->name);
+        lua_pushstring(l, e->arg ? e->arg : "");
+        task_start(l, 2, emit_task_ended, NULL, e->started);
+        return 0;
+    }
     host_push_generation(l); // ud gen
     if (!lua_istable(l, -1)) return 0;
     int g = lua_gettop(l);
@@ -159,7 +195,8 @@ static int emit_text(lua_State *l) {
 }
 
 void script_emit(const char *name, const char *arg) {
-    EmitText e = {name, arg};
+    bool started = false;
+    EmitText e = {name, arg, task_ready() ? &started : NULL};
     host_protected(emit_text, &e, "in a board event");
 }
 
@@ -167,14 +204,21 @@ struct EmitTo {
     const char *name;
     Session *s;
     cJSON *args;
+    bool *started; // NULL: at once (SQLite), not as a task
 };
 
 static int emit_to(lua_State *l) {
     EmitTo *e = (EmitTo *)lua_touserdata(l, 1);
-    host_push_generation(l); // ud gen
-    if (!lua_istable(l, -1)) return 0;
-    int g = lua_gettop(l);
-    api_push_session(l, e->s); // ud gen s
+    int g = 0;
+    if (e->started) {
+        if (!push_emit(l)) return 0; // ud emit
+        lua_pushstring(l, e->name);
+    } else {
+        host_push_generation(l); // ud gen
+        if (!lua_istable(l, -1)) return 0;
+        g = lua_gettop(l);
+    }
+    api_push_session(l, e->s); // ud gen|emit [name] s
     int n = 1;
     const cJSON *a;
     cJSON_ArrayForEach(a, e->args) { // ud gen s args...
@@ -186,12 +230,14 @@ static int emit_to(lua_State *l) {
         else lua_pushnil(l);
         n++;
     }
-    emit(l, g, e->name, g + 1, n);
+    if (e->started) task_start(l, n + 1, emit_task_ended, NULL, e->started);
+    else emit(l, g, e->name, g + 1, n);
     return 0;
 }
 
 void script_emit_to(const char *name, Session *s, const char *args_json) {
-    EmitTo e = {name, s, cJSON_Parse(args_json)};
+    bool started = false;
+    EmitTo e = {name, s, cJSON_Parse(args_json), task_ready() ? &started : NULL};
     host_protected(emit_to, &e, "in an event from another process");
     cJSON_Delete(e.args);
 }

@@ -4,6 +4,7 @@
 // told, and put somewhere sane (pl.hooks.recover). Keeps no state; the
 // Lua state and the running generation are host.cpp's.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lua.hpp>
@@ -367,9 +368,74 @@ static int call_vet(lua_State *l) {
     return 0;
 }
 
-// The listeners answer before this returns (pl.db answers scripts at once);
-// done is called here, as up.h allows for a verdict given at once.
+// On PostgreSQL the hook runs as a task (its pl.db calls wait), and the
+// verdict comes when it ends, as up.h allows.
+struct VetTask {
+    SessionRef s;
+    const char *handle; // until started
+    void (*done)(int verdict, const char *why, void *ud);
+    void *ud;
+    bool *started;
+    const char *msg; // a failure's, while it is told
+};
+
+static int vet_told(lua_State *l) {
+    VetTask *v = (VetTask *)lua_touserdata(l, 1);
+    Fault f = {"in hook 'register'", v->msg, NULL, session_deref(v->s), 0};
+    if (!host_storage_error(v->msg)) host_fault(l, 0, &f);
+    return 0;
+}
+
+static void vet_ended(lua_State *co, int status, void *ud) {
+    VetTask *v = (VetTask *)ud;
+    int verdict = -1;
+    char why[256] = "";
+    if (status == LUA_OK) {
+        int first = 1; // the hook's first result (none: yes)
+        if (lua_gettop(co) < first) verdict = 1;
+        else if (lua_type(co, first) == LUA_TSTRING) {
+            snprintf(why, sizeof why, "%s", lua_tostring(co, first));
+            verdict = 0;
+        } else verdict = lua_isboolean(co, first) && !lua_toboolean(co, first) ? -1 : 1;
+    } else {
+        lua_State *L = host_state();
+        v->msg = lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : "(error object is not a string)";
+        lua_pushcfunction(L, vet_told);
+        lua_pushlightuserdata(L, v);
+        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+            lua_pop(L, 1);
+            g_stats.script_errors++;
+        }
+    }
+    void (*done)(int, const char *, void *) = v->done;
+    void *dud = v->ud;
+    free(v);
+    done(verdict, why, dud);
+}
+
+static int start_vet(lua_State *l) {
+    VetTask *v = (VetTask *)lua_touserdata(l, 1);
+    Session *s = session_deref(v->s);
+    if (!s || !host_push_hook(l, "register")) return 0; // ud fn
+    api_push_session(l, s);
+    lua_pushstring(l, v->handle);
+    task_start(l, 2, vet_ended, v, v->started);
+    return 0;
+}
+
+// The listeners answer before this returns on SQLite (pl.db answers
+// scripts at once), and done is called here.
 void script_vet_register(Session *s, const char *handle, void (*done)(int verdict, const char *why, void *ud), void *ud) {
+    if (task_ready()) {
+        VetTask *v = (VetTask *)calloc(1, sizeof *v);
+        if (!v) return done(-1, "", ud);
+        bool started = false;
+        *v = VetTask{session_ref(s), handle, done, ud, &started, NULL};
+        int rc = host_protected(start_vet, v, "in hook 'register'");
+        if (started) return; // v is the task's
+        free(v);
+        return done(rc == 0 ? 1 : -1, "", ud); // no such hook: yes; no memory: undecided
+    }
     char why[256] = "";
     Vet v = {s, handle, why, sizeof why, -1};
     if (host_protected(call_vet, &v, "in hook 'register'") != 0) v.verdict = -1;

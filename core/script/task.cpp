@@ -51,10 +51,9 @@ static void step(Task *t, int nargs) {
         lua_settop(t->co, 0);
         lua_pushstring(t->co, "attempt to yield from outside a coroutine");
         rc = LUA_ERRRUN;
-    } else if (rc == LUA_OK) {
-        lua_pop(t->co, nres);
     }
-    finish(t, rc);
+    finish(t, rc); // on LUA_OK its results are on co's stack for end
+
 }
 
 void task_start(lua_State *l, int nargs, TaskEnd end, void *ud, bool *started) {

@@ -21,8 +21,9 @@ struct TaskAnswer {
     DbRows *rows;
 };
 
-// How a task ended: LUA_OK, or an error status with its message (and
-// traceback) on top of co's stack. co is the task's thread; ud is task_start's.
+// How a task ended: LUA_OK with the function's results on co's stack (all
+// of it), or an error status with its message (and traceback) on top of
+// co's stack. co is the task's thread; ud is task_start's.
 typedef void (*TaskEnd)(lua_State *co, int status, void *ud);
 
 // Whether a call may run as a task now: the scripts' store answers later
