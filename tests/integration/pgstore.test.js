@@ -215,6 +215,12 @@ end }
       eq((await fetch(srv.http('/healthz'))).status, 200, '/healthz answers');
       assert(await metric(srv, 'partyline_script_db_waits_total') >= waits + 3, 'the calls waited in tasks');
       assert(!/script_error/.test(srv.log), 'no script failed: ' + srv.log.slice(-600));
+      // stopped while a hook waits: a clean exit, nothing leaked (the
+      // runner checks the exit and, under sanitizers, the leak report)
+      a.input('/waits at the end');
+      await sleep(100);
+      const exit = await srv.stop();
+      eq(exit.code, 0, 'a clean exit with a hook waiting: ' + srv.log.slice(-400));
     },
   },
   {
