@@ -41,7 +41,7 @@ async function main() {
   // per board: tests/lib/harness.js), after everything on SQLite; and the
   // scripting ones, where hooks and timers run as tasks that wait for it.
   if (!only) {
-    for (const f of ['accounts', 'mail', 'profile', 'ignore', 'sysop', 'history', 'tokens', 'crash', 'events', 'timers', 'sandbox', 'session'])
+    for (const f of ['accounts', 'mail', 'profile', 'ignore', 'sysop', 'history', 'tokens', 'crash', 'events', 'timers', 'sandbox', 'session', 'telnet', 'bbs', 'chat'])
       files.push(f + '.test.js@postgres');
   }
   for (const entry of files) {

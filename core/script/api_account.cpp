@@ -18,6 +18,7 @@
 #include "board/policy.h"
 #include "model/session.h"
 #include "script/api.h"
+#include "script/task.h"
 
 // The accounts answer scripts at once (accounts_at_once: before the call
 // returns, on either store); these keep what the answer said, -2 when none came.
@@ -59,18 +60,55 @@ static int l_valid_handle(lua_State *l) {
     return 1;
 }
 
+// On PostgreSQL, in a task, a lookup waits without holding the loop
+// (script/task.h): the answer wakes the task. Else it is answered at once.
+struct SaidLater {
+    Said w;
+    Task *t;
+};
+static void later_rc(int rc, void *ud) {
+    SaidLater *x = (SaidLater *)ud;
+    x->w.rc = rc;
+    task_wake(x->t);
+}
+static void later_found(int found, const Account *a, void *ud) {
+    SaidLater *x = (SaidLater *)ud;
+    x->w.rc = found;
+    if (found == 1) x->w.a = *a;
+    task_wake(x->t);
+}
+
+static int handle_answer(lua_State *l, int rc) {
+    if (rc != 0) lua_pushstring(l, "handle_taken");
+    else lua_pushnil(l);
+    return 1;
+}
+static int handle_k(lua_State *l, int, lua_KContext ctx) {
+    SaidLater *x = (SaidLater *)ctx;
+    int rc = x->w.rc;
+    free(x);
+    return handle_answer(l, rc);
+}
+
 // pl.check_handle(handle): nil when it may be registered now, else the code
 // `register` would answer (bad_handle, handle_reserved, handle_taken).
 static int l_check_handle(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
     const char *code = policy_handle_problem(h, false);
+    if (code) return lua_pushstring(l, code), 1;
+    SaidLater *x = (SaidLater *)calloc(1, sizeof *x); // NULL: no memory to wait, answered at once
+    Task *t = x ? task_await(l) : NULL;
+    if (t) {
+        *x = SaidLater{SAID_NONE, t};
+        account_taken(h, later_rc, x);
+        return task_pause(l, t, handle_k, (lua_KContext)x);
+    }
+    free(x);
     Said w = SAID_NONE;
     accounts_at_once(true); // the script waits for the answer
-    if (!code) account_taken(h, said_rc, &w);
+    account_taken(h, said_rc, &w);
     accounts_at_once(false);
-    if (!code && w.rc != 0) code = "handle_taken";
-    code ? (void)lua_pushstring(l, code) : lua_pushnil(l);
-    return 1;
+    return handle_answer(l, w.rc);
 }
 
 // pl.check_password(handle, password): nil when acceptable, else the reason
@@ -83,12 +121,32 @@ static int l_check_password(lua_State *l) {
 
 // pl.account(handle): the stored account ({handle, sysop, locked, created,
 // last_login}), or nil. Never the password hash.
+static int account_answer(lua_State *l, const Said &w);
+static int account_k(lua_State *l, int, lua_KContext ctx) {
+    SaidLater *x = (SaidLater *)ctx;
+    Said w = x->w;
+    free(x);
+    return account_answer(l, w);
+}
+
 static int l_account(lua_State *l) {
-    Said w = SAID_NONE;
     const char *h = luaL_checkstring(l, 1);
+    SaidLater *x = (SaidLater *)calloc(1, sizeof *x); // NULL: no memory to wait, answered at once
+    Task *t = x ? task_await(l) : NULL;
+    if (t) {
+        *x = SaidLater{SAID_NONE, t};
+        account_find(h, later_found, x);
+        return task_pause(l, t, account_k, (lua_KContext)x);
+    }
+    free(x);
+    Said w = SAID_NONE;
     accounts_at_once(true);
     account_find(h, said_found, &w);
     accounts_at_once(false);
+    return account_answer(l, w);
+}
+
+static int account_answer(lua_State *l, const Said &w) {
     const Account &a = w.a;
     if (w.rc != 1) {
         lua_pushnil(l);

@@ -183,7 +183,7 @@ static int emit_text(lua_State *l) {
         if (!push_emit(l)) return 0; // ud emit
         lua_pushstring(l, e->name);
         lua_pushstring(l, e->arg ? e->arg : "");
-        task_start(l, 2, emit_task_ended, NULL, e->started);
+        task_start(l, 2, emit_task_ended, NULL, NULL, e->started);
         return 0;
     }
     host_push_generation(l); // ud gen
@@ -230,7 +230,7 @@ static int emit_to(lua_State *l) {
         else lua_pushnil(l);
         n++;
     }
-    if (e->started) task_start(l, n + 1, emit_task_ended, NULL, e->started);
+    if (e->started) task_start(l, n + 1, emit_task_ended, NULL, NULL, e->started);
     else emit(l, g, e->name, g + 1, n);
     return 0;
 }

@@ -25,6 +25,7 @@
 #include "script/events.h"
 #include "script/host.h"
 #include "script/sandbox.h"
+#include "script/task.h"
 
 #define FAULT_LIMIT 3
 #define FAULT_WINDOW_MS 60000
@@ -61,11 +62,13 @@ void script_fault_metrics(Buf *b) {
                          (unsigned long long)g_faults[i].count);
         buf_add(b, line, (size_t)n, 1 << 20);
     }
-    char line[256];
+    char line[512];
     int n = snprintf(line, sizeof line,
                      "# HELP partyline_script_memory_bytes Memory held by the Lua state.\n"
-                     "# TYPE partyline_script_memory_bytes gauge\npartyline_script_memory_bytes %zu\n",
-                     sandbox_memory_bytes());
+                     "# TYPE partyline_script_memory_bytes gauge\npartyline_script_memory_bytes %zu\n"
+                     "# HELP partyline_script_tasks_waiting Hooks and timers waiting for PostgreSQL (script/task.cpp).\n"
+                     "# TYPE partyline_script_tasks_waiting gauge\npartyline_script_tasks_waiting %u\n",
+                     sandbox_memory_bytes(), task_waiting());
     buf_add(b, line, (size_t)n, 1 << 20);
 }
 

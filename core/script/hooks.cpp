@@ -105,6 +105,7 @@ struct Queued {
     const char *name; // the core's names are literals
     char *arg;        // NULL: none
     size_t arglen;
+    uint32_t port;    // the port an input line came from
 };
 
 struct HookWait {
@@ -112,6 +113,7 @@ struct HookWait {
     int sref;      // then its table, for what runs after
     bool running;  // one of its hooks runs or waits
     bool starting; // run_task is starting one: it ends there, and its caller drains
+    uint32_t port; // the running one's input port (Session.input_port while it runs)
     bool draining;
     Queued *head, *tail;
 };
@@ -155,7 +157,7 @@ static int tell_failure(lua_State *l) {
 }
 
 static void drain(HookWait *w);
-static bool queue_behind(HookWait *w, const char *name, const char *arg, size_t arglen, bool front);
+static bool queue_behind(HookWait *w, const char *name, const char *arg, size_t arglen, uint32_t port, bool front);
 
 static void task_ended(lua_State *co, int status, void *ud) {
     TaskHook *t = (TaskHook *)ud;
@@ -182,9 +184,16 @@ static void task_ended(lua_State *co, int status, void *ud) {
     w->running = false;
     Session *s = w->s;
     // the user is put somewhere sane first, before what waits behind
-    if (status != LUA_OK && s && !s->ending && !ends_session(name) && !queue_behind(w, "recover", name, strlen(name), true))
+    if (status != LUA_OK && s && !s->ending && !ends_session(name) && !queue_behind(w, "recover", name, strlen(name), 0, true))
         g_stats.script_errors++;
     if (!w->starting) drain(w);
+}
+
+// Each part of a hook that waited runs with the port its line came from,
+// as the whole of it did before hooks could wait (auth.cpp reads it).
+static void task_turn(void *ud, bool begin) {
+    TaskHook *t = (TaskHook *)ud;
+    if (t->w && t->w->s) t->w->s->input_port = begin ? t->w->port : 0;
 }
 
 static int start_task(lua_State *l) {
@@ -199,12 +208,12 @@ static int start_task(lua_State *l) {
         lua_pushlstring(l, t->arg, t->arglen);
         nargs++;
     }
-    task_start(l, nargs, task_ended, t, t->started);
+    task_start(l, nargs, task_ended, task_turn, t, t->started);
     return 0;
 }
 
 // Runs hook name as a task; w->running while it runs or waits.
-static void run_task(HookWait *w, const char *name, const char *arg, size_t arglen) {
+static void run_task(HookWait *w, const char *name, const char *arg, size_t arglen, uint32_t port) {
     TaskHook *t = (TaskHook *)calloc(1, sizeof *t);
     if (!t) {
         g_stats.script_errors++;
@@ -212,7 +221,10 @@ static void run_task(HookWait *w, const char *name, const char *arg, size_t argl
     }
     bool started = false;
     *t = TaskHook{name, w, arg, arglen, &started};
-    if (w) w->running = w->starting = true;
+    if (w) {
+        w->running = w->starting = true;
+        w->port = port;
+    }
     char what[80];
     snprintf(what, sizeof what, "in hook '%s'", name);
     int rc = host_protected(start_task, t, what);
@@ -235,7 +247,11 @@ static void drain(HookWait *w) {
         Queued *q = w->head;
         w->head = q->next;
         if (!w->head) w->tail = NULL;
-        run_task(w, q->name, q->arg, q->arglen);
+        // a line typed while a password check runs waits for its answer as
+        // any typeahead does (model/session.cpp); what the check's answer
+        // starts comes first
+        if (!strcmp(q->name, "input") && w->s && w->s->auth_busy) session_input(w->s, q->port, q->arg, q->arglen);
+        else run_task(w, q->name, q->arg, q->arglen, q->port);
         free(q->arg);
         free(q);
     }
@@ -257,11 +273,12 @@ void script_session_gone(Session *s) {
 }
 
 // Queues hook name behind s's waiting one (front: next); false when out of memory.
-static bool queue_behind(HookWait *w, const char *name, const char *arg, size_t arglen, bool front) {
+static bool queue_behind(HookWait *w, const char *name, const char *arg, size_t arglen, uint32_t port, bool front) {
     Queued *q = (Queued *)calloc(1, sizeof *q);
     if (!q) return false;
     q->name = name;
     q->arglen = arglen;
+    q->port = port;
     if (arg && !(q->arg = (char *)malloc(arglen + 1))) {
         free(q);
         return false;
@@ -283,9 +300,9 @@ static bool queue_behind(HookWait *w, const char *name, const char *arg, size_t 
 }
 
 static void hook_task(const char *name, Session *s, const char *arg, size_t arglen) {
-    if (!s) return run_task(NULL, name, arg, arglen);
+    if (!s) return run_task(NULL, name, arg, arglen, 0);
     if (s->hook_wait) {
-        if (!queue_behind(s->hook_wait, name, arg, arglen, false)) g_stats.script_errors++;
+        if (!queue_behind(s->hook_wait, name, arg, arglen, s->input_port, false)) g_stats.script_errors++;
         return;
     }
     HookWait *w = (HookWait *)calloc(1, sizeof *w);
@@ -296,7 +313,7 @@ static void hook_task(const char *name, Session *s, const char *arg, size_t argl
     w->s = s;
     w->sref = LUA_NOREF;
     s->hook_wait = w;
-    run_task(w, name, arg, arglen);
+    run_task(w, name, arg, arglen, s->input_port);
     drain(w); // done already: nothing waited
 }
 
@@ -419,7 +436,7 @@ static int start_vet(lua_State *l) {
     if (!s || !host_push_hook(l, "register")) return 0; // ud fn
     api_push_session(l, s);
     lua_pushstring(l, v->handle);
-    task_start(l, 2, vet_ended, v, v->started);
+    task_start(l, 2, vet_ended, NULL, v, v->started);
     return 0;
 }
 

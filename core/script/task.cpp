@@ -16,6 +16,7 @@ struct Task {
     lua_State *co;
     int ref;        // the thread in the registry
     TaskEnd end;
+    TaskTurn turn;
     void *ud;
     bool asking;    // inside store_run: an answer now is read without a resume
     bool waiting;   // yielded for an answer
@@ -43,7 +44,9 @@ static void step(Task *t, int nargs) {
     Task *outer = g_current;
     g_current = t;
     int nres = 0;
+    if (t->turn) t->turn(t->ud, true);
     int rc = sandbox_resume(t->co, nargs, &nres);
+    if (t->turn) t->turn(t->ud, false);
     g_current = outer;
     if (rc == LUA_YIELD) {
         if (t->waiting) return; // pl.db's: its answer resumes it
@@ -56,7 +59,7 @@ static void step(Task *t, int nargs) {
 
 }
 
-void task_start(lua_State *l, int nargs, TaskEnd end, void *ud, bool *started) {
+void task_start(lua_State *l, int nargs, TaskEnd end, TaskTurn turn, void *ud, bool *started) {
     lua_State *co = lua_newthread(l); // ... fn args co
     int ref = luaL_ref(l, LUA_REGISTRYINDEX); // ... fn args
     Task *t = (Task *)calloc(1, sizeof *t);
@@ -68,6 +71,7 @@ void task_start(lua_State *l, int nargs, TaskEnd end, void *ud, bool *started) {
     lua_xmove(l, co, nargs + 1);
     t->co = co;
     t->end = end;
+    t->turn = turn;
     t->ud = ud;
     *started = true;
     step(t, nargs);
@@ -103,6 +107,31 @@ int task_db(lua_State *l, const DbCall *c, lua_KFunction k) {
     g_waiting++;
     g_stats.script_db_waits++;
     return lua_yieldk(l, 0, 0, k);
+}
+
+Task *task_await(lua_State *l) {
+    Task *t = g_current;
+    if (!t || t->co != l || !lua_isyieldable(l) || db_lane_at_once(DB_SCRIPTS_LATER)) return NULL;
+    t->answered = false;
+    t->asking = true;
+    return t;
+}
+
+void task_wake(Task *t) {
+    t->answered = true;
+    if (t->asking) return; // read by task_pause itself
+    t->waiting = false;
+    g_waiting--;
+    step(t, 0);
+}
+
+int task_pause(lua_State *l, Task *t, lua_KFunction k, lua_KContext ctx) {
+    t->asking = false;
+    if (t->answered) return k(l, LUA_OK, ctx);
+    t->waiting = true;
+    g_waiting++;
+    g_stats.script_db_waits++;
+    return lua_yieldk(l, 0, ctx, k);
 }
 
 TaskAnswer *task_answer(lua_State *) {

@@ -25,6 +25,10 @@ struct TaskAnswer {
 // of it), or an error status with its message (and traceback) on top of
 // co's stack. co is the task's thread; ud is task_start's.
 typedef void (*TaskEnd)(lua_State *co, int status, void *ud);
+// Called before (begin) and after each turn the task's thread runs: what
+// the core keeps for a call while it runs (the port a line came from) is
+// set again for each part of it. May be NULL.
+typedef void (*TaskTurn)(void *ud, bool begin);
 
 // Whether a call may run as a task now: the scripts' store answers later
 // and no script call runs.
@@ -33,12 +37,23 @@ bool task_ready(void);
 // off it) in a task; end is called once when it ends, before this returns
 // when nothing waited. *started is set once the task is made (until then a
 // memory error may be raised, and end is never called).
-void task_start(lua_State *l, int nargs, TaskEnd end, void *ud, bool *started);
+void task_start(lua_State *l, int nargs, TaskEnd end, TaskTurn turn, void *ud, bool *started);
 // pl.db's part, for l running in a task that can wait: runs c on the
 // scripts' later lane and yields until the answer; then k(l, ...) runs
 // and reads it with task_answer. When it cannot wait, returns -1 and does
 // nothing (the caller runs c at once).
 int task_db(lua_State *l, const DbCall *c, lua_KFunction k);
 TaskAnswer *task_answer(lua_State *l);
+
+// The same for a C function of the scripts that waits for a callback of
+// the core's (an account looked up on PostgreSQL). task_await returns the
+// running task when l can wait now (else NULL: the caller does it at
+// once), marked as asking; the caller starts its work, whose callback
+// calls task_wake; then task_pause returns k's answer at once when the
+// callback came already, or yields until it does. ctx goes to k (a
+// pointer to what the callback filled in, the caller's to free in k).
+Task *task_await(lua_State *l);
+int task_pause(lua_State *l, Task *t, lua_KFunction k, lua_KContext ctx);
+void task_wake(Task *t);
 // Tasks waiting for the store now, for /metrics and the tests' logs.
 uint32_t task_waiting(void);

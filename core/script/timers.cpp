@@ -156,7 +156,7 @@ static int start_timer_task(lua_State *l) {
     r->fn_ref = luaL_ref(l, LUA_REGISTRYINDEX); // ud fn
     if (!t->repeat) timer_cancel(t); // one-shot: gone before it runs, so it may start another
     else t->waiting = true;
-    task_start(l, 0, timer_task_ended, r, r->started);
+    task_start(l, 0, timer_task_ended, NULL, r, r->started);
     return 0;
 }
 
