@@ -78,6 +78,19 @@ static void later_found(int found, const Account *a, void *ud) {
     task_wake(x->t);
 }
 
+// A lookup that waits in a task when l can (PostgreSQL): what its callback
+// fills in, or NULL when it is to be answered at once.
+static SaidLater *wait_for_account(lua_State *l) {
+    SaidLater *x = (SaidLater *)calloc(1, sizeof *x); // NULL: no memory to wait, answered at once
+    Task *t = x ? task_await(l) : NULL;
+    if (!t) {
+        free(x);
+        return NULL;
+    }
+    *x = SaidLater{SAID_NONE, t};
+    return x;
+}
+
 static int handle_answer(lua_State *l, int rc) {
     if (rc != 0) lua_pushstring(l, "handle_taken");
     else lua_pushnil(l);
@@ -96,14 +109,10 @@ static int l_check_handle(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
     const char *code = policy_handle_problem(h, false);
     if (code) return lua_pushstring(l, code), 1;
-    SaidLater *x = (SaidLater *)calloc(1, sizeof *x); // NULL: no memory to wait, answered at once
-    Task *t = x ? task_await(l) : NULL;
-    if (t) {
-        *x = SaidLater{SAID_NONE, t};
+    if (SaidLater *x = wait_for_account(l)) {
         account_taken(h, later_rc, x);
-        return task_pause(l, t, handle_k, (lua_KContext)x);
+        return task_pause(l, x->t, handle_k, (lua_KContext)x);
     }
-    free(x);
     Said w = SAID_NONE;
     accounts_at_once(true); // the script waits for the answer
     account_taken(h, said_rc, &w);
@@ -131,14 +140,10 @@ static int account_k(lua_State *l, int, lua_KContext ctx) {
 
 static int l_account(lua_State *l) {
     const char *h = luaL_checkstring(l, 1);
-    SaidLater *x = (SaidLater *)calloc(1, sizeof *x); // NULL: no memory to wait, answered at once
-    Task *t = x ? task_await(l) : NULL;
-    if (t) {
-        *x = SaidLater{SAID_NONE, t};
+    if (SaidLater *x = wait_for_account(l)) {
         account_find(h, later_found, x);
-        return task_pause(l, t, account_k, (lua_KContext)x);
+        return task_pause(l, x->t, account_k, (lua_KContext)x);
     }
-    free(x);
     Said w = SAID_NONE;
     accounts_at_once(true);
     account_find(h, said_found, &w);

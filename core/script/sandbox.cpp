@@ -173,6 +173,17 @@ int sandbox_traceback(lua_State *l) {
 enum { UP_SAVED = 1, UP_STARTED, UP_EXPIRED, UP_OUTER, UP_OWN, UP_EPOCH };
 static lua_Integer g_epoch; // sandbox_resume calls: a call that waited has seen one
 
+// A call that failed for memory past its deadline: an allocation refused
+// for time (overdue_alloc), not for memory; its message (on top of l) says so.
+static void time_not_memory(lua_State *l, int rc) {
+    if (rc != LUA_ERRMEM || text_now_ms() <= g_deadline_ms) return;
+    lua_pop(l, 1);
+    if (!g_stop_msg[0] || !g_expired)
+        snprintf(g_stop_msg, sizeof g_stop_msg, "script ran longer than %d ms and was stopped", g_cfg.script_budget_ms);
+    g_expired = true;
+    lua_pushstring(l, g_stop_msg);
+}
+
 int sandbox_pcallk(lua_State *l, int nargs, int nresults, bool own_budget, lua_KContext ctx, lua_KFunction k) {
     unsigned long long saved = g_deadline_ms, now = text_now_ms();
     bool outer = saved == 0;
@@ -215,14 +226,7 @@ int sandbox_pcallk_end(lua_State *l, int fn, int rc) {
     bool saved_expired = lua_toboolean(l, -4), outer = lua_toboolean(l, -3), own_budget = lua_toboolean(l, -2);
     bool waited = lua_tointeger(l, -1) != g_epoch;
     lua_pop(l, 6);
-    if (rc == LUA_ERRMEM && text_now_ms() > g_deadline_ms) {
-        // an allocation refused for time (overdue_alloc), not for memory
-        lua_pop(l, 1);
-        if (!g_stop_msg[0] || !g_expired)
-            snprintf(g_stop_msg, sizeof g_stop_msg, "script ran longer than %d ms and was stopped", g_cfg.script_budget_ms);
-        g_expired = true;
-        lua_pushstring(l, g_stop_msg);
-    }
+    time_not_memory(l, rc);
     lua_remove(l, fn); // ... results | message
     if (outer) {
         g_deadline_ms = g_ceiling_ms = 0;
@@ -263,12 +267,7 @@ int sandbox_resume(lua_State *co, int nargs, int *nres) {
     g_task = co;
     int rc = lua_resume(co, g_main, nargs, nres);
     g_task = outer_task;
-    if (rc == LUA_ERRMEM && text_now_ms() > g_deadline_ms) {
-        lua_pop(co, 1);
-        if (!g_stop_msg[0] || !g_expired)
-            snprintf(g_stop_msg, sizeof g_stop_msg, "script ran longer than %d ms and was stopped", g_cfg.script_budget_ms);
-        lua_pushstring(co, g_stop_msg);
-    }
+    time_not_memory(co, rc);
     if (rc != LUA_OK && rc != LUA_YIELD) { // the stack is still there to trace
         const char *msg = lua_tostring(co, -1);
         // built on the main thread under a pcall: out of memory, the
