@@ -224,6 +224,24 @@ end }
     },
   },
   {
+    name: 'a flood of lines behind one\'s own waiting hook (rate limit off): 256 wait in order, the rest are dropped with "busy"',
+    opts: { script_budget_ms: '3000', rate_per_s: '0' },
+    fn: async ({ srv }) => {
+      const a = await srv.chatter('alice');
+      fs.writeFileSync(path.join(srv.scripts, 'commands', 'slowly.lua'),
+        'pl.command{ name = "slowly", run = function(s) pl.db.query("SELECT pg_sleep(1)") s:text("slowly done") end }\n');
+      await srv.waitLog(/script_reload/);
+      a.input('/slowly');
+      await sleep(100);
+      for (let i = 1; i <= 300; i++) a.input('/me n' + i);
+      const busy = await a.waitFor((e) => e.type === 'error' && e.code === 'busy', 'busy');
+      assert(/dropped/.test(busy.message), busy.message);
+      await a.text(/^slowly done$/);
+      for (let i = 1; i <= 256; i++) await a.chat('action', { from: 'alice', body: 'n' + i }, 'n' + i + ' in order', 10000);
+      await a.none((e) => e.type === 'chat' && e.body === 'n257', 300, 'the 257th was dropped');
+    },
+  },
+  {
     name: 'many users whose hooks wait at once: a reload and hang-ups midway break nothing, each user\'s lines stay in order, pl.kv loses no increment',
     opts: { script_budget_ms: '2000' },
     fn: async ({ srv, uri }) => {
