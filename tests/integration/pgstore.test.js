@@ -176,7 +176,7 @@ end }
       const b = await srv.chatter('bob');
       fs.writeFileSync(path.join(srv.scripts, 'commands', 'waits.lua'), `
 pl.command{ name = "waits", run = function(s, args)
-  pl.db.query("SELECT pg_sleep(0.4)")
+  pl.db.query("SELECT pg_sleep(1)")
   s:text("waited " .. args)
 end }
 pl.command{ name = "tick", run = function(s)
@@ -209,7 +209,7 @@ end }
       c.input('/waits gone');
       await sleep(50);
       c.close();
-      await sleep(700);
+      await sleep(1300);
       b.input('still fine');
       await a.chat('say', { from: 'bob', body: 'still fine' });
       eq((await fetch(srv.http('/healthz'))).status, 200, '/healthz answers');
