@@ -165,6 +165,17 @@ size_t text_escape_len(const char *s, size_t n) {
     return i < n ? i + 1 : n;
 }
 
+const char *text_visible_run(const char *s, size_t n, size_t *at, size_t *len) {
+    size_t i = *at;
+    for (size_t esc; i < n && (esc = text_escape_len(s + i, n - i));) i += esc;
+    if (i >= n) return NULL;
+    size_t j = i;
+    while (j < n && s[j] != 0x1B) j++;
+    *at = j;
+    *len = j - i;
+    return s + i;
+}
+
 // The columns one character takes on a terminal: wcwidth under a UTF-8
 // locale (glibc's tables: 2 for East Asian wide characters and emoji, 0 for
 // combining marks and zero-width ones). Asked of a locale of our own, on

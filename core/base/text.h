@@ -32,6 +32,11 @@ void text_random_id(char out[23]);
 // one more byte), or 0 when s does not start with ESC. The one place that
 // knows what an escape sequence looks like.
 size_t text_escape_len(const char *s, size_t n);
+// The next run of s[*at..n) outside escape sequences: its start is returned
+// and its length put in *len, and *at moves past it; NULL when none is left.
+// For text with its sequences dropped:
+//   for (size_t at = 0, len; const char *run = text_visible_run(s, n, &at, &len);) add(run, len);
+const char *text_visible_run(const char *s, size_t n, size_t *at, size_t *len);
 // Number of display columns in UTF-8 text, skipping ANSI escape sequences:
 // East Asian wide characters and emoji take two, combining marks none.
 size_t text_columns(const char *s, size_t len);

@@ -151,18 +151,22 @@ void telnet_probe(Conn *c) {
 // A refused caller reads why, then is closed: a ban in the scripts' words
 // (hooks.banned; there is no session to send an event to), anything else in
 // the protocol's.
-static int refuse(struct lws *wsi, const char *addr, const char *why) {
+size_t telnet_refusal(const char *addr, const char *why, unsigned char *out) {
     char text[480] = "";
     if (!strcmp(why, "banned")) script_hook_text("banned", addr, text, sizeof text);
-    unsigned char buf[LWS_PRE + 2 * sizeof text + 2];
     size_t n = 0;
-    for (const char *p = text[0] ? text : why; *p; p++) { // a telnet line ends in CR LF
-        if (*p == '\n') buf[LWS_PRE + n++] = '\r';
-        buf[LWS_PRE + n++] = (unsigned char)*p;
+    for (const char *p = text[0] ? text : why; *p && n + 4 <= TELNET_REFUSAL_MAX; p++) { // a line ends in CR LF
+        if (*p == '\n') out[n++] = '\r';
+        out[n++] = (unsigned char)*p;
     }
-    buf[LWS_PRE + n++] = '\r';
-    buf[LWS_PRE + n++] = '\n';
-    lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_RAW);
+    out[n++] = '\r';
+    out[n++] = '\n';
+    return n;
+}
+
+static int refuse(struct lws *wsi, const char *addr, const char *why) {
+    unsigned char buf[LWS_PRE + TELNET_REFUSAL_MAX];
+    lws_write(wsi, buf + LWS_PRE, telnet_refusal(addr, why, buf + LWS_PRE), LWS_WRITE_RAW);
     return -1;
 }
 

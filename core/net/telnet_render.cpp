@@ -14,17 +14,7 @@ static void add_visible(Buf *out, const char *s, size_t n, bool color) {
         buf_add(out, s, n, TN_OUT_MAX);
         return;
     }
-    for (size_t i = 0; i < n;) {
-        size_t esc = text_escape_len(s + i, n - i);
-        if (esc) {
-            i += esc;
-            continue;
-        }
-        size_t j = i;
-        while (j < n && s[j] != 0x1B) j++;
-        buf_add(out, s + i, j - i, TN_OUT_MAX);
-        i = j;
-    }
+    for (size_t at = 0, len; const char *run = text_visible_run(s, n, &at, &len);) buf_add(out, run, len, TN_OUT_MAX);
 }
 
 // One line of text (no newlines), wrapped at word boundaries to width.

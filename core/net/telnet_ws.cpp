@@ -18,7 +18,6 @@
 #include "net/net.h"
 #include "net/telnet.h"
 #include "net/transport.h"
-#include "script/host.h"
 
 #define B64_IGNORE " \t\r\n"
 
@@ -98,16 +97,8 @@ static int write_frames(Conn *c, unsigned char *p, size_t n) {
 // A refused caller reads why in its terminal, as on the telnet port (a ban
 // in the scripts' words), then gets a close frame (1008) with the reason.
 static int refuse(Conn *c, struct lws *wsi, const char *why) {
-    char text[480] = "";
-    if (!strcmp(why, "banned")) script_hook_text("banned", c->port.addr, text, sizeof text);
-    unsigned char buf[LWS_PRE + 2 * sizeof text + 2];
-    size_t n = 0;
-    for (const char *p = text[0] ? text : why; *p; p++) { // a telnet line ends in CR LF
-        if (*p == '\n') buf[LWS_PRE + n++] = '\r';
-        buf[LWS_PRE + n++] = (unsigned char)*p;
-    }
-    buf[LWS_PRE + n++] = '\r';
-    buf[LWS_PRE + n++] = '\n';
+    unsigned char buf[LWS_PRE + TELNET_REFUSAL_MAX];
+    size_t n = telnet_refusal(c->port.addr, why, buf + LWS_PRE);
     c->wsi = wsi;
     write_frames(c, buf + LWS_PRE, n);
     c->wsi = NULL;

@@ -32,6 +32,12 @@ void telnet_probe(Conn *c);
 // telnet_closed is its transport's close callback.
 int telnet_open(Conn *c, struct lws *wsi, PortKind kind, int (*write)(Conn *c, unsigned char *p, size_t n));
 void telnet_input(Conn *c, const uint8_t *in, size_t len);
+// What a refused telnet caller reads (a ban in the scripts' words, anything
+// else in the protocol's), as telnet lines ending in CR LF, into out (room
+// for TELNET_REFUSAL_MAX bytes); returns its length. The bridge and the
+// telnet port each frame it their way.
+#define TELNET_REFUSAL_MAX 962
+size_t telnet_refusal(const char *addr, const char *why, unsigned char *out);
 // What the terminal told of itself changed (negotiation, SSH's pty
 // request or window change): the port's terminal, the input's character
 // set, and a resize for the scripts when the window changed size.

@@ -26,17 +26,7 @@ static int l_strip(lua_State *l) {
     sandbox_charge(l, n);
     luaL_Buffer b;
     luaL_buffinit(l, &b);
-    for (size_t i = 0; i < n;) {
-        size_t esc = text_escape_len(s + i, n - i);
-        if (esc) {
-            i += esc;
-            continue;
-        }
-        size_t j = i;
-        while (j < n && s[j] != 0x1B) j++;
-        luaL_addlstring(&b, s + i, j - i);
-        i = j;
-    }
+    for (size_t at = 0, len; const char *run = text_visible_run(s, n, &at, &len);) luaL_addlstring(&b, run, len);
     luaL_pushresult(&b);
     return 1;
 }

@@ -166,11 +166,18 @@ int sandbox_traceback(lua_State *l) {
     return 1;
 }
 
-// A call's budget state from before it, kept in its message handler's
-// upvalues rather than in C locals: in a task (a coroutine that can yield)
-// Lua ends a call that failed, or that waited, in its caller's continuation
-// (lua_pcallk), not where it started, and the state must be found there.
-enum { UP_SAVED = 1, UP_STARTED, UP_EXPIRED, UP_OUTER, UP_OWN, UP_EPOCH };
+// A call's budget state from before it. Where the call can yield (in a
+// task: a coroutine) it is kept in its message handler's upvalues rather
+// than in C locals, because Lua ends a call there that failed or waited in
+// its caller's continuation (lua_pcallk), not where it started. Elsewhere
+// (every call on SQLite, and any outside a task) the handler is the plain
+// function and nothing is allocated.
+struct Saved {
+    unsigned long long deadline, started;
+    bool expired, outer, own;
+    lua_Integer epoch;
+};
+enum { UP_DEADLINE = 1, UP_STARTED, UP_EXPIRED, UP_OUTER, UP_OWN, UP_EPOCH, UP_N = UP_EPOCH };
 static lua_Integer g_epoch; // sandbox_resume calls: a call that waited has seen one
 
 // A call that failed for memory past its deadline: an allocation refused
@@ -184,19 +191,48 @@ static void time_not_memory(lua_State *l, int rc) {
     lua_pushstring(l, g_stop_msg);
 }
 
+// What follows a call: its handler (at fn) goes, and the caller's budget
+// comes back as sv says.
+static int pcall_end(lua_State *l, int fn, int rc, const Saved *sv) {
+    if (rc == LUA_YIELD) rc = LUA_OK; // it waited, then ended cleanly
+    time_not_memory(l, rc);
+    lua_remove(l, fn); // ... results | message
+    if (sv->outer) {
+        g_deadline_ms = g_ceiling_ms = 0;
+        g_expired = false;
+        reset_hook(l);
+    } else if (sv->epoch != g_epoch) {
+        // the task ran again under a budget of its own (sandbox_resume):
+        // what was saved before the wait is moot; the caller goes on under it
+        g_expired = g_deadline_ms && text_now_ms() > g_deadline_ms;
+    } else if (sv->own) {
+        // the time the call took is not the caller's: its deadline moves on by
+        // as much, up to the ceiling
+        g_deadline_ms = sv->deadline + (text_now_ms() - sv->started);
+        if (g_deadline_ms > g_ceiling_ms) g_deadline_ms = g_ceiling_ms;
+        g_expired = sv->expired;
+    }
+    return rc;
+}
+
 int sandbox_pcallk(lua_State *l, int nargs, int nresults, bool own_budget, lua_KContext ctx, lua_KFunction k) {
-    unsigned long long saved = g_deadline_ms, now = text_now_ms();
-    bool outer = saved == 0;
+    unsigned long long now = text_now_ms();
+    Saved sv = {g_deadline_ms, now, g_expired, g_deadline_ms == 0, own_budget, g_epoch};
     int fn = lua_gettop(l) - nargs;
-    lua_pushinteger(l, (lua_Integer)saved);
-    lua_pushinteger(l, (lua_Integer)now);
-    lua_pushboolean(l, g_expired);
-    lua_pushboolean(l, outer);
-    lua_pushboolean(l, own_budget);
-    lua_pushinteger(l, g_epoch);
-    lua_pushcclosure(l, sandbox_traceback, 6); // the budget hook knows it by its function
+    bool resumable = k && lua_isyieldable(l);
+    if (resumable) {
+        lua_pushinteger(l, (lua_Integer)sv.deadline);
+        lua_pushinteger(l, (lua_Integer)sv.started);
+        lua_pushboolean(l, sv.expired);
+        lua_pushboolean(l, sv.outer);
+        lua_pushboolean(l, sv.own);
+        lua_pushinteger(l, sv.epoch);
+        lua_pushcclosure(l, sandbox_traceback, UP_N); // the budget hook knows it by its function
+    } else {
+        lua_pushcfunction(l, sandbox_traceback);
+    }
     lua_insert(l, fn); // ... handler fn args
-    if (outer) {
+    if (sv.outer) {
         g_ceiling_ms = now + (uint64_t)g_cfg.script_budget_ms * CEILING;
         g_deadline_ms = now + (uint64_t)g_cfg.script_budget_ms;
         g_expired = false;
@@ -205,9 +241,9 @@ int sandbox_pcallk(lua_State *l, int nargs, int nresults, bool own_budget, lua_K
         if (g_deadline_ms > g_ceiling_ms) g_deadline_ms = g_ceiling_ms;
         g_expired = false;
     }
-    // k: a call that fails or waits in a task ends in k instead of here
-    int rc = lua_pcallk(l, nargs, nresults, fn, ctx, k);
-    return sandbox_pcallk_end(l, fn, rc);
+    // resumable: a call that fails or waits ends in k instead of here
+    int rc = lua_pcallk(l, nargs, nresults, fn, ctx, resumable ? k : NULL);
+    return pcall_end(l, fn, rc, &sv);
 }
 
 int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget) {
@@ -215,35 +251,11 @@ int sandbox_pcall(lua_State *l, int nargs, int nresults, bool own_budget) {
 }
 
 int sandbox_pcallk_end(lua_State *l, int fn, int rc) {
-    if (rc == LUA_YIELD) rc = LUA_OK; // it waited, then ended cleanly
-    lua_getupvalue(l, fn, UP_SAVED);
-    lua_getupvalue(l, fn, UP_STARTED);
-    lua_getupvalue(l, fn, UP_EXPIRED);
-    lua_getupvalue(l, fn, UP_OUTER);
-    lua_getupvalue(l, fn, UP_OWN);
-    lua_getupvalue(l, fn, UP_EPOCH);
-    unsigned long long saved = (unsigned long long)lua_tointeger(l, -6), now = (unsigned long long)lua_tointeger(l, -5);
-    bool saved_expired = lua_toboolean(l, -4), outer = lua_toboolean(l, -3), own_budget = lua_toboolean(l, -2);
-    bool waited = lua_tointeger(l, -1) != g_epoch;
-    lua_pop(l, 6);
-    time_not_memory(l, rc);
-    lua_remove(l, fn); // ... results | message
-    if (outer) {
-        g_deadline_ms = g_ceiling_ms = 0;
-        g_expired = false;
-        reset_hook(l);
-    } else if (waited) {
-        // the task ran again under a budget of its own (sandbox_resume):
-        // what was saved before the wait is moot; the caller goes on under it
-        g_expired = g_deadline_ms && text_now_ms() > g_deadline_ms;
-    } else if (own_budget) {
-        // the time the call took is not the caller's: its deadline moves on by
-        // as much, up to the ceiling
-        g_deadline_ms = saved + (text_now_ms() - now);
-        if (g_deadline_ms > g_ceiling_ms) g_deadline_ms = g_ceiling_ms;
-        g_expired = saved_expired;
-    }
-    return rc;
+    for (int i = 1; i <= UP_N; i++) lua_getupvalue(l, fn, i);
+    Saved sv = {(unsigned long long)lua_tointeger(l, -6), (unsigned long long)lua_tointeger(l, -5),
+                (bool)lua_toboolean(l, -4), (bool)lua_toboolean(l, -3), (bool)lua_toboolean(l, -2), lua_tointeger(l, -1)};
+    lua_pop(l, UP_N);
+    return pcall_end(l, fn, rc, &sv);
 }
 
 bool sandbox_running(void) { return g_deadline_ms != 0; }

@@ -18,6 +18,21 @@ static std::string clean(const std::string &in) {
     return std::string(out, n);
 }
 
+// text_visible_run: what is left of text with its escape sequences dropped
+static std::string visible(const std::string &in) {
+    std::string out;
+    for (size_t at = 0, len; const char *run = text_visible_run(in.data(), in.size(), &at, &len);) out.append(run, len);
+    return out;
+}
+
+TEST(visible_runs_skip_escape_sequences) {
+    CHECK(visible("plain") == "plain");
+    CHECK(visible("\x1b[1;31mred\x1b[0m and \x1b[7mreverse") == "red and reverse");
+    CHECK(visible("\x1b[2J\x1b[H") == "");
+    CHECK(visible("a\x1b" "7b\x1b") == "ab"); // a two-byte escape, and a lone ESC at the end
+    CHECK(visible("") == "");
+}
+
 TEST(sanitize_removes_controls_and_fixes_utf8) {
     CHECK(clean("plain text") == "plain text");
     CHECK(clean("a\x1b[2Jb") == "a[2Jb");
